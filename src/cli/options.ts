@@ -1,0 +1,134 @@
+import type { Options } from 'yargs';
+import { MlbError } from '../errors.js';
+import { DEFAULTS, type Settings } from '../settings.js';
+
+/** marathon-lb's flags and mlb-ts's own, shared by every command that renders. */
+export const RENDER_OPTIONS = {
+  marathon: { alias: 'm', type: 'string', array: true, describe: 'Marathon base URL(s), tried in order; or a file with a /v2/apps?embed=apps.tasks body', default: [...DEFAULTS.marathon] },
+  group: { type: 'string', array: true, describe: "only apps whose HAPROXY_GROUP (or HAPROXY_{n}_GROUP) matches; '*' = all (required)" },
+  'health-check': { alias: 'H', type: 'boolean', default: false, describe: 'only tasks whose Marathon health checks all report alive' },
+  'strict-mode': { type: 'boolean', default: false, describe: 'service ports are off unless HAPROXY_{n}_ENABLED=true' },
+  'haproxy-map': { type: 'boolean', default: false, describe: 'route vhosts and app ids through domain2backend.map / app2backend.map' },
+  'haproxy-config': { type: 'string', default: DEFAULTS.haproxyConfig, describe: 'where the config lives; the map files sit beside it' },
+  'ssl-certs': { type: 'string', default: DEFAULTS.sslCerts.join(','), describe: 'certificates for the :443 frontend, comma-separated' },
+  templates: { type: 'string', describe: 'template overrides: NAME.hbs (Handlebars) or NAME (marathon-lb format); default ./templates if present' },
+  'disable-label-templates': { type: 'boolean', default: false, describe: 'ignore per-app HAPROXY_{n}_<TEMPLATE> labels' },
+  'dont-bind-http-https': { type: 'boolean', default: false, describe: 'no :80 / :443 frontends' },
+  'group-https-by-vhost': { type: 'boolean', default: false, describe: "marathon-lb's SNI-grouped https frontend" },
+  'min-serv-port-ip-per-task': { type: 'number', default: DEFAULTS.minServPortIpPerTask, describe: 'lowest service port given to IP-per-task apps that declare none' },
+  'max-serv-port-ip-per-task': { type: 'number', default: DEFAULTS.maxServPortIpPerTask, describe: 'highest such port' },
+  'marathon-auth-credential-file': { type: 'string', describe: 'file holding user:password for Basic auth' },
+  'dcos-token-file': { type: 'string', describe: 'file holding a DC/OS token (Authorization: token=...)' },
+  'marathon-ca-cert': { type: 'string', describe: 'CA bundle for an https Marathon' },
+  'haproxy-socket': { type: 'string', default: DEFAULTS.haproxySocket, describe: 'admin (runtime API) socket the rendered config declares' },
+  listen: { type: 'string', default: DEFAULTS.listen, describe: "mlb-ts's own HTTP endpoints (health, metrics, config, signals); '' = off" },
+  ipvs: { type: 'boolean', default: false, describe: 'also render VIP_n labels into IPVS outputs' },
+  'http-port': { type: 'number', default: DEFAULTS.ports.http, describe: 'port of the vhost frontend' },
+  'https-port': { type: 'number', default: DEFAULTS.ports.https, describe: 'port of the TLS vhost frontend' },
+  'appid-port': { type: 'number', default: DEFAULTS.ports.appId, describe: 'port of the X-Marathon-App-Id frontend' },
+  'stats-port': { type: 'number', default: DEFAULTS.ports.stats, describe: 'port of the stats listener' },
+  'hard-stop-after': { type: 'string', default: DEFAULTS.hardStopAfter, describe: 'how long an old HAProxy worker may finish its connections after a reload' },
+  'spare-slots': { type: 'number', default: DEFAULTS.spareSlots, describe: 'disabled server slots per backend that runtime updates fill without a reload' },
+  'log-level': { type: 'string', choices: ['debug', 'info', 'warn', 'error'], default: DEFAULTS.logLevel, describe: 'debug, info, warn, error' },
+} as const satisfies Record<string, Options>;
+
+/** Flags of the long-running and one-shot modes. */
+export const RUN_OPTIONS = {
+  'dry-run': { alias: ['d', 'dry'], type: 'boolean', default: false, describe: 'render and print haproxy.cfg to stdout; write nothing, reload nothing' },
+  sse: { alias: 's', type: 'boolean', default: false, describe: "follow Marathon's event stream" },
+  command: { alias: 'c', type: 'string', describe: 'reload command (a shell command line); without it mlb-ts reloads the HAProxy it supervises' },
+  'reload-interval': { type: 'number', default: DEFAULTS.reloadInterval, describe: 'least seconds between two reloads; changes inside it coalesce' },
+  'max-reload-retries': { type: 'number', default: DEFAULTS.maxReloadRetries, describe: 'attempts of a failed reload' },
+  'max-backoff': { type: 'number', default: DEFAULTS.maxBackoff, describe: 'cap (seconds) of the event-stream reconnect backoff' },
+  'archive-versions': { type: 'number', default: DEFAULTS.archiveVersions, describe: 'earlier configs kept beside the live one' },
+  'skip-validation': { type: 'boolean', default: false, describe: "don't run haproxy -c before install" },
+  'haproxy-bin': { type: 'string', default: DEFAULTS.haproxyBin, describe: 'HAProxy binary used to validate and, without --command, to run' },
+  'master-socket': { type: 'string', default: DEFAULTS.masterSocket, describe: 'master CLI of the HAProxy that mlb-ts starts and reloads' },
+  'resync-interval': { type: 'number', default: DEFAULTS.resyncInterval, describe: 'seconds between periodic full resyncs (in case an event was lost)' },
+  'debounce-ms': { type: 'number', default: DEFAULTS.debounceMs, describe: 'quiet time after the last event before a sync' },
+  'stall-timeout': { type: 'number', default: DEFAULTS.stallTimeout, describe: 'seconds without a byte (keep-alives included) before the event stream is reconnected' },
+  'ipvs-apply-command': { type: 'string', describe: "with --ipvs: command run with the incremental rules file on stdin when the VIP set changes (e.g. 'ipvsadm-restore')" },
+} as const satisfies Record<string, Options>;
+
+/** marathon-lb flags accepted so its command lines keep working; they change nothing here. */
+export const IGNORED_MARATHON_LB_OPTIONS = {
+  'syslog-socket': { type: 'string', hidden: true },
+  'log-format': { type: 'string', hidden: true },
+  'lru-cache-capacity': { type: 'number', hidden: true },
+  'marathon-lb-group': { type: 'string', hidden: true },
+} as const satisfies Record<string, Options>;
+
+type Argv = Record<string, unknown>;
+
+function num(argv: Argv, key: string, min: number): number {
+  const v = argv[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new MlbError('E_USAGE', `--${key} must be a number ≥ ${min}`);
+  return v;
+}
+
+function str(argv: Argv, key: string): string | undefined {
+  const v = argv[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function ports(argv: Argv) {
+  const p = (k: string) => {
+    const v = num(argv, k, 1);
+    if (v > 65535 || !Number.isInteger(v)) throw new MlbError('E_USAGE', `--${k} must be a port number`);
+    return v;
+  };
+  return { http: p('http-port'), https: p('https-port'), appId: p('appid-port'), stats: p('stats-port') };
+}
+
+/** Parsed argv → Settings; E_USAGE for what yargs can't check. */
+export function settingsFrom(argv: Argv, opts: { requireGroup: boolean; templatesDefault?: string }): Settings {
+  const groups = ((argv.group as string[] | undefined) ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean);
+  if (opts.requireGroup && groups.length === 0) throw new MlbError('E_USAGE', "--group is required (--group '*' renders every app)");
+  const min = num(argv, 'min-serv-port-ip-per-task', 1);
+  const max = num(argv, 'max-serv-port-ip-per-task', 1);
+  if (max < min) throw new MlbError('E_USAGE', '--max-serv-port-ip-per-task is below --min-serv-port-ip-per-task');
+  const d = DEFAULTS;
+  const has = (k: string) => argv[k] !== undefined;
+  return {
+    marathon: (argv.marathon as string[] | undefined)?.length ? (argv.marathon as string[]) : [...d.marathon],
+    groups,
+    healthCheck: argv['health-check'] === true,
+    strictMode: argv['strict-mode'] === true,
+    haproxyMap: argv['haproxy-map'] === true,
+    haproxyConfig: str(argv, 'haproxy-config') ?? d.haproxyConfig,
+    sslCerts: (str(argv, 'ssl-certs') ?? d.sslCerts.join(',')).split(',').map((c) => c.trim()).filter(Boolean),
+    ...optional('templatesDir', str(argv, 'templates') ?? opts.templatesDefault),
+    labelTemplates: argv['disable-label-templates'] !== true,
+    dontBindHttpHttps: argv['dont-bind-http-https'] === true,
+    groupHttpsByVhost: argv['group-https-by-vhost'] === true,
+    minServPortIpPerTask: min,
+    maxServPortIpPerTask: max,
+    sse: argv.sse === true,
+    ...optional('command', str(argv, 'command')),
+    reloadInterval: has('reload-interval') ? num(argv, 'reload-interval', 0) : d.reloadInterval,
+    maxReloadRetries: has('max-reload-retries') ? num(argv, 'max-reload-retries', 0) : d.maxReloadRetries,
+    maxBackoff: has('max-backoff') ? num(argv, 'max-backoff', 0.1) : d.maxBackoff,
+    archiveVersions: has('archive-versions') ? num(argv, 'archive-versions', 0) : d.archiveVersions,
+    ...optional('authCredentialFile', str(argv, 'marathon-auth-credential-file')),
+    ...optional('dcosTokenFile', str(argv, 'dcos-token-file')),
+    ...optional('caCert', str(argv, 'marathon-ca-cert')),
+    skipValidation: argv['skip-validation'] === true,
+    logLevel: (str(argv, 'log-level') ?? d.logLevel) as Settings['logLevel'],
+    haproxyBin: str(argv, 'haproxy-bin') ?? d.haproxyBin,
+    haproxySocket: str(argv, 'haproxy-socket') ?? d.haproxySocket,
+    masterSocket: str(argv, 'master-socket') ?? d.masterSocket,
+    listen: typeof argv.listen === 'string' ? argv.listen : d.listen,
+    ipvs: argv.ipvs === true,
+    ...optional('ipvsApplyCommand', str(argv, 'ipvs-apply-command')),
+    ports: ports(argv),
+    hardStopAfter: str(argv, 'hard-stop-after') ?? d.hardStopAfter,
+    resyncInterval: has('resync-interval') ? num(argv, 'resync-interval', 1) : d.resyncInterval,
+    debounceMs: has('debounce-ms') ? num(argv, 'debounce-ms', 0) : d.debounceMs,
+    stallTimeout: has('stall-timeout') ? num(argv, 'stall-timeout', 1) : d.stallTimeout,
+    spareSlots: num(argv, 'spare-slots', 0),
+  };
+}
+
+function optional<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+}

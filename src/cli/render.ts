@@ -1,0 +1,44 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadApps, agentHosts, renderAll, type RenderResult } from '../daemon/render-set.js';
+import { HostResolver } from '../io/dns.js';
+import { writeFilesAtomically } from '../io/files.js';
+import { loadTemplateSet } from '../io/templates.js';
+import { warningLine } from '../model/types.js';
+import type { Settings } from '../settings.js';
+
+function printWarnings(result: RenderResult): void {
+  for (const w of result.warnings) process.stderr.write(`warning: ${warningLine(w)}\n`);
+}
+
+/** Fetch, resolve agent hosts, render: everything but writing. Throws on whole-input errors. */
+export async function renderFromSettings(s: Settings, configPath: string): Promise<RenderResult> {
+  const templates = loadTemplateSet(s.templatesDir);
+  const doc = await loadApps(s);
+  const resolveHost = await new HostResolver().resolveAll(agentHosts(doc.apps));
+  const result = renderAll(doc, s, templates, configPath, resolveHost);
+  printWarnings(result);
+  return result;
+}
+
+export async function dryRunCommand(s: Settings): Promise<number> {
+  const result = await renderFromSettings(s, s.haproxyConfig);
+  process.stdout.write(result.rendered.config);
+  return 0;
+}
+
+/** `render --out DIR`: every output into DIR (the config's map references point there). */
+export async function renderCommand(s: Settings, out: string): Promise<number> {
+  const result = await renderFromSettings(s, join(out, 'haproxy.cfg'));
+  const files = result.files.map((f) => ({ path: join(out, f.name), content: f.content }));
+  mkdirSync(out, { recursive: true });
+  writeFilesAtomically(files);
+  process.stderr.write(`mlb-ts: wrote ${files.map((f) => f.path).join(', ')} (${result.model.services.length} services, ${result.model.services.reduce((n, sv) => n + sv.servers.length, 0)} servers)\n`);
+  return 0;
+}
+
+export async function oneShotCommand(s: Settings): Promise<number> {
+  const { applyOnce } = await import('../daemon/apply.js');
+  const result = await renderFromSettings(s, resolve(s.haproxyConfig));
+  return applyOnce(s, result);
+}

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { MlbError } from '../errors.js';
+import { fetchApps, type MarathonSource } from '../marathon/client.js';
+import type { AppsDocument, MarathonApp } from '../marathon/types.js';
+import { buildModel } from '../model/build.js';
+import { networkingMode } from '../model/networking.js';
+import type { LbModel, Warning } from '../model/types.js';
+import { type Rendered, renderConfig } from '../render/haproxy-config.js';
+import type { TemplateSet } from '../render/templates.js';
+import { modelOptionsOf, renderOptionsOf, type Settings } from '../settings.js';
+
+export interface OutputFile {
+  /** File name inside the config directory. */
+  name: string;
+  content: string;
+}
+
+export interface RenderResult {
+  files: OutputFile[];
+  model: LbModel;
+  rendered: Rendered;
+  warnings: Warning[];
+}
+
+function readSecret(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new MlbError('E_USAGE', `cannot read ${what} ${path}`, { cause: e });
+  }
+}
+
+export function marathonSourceOf(s: Settings): MarathonSource {
+  return {
+    urls: s.marathon,
+    auth: {
+      ...(s.authCredentialFile ? { basic: readSecret(s.authCredentialFile, '--marathon-auth-credential-file') } : {}),
+      ...(s.dcosTokenFile ? { token: readSecret(s.dcosTokenFile, '--dcos-token-file') } : {}),
+    },
+    ...(s.caCert ? { ca: readSecret(s.caCert, '--marathon-ca-cert') } : {}),
+  };
+}
+
+export function loadApps(s: Settings): Promise<AppsDocument> {
+  return fetchApps(marathonSourceOf(s));
+}
+
+/** Agent host names the model will need resolved (host and bridge networking). */
+export function agentHosts(apps: readonly MarathonApp[]): Set<string> {
+  const hosts = new Set<string>();
+  for (const app of apps) {
+    if (networkingMode(app) === 'container') continue;
+    for (const t of app.tasks ?? []) if (t.host) hosts.add(t.host);
+  }
+  return hosts;
+}
+
+/** Apps → model → haproxy.cfg (+ maps), for a config that lives at `configPath`. */
+export function renderAll(doc: AppsDocument, s: Settings, templates: TemplateSet, configPath: string, resolveHost?: (h: string) => string | undefined): RenderResult {
+  const { model, warnings } = buildModel(doc.apps, modelOptionsOf(s, resolveHost));
+  const rendered = renderConfig(model, templates, renderOptionsOf(s, configPath));
+  const files: OutputFile[] = [{ name: basename(configPath), content: rendered.config }];
+  if (s.haproxyMap) {
+    files.push({ name: 'domain2backend.map', content: rendered.domainMap }, { name: 'app2backend.map', content: rendered.appMap });
+  }
+  return { files, model, rendered, warnings: [...warnings, ...rendered.warnings] };
+}

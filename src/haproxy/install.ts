@@ -1,0 +1,104 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { MlbError } from '../errors.js';
+import { commitStaged, discardStaged, stageFiles } from '../io/files.js';
+import { validateConfig, type Validation } from './validate.js';
+
+/** A server-state file with no servers: HAProxy needs at least the format version. */
+export const EMPTY_SERVER_STATE = '1\n';
+
+export interface InstallFile {
+  /** Name inside the config directory (haproxy.cfg, domain2backend.map, …). */
+  name: string;
+  content: string;
+}
+
+export interface InstallOptions {
+  configPath: string;
+  haproxyBin: string;
+  skipValidation: boolean;
+  archiveVersions: number;
+  /** Files the config refers to that must exist for `haproxy -c` (the server-state file). */
+  touch?: string[];
+}
+
+export interface InstallResult {
+  changed: boolean;
+  validation?: Validation;
+}
+
+function currentContent(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when every file already holds exactly these bytes. */
+export function isInstalled(dir: string, files: InstallFile[]): boolean {
+  return files.every((f) => currentContent(join(dir, f.name)) === f.content);
+}
+
+/**
+ * Validates the whole set in a scratch directory: the config is checked against the new
+ * maps, not the ones currently installed (their paths are pointed at the scratch copies).
+ */
+export async function validateSet(files: InstallFile[], configDir: string, haproxyBin: string): Promise<Validation> {
+  const scratch = mkdtempSync(join(tmpdir(), 'mlb-ts-validate-'));
+  try {
+    const [config, ...others] = files as [InstallFile, ...InstallFile[]];
+    let text = config.content;
+    for (const f of others) {
+      writeFileSync(join(scratch, f.name), f.content);
+      text = text.split(join(configDir, f.name)).join(join(scratch, f.name));
+    }
+    const cfgPath = join(scratch, config.name);
+    writeFileSync(cfgPath, text);
+    return await validateConfig(cfgPath, haproxyBin);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export function validationError(v: Validation): MlbError {
+  const reason = v.alerts.filter((a) => !/^Fatal errors found|^config : Error\(s\) found/.test(a)).slice(0, 3).join(' | ') || v.output.trim().split('\n').pop() || 'unknown';
+  return new MlbError('E_HAPROXY_INVALID', `haproxy -c refused the config: ${reason}`);
+}
+
+/** Keeps the newest `keep` earlier configs in <dir>/mlb-ts-archive/. */
+function archive(configPath: string, keep: number): void {
+  if (keep <= 0 || !existsSync(configPath)) return;
+  const dir = join(dirname(configPath), 'mlb-ts-archive');
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
+  copyFileSync(configPath, join(dir, `${basename(configPath)}.${stamp}`));
+  const old = readdirSync(dir).filter((f) => f.startsWith(`${basename(configPath)}.`)).sort();
+  for (const f of old.slice(0, Math.max(0, old.length - keep))) rmSync(join(dir, f), { force: true });
+}
+
+/**
+ * Validate, then install the whole file set atomically (temp files in the target directory,
+ * fsync, rename). Invalid: nothing changes and E_HAPROXY_INVALID says why.
+ */
+export async function installFiles(files: InstallFile[], opts: InstallOptions): Promise<InstallResult> {
+  const dir = dirname(opts.configPath);
+  mkdirSync(dir, { recursive: true });
+  for (const t of opts.touch ?? []) if (!existsSync(t)) writeFileSync(t, EMPTY_SERVER_STATE);
+  if (isInstalled(dir, files)) return { changed: false };
+  let validation: Validation | undefined;
+  if (!opts.skipValidation) {
+    validation = await validateSet(files, dir, opts.haproxyBin);
+    if (!validation.ok) throw validationError(validation);
+  }
+  const staged = stageFiles(files.map((f) => ({ path: join(dir, f.name), content: f.content })));
+  try {
+    archive(opts.configPath, opts.archiveVersions);
+  } catch (e) {
+    discardStaged(staged);
+    throw new MlbError('E_INSTALL', `cannot archive ${opts.configPath}`, { cause: e });
+  }
+  commitStaged(staged);
+  return { changed: true, ...(validation ? { validation } : {}) };
+}

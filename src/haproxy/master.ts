@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { MlbError } from '../errors.js';
+import { socketCommand } from './socket.js';
+
+export interface ProcEntry {
+  pid: number;
+  reloads: number;
+  uptime: string;
+}
+
+export interface ShowProc {
+  master: ProcEntry & { failedReloads: number };
+  workers: ProcEntry[];
+  /** Workers of earlier configs still finishing their connections. */
+  oldWorkers: ProcEntry[];
+}
+
+/** Parses the master CLI's `show proc`. */
+export function parseShowProc(text: string): ShowProc {
+  let section = 'master';
+  let master: ShowProc['master'] | undefined;
+  const workers: ProcEntry[] = [];
+  const oldWorkers: ProcEntry[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('# workers')) section = 'workers';
+    else if (line.startsWith('# old workers')) section = 'old';
+    else if (line.startsWith('# programs')) section = 'programs';
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(\d+)\s+(\S+)\s+(\d+|\[was: \d+\])(?:\s+\[failed: (\d+)\])?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const entry = { pid: Number(m[1]), reloads: Number(/\d+/.exec(m[3] ?? '0')?.[0] ?? 0), uptime: m[5] ?? '' };
+    if (m[2] === 'master') master = { ...entry, failedReloads: Number(m[4] ?? 0) };
+    else if (section === 'workers') workers.push(entry);
+    else if (section === 'old') oldWorkers.push(entry);
+  }
+  if (!master) throw new MlbError('E_RUNTIME', `unexpected 'show proc' answer: ${text.slice(0, 200)}`);
+  return { master, workers, oldWorkers };
+}
+
+export async function showProc(masterSocket: string): Promise<ShowProc> {
+  return parseShowProc(await socketCommand(masterSocket, 'show proc'));
+}
+
+/**
+ * Asks the master to reload and verifies from `show proc` that it did: the reload counter
+ * rose, the failed-reload counter did not, and a worker runs. Returns the new state.
+ */
+export async function reloadAndVerify(masterSocket: string, timeoutMs = 15_000): Promise<ShowProc> {
+  const before = await showProc(masterSocket);
+  await socketCommand(masterSocket, 'reload', timeoutMs).catch(() => '');
+  const deadline = Date.now() + timeoutMs;
+  let last: ShowProc | undefined;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      last = await showProc(masterSocket);
+    } catch {
+      continue;
+    }
+    if (last.master.failedReloads > before.master.failedReloads) {
+      throw new MlbError('E_RELOAD', `HAProxy refused the reload (failed reloads ${before.master.failedReloads} → ${last.master.failedReloads})`);
+    }
+    if (last.master.reloads > before.master.reloads && last.workers.length > 0) return last;
+  }
+  throw new MlbError('E_RELOAD', `no new HAProxy worker within ${timeoutMs} ms of the reload`);
+}
+
+/** One-shot mode without --command: reload a running master if there is one. */
+export async function reloadThroughMaster(masterSocket: string): Promise<boolean> {
+  if (!existsSync(masterSocket)) return false;
+  await reloadAndVerify(masterSocket);
+  return true;
+}

@@ -1,0 +1,35 @@
+import { execa } from 'execa';
+import { MlbError } from '../errors.js';
+
+export interface Validation {
+  ok: boolean;
+  /** `[WARNING]` lines, without HAProxy's pid prefix. */
+  warnings: string[];
+  /** `[ALERT]` lines: why the config was refused. */
+  alerts: string[];
+  output: string;
+}
+
+export const INSTALL_HINT = 'install it with: apt-get install -y haproxy (Debian), or pass --haproxy-bin PATH';
+
+function linesOf(output: string, tag: string): string[] {
+  return output
+    .split('\n')
+    .filter((l) => l.includes(`[${tag}]`))
+    .map((l) => l.replace(/^\[\w+\]\s*\(\d+\)\s*:\s*/, '').trim());
+}
+
+/** Runs `haproxy -c -f <config>`; E_HAPROXY_MISSING if there is no HAProxy to run. */
+export async function validateConfig(config: string, haproxyBin = 'haproxy', cwd?: string): Promise<Validation> {
+  let res;
+  try {
+    res = await execa(haproxyBin, ['-c', '-f', config], { reject: false, all: true, timeout: 60_000, ...(cwd ? { cwd } : {}) });
+  } catch (e) {
+    throw new MlbError('E_HAPROXY_MISSING', `cannot run ${haproxyBin}; ${INSTALL_HINT}`, { cause: e });
+  }
+  if (res.failed && res.exitCode === undefined) {
+    throw new MlbError('E_HAPROXY_MISSING', `cannot run ${haproxyBin} (${res.shortMessage}); ${INSTALL_HINT}`);
+  }
+  const output = String(res.all ?? '');
+  return { ok: res.exitCode === 0, warnings: linesOf(output, 'WARNING'), alerts: linesOf(output, 'ALERT'), output };
+}

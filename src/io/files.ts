@@ -1,0 +1,68 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { MlbError } from '../errors.js';
+
+function writeDurably(path: string, content: string): void {
+  const fd = openSync(path, 'w', 0o644);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some file systems refuse fsync on directories; the renames are still atomic.
+  }
+}
+
+export interface StagedFile {
+  final: string;
+  temp: string;
+}
+
+/** Writes each file as a hidden temp file beside its destination; nothing is visible yet. */
+export function stageFiles(files: { path: string; content: string }[], tag = `${process.pid}.${Date.now()}`): StagedFile[] {
+  const staged: StagedFile[] = [];
+  try {
+    for (const f of files) {
+      mkdirSync(dirname(f.path), { recursive: true });
+      const temp = join(dirname(f.path), `.${f.path.split('/').pop()}.${tag}.tmp`);
+      writeDurably(temp, f.content);
+      staged.push({ final: f.path, temp });
+    }
+  } catch (e) {
+    discardStaged(staged);
+    throw new MlbError('E_INSTALL', `cannot write ${files.map((f) => f.path).join(', ')}`, { cause: e });
+  }
+  return staged;
+}
+
+/** Renames staged files into place (each rename atomic), maps first and config last. */
+export function commitStaged(staged: StagedFile[]): void {
+  try {
+    for (const f of [...staged].reverse()) renameSync(f.temp, f.final);
+    for (const d of new Set(staged.map((f) => dirname(f.final)))) fsyncDir(d);
+  } catch (e) {
+    discardStaged(staged);
+    throw new MlbError('E_INSTALL', `cannot install ${staged.map((f) => f.final).join(', ')}`, { cause: e });
+  }
+}
+
+export function discardStaged(staged: StagedFile[]): void {
+  for (const f of staged) rmSync(f.temp, { force: true });
+}
+
+/** All files or none (as far as renames allow): staged, then renamed into place. */
+export function writeFilesAtomically(files: { path: string; content: string }[]): void {
+  commitStaged(stageFiles(files));
+}

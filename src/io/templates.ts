@@ -1,0 +1,45 @@
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MlbError } from '../errors.js';
+import { TEMPLATE_BY_NAME } from '../render/template-registry.js';
+import { type TemplateSource, TemplateSet } from '../render/templates.js';
+
+/** The package's templates/ directory (same depth from src/io and dist/io). */
+export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+
+export function readDefaultTemplates(dir = DEFAULT_TEMPLATES_DIR): Map<string, TemplateSource> {
+  const out = new Map<string, TemplateSource>();
+  for (const name of TEMPLATE_BY_NAME.keys()) {
+    const file = join(dir, `${name}.hbs`);
+    out.set(name, { source: readFileSync(file, 'utf8'), format: 'handlebars', origin: file });
+  }
+  return out;
+}
+
+/**
+ * Overrides from --templates DIR: `NAME.hbs` is Handlebars, an extension-less `NAME` is
+ * marathon-lb's format. A file whose name is no template is an error, so a typo is not
+ * silently ignored.
+ */
+export function readTemplateDir(dir: string): Map<string, TemplateSource> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new MlbError('E_TEMPLATE_DIR', `--templates ${dir} is not a directory`);
+  const out = new Map<string, TemplateSource>();
+  for (const file of readdirSync(dir).sort()) {
+    const path = join(dir, file);
+    if (file.startsWith('.') || !statSync(path).isFile()) continue;
+    const ext = extname(file);
+    if (ext !== '' && ext !== '.hbs') continue;
+    const name = basename(file, ext);
+    if (!TEMPLATE_BY_NAME.has(name)) throw new MlbError('E_TEMPLATE_DIR', `${path}: ${name} is not a template name (see mlb-ts labels --templates)`);
+    if (out.has(name)) throw new MlbError('E_TEMPLATE_DIR', `${dir}: ${name} is given twice (${name} and ${name}.hbs)`);
+    out.set(name, { source: readFileSync(path, 'utf8'), format: ext === '.hbs' ? 'handlebars' : 'marathon-lb', origin: path });
+  }
+  return out;
+}
+
+/** Defaults plus the operator's directory, compiled; throws E_TEMPLATE_INVALID / E_TEMPLATE_DIR. */
+export function loadTemplateSet(dir?: string): TemplateSet {
+  const own = dir !== undefined && existsSync(dir) && realpathSync(dir) === realpathSync(DEFAULT_TEMPLATES_DIR);
+  return new TemplateSet(readDefaultTemplates(), dir && !own ? readTemplateDir(dir) : new Map());
+}

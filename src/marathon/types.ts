@@ -1,0 +1,92 @@
+/** The slice of Marathon's REST API that mlb-ts reads (see design/MARATHON.md). */
+
+export type Labels = Record<string, string>;
+
+export interface PortDefinition {
+  port?: number;
+  protocol?: string;
+  name?: string;
+  labels?: Labels;
+}
+
+export interface PortMapping {
+  containerPort?: number;
+  hostPort?: number;
+  servicePort?: number;
+  protocol?: string;
+  name?: string;
+  labels?: Labels;
+}
+
+export interface Network {
+  mode?: 'host' | 'container/bridge' | 'container' | string;
+  name?: string;
+}
+
+export interface HealthCheckDef {
+  protocol?: string;
+  path?: string;
+  portIndex?: number;
+  port?: number;
+  intervalSeconds?: number;
+  timeoutSeconds?: number;
+  gracePeriodSeconds?: number;
+  maxConsecutiveFailures?: number;
+}
+
+export interface HealthCheckResult {
+  alive?: boolean;
+  consecutiveFailures?: number;
+  firstSuccess?: string | null;
+  lastSuccess?: string | null;
+  lastFailure?: string | null;
+  instanceId?: string;
+  taskId?: string;
+}
+
+export interface Task {
+  id: string;
+  appId?: string;
+  host?: string;
+  ports?: number[];
+  servicePorts?: number[];
+  ipAddresses?: { ipAddress: string; protocol?: string }[];
+  state?: string;
+  healthCheckResults?: HealthCheckResult[];
+  startedAt?: string | null;
+  stagedAt?: string | null;
+  version?: string;
+  slaveId?: string;
+}
+
+export interface MarathonApp {
+  id: string;
+  labels?: Labels;
+  instances?: number;
+  version?: string;
+  ports?: number[];
+  portDefinitions?: PortDefinition[];
+  networks?: Network[];
+  container?: {
+    type?: string;
+    portMappings?: PortMapping[] | null;
+    docker?: {
+      image?: string;
+      network?: 'HOST' | 'BRIDGE' | 'USER' | string;
+      portMappings?: PortMapping[] | null;
+    };
+  } | null;
+  ipAddress?: {
+    networkName?: string;
+    discovery?: { ports?: { number?: number; name?: string; protocol?: string; labels?: Labels }[] };
+  } | null;
+  healthChecks?: HealthCheckDef[];
+  readinessChecks?: unknown[];
+  deployments?: { id: string }[];
+  tasks?: Task[];
+  taskKillGracePeriodSeconds?: number;
+}
+
+export interface AppsDocument {
+  apps: MarathonApp[];
+}

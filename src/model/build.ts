@@ -1,0 +1,364 @@
+import type { MarathonApp, Task } from '../marathon/types.js';
+import { haproxyHealthCheck, healthCheckDefFor, modeFromHealthChecks } from './health.js';
+import { APP_LABELS, type AppLabels, classifyLabel, PORT_LABELS, type PortLabels } from './labels/registry.js';
+import { isIpLiteral, LabelValueError } from './labels/values.js';
+import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
+import { assignServerIds, backendName, serverName } from './naming.js';
+import { assignServicePorts, cmp, portKey } from './service-ports.js';
+import { taskState } from './tasks.js';
+import type { LbModel, Server, Service, Warning } from './types.js';
+
+export interface ModelOptions {
+  /** --group; `*` matches every app. */
+  groups: string[];
+  strictMode?: boolean;
+  /** -H: only tasks whose Marathon health checks all pass. */
+  healthCheck?: boolean;
+  minServicePort?: number;
+  maxServicePort?: number;
+  /** Agent host → IP (undefined: unresolvable). IP literals never reach it. */
+  resolveHost?: (host: string) => string | undefined;
+  /** false: per-app template labels are ignored (--disable-label-templates). */
+  labelTemplates?: boolean;
+  /** Ports the fixed frontends bind (80, 443, 9090, 9091): a service can't take them. */
+  reservedPorts?: Iterable<number>;
+}
+
+export interface ModelResult {
+  model: LbModel;
+  warnings: Warning[];
+}
+
+interface ParsedApp {
+  app: MarathonApp;
+  appLabels: AppLabels;
+  net: AppNetworking;
+}
+
+interface Candidate {
+  parsed: ParsedApp;
+  port: AppPort;
+  labels: PortLabels;
+  templates: Record<string, [string, string]>;
+  servicePort?: number;
+  servicePortSource: Service['servicePortSource'];
+}
+
+/** Apps + tasks → LbModel. Pure and deterministic: input order does not matter. */
+export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): ModelResult {
+  const warnings: Warning[] = [];
+  const warn = (code: string, appId: string, message: string, label?: string) => warnings.push({ code, appId, message, ...(label ? { label } : {}) });
+  const sorted = [...apps].sort((a, b) => cmp(a.id, b.id));
+
+  const candidates: Candidate[] = [];
+  for (const app of sorted) candidates.push(...candidatesOf(app, opts, warn));
+
+  assignMissingServicePorts(candidates, opts, warn);
+
+  const byKey: CandidateIndex = new Map(candidates.map((c) => [portKey(c.parsed.app.id, c.port.index), c]));
+  const withPorts = candidates.filter((c) => c.servicePort !== undefined).map((c) => toService(c, warn));
+  const merged = mergeDeploymentGroups(withPorts, byKey);
+  const services = dropConflicts(merged, new Set(opts.reservedPorts ?? []), warn);
+
+  const resolve = hostResolver(opts, warn);
+  for (const s of services) s.servers = serversOf(s, byKey, opts, resolve);
+  applyDeploymentDrain(services, byKey);
+  services.sort((a, b) => cmp(a.backend, b.backend));
+  warnings.sort((a, b) => cmp(a.appId, b.appId) || cmp(a.label ?? '', b.label ?? ''));
+  return { model: { services }, warnings };
+}
+
+type CandidateIndex = Map<string, Candidate>;
+
+type Warn = (code: string, appId: string, message: string, label?: string) => void;
+
+function matchesGroups(groups: string[], appGroups: string[]): boolean {
+  if (groups.includes('*')) return true;
+  return appGroups.some((g) => groups.includes(g));
+}
+
+function parseAppLabels(app: MarathonApp, warn: Warn): AppLabels | undefined {
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(app.labels ?? {}).sort(([a], [b]) => cmp(a, b))) {
+    const c = classifyLabel(key);
+    if (c.kind !== 'app') continue;
+    try {
+      out[c.key] = APP_LABELS[c.key].parse(raw);
+    } catch (e) {
+      if (!(e instanceof LabelValueError)) throw e;
+      const fatal = c.key === 'group' || c.key === 'appId';
+      warn('E_LABEL_INVALID', app.id, `${JSON.stringify(raw)} ${e.message}; ${fatal ? 'app dropped' : 'label ignored'}`, key);
+      if (fatal) return undefined;
+    }
+  }
+  return out as AppLabels;
+}
+
+function candidatesOf(app: MarathonApp, opts: ModelOptions, warn: Warn): Candidate[] {
+  const appLabels = parseAppLabels(app, warn);
+  if (!appLabels) return [];
+  const net = appNetworking(app);
+  const parsed: ParsedApp = { app, appLabels, net };
+  const portRaw = new Map<number, [keyof PortLabels, string, string][]>();
+  const portTemplates = new Map<number, Record<string, [string, string]>>();
+  for (const [key, raw] of Object.entries(app.labels ?? {}).sort(([a], [b]) => cmp(a, b))) {
+    const c = classifyLabel(key);
+    if (c.kind === 'unknown') warn('W_LABEL_UNKNOWN', app.id, 'unknown HAPROXY_ label; ignored', key);
+    if (c.kind !== 'port' && c.kind !== 'template') continue;
+    if (c.index >= net.ports.length) {
+      warn('E_PORT_INDEX_UNKNOWN', app.id, `port index ${c.index} does not exist (the app has ${net.ports.length} port${net.ports.length === 1 ? '' : 's'}); ignored`, key);
+      continue;
+    }
+    if (c.kind === 'port') {
+      const list = portRaw.get(c.index) ?? [];
+      list.push([c.key, key, raw]);
+      portRaw.set(c.index, list);
+    } else if (opts.labelTemplates === false) {
+      warn('W_LABEL_TEMPLATE_DISABLED', app.id, 'label templates are disabled by the operator; ignored', key);
+    } else {
+      const t = portTemplates.get(c.index) ?? {};
+      t[c.template] = [key, raw];
+      portTemplates.set(c.index, t);
+    }
+  }
+
+  const out: Candidate[] = [];
+  for (const port of net.ports) {
+    const labels = parsePortLabels(app.id, portRaw.get(port.index) ?? [], warn);
+    if (!labels) continue;
+    const groups = labels.group ?? appLabels.group ?? [];
+    if (!matchesGroups(opts.groups, groups)) continue;
+    const enabled = opts.strictMode ? labels.enabled === true : labels.enabled !== false;
+    if (!enabled) continue;
+    if (labels.healthCheckPortIndex !== undefined && labels.healthCheckPortIndex >= net.ports.length) {
+      warn('E_PORT_INDEX_UNKNOWN', app.id, `health check port index ${labels.healthCheckPortIndex} does not exist; port ${port.index} dropped`, `HAPROXY_${port.index}_BACKEND_HEALTHCHECK_PORT_INDEX`);
+      continue;
+    }
+    out.push({ parsed, port, labels, templates: portTemplates.get(port.index) ?? {}, servicePort: labels.port ?? port.servicePort, servicePortSource: labels.port ? 'label' : 'marathon' });
+  }
+  return out;
+}
+
+function parsePortLabels(appId: string, raws: [keyof PortLabels, string, string][], warn: Warn): PortLabels | undefined {
+  const labels: Record<string, unknown> = {};
+  for (const [key, name, raw] of raws) {
+    try {
+      labels[key] = PORT_LABELS[key].parse(raw);
+    } catch (e) {
+      if (!(e instanceof LabelValueError)) throw e;
+      const index = /^HAPROXY_(\d+)_/.exec(name)?.[1];
+      warn('E_LABEL_INVALID', appId, `${JSON.stringify(raw)} ${e.message}; port ${index} dropped`, name);
+      return undefined;
+    }
+  }
+  return labels as PortLabels;
+}
+
+function assignMissingServicePorts(candidates: Candidate[], opts: ModelOptions, warn: Warn): void {
+  const taken = new Set(candidates.map((c) => c.servicePort).filter((p): p is number => p !== undefined));
+  const needing = candidates.filter((c) => c.servicePort === undefined && c.parsed.net.mode === 'container');
+  const assigned = assignServicePorts(
+    needing.map((c) => ({ appId: c.parsed.app.id, portIndex: c.port.index })),
+    taken,
+    opts.minServicePort ?? 10050,
+    opts.maxServicePort ?? 10100,
+  );
+  for (const c of candidates) {
+    if (c.servicePort !== undefined) continue;
+    c.servicePort = assigned.get(portKey(c.parsed.app.id, c.port.index));
+    c.servicePortSource = 'assigned';
+    if (c.servicePort === undefined) {
+      const why = c.parsed.net.mode === 'container' ? 'the IP-per-task service port range is exhausted' : 'it has no service port and no HAPROXY_{n}_PORT';
+      warn('E_NO_SERVICE_PORT', c.parsed.app.id, `port ${c.port.index} dropped: ${why}`);
+    }
+  }
+}
+
+const HTTP_ONLY: [keyof PortLabels, string][] = [
+  ['sticky', 'STICKY'], ['redirectToHttps', 'REDIRECT_TO_HTTPS'], ['useHsts', 'USE_HSTS'], ['auth', 'AUTH'],
+  ['proxypassPath', 'HTTP_BACKEND_PROXYPASS_PATH'], ['revproxyPath', 'HTTP_BACKEND_REVPROXY_PATH'], ['redirPath', 'HTTP_BACKEND_REDIR'], ['vhost', 'VHOST'],
+];
+
+function toService(c: Candidate, warn: Warn): Service {
+  const { app, appLabels } = c.parsed;
+  const l = { ...c.labels };
+  const i = c.port.index;
+  const mode = l.mode ?? (l.vhost ? 'http' : modeFromHealthChecks(app));
+  if (mode === 'tcp') {
+    for (const [key, suffix] of HTTP_ONLY) {
+      if (l[key] !== undefined && l[key] !== false) {
+        warn('W_LABEL_IGNORED', app.id, 'needs mode http; ignored in mode tcp', `HAPROXY_${i}_${suffix}`);
+        delete l[key];
+      }
+    }
+  }
+  if (l.path && !l.vhost) warn('W_LABEL_IGNORED', app.id, `has no effect without HAPROXY_${i}_VHOST`, `HAPROXY_${i}_PATH`);
+  const servicePort = c.servicePort as number;
+  const appId = appLabels.appId ?? app.id;
+  const routingAppId = appId.startsWith('/') ? appId : `/${appId}`;
+  const path = l.vhost ? l.path : undefined;
+  return {
+    appId: routingAppId,
+    sourceAppIds: [app.id],
+    portIndex: i,
+    servicePort,
+    servicePortSource: c.servicePortSource,
+    backend: backendName(routingAppId, servicePort),
+    mode,
+    vhosts: l.vhost ?? [],
+    ...(path ? { path } : {}),
+    backendWeight: path && !l.backendWeight ? 1 : (l.backendWeight ?? 0),
+    bindAddr: l.bindAddr ?? '*',
+    bindOptions: l.bindOptions ?? '',
+    ...(l.sslCert ? { sslCert: l.sslCert } : {}),
+    balance: l.balance ?? 'roundrobin',
+    sticky: l.sticky ?? false,
+    redirectToHttps: (l.redirectToHttps ?? false) && (l.vhost?.length ?? 0) > 0,
+    useHsts: l.useHsts ?? false,
+    ...(l.auth ? { auth: l.auth } : {}),
+    ...(l.allowedNetworks ? { allowedNetworks: l.allowedNetworks } : {}),
+    ...optional('healthCheck', haproxyHealthCheck(healthCheckDefFor(app, l.healthCheckPortIndex ?? i))),
+    ...(l.proxypassPath ? { proxypassPath: l.proxypassPath.replace(/\/+$/, '') || '/' } : {}),
+    ...(l.revproxyPath ? { revproxyPath: l.revproxyPath.replace(/\/+$/, '') } : {}),
+    ...(l.redirPath ? { redirPath: l.redirPath } : {}),
+    ...(appLabels.deploymentGroup ? { deploymentGroup: appLabels.deploymentGroup } : {}),
+    templates: c.templates,
+    servers: [],
+  };
+}
+
+function optional<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+}
+
+function startedAt(c: Candidate | undefined): string {
+  return c?.parsed.appLabels.deploymentStartedAt ?? '';
+}
+
+/**
+ * Blue/green: apps of one HAPROXY_DEPLOYMENT_GROUP that bind the same port are one backend
+ * while both exist. The older side's service (its name and settings) stays, so a deploy
+ * starts without a structural change; the newer side's tasks join it.
+ */
+function mergeDeploymentGroups(services: Service[], byKey: CandidateIndex): Service[] {
+  const candidateOf = (s: Service) => byKey.get(portKey(s.sourceAppIds[0] ?? '', s.portIndex));
+  const groups = new Map<string, Service[]>();
+  const out: Service[] = [];
+  for (const s of services) {
+    if (!s.deploymentGroup) {
+      out.push(s);
+      continue;
+    }
+    const key = `${s.deploymentGroup}\u0000${s.servicePort}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  for (const group of groups.values()) {
+    group.sort((a, b) => cmp(startedAt(candidateOf(a)), startedAt(candidateOf(b))) || cmp(a.sourceAppIds[0] ?? '', b.sourceAppIds[0] ?? ''));
+    const oldest = group[0] as Service;
+    oldest.sourceAppIds = group.flatMap((s) => s.sourceAppIds);
+    out.push(oldest);
+  }
+  return out;
+}
+
+const PORT_SOURCE_RANK = { marathon: 0, label: 1, assigned: 2 } as const;
+
+/** One service per port: Marathon's own service port beats a label's claim, then app id order. */
+function dropConflicts(services: Service[], reserved: Set<number>, warn: Warn): Service[] {
+  const sorted = [...services].sort(
+    (a, b) =>
+      a.servicePort - b.servicePort ||
+      PORT_SOURCE_RANK[a.servicePortSource] - PORT_SOURCE_RANK[b.servicePortSource] ||
+      cmp(a.sourceAppIds[0] ?? '', b.sourceAppIds[0] ?? '') ||
+      a.portIndex - b.portIndex,
+  );
+  const owner = new Map<number, Service>();
+  const out: Service[] = [];
+  for (const s of sorted) {
+    const appId = s.sourceAppIds[0] ?? s.appId;
+    if (reserved.has(s.servicePort)) {
+      warn('E_PORT_CONFLICT', appId, `port ${s.portIndex} dropped: service port ${s.servicePort} is reserved for mlb-ts's own frontends`);
+      continue;
+    }
+    const first = owner.get(s.servicePort);
+    if (first) {
+      warn('E_PORT_CONFLICT', appId, `port ${s.portIndex} dropped: service port ${s.servicePort} is already bound by ${first.sourceAppIds[0]}`);
+      continue;
+    }
+    owner.set(s.servicePort, s);
+    out.push(s);
+  }
+  return out;
+}
+
+function hostResolver(opts: ModelOptions, warn: Warn): (host: string, appId: string) => string | undefined {
+  const reported = new Set<string>();
+  return (host, appId) => {
+    if (isIpLiteral(host)) return host;
+    const ip = opts.resolveHost ? opts.resolveHost(host) : host;
+    if (ip === undefined && !reported.has(host)) {
+      reported.add(host);
+      warn('E_HOST_UNRESOLVED', appId, `agent host ${host} does not resolve; its tasks get no traffic`);
+    }
+    return ip;
+  };
+}
+
+function serversOf(s: Service, byKey: CandidateIndex, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Server[] {
+  const seen = new Set<string>();
+  const servers: Omit<Server, 'id'>[] = [];
+  for (const appId of s.sourceAppIds) {
+    const c = byKey.get(portKey(appId, s.portIndex));
+    if (!c) continue;
+    const app = c.parsed.app;
+    const checkIndex = c.labels.healthCheckPortIndex;
+    const tasks = [...(app.tasks ?? [])].sort((a, b) => cmp(a.id, b.id));
+    for (const task of tasks) {
+      const server = serverOf(app, c, task, checkIndex, opts, resolve);
+      if (!server) continue;
+      const key = `${server.ip}:${server.port}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      servers.push(server);
+    }
+  }
+  servers.sort((a, b) => cmp(a.name, b.name));
+  const ids = assignServerIds(servers);
+  return servers.map((sv, i) => ({ ...sv, id: ids[i] as number }));
+}
+
+function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number | undefined, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Omit<Server, 'id'> | undefined {
+  const state = taskState(app, task, opts.healthCheck ?? false);
+  if (!state || !task.host) return undefined;
+  const agentIp = c.parsed.net.mode === 'container' ? task.host : resolve(task.host, app.id);
+  if (agentIp === undefined) return undefined;
+  const ep = taskEndpoint(c.parsed.net.mode, c.port, task, agentIp);
+  if (!ep) return undefined;
+  const checkPort = checkIndex !== undefined && checkIndex !== c.port.index ? taskEndpoint(c.parsed.net.mode, c.parsed.net.ports[checkIndex] as AppPort, task, agentIp)?.port : undefined;
+  return {
+    name: serverName(task.host, ep.ip, ep.port),
+    host: task.host,
+    ip: ep.ip,
+    port: ep.port,
+    ...(checkPort !== undefined ? { checkPort } : {}),
+    state,
+    taskId: task.id,
+    appId: app.id,
+  };
+}
+
+/**
+ * Once the newer side of a blue/green group has HAPROXY_DEPLOYMENT_TARGET_INSTANCES ready
+ * tasks, the older side drains: its connections finish, new ones go to the new side.
+ */
+function applyDeploymentDrain(services: Service[], byKey: CandidateIndex): void {
+  for (const s of services) {
+    if (s.sourceAppIds.length < 2) continue;
+    const newest = s.sourceAppIds[s.sourceAppIds.length - 1] as string;
+    const target = byKey.get(portKey(newest, s.portIndex))?.parsed.appLabels.deploymentTargetInstances;
+    if (target === undefined) continue;
+    const readyNew = s.servers.filter((sv) => sv.appId === newest && sv.state === 'ready').length;
+    if (readyNew < target) continue;
+    for (const sv of s.servers) if (sv.appId !== newest) sv.state = 'drain';
+  }
+}

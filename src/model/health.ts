@@ -1,0 +1,34 @@
+import type { HealthCheckDef, MarathonApp } from '../marathon/types.js';
+import type { HealthCheck, Mode } from './types.js';
+
+const PROTOCOLS: Record<string, HealthCheck['protocol'] | undefined> = {
+  HTTP: 'http',
+  MESOS_HTTP: 'http',
+  HTTPS: 'https',
+  MESOS_HTTPS: 'https',
+  TCP: 'tcp',
+  MESOS_TCP: 'tcp',
+};
+
+/** The app's first Marathon health check for this port index. */
+export function healthCheckDefFor(app: MarathonApp, portIndex: number): HealthCheckDef | undefined {
+  return (app.healthChecks ?? []).find((hc) => (hc.portIndex ?? 0) === portIndex && hc.port === undefined);
+}
+
+/** Marathon's check → HAProxy's: interval → inter, failures + 1 → fall, timeout → timeout check. */
+export function haproxyHealthCheck(def: HealthCheckDef | undefined): HealthCheck | undefined {
+  const protocol = PROTOCOLS[(def?.protocol ?? '').toUpperCase()];
+  if (!def || !protocol) return undefined;
+  return {
+    protocol,
+    path: def.path && def.path.startsWith('/') && !/[\s#]/.test(def.path) ? def.path : '/',
+    intervalSeconds: def.intervalSeconds ?? 60,
+    timeoutSeconds: def.timeoutSeconds ?? 20,
+    falls: (def.maxConsecutiveFailures ?? 3) + 1,
+  };
+}
+
+/** http when the app's first health check is plain HTTP, else tcp (a VHOST or MODE label decides first). */
+export function modeFromHealthChecks(app: MarathonApp): Mode {
+  return (app.healthChecks?.[0]?.protocol ?? '').toUpperCase() === 'HTTP' ? 'http' : 'tcp';
+}

@@ -1,0 +1,160 @@
+/**
+ * Parsers for label values. Each returns the parsed value or throws LabelValueError with a
+ * reason that completes the sentence `HAPROXY_0_X "value": <reason>`.
+ */
+export class LabelValueError extends Error {}
+
+const LINE_BREAK = /[\r\n\v\f\u0085\u2028\u2029]/;
+
+/** Rejects what would break out of a config line: line breaks and `#` (a comment start). */
+export function assertSingleLine(raw: string, allowHash = false): void {
+  if (LINE_BREAK.test(raw)) throw new LabelValueError('contains a line break, which would inject config');
+  if (!allowHash && raw.includes('#')) throw new LabelValueError("contains '#', which would start a comment");
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000e-\u001f\u007f]/.test(raw)) throw new LabelValueError('contains a control character');
+}
+
+const TRUE_WORDS = new Set(['true', 't', 'yes', 'y']);
+
+export function parseBool(raw: string): boolean {
+  assertSingleLine(raw);
+  return TRUE_WORDS.has(raw.trim().toLowerCase());
+}
+
+export function parseInteger(raw: string): number {
+  assertSingleLine(raw);
+  const s = raw.trim();
+  if (!/^-?\d+$/.test(s)) throw new LabelValueError('is not an integer');
+  return Number(s);
+}
+
+export function parsePort(raw: string): number {
+  assertSingleLine(raw);
+  const s = raw.trim();
+  if (!/^\d+$/.test(s)) throw new LabelValueError('is not a port number');
+  const n = Number(s);
+  if (n < 1 || n > 65535) throw new LabelValueError('is not a port number (1-65535)');
+  return n;
+}
+
+export function parsePortIndex(raw: string): number {
+  assertSingleLine(raw);
+  const s = raw.trim();
+  if (!/^\d+$/.test(s)) throw new LabelValueError('is not a port index');
+  return Number(s);
+}
+
+export function parseMode(raw: string): 'http' | 'tcp' {
+  assertSingleLine(raw);
+  const s = raw.trim().toLowerCase();
+  if (s !== 'http' && s !== 'tcp') throw new LabelValueError("is not a mode (use 'http' or 'tcp')");
+  return s;
+}
+
+export function parseList(raw: string): string[] {
+  assertSingleLine(raw);
+  return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*\.?$/;
+
+export function parseVhosts(raw: string): string[] {
+  const hosts = parseList(raw).map((h) => h.toLowerCase());
+  if (hosts.length === 0) throw new LabelValueError('names no host');
+  for (const h of hosts) {
+    if (!HOST_NAME.test(h)) throw new LabelValueError(`'${h}' is not a host name`);
+  }
+  return [...new Set(hosts)];
+}
+
+/** A path or prefix: starts with '/', no spaces or quotes. */
+export function parseUrlPath(raw: string): string {
+  assertSingleLine(raw);
+  const s = raw.trim();
+  if (!s.startsWith('/')) throw new LabelValueError("does not start with '/'");
+  if (/[\s"'\\]/.test(s)) throw new LabelValueError('contains a space, quote or backslash');
+  return s;
+}
+
+export function parseWord(raw: string): string {
+  assertSingleLine(raw);
+  const s = raw.trim();
+  if (s === '' || /[\s"'\\]/.test(s)) throw new LabelValueError('is not a single word');
+  return s;
+}
+
+/** Free words for the end of a config line (bind options). */
+export function parseWords(raw: string): string {
+  assertSingleLine(raw);
+  return raw.trim().split(/\s+/).filter(Boolean).join(' ');
+}
+
+const BALANCE_ALGORITHMS = new Set([
+  'roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'uri', 'url_param', 'hdr', 'random', 'rdp-cookie', 'hash',
+]);
+
+export function parseBalance(raw: string): string {
+  const words = parseWords(raw);
+  const algo = (words.split(' ')[0] ?? '').replace(/\(.*$/, '');
+  if (!BALANCE_ALGORITHMS.has(algo)) throw new LabelValueError(`'${algo}' is not a balance algorithm`);
+  return words;
+}
+
+export interface BasicAuth {
+  realm: string;
+  user: string;
+  password: string;
+}
+
+export function parseAuth(raw: string): BasicAuth {
+  assertSingleLine(raw, false);
+  const [realm, user, ...rest] = raw.split(':');
+  const password = rest.join(':');
+  if (!realm || !user || !password) throw new LabelValueError("is not 'realm:user:encrypted-password'");
+  if (realm.includes('"') || realm.includes('\\')) throw new LabelValueError('realm contains a quote or backslash');
+  if (/\s/.test(user) || /\s/.test(password)) throw new LabelValueError('user or password contains a space');
+  return { realm, user, password };
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export function isIpv4(s: string): boolean {
+  return IPV4.test(s);
+}
+
+export function isIpv6(s: string): boolean {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(':')) return false;
+  const parts = s.split('::');
+  if (parts.length > 2) return false;
+  const groups = s.split(':').filter((g) => g !== '');
+  return groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g) || (g.includes('.') && isIpv4(g))) && groups.length <= 8;
+}
+
+export function isIpLiteral(s: string): boolean {
+  return isIpv4(s) || isIpv6(s);
+}
+
+export function parseNetworks(raw: string): string[] {
+  assertSingleLine(raw);
+  const nets = raw.trim().split(/\s+/).filter(Boolean);
+  if (nets.length === 0) throw new LabelValueError('names no network');
+  for (const net of nets) {
+    const [ip, prefix, extra] = net.split('/');
+    const max = ip && isIpv4(ip) ? 32 : ip && isIpv6(ip) ? 128 : -1;
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= max);
+    if (max < 0 || !prefixOk || extra !== undefined) throw new LabelValueError(`'${net}' is not an IP address or CIDR`);
+  }
+  return nets;
+}
+
+export function parseBindAddr(raw: string): string {
+  assertSingleLine(raw);
+  const s = raw.trim();
+  if (s === '*' || isIpLiteral(s) || /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(s)) return s;
+  throw new LabelValueError('is not a bind address');
+}
+
+export function parseTimestamp(raw: string): string {
+  assertSingleLine(raw);
+  return raw.trim();
+}

@@ -1,0 +1,68 @@
+/** Names HAProxy sees. Pure, stable: the same inputs always give the same names. */
+
+export function stripSlash(appId: string): string {
+  return appId.replace(/^\/+/, '');
+}
+
+/** `/api/pypi` on 3141 → `api_pypi_3141`. */
+export function backendName(appId: string, servicePort: number): string {
+  return `${cleanIdentifier(stripSlash(appId).replace(/\//g, '_'))}_${servicePort}`;
+}
+
+/** Characters HAProxy accepts in proxy, ACL and server names; everything else → `_`. */
+export function cleanIdentifier(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.:-]/g, '_');
+}
+
+/** For ACL names: only letters, digits and `_`. */
+export function cleanedUp(s: string): string {
+  return s.replace(/[^A-Za-z0-9]/g, '_');
+}
+
+export function serverName(host: string, ip: string, port: number): string {
+  return `${cleanedUp(host)}_${cleanedUp(ip)}_${port}`;
+}
+
+/** FNV-1a, 32 bits. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Task servers get ids in 1..ID_RANGE; the ids above are kept for spare slots. */
+const ID_RANGE = 2147482624;
+
+/**
+ * Stable server ids in 1..ID_RANGE from host, IP and port. Collisions inside one backend are
+ * resolved by probing upwards in the (sorted) order of the servers.
+ */
+export function assignServerIds<T extends { host: string; ip: string; port: number }>(servers: T[]): number[] {
+  const used = new Set<number>();
+  return servers.map((s) => {
+    let id = (fnv1a(`${s.host}|${s.ip}|${s.port}`) % ID_RANGE) + 1;
+    while (used.has(id)) id = (id % ID_RANGE) + 1;
+    used.add(id);
+    return id;
+  });
+}
+
+/**
+ * ACL-safe names for host names, unique per host: two hosts that clean up to the same text
+ * (a-b.com, a.b.com) get distinct suffixes in sorted order, so one ACL never matches both.
+ */
+export function hostAclNames(hosts: Iterable<string>): Map<string, string> {
+  const names = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const h of [...new Set(hosts)].sort()) {
+    const base = cleanedUp(h);
+    let name = base;
+    for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
+    taken.add(name);
+    names.set(h, name);
+  }
+  return names;
+}

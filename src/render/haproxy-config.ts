@@ -1,0 +1,356 @@
+import { cleanedUp, hostAclNames } from '../model/naming.js';
+import { cmp } from '../model/service-ports.js';
+import type { LbModel, Server, Service, Warning } from '../model/types.js';
+import type { Render, TemplateContext, TemplateSet } from './templates.js';
+
+export interface ListenPorts {
+  http: number;
+  https: number;
+  appId: number;
+  stats: number;
+}
+
+export interface RenderOptions {
+  /** Directory of haproxy.cfg as the config refers to it; the map files sit there. */
+  haproxyDir: string;
+  sslCerts: string[];
+  haproxyMap: boolean;
+  dontBindHttpHttps: boolean;
+  groupHttpsByVhost: boolean;
+  adminSocket: string;
+  stateFile: string;
+  hardStopAfter: string;
+  ports: ListenPorts;
+  /** host:port of mlb-ts's endpoints, proxied from the stats port; empty: none. */
+  mlbApi: string;
+  /** Extra disabled server slots per backend (runtime-API updates fill them). */
+  spareSlots?: (s: Service) => number;
+}
+
+export const DEFAULT_PORTS: ListenPorts = { http: 80, https: 443, appId: 9091, stats: 9090 };
+
+export interface Rendered {
+  config: string;
+  /** `host backend` lines; empty without --haproxy-map. */
+  domainMap: string;
+  /** `/app/id backend` lines; empty without --haproxy-map. */
+  appMap: string;
+  /** Services dropped because a template would not render. */
+  warnings: Warning[];
+  /** The services actually rendered (the model minus those dropped). */
+  services: Service[];
+}
+
+interface VhostRule {
+  service: Service;
+  hostname: string;
+  ctx: TemplateContext;
+  /** Routed through domain2backend.map instead of ACLs. */
+  viaMap: boolean;
+}
+
+interface ServiceParts {
+  service: Service;
+  ctx: TemplateContext;
+  userlist: string;
+  frontend: string;
+  backend: string;
+  vhostRules: VhostRule[];
+}
+
+/** LbModel → haproxy.cfg and map files. Pure: same model, templates and options → same bytes. */
+export function renderConfig(model: LbModel, templates: TemplateSet, opts: RenderOptions): Rendered {
+  const warnings: Warning[] = [];
+  const aclNames = hostAclNames(model.services.flatMap((s) => s.vhosts));
+  const parts: ServiceParts[] = [];
+  for (const s of model.services) {
+    try {
+      parts.push(renderService(s, templates, opts, aclNames));
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      warnings.push({ code: 'E_TEMPLATE_INVALID', appId: s.sourceAppIds[0] ?? s.appId, message: `port ${s.portIndex} dropped: ${reason}` });
+    }
+  }
+  const rules = parts.flatMap((p) => p.vhostRules).sort(compareRules);
+  const common: TemplateContext = {
+    httpPort: opts.ports.http,
+    httpsPort: opts.ports.https,
+    appIdPort: opts.ports.appId,
+    statsPort: opts.ports.stats,
+    haproxy_dir: opts.haproxyDir,
+    sslCerts: sslCertWords(opts.sslCerts, parts),
+  };
+  const head = templates.get('HAPROXY_HEAD')({
+    ...common,
+    adminSocket: opts.adminSocket,
+    stateFile: opts.stateFile,
+    hardStopAfter: opts.hardStopAfter,
+    mlbApi: opts.mlbApi,
+  });
+  const sections = [head, ...parts.map((p) => p.userlist)];
+  if (!opts.dontBindHttpHttps) {
+    sections.push(httpFrontend(rules, templates, common, opts));
+    sections.push(opts.groupHttpsByVhost ? groupedHttpsFrontends(rules, templates, common, opts) : httpsFrontend(rules, templates, common, opts));
+  }
+  sections.push(appIdFrontend(parts, templates, common, opts));
+  sections.push(...parts.map((p) => p.frontend), ...parts.map((p) => p.backend));
+  return {
+    config: sections.join(''),
+    domainMap: opts.haproxyMap ? domainMapOf(rules) : '',
+    appMap: opts.haproxyMap ? appMapOf(parts) : '',
+    warnings,
+    services: parts.map((p) => p.service),
+  };
+}
+
+/** A template by name: the service's own label override if it has one. */
+function templateFor(templates: TemplateSet, s: Service, name: string): Render {
+  const label = s.templates[name];
+  return label ? templates.fromLabel(name, label[0], label[1]) : templates.get(name);
+}
+
+function hasOverride(templates: TemplateSet, s: Service, name: string): boolean {
+  return name in s.templates || templates.isOverridden(name);
+}
+
+function serviceContext(s: Service, opts: RenderOptions): TemplateContext {
+  const hc = s.healthCheck;
+  return {
+    backend: s.backend,
+    appId: s.appId,
+    cleanedUpAppId: cleanedUp(s.appId),
+    servicePort: s.servicePort,
+    bindAddr: s.bindAddr,
+    bindOptions: s.bindOptions ? ` ${s.bindOptions}` : '',
+    sslCert: s.sslCert ? ` ssl crt ${s.sslCert}` : '',
+    mode: s.mode,
+    balance: s.balance,
+    healthCheckPath: hc?.path,
+    healthCheckProtocol: hc?.protocol.toUpperCase(),
+    healthCheckTimeoutSeconds: hc?.timeoutSeconds,
+    healthCheckIntervalSeconds: hc?.intervalSeconds,
+    healthCheckFalls: hc?.falls,
+    user: s.auth?.user,
+    passwd: s.auth?.password,
+    realm: s.auth?.realm,
+    network_allowed: s.allowedNetworks?.join(' '),
+    proxypath: s.proxypassPath,
+    rootpath: s.revproxyPath,
+    redirpath: s.redirPath,
+    hostname: s.vhosts[0],
+    deployment_group: s.deploymentGroup,
+    haproxy_dir: opts.haproxyDir,
+  };
+}
+
+function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, aclNames: Map<string, string>): ServiceParts {
+  const t = (name: string) => templateFor(templates, s, name);
+  const ctx = serviceContext(s, opts);
+  const http = s.mode === 'http';
+  const userlist = http && s.auth ? t('HAPROXY_USERLIST_HEAD')(ctx) : '';
+  const frontend = t('HAPROXY_FRONTEND_HEAD')(ctx) + t('HAPROXY_FRONTEND_BACKEND_GLUE')(ctx);
+
+  let backend = t('HAPROXY_BACKEND_HEAD')(ctx);
+  if (s.allowedNetworks) {
+    backend += http
+      ? t('HAPROXY_HTTP_BACKEND_NETWORK_ALLOWED_ACL')(ctx) + t('HAPROXY_HTTP_BACKEND_ACL_ALLOW_DENY')(ctx)
+      : t('HAPROXY_TCP_BACKEND_NETWORK_ALLOWED_ACL')(ctx) + t('HAPROXY_TCP_BACKEND_ACL_ALLOW_DENY')(ctx);
+  }
+  if (http) {
+    if (s.auth) backend += t('HAPROXY_HTTP_BACKEND_AUTH')(ctx);
+    backend += t('HAPROXY_BACKEND_HTTP_OPTIONS')(ctx);
+    if (s.redirPath) backend += t('HAPROXY_HTTP_BACKEND_REDIR')(ctx);
+    if (s.proxypassPath) backend += t('HAPROXY_HTTP_BACKEND_PROXYPASS_GLUE')(ctx);
+    if (s.revproxyPath) backend += t('HAPROXY_HTTP_BACKEND_REVPROXY_GLUE')(ctx);
+    if (s.useHsts) backend += t('HAPROXY_BACKEND_HSTS_OPTIONS')(ctx);
+    if (s.sticky) backend += t('HAPROXY_BACKEND_STICKY_OPTIONS')(ctx);
+  }
+  const hcKind = s.healthCheck ? (s.healthCheck.protocol === 'tcp' ? 'TCP' : 'HTTP') : undefined;
+  if (hcKind) backend += t(`HAPROXY_BACKEND_${hcKind}_HEALTHCHECK_OPTIONS`)(ctx);
+  backend += serverLines(s, ctx, t, hcKind, opts.spareSlots?.(s) ?? 0);
+
+  const vhostRules = http
+    ? s.vhosts.map((hostname) => {
+        const vctx = { ...ctx, hostname, cleanedUpHostname: aclNames.get(hostname) ?? cleanedUp(hostname), path: s.path };
+        const plain = !s.path && !s.auth && !s.redirectToHttps;
+        return { service: s, hostname, ctx: vctx, viaMap: opts.haproxyMap && plain };
+      })
+    : [];
+  return { service: s, ctx, userlist, frontend, backend, vhostRules };
+}
+
+function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Render, hcKind: string | undefined, spare: number): string {
+  const line = t('HAPROXY_BACKEND_SERVER_OPTIONS');
+  const checkWords = hcKind ? t(`HAPROXY_BACKEND_SERVER_${hcKind}_HEALTHCHECK_OPTIONS`) : undefined;
+  const sslCheck = s.healthCheck?.protocol === 'https' ? ' check-ssl verify none' : '';
+  const checkCache = new Map<number | undefined, string>();
+  const checkOptions = (sv: Server) => {
+    let opts = checkCache.get(sv.checkPort);
+    if (opts === undefined) {
+      const words = checkWords ? checkWords({ ...ctx, healthCheckPortOptions: sv.checkPort ? ` port ${sv.checkPort}` : '', healthCheckSslOptions: sslCheck }) : '';
+      opts = words.trim() ? ` ${words.trim().split(/\s+/).join(' ')}` : '';
+      checkCache.set(sv.checkPort, opts);
+    }
+    return opts;
+  };
+  let out = '';
+  for (const sv of s.servers) {
+    out += line({
+      ...ctx,
+      serverName: sv.name,
+      serverId: sv.id,
+      host: sv.host,
+      host_ipv4: sv.ip,
+      port: sv.port,
+      cookieOptions: s.sticky && s.mode === 'http' ? ` cookie ${sv.name}` : '',
+      healthCheckOptions: checkOptions(sv),
+      otherOptions: sv.state === 'drain' ? ' weight 0' : '',
+    });
+  }
+  for (let i = 1; i <= spare; i++) out += spareSlotLine(s, i);
+  return out;
+}
+
+/** Ids above this are for spare slots; task servers hash below it. */
+export const SPARE_ID_BASE = 2147482624;
+
+/** A placeholder the runtime API can turn into a server without a reload. */
+export function spareSlotName(i: number): string {
+  return `mlb_spare_${i}`;
+}
+
+function spareSlotLine(s: Service, i: number): string {
+  const check = s.healthCheck ? ` check inter ${s.healthCheck.intervalSeconds}s fall ${s.healthCheck.falls}` : '';
+  const cookie = s.sticky && s.mode === 'http' ? ` cookie ${spareSlotName(i)}` : '';
+  return `  server ${spareSlotName(i)} 127.0.0.1:1 id ${SPARE_ID_BASE + i}${cookie}${check} disabled\n`;
+}
+
+function compareRules(a: VhostRule, b: VhostRule): number {
+  return (
+    b.service.backendWeight - a.service.backendWeight ||
+    (b.service.path?.length ?? 0) - (a.service.path?.length ?? 0) ||
+    cmp(a.hostname, b.hostname) ||
+    cmp(a.service.backend, b.service.backend)
+  );
+}
+
+function variant(r: VhostRule, path: string, auth: string, both: string): string {
+  const s = r.service;
+  if (s.path && s.auth) return both;
+  if (s.path) return path;
+  if (s.auth) return auth;
+  return '';
+}
+
+function httpFrontend(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
+  let acls = '';
+  let redirects = '';
+  let routes = '';
+  for (const r of rules) {
+    if (r.viaMap) continue;
+    const t = (name: string) => templateFor(templates, r.service, name);
+    const combined = `HAPROXY_HTTP_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`;
+    const suffix = variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_PATH_AND_AUTH');
+    if (hasOverride(templates, r.service, combined)) {
+      routes += t(combined)(r.ctx);
+    } else {
+      acls += t(`HAPROXY_HTTP_FRONTEND_ACL_ONLY${suffix}`)(r.ctx);
+      routes += t(`HAPROXY_HTTP_FRONTEND_ROUTING_ONLY${suffix}`)(r.ctx);
+    }
+    if (r.service.redirectToHttps) {
+      redirects += t(r.service.path ? 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH' : 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS')(r.ctx);
+    }
+  }
+  const map = opts.haproxyMap ? templates.get('HAPROXY_MAP_HTTP_FRONTEND_ACL')(common) : '';
+  return templates.get('HAPROXY_HTTP_FRONTEND_HEAD')(common) + uniqueLines(acls) + redirects + routes + map;
+}
+
+/** Two services on one host declare the same host ACL; HAProxy needs it once. */
+function uniqueLines(text: string): string {
+  const seen = new Set<string>();
+  return text
+    .split('\n')
+    .filter((l) => l === '' || (!seen.has(l) && seen.add(l)))
+    .join('\n');
+}
+
+function httpsRules(rules: VhostRule[], templates: TemplateSet, useMap: boolean): string {
+  let out = '';
+  for (const r of rules) {
+    if (useMap && r.viaMap) continue;
+    out += templateFor(templates, r.service, `HAPROXY_HTTPS_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`)(r.ctx);
+  }
+  return out;
+}
+
+function httpsFrontend(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
+  const map = opts.haproxyMap ? templates.get('HAPROXY_MAP_HTTPS_FRONTEND_ACL')(common) : '';
+  return templates.get('HAPROXY_HTTPS_FRONTEND_HEAD')(common) + httpsRules(rules, templates, opts.haproxyMap) + map;
+}
+
+/**
+ * --group-https-by-vhost: a TCP frontend on :443 reads SNI and hands each host to the
+ * TLS frontend of its certificate group (over abns@ with PROXY v2).
+ */
+function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
+  const groups = new Map<string, VhostRule[]>();
+  for (const r of rules) {
+    const certs = r.service.sslCert ? [r.service.sslCert] : opts.sslCerts;
+    const key = certs.map((c) => `crt ${c}`).join(' ');
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const keys = [...groups.keys()].sort();
+  const nameOf = (key: string) => `https_group_${keys.indexOf(key) + 1}`;
+  let out = templates.get('HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')({ ...common, name: 'marathon_https_in' });
+  const seen = new Set<string>();
+  for (const r of rules) {
+    const key = (r.service.sslCert ? [r.service.sslCert] : opts.sslCerts).map((c) => `crt ${c}`).join(' ');
+    if (seen.has(r.hostname)) continue;
+    seen.add(r.hostname);
+    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name: nameOf(key), hostname: r.hostname });
+  }
+  for (const key of keys) {
+    const ctx = { ...common, name: nameOf(key), sslCerts: key };
+    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_BACKEND_HEAD')(ctx);
+    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_HEAD')(ctx) + httpsRules(groups.get(key) ?? [], templates, false);
+  }
+  return out;
+}
+
+/** :9091 routes an app id to the app's first http service port. */
+function appIdTargets(parts: ServiceParts[]): ServiceParts[] {
+  const first = new Map<string, ServiceParts>();
+  for (const p of parts) {
+    if (p.service.mode !== 'http') continue;
+    const cur = first.get(p.service.appId);
+    if (!cur || p.service.portIndex < cur.service.portIndex) first.set(p.service.appId, p);
+  }
+  return [...first.values()].sort((a, b) => cmp(a.service.appId, b.service.appId));
+}
+
+function appIdFrontend(parts: ServiceParts[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
+  let out = templates.get('HAPROXY_HTTP_FRONTEND_APPID_HEAD')(common);
+  if (opts.haproxyMap) return out + templates.get('HAPROXY_MAP_HTTP_FRONTEND_APPID_ACL')(common);
+  for (const p of appIdTargets(parts)) out += templateFor(templates, p.service, 'HAPROXY_HTTP_FRONTEND_APPID_ACL')(p.ctx);
+  return out;
+}
+
+function sslCertWords(defaults: string[], parts: ServiceParts[]): string {
+  const extra = parts.map((p) => p.service.sslCert).filter((c): c is string => !!c && !defaults.includes(c));
+  return [...defaults, ...[...new Set(extra)].sort()].map((c) => `crt ${c}`).join(' ');
+}
+
+function domainMapOf(rules: VhostRule[]): string {
+  const seen = new Set<string>();
+  let out = '';
+  for (const r of rules) {
+    if (!r.viaMap || seen.has(r.hostname)) continue;
+    seen.add(r.hostname);
+    out += `${r.hostname} ${r.service.backend}\n`;
+  }
+  return out;
+}
+
+function appMapOf(parts: ServiceParts[]): string {
+  return appIdTargets(parts).map((p) => `${p.service.appId.toLowerCase()} ${p.service.backend}\n`).join('');
+}

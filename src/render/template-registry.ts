@@ -1,0 +1,97 @@
+/**
+ * The one table of named templates. Each default lives in templates/NAME.hbs; an override
+ * replaces it by name (per-app label HAPROXY_{n}_NAME > --templates DIR > default).
+ */
+
+export type TemplateScope = 'global' | 'port';
+
+/** Variable sets a template can use; marathon-lb's names, so its overrides translate 1:1. */
+export const TEMPLATE_VARIABLES = {
+  head: ['adminSocket', 'stateFile', 'hardStopAfter', 'httpPort', 'httpsPort', 'appIdPort', 'statsPort', 'mlbApi'],
+  frontend: ['httpPort', 'httpsPort', 'appIdPort', 'sslCerts', 'haproxy_dir'],
+  grouped: ['name', 'hostname', 'sslCerts', 'httpsPort'],
+  service: [
+    'backend', 'appId', 'cleanedUpAppId', 'servicePort', 'bindAddr', 'bindOptions', 'sslCert', 'mode', 'balance',
+    'healthCheckPath', 'healthCheckProtocol', 'healthCheckTimeoutSeconds', 'healthCheckIntervalSeconds', 'healthCheckFalls',
+    'healthCheckPortIndex', 'user', 'passwd', 'realm', 'network_allowed', 'proxypath', 'rootpath', 'redirpath', 'hostname',
+    'deployment_group', 'haproxy_dir',
+  ],
+  vhost: ['cleanedUpHostname', 'path'],
+  server: [
+    'serverName', 'serverId', 'host', 'host_ipv4', 'port', 'cookieOptions', 'healthCheckOptions', 'otherOptions',
+    'healthCheckPortOptions', 'healthCheckSslOptions',
+  ],
+} as const;
+
+export type VariableSet = keyof typeof TEMPLATE_VARIABLES;
+
+export interface TemplateSpec {
+  name: string;
+  scope: TemplateScope;
+  /** Which variable sets are in scope (service templates see service vars plus their own). */
+  vars: readonly VariableSet[];
+  description: string;
+}
+
+const SERVICE: readonly VariableSet[] = ['service'];
+const VHOST: readonly VariableSet[] = ['service', 'vhost'];
+const SERVER: readonly VariableSet[] = ['service', 'server'];
+
+function vhostVariants(prefix: string, suffixes: string[], what: string): TemplateSpec[] {
+  return suffixes.map((s) => ({
+    name: `${prefix}${s}`,
+    scope: 'port' as const,
+    vars: VHOST,
+    description: `${what}${s ? ` (${s.slice(1).toLowerCase().replace(/_/g, ' ')})` : ''}`,
+  }));
+}
+
+export const TEMPLATES: readonly TemplateSpec[] = [
+  { name: 'HAPROXY_HEAD', scope: 'global', vars: ['head'], description: 'global and defaults sections, and the stats listener (:9090)' },
+  { name: 'HAPROXY_HTTP_FRONTEND_HEAD', scope: 'global', vars: ['frontend'], description: 'head of the :80 vhost frontend' },
+  { name: 'HAPROXY_HTTP_FRONTEND_APPID_HEAD', scope: 'global', vars: ['frontend'], description: 'head of the :9091 frontend routing on X-Marathon-App-Id' },
+  { name: 'HAPROXY_HTTPS_FRONTEND_HEAD', scope: 'global', vars: ['frontend'], description: 'head of the :443 frontend (TLS with --ssl-certs and every HAPROXY_{n}_SSL_CERT)' },
+  { name: 'HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD', scope: 'global', vars: ['grouped'], description: 'with --group-https-by-vhost: the :443 TCP frontend switching on SNI' },
+  { name: 'HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL', scope: 'global', vars: ['grouped'], description: 'with --group-https-by-vhost: SNI rule sending one host to its TLS group' },
+  { name: 'HAPROXY_HTTPS_GROUPED_VHOST_BACKEND_HEAD', scope: 'global', vars: ['grouped'], description: 'with --group-https-by-vhost: loopback backend of one TLS group' },
+  { name: 'HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_HEAD', scope: 'global', vars: ['grouped'], description: 'with --group-https-by-vhost: TLS-terminating frontend of one group of certificates' },
+  { name: 'HAPROXY_MAP_HTTP_FRONTEND_ACL', scope: 'global', vars: ['frontend'], description: 'with --haproxy-map: :80 routing through domain2backend.map' },
+  { name: 'HAPROXY_MAP_HTTP_FRONTEND_APPID_ACL', scope: 'global', vars: ['frontend'], description: 'with --haproxy-map: :9091 routing through app2backend.map' },
+  { name: 'HAPROXY_MAP_HTTPS_FRONTEND_ACL', scope: 'global', vars: ['frontend'], description: 'with --haproxy-map: :443 routing on SNI through domain2backend.map' },
+  { name: 'HAPROXY_FRONTEND_HEAD', scope: 'port', vars: SERVICE, description: "head of a service port's own frontend" },
+  { name: 'HAPROXY_FRONTEND_BACKEND_GLUE', scope: 'port', vars: SERVICE, description: 'sends a service frontend to its backend' },
+  { name: 'HAPROXY_BACKEND_HEAD', scope: 'port', vars: SERVICE, description: 'head of a backend' },
+  { name: 'HAPROXY_BACKEND_HTTP_OPTIONS', scope: 'port', vars: SERVICE, description: 'http backends: forwarding headers' },
+  { name: 'HAPROXY_BACKEND_HTTP_HEALTHCHECK_OPTIONS', scope: 'port', vars: SERVICE, description: 'backend part of an HTTP health check' },
+  { name: 'HAPROXY_BACKEND_TCP_HEALTHCHECK_OPTIONS', scope: 'port', vars: SERVICE, description: 'backend part of a TCP health check' },
+  { name: 'HAPROXY_BACKEND_SERVER_OPTIONS', scope: 'port', vars: SERVER, description: 'one server line per task' },
+  { name: 'HAPROXY_BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS', scope: 'port', vars: SERVER, description: 'server-line words of an HTTP health check (whitespace collapsed)' },
+  { name: 'HAPROXY_BACKEND_SERVER_TCP_HEALTHCHECK_OPTIONS', scope: 'port', vars: SERVER, description: 'server-line words of a TCP health check (whitespace collapsed)' },
+  { name: 'HAPROXY_BACKEND_STICKY_OPTIONS', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_STICKY: cookie stickiness' },
+  { name: 'HAPROXY_BACKEND_HSTS_OPTIONS', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_USE_HSTS: Strict-Transport-Security header' },
+  { name: 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS', scope: 'port', vars: VHOST, description: 'HAPROXY_{n}_REDIRECT_TO_HTTPS on :80 for a vhost' },
+  { name: 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH', scope: 'port', vars: VHOST, description: 'HAPROXY_{n}_REDIRECT_TO_HTTPS on :80 for a vhost and path' },
+  ...vhostVariants('HAPROXY_HTTP_FRONTEND_ACL_ONLY', ['', '_WITH_AUTH', '_WITH_PATH', '_WITH_PATH_AND_AUTH'], ':80 ACLs of one vhost'),
+  ...vhostVariants('HAPROXY_HTTP_FRONTEND_ROUTING_ONLY', ['', '_WITH_AUTH', '_WITH_PATH', '_WITH_PATH_AND_AUTH'], ':80 use_backend rule of one vhost'),
+  ...vhostVariants('HAPROXY_HTTP_FRONTEND_ACL', ['', '_WITH_AUTH', '_WITH_PATH', '_WITH_AUTH_AND_PATH'], ':80 ACLs and routing of one vhost in one piece; used instead of the _ONLY pair when overridden'),
+  ...vhostVariants('HAPROXY_HTTPS_FRONTEND_ACL', ['', '_WITH_AUTH', '_WITH_PATH', '_WITH_AUTH_AND_PATH'], ':443 routing of one vhost on SNI'),
+  { name: 'HAPROXY_HTTP_FRONTEND_APPID_ACL', scope: 'port', vars: SERVICE, description: ':9091 routing of one app id' },
+  { name: 'HAPROXY_USERLIST_HEAD', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_AUTH: the userlist' },
+  { name: 'HAPROXY_HTTP_BACKEND_AUTH', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_AUTH: asks for credentials in the backend, so every entry point (vhost, app id, service port) is covered' },
+  { name: 'HAPROXY_HTTP_BACKEND_NETWORK_ALLOWED_ACL', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_BACKEND_NETWORK_ALLOWED_ACL, http: the ACL' },
+  { name: 'HAPROXY_TCP_BACKEND_NETWORK_ALLOWED_ACL', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_BACKEND_NETWORK_ALLOWED_ACL, tcp: the ACL' },
+  { name: 'HAPROXY_HTTP_BACKEND_ACL_ALLOW_DENY', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_BACKEND_NETWORK_ALLOWED_ACL, http: 403 for others' },
+  { name: 'HAPROXY_TCP_BACKEND_ACL_ALLOW_DENY', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_BACKEND_NETWORK_ALLOWED_ACL, tcp: reject others' },
+  { name: 'HAPROXY_HTTP_BACKEND_PROXYPASS_GLUE', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_HTTP_BACKEND_PROXYPASS_PATH: strip the prefix' },
+  { name: 'HAPROXY_HTTP_BACKEND_REVPROXY_GLUE', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_HTTP_BACKEND_REVPROXY_PATH: rewrite Location, Content-Location, URI' },
+  { name: 'HAPROXY_HTTP_BACKEND_REDIR', scope: 'port', vars: SERVICE, description: 'HAPROXY_{n}_HTTP_BACKEND_REDIR: redirect / to the path' },
+];
+
+export const TEMPLATE_BY_NAME: ReadonlyMap<string, TemplateSpec> = new Map(TEMPLATES.map((t) => [t.name, t]));
+
+export const PORT_TEMPLATE_NAMES: ReadonlySet<string> = new Set(TEMPLATES.filter((t) => t.scope === 'port').map((t) => t.name));
+
+/** Every variable name a template may reference. */
+export function variablesOf(spec: TemplateSpec): Set<string> {
+  return new Set(spec.vars.flatMap((v) => TEMPLATE_VARIABLES[v]));
+}

@@ -1,0 +1,139 @@
+import Handlebars from 'handlebars';
+import { MlbError } from '../errors.js';
+import { TEMPLATE_BY_NAME, type TemplateSpec, variablesOf } from './template-registry.js';
+
+/** mlb-ts's own templates are Handlebars; marathon-lb's are Python str.format text. */
+export type TemplateFormat = 'handlebars' | 'marathon-lb';
+
+export type TemplateContext = Record<string, string | number | boolean | undefined>;
+export type Render = (ctx: TemplateContext) => string;
+
+export interface TemplateSource {
+  source: string;
+  format: TemplateFormat;
+  /** Where it came from, for error messages: a file path, a label name, "default". */
+  origin: string;
+}
+
+const hb = Handlebars.create();
+
+function specOf(name: string): TemplateSpec {
+  const spec = TEMPLATE_BY_NAME.get(name);
+  if (!spec) throw new MlbError('E_TEMPLATE_INVALID', `unknown template ${name}`);
+  return spec;
+}
+
+type Part = string | { variable: string };
+
+/**
+ * Parses marathon-lb's Python format syntax: `{name}` is a variable, `{{` and `}}` are
+ * literal braces. Anything else with a brace (format specs, positional fields) is an error.
+ */
+export function parseMarathonLbFormat(source: string, known: Set<string>): Part[] {
+  const parts: Part[] = [];
+  let text = '';
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    const next = source[i + 1];
+    if ((c === '{' && next === '{') || (c === '}' && next === '}')) {
+      text += c;
+      i++;
+    } else if (c === '{') {
+      const end = source.indexOf('}', i);
+      const field = end < 0 ? '' : source.slice(i + 1, end);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(field)) {
+        throw new Error(`unsupported field '{${field}${end < 0 ? '' : '}'}' at offset ${i} (only {name}, {{ and }})`);
+      }
+      if (!known.has(field)) throw new Error(`unknown variable {${field}}; known: ${[...known].sort().join(', ')}`);
+      if (text) parts.push(text);
+      text = '';
+      parts.push({ variable: field });
+      i = end;
+    } else if (c === '}') {
+      throw new Error(`single '}' at offset ${i} (write '}}' for a literal brace)`);
+    } else {
+      text += c;
+    }
+  }
+  if (text) parts.push(text);
+  return parts;
+}
+
+function renderParts(parts: Part[]): Render {
+  return (ctx) => {
+    let out = '';
+    for (const p of parts) out += typeof p === 'string' ? p : String(ctx[p.variable] ?? '');
+    return out;
+  };
+}
+
+/** Compiles a template or throws E_TEMPLATE_INVALID naming template, origin and reason. */
+export function compileTemplate(name: string, tpl: TemplateSource): Render {
+  const spec = specOf(name);
+  try {
+    if (tpl.format === 'marathon-lb') return renderParts(parseMarathonLbFormat(tpl.source, variablesOf(spec)));
+    hb.parse(tpl.source);
+    return hb.compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: { if: true, unless: true, each: true, with: true } }) as Render;
+  } catch (e) {
+    const reason = (e instanceof Error ? e.message : String(e)).split('\n').filter(Boolean).join(' ');
+    throw new MlbError('E_TEMPLATE_INVALID', `template ${name} from ${tpl.origin} (${tpl.format}): ${reason}`, { cause: e });
+  }
+}
+
+const MUSTACHE = /\{\{\s*([#/^!>]|else\b)?\s*([A-Za-z_@][\w.@]*)?[^}]*\}\}/g;
+
+/**
+ * A label value can be either format. It is Handlebars when it has mustaches and every
+ * mustache is a block, comment or a variable this template knows; marathon-lb's literal
+ * braces (`{{ ssl_fc }}`) name no known variable, so they stay marathon-lb.
+ */
+export function detectFormat(name: string, source: string): TemplateFormat {
+  const known = variablesOf(specOf(name));
+  const mustaches = [...source.matchAll(MUSTACHE)];
+  if (mustaches.length === 0) return 'marathon-lb';
+  const allHandlebars = mustaches.every(([, sigil, id]) => sigil !== undefined || (id !== undefined && (known.has(id) || id === 'this')));
+  return allHandlebars ? 'handlebars' : 'marathon-lb';
+}
+
+/**
+ * Resolves templates by name: per-app label override > --templates DIR > default.
+ * Label overrides compile once per distinct source text.
+ */
+export class TemplateSet {
+  private readonly compiled = new Map<string, Render>();
+  private readonly labelCache = new Map<string, Render>();
+
+  constructor(
+    private readonly defaults: ReadonlyMap<string, TemplateSource>,
+    private readonly overrides: ReadonlyMap<string, TemplateSource> = new Map(),
+  ) {
+    for (const spec of TEMPLATE_BY_NAME.values()) {
+      const tpl = overrides.get(spec.name) ?? defaults.get(spec.name);
+      if (!tpl) throw new MlbError('E_TEMPLATE_DIR', `no default template for ${spec.name}`);
+      this.compiled.set(spec.name, compileTemplate(spec.name, tpl));
+    }
+  }
+
+  /** True when the operator's --templates DIR replaces this template. */
+  isOverridden(name: string): boolean {
+    const o = this.overrides.get(name);
+    return o !== undefined && !(o.format === 'handlebars' && o.source === this.defaults.get(name)?.source);
+  }
+
+  get(name: string): Render {
+    const r = this.compiled.get(name);
+    if (!r) throw new MlbError('E_TEMPLATE_INVALID', `unknown template ${name}`);
+    return r;
+  }
+
+  /** A per-app label template; throws E_TEMPLATE_INVALID if it doesn't compile. */
+  fromLabel(name: string, label: string, source: string): Render {
+    const key = `${name}\u0000${source}`;
+    let r = this.labelCache.get(key);
+    if (!r) {
+      r = compileTemplate(name, { source, format: detectFormat(name, source), origin: `label ${label}` });
+      this.labelCache.set(key, r);
+    }
+    return r;
+  }
+}
