@@ -60,7 +60,7 @@ export const DEFAULTS = {
   ports: { http: 80, https: 443, appId: 9091, stats: 9090 },
   hardStopAfter: '5m',
   resyncInterval: 300,
-  debounceMs: 100,
+  debounceMs: 50,
   stallTimeout: 60,
   spareSlots: 4,
 } as const;

@@ -5,6 +5,7 @@ import { errorLine, isMlbError, MlbError } from '../errors.js';
 import { IGNORED_MARATHON_LB_OPTIONS, RENDER_OPTIONS, RUN_OPTIONS, settingsFrom } from './options.js';
 import { labelsCommand } from './labels.js';
 import { dryRunCommand, oneShotCommand, renderCommand } from './render.js';
+import { vipsCommand } from './vips.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -51,6 +52,12 @@ export async function main(args: string[]): Promise<number> {
       'render every output into --out DIR; reload nothing',
       (y) => renderFlags(y).option('out', { type: 'string', demandOption: true, describe: 'output directory' }),
       (argv) => run(() => renderCommand(settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() }), String(argv.out)))(),
+    )
+    .command(
+      'vips',
+      'print the VIPs of VIP_n port labels (every app; --group does not filter): name, address, protocol, backends with weights',
+      (y) => renderFlags(y).option('json', { type: 'boolean', default: false, describe: 'print the model as vips.json' }),
+      (argv) => run(() => vipsCommand(settingsFrom(argv, { requireGroup: false, templatesDefault: defaultTemplatesDir() }), { json: argv.json === true }))(),
     )
     .command(
       'labels',

@@ -1,6 +1,55 @@
-import { MlbError } from '../errors.js';
+import { resolve } from 'node:path';
+import { errorLine } from '../errors.js';
+import { Daemon } from '../daemon/daemon.js';
+import { startEndpoints, type Endpoints } from '../daemon/http.js';
+import { createLogger } from '../daemon/log.js';
+import { CommandReloader, type Reloader, SupervisedReloader } from '../daemon/reloader.js';
 import type { Settings } from '../settings.js';
 
-export async function daemonCommand(_s: Settings): Promise<number> {
-  throw new MlbError('E_USAGE', '--sse is not available yet');
+/**
+ * `mlb-ts --sse …`: runs until SIGTERM/SIGINT. SIGHUP = full resync, SIGUSR1 = reload.
+ * Exit 0 on a clean stop, 1 if it can't start.
+ */
+export async function daemonCommand(s: Settings): Promise<number> {
+  const log = createLogger(s.logLevel);
+  let daemon: Daemon | undefined;
+  const reloader: Reloader = s.command ? new CommandReloader(s.command, s.masterSocket) : new SupervisedReloader(s, resolve(s.haproxyConfig), log, () => daemon?.onHaproxyExit());
+  daemon = new Daemon(s, log, reloader);
+  let endpoints: Endpoints | undefined;
+  try {
+    if (s.listen) endpoints = await startEndpoints(s.listen, daemon, reloader, log);
+    await daemon.start();
+  } catch (e) {
+    log.error({ err: errorLine(e) }, 'cannot start');
+    await endpoints?.close();
+    await reloader.stop().catch(() => undefined);
+    return 1;
+  }
+  log.info({ listen: endpoints?.address, config: resolve(s.haproxyConfig), reloader: reloader.kind, groups: s.groups }, 'mlb-ts running');
+  const d = daemon;
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      void d
+        .stop()
+        .then(() => endpoints?.close())
+        .then(() => {
+          log.info('stopped');
+          done(0);
+        });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      log.info({ signal: 'SIGHUP' }, 'full resync requested');
+      d.markDirty('sighup', true);
+    });
+    process.on('SIGUSR1', () => {
+      log.info({ signal: 'SIGUSR1' }, 'reload requested');
+      d.requestReload('sigusr1');
+    });
+  });
 }

@@ -47,7 +47,7 @@ export const RUN_OPTIONS = {
   'resync-interval': { type: 'number', default: DEFAULTS.resyncInterval, describe: 'seconds between periodic full resyncs (in case an event was lost)' },
   'debounce-ms': { type: 'number', default: DEFAULTS.debounceMs, describe: 'quiet time after the last event before a sync' },
   'stall-timeout': { type: 'number', default: DEFAULTS.stallTimeout, describe: 'seconds without a byte (keep-alives included) before the event stream is reconnected' },
-  'ipvs-apply-command': { type: 'string', describe: "with --ipvs: command run with the incremental rules file on stdin when the VIP set changes (e.g. 'ipvsadm-restore')" },
+  'ipvs-apply-command': { type: 'string', describe: "with --ipvs: command run with the incremental rules file on stdin when the VIP set changes (e.g. 'ipvsadm -R'; ipvsadm-restore would clear the table first)" },
 } as const satisfies Record<string, Options>;
 
 /** marathon-lb flags accepted so its command lines keep working; they change nothing here. */

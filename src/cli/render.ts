@@ -1,24 +1,32 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadApps, agentHosts, renderAll, type RenderResult } from '../daemon/render-set.js';
+import type { AppsDocument } from '../marathon/types.js';
 import { HostResolver } from '../io/dns.js';
 import { writeFilesAtomically } from '../io/files.js';
 import { loadTemplateSet } from '../io/templates.js';
 import { warningLine } from '../model/types.js';
 import type { Settings } from '../settings.js';
+import { vipOutputs } from './vips.js';
 
 function printWarnings(result: RenderResult): void {
   for (const w of result.warnings) process.stderr.write(`warning: ${warningLine(w)}\n`);
 }
 
+/** What renderFromSettings used, for outputs rendered beside the config (VIPs). */
+export interface RenderInputs {
+  doc: AppsDocument;
+  resolveHost: (host: string) => string | undefined;
+}
+
 /** Fetch, resolve agent hosts, render: everything but writing. Throws on whole-input errors. */
-export async function renderFromSettings(s: Settings, configPath: string): Promise<RenderResult> {
+export async function renderFromSettings(s: Settings, configPath: string): Promise<RenderResult & RenderInputs> {
   const templates = loadTemplateSet(s.templatesDir);
   const doc = await loadApps(s);
   const resolveHost = await new HostResolver().resolveAll(agentHosts(doc.apps));
   const result = renderAll(doc, s, templates, configPath, resolveHost);
   printWarnings(result);
-  return result;
+  return { ...result, doc, resolveHost };
 }
 
 export async function dryRunCommand(s: Settings): Promise<number> {
@@ -30,10 +38,16 @@ export async function dryRunCommand(s: Settings): Promise<number> {
 /** `render --out DIR`: every output into DIR (the config's map references point there). */
 export async function renderCommand(s: Settings, out: string): Promise<number> {
   const result = await renderFromSettings(s, join(out, 'haproxy.cfg'));
-  const files = result.files.map((f) => ({ path: join(out, f.name), content: f.content }));
+  const vips = s.ipvs ? vipOutputs(result.doc, result.resolveHost) : undefined;
+  if (vips) {
+    const printed = new Set(result.warnings.map(warningLine));
+    for (const w of vips.warnings) if (!printed.has(warningLine(w))) process.stderr.write(`warning: ${warningLine(w)}\n`);
+  }
+  const files = [...result.files, ...(vips?.files ?? [])].map((f) => ({ path: join(out, f.name), content: f.content }));
   mkdirSync(out, { recursive: true });
   writeFilesAtomically(files);
-  process.stderr.write(`mlb-ts: wrote ${files.map((f) => f.path).join(', ')} (${result.model.services.length} services, ${result.model.services.reduce((n, sv) => n + sv.servers.length, 0)} servers)\n`);
+  const vipCount = vips ? `, ${vips.model.vips.length} VIPs` : '';
+  process.stderr.write(`mlb-ts: wrote ${files.map((f) => f.path).join(', ')} (${result.model.services.length} services, ${result.model.services.reduce((n, sv) => n + sv.servers.length, 0)} servers${vipCount})\n`);
   return 0;
 }
 

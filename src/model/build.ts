@@ -77,10 +77,17 @@ function matchesGroups(groups: string[], appGroups: string[]): boolean {
   return appGroups.some((g) => groups.includes(g));
 }
 
-function parseAppLabels(app: MarathonApp, warn: Warn): AppLabels | undefined {
+type ClassifiedEntry = [key: string, raw: string, c: ReturnType<typeof classifyLabel>];
+
+/** The app's labels in key order, each classified once. */
+function classifiedLabels(app: MarathonApp): ClassifiedEntry[] {
+  const keys = Object.keys(app.labels ?? {}).sort(cmp);
+  return keys.map((k) => [k, (app.labels as Record<string, string>)[k] as string, classifyLabel(k)]);
+}
+
+function parseAppLabels(app: MarathonApp, labels: ClassifiedEntry[], warn: Warn): AppLabels | undefined {
   const out: Record<string, unknown> = {};
-  for (const [key, raw] of Object.entries(app.labels ?? {}).sort(([a], [b]) => cmp(a, b))) {
-    const c = classifyLabel(key);
+  for (const [key, raw, c] of labels) {
     if (c.kind !== 'app') continue;
     try {
       out[c.key] = APP_LABELS[c.key].parse(raw);
@@ -95,14 +102,14 @@ function parseAppLabels(app: MarathonApp, warn: Warn): AppLabels | undefined {
 }
 
 function candidatesOf(app: MarathonApp, opts: ModelOptions, warn: Warn): Candidate[] {
-  const appLabels = parseAppLabels(app, warn);
+  const labels = classifiedLabels(app);
+  const appLabels = parseAppLabels(app, labels, warn);
   if (!appLabels) return [];
   const net = appNetworking(app);
   const parsed: ParsedApp = { app, appLabels, net };
   const portRaw = new Map<number, [keyof PortLabels, string, string][]>();
   const portTemplates = new Map<number, Record<string, [string, string]>>();
-  for (const [key, raw] of Object.entries(app.labels ?? {}).sort(([a], [b]) => cmp(a, b))) {
-    const c = classifyLabel(key);
+  for (const [key, raw, c] of labels) {
     if (c.kind === 'unknown') warn('W_LABEL_UNKNOWN', app.id, 'unknown HAPROXY_ label; ignored', key);
     if (c.kind !== 'port' && c.kind !== 'template') continue;
     if (c.index >= net.ports.length) {
@@ -155,7 +162,7 @@ function parsePortLabels(appId: string, raws: [keyof PortLabels, string, string]
 }
 
 function assignMissingServicePorts(candidates: Candidate[], opts: ModelOptions, warn: Warn): void {
-  const taken = new Set(candidates.map((c) => c.servicePort).filter((p): p is number => p !== undefined));
+  const taken = new Set([...(opts.reservedPorts ?? []), ...candidates.map((c) => c.servicePort).filter((p): p is number => p !== undefined)]);
   const needing = candidates.filter((c) => c.servicePort === undefined && c.parsed.net.mode === 'container');
   const assigned = assignServicePorts(
     needing.map((c) => ({ appId: c.parsed.app.id, portIndex: c.port.index })),
@@ -291,15 +298,14 @@ function dropConflicts(services: Service[], reserved: Set<number>, warn: Warn): 
   return out;
 }
 
+/** Agent host → IP, once per host: thousands of tasks share a few hundred agents. */
 function hostResolver(opts: ModelOptions, warn: Warn): (host: string, appId: string) => string | undefined {
-  const reported = new Set<string>();
+  const known = new Map<string, string | undefined>();
   return (host, appId) => {
-    if (isIpLiteral(host)) return host;
-    const ip = opts.resolveHost ? opts.resolveHost(host) : host;
-    if (ip === undefined && !reported.has(host)) {
-      reported.add(host);
-      warn('E_HOST_UNRESOLVED', appId, `agent host ${host} does not resolve; its tasks get no traffic`);
-    }
+    if (known.has(host)) return known.get(host);
+    const ip = isIpLiteral(host) ? host : opts.resolveHost ? opts.resolveHost(host) : host;
+    if (ip === undefined) warn('E_HOST_UNRESOLVED', appId, `agent host ${host} does not resolve; its tasks get no traffic`);
+    known.set(host, ip);
     return ip;
   };
 }
@@ -324,7 +330,8 @@ function serversOf(s: Service, byKey: CandidateIndex, opts: ModelOptions, resolv
   }
   servers.sort((a, b) => cmp(a.name, b.name));
   const ids = assignServerIds(servers);
-  return servers.map((sv, i) => ({ ...sv, id: ids[i] as number }));
+  servers.forEach((sv, i) => ((sv as Server).id = ids[i] as number));
+  return servers as Server[];
 }
 
 function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number | undefined, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Omit<Server, 'id'> | undefined {

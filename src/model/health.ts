@@ -15,13 +15,17 @@ export function healthCheckDefFor(app: MarathonApp, portIndex: number): HealthCh
   return (app.healthChecks ?? []).find((hc) => (hc.portIndex ?? 0) === portIndex && hc.port === undefined);
 }
 
+/** What would end, comment out or unbalance the `option httpchk` line. */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_PATH = /[\s#"'\\\u0000-\u001f\u007f]/;
+
 /** Marathon's check → HAProxy's: interval → inter, failures + 1 → fall, timeout → timeout check. */
 export function haproxyHealthCheck(def: HealthCheckDef | undefined): HealthCheck | undefined {
   const protocol = PROTOCOLS[(def?.protocol ?? '').toUpperCase()];
   if (!def || !protocol) return undefined;
   return {
     protocol,
-    path: def.path && def.path.startsWith('/') && !/[\s#]/.test(def.path) ? def.path : '/',
+    path: def.path && def.path.startsWith('/') && !UNSAFE_IN_PATH.test(def.path) ? def.path : '/',
     intervalSeconds: def.intervalSeconds ?? 60,
     timeoutSeconds: def.timeoutSeconds ?? 20,
     falls: (def.maxConsecutiveFailures ?? 3) + 1,

@@ -19,8 +19,20 @@ export function cleanedUp(s: string): string {
   return s.replace(/[^A-Za-z0-9]/g, '_');
 }
 
+const cleanedHosts = new Map<string, string>();
+
+/** cleanedUp, memoized: a cluster has a few hundred agents and many tasks on each. */
+function cleanedHost(s: string): string {
+  let c = cleanedHosts.get(s);
+  if (c === undefined) {
+    c = cleanedUp(s);
+    if (cleanedHosts.size < 100_000) cleanedHosts.set(s, c);
+  }
+  return c;
+}
+
 export function serverName(host: string, ip: string, port: number): string {
-  return `${cleanedUp(host)}_${cleanedUp(ip)}_${port}`;
+  return `${cleanedHost(host)}_${host === ip ? cleanedHost(ip) : cleanedUp(ip)}_${port}`;
 }
 
 /** FNV-1a, 32 bits. */

@@ -45,6 +45,8 @@ interface VhostRule {
   service: Service;
   hostname: string;
   ctx: TemplateContext;
+  /** hostname, cleanedUpHostname, path: over the service's ctx. */
+  vhost: TemplateContext;
   /** Routed through domain2backend.map instead of ACLs. */
   viaMap: boolean;
 }
@@ -171,9 +173,9 @@ function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, 
 
   const vhostRules = http
     ? s.vhosts.map((hostname) => {
-        const vctx = { ...ctx, hostname, cleanedUpHostname: aclNames.get(hostname) ?? cleanedUp(hostname), path: s.path };
+        const vhost = { hostname, cleanedUpHostname: aclNames.get(hostname) ?? cleanedUp(hostname), path: s.path };
         const plain = !s.path && !s.auth && !s.redirectToHttps;
-        return { service: s, hostname, ctx: vctx, viaMap: opts.haproxyMap && plain };
+        return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain };
       })
     : [];
   return { service: s, ctx, userlist, frontend, backend, vhostRules };
@@ -187,7 +189,7 @@ function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Rend
   const checkOptions = (sv: Server) => {
     let opts = checkCache.get(sv.checkPort);
     if (opts === undefined) {
-      const words = checkWords ? checkWords({ ...ctx, healthCheckPortOptions: sv.checkPort ? ` port ${sv.checkPort}` : '', healthCheckSslOptions: sslCheck }) : '';
+      const words = checkWords ? checkWords(ctx, { healthCheckPortOptions: sv.checkPort ? ` port ${sv.checkPort}` : '', healthCheckSslOptions: sslCheck }) : '';
       opts = words.trim() ? ` ${words.trim().split(/\s+/).join(' ')}` : '';
       checkCache.set(sv.checkPort, opts);
     }
@@ -195,8 +197,7 @@ function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Rend
   };
   let out = '';
   for (const sv of s.servers) {
-    out += line({
-      ...ctx,
+    out += line(ctx, {
       serverName: sv.name,
       serverId: sv.id,
       host: sv.host,
@@ -207,7 +208,19 @@ function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Rend
       otherOptions: sv.state === 'drain' ? ' weight 0' : '',
     });
   }
-  for (let i = 1; i <= spare; i++) out += spareSlotLine(s, i);
+  for (let i = 1; i <= spare; i++) {
+    const name = spareSlotName(i);
+    out += line(ctx, {
+      serverName: name,
+      serverId: SPARE_ID_BASE + i,
+      host: '127.0.0.1',
+      host_ipv4: '127.0.0.1',
+      port: 1,
+      cookieOptions: s.sticky && s.mode === 'http' ? ` cookie ${name}` : '',
+      healthCheckOptions: checkOptions({ checkPort: undefined } as Server),
+      otherOptions: ' disabled',
+    });
+  }
   return out;
 }
 
@@ -219,11 +232,6 @@ export function spareSlotName(i: number): string {
   return `mlb_spare_${i}`;
 }
 
-function spareSlotLine(s: Service, i: number): string {
-  const check = s.healthCheck ? ` check inter ${s.healthCheck.intervalSeconds}s fall ${s.healthCheck.falls}` : '';
-  const cookie = s.sticky && s.mode === 'http' ? ` cookie ${spareSlotName(i)}` : '';
-  return `  server ${spareSlotName(i)} 127.0.0.1:1 id ${SPARE_ID_BASE + i}${cookie}${check} disabled\n`;
-}
 
 function compareRules(a: VhostRule, b: VhostRule): number {
   return (
@@ -252,13 +260,13 @@ function httpFrontend(rules: VhostRule[], templates: TemplateSet, common: Templa
     const combined = `HAPROXY_HTTP_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`;
     const suffix = variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_PATH_AND_AUTH');
     if (hasOverride(templates, r.service, combined)) {
-      routes += t(combined)(r.ctx);
+      routes += t(combined)(r.ctx, r.vhost);
     } else {
-      acls += t(`HAPROXY_HTTP_FRONTEND_ACL_ONLY${suffix}`)(r.ctx);
-      routes += t(`HAPROXY_HTTP_FRONTEND_ROUTING_ONLY${suffix}`)(r.ctx);
+      acls += t(`HAPROXY_HTTP_FRONTEND_ACL_ONLY${suffix}`)(r.ctx, r.vhost);
+      routes += t(`HAPROXY_HTTP_FRONTEND_ROUTING_ONLY${suffix}`)(r.ctx, r.vhost);
     }
     if (r.service.redirectToHttps) {
-      redirects += t(r.service.path ? 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH' : 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS')(r.ctx);
+      redirects += t(r.service.path ? 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH' : 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS')(r.ctx, r.vhost);
     }
   }
   const map = opts.haproxyMap ? templates.get('HAPROXY_MAP_HTTP_FRONTEND_ACL')(common) : '';
@@ -278,7 +286,7 @@ function httpsRules(rules: VhostRule[], templates: TemplateSet, useMap: boolean)
   let out = '';
   for (const r of rules) {
     if (useMap && r.viaMap) continue;
-    out += templateFor(templates, r.service, `HAPROXY_HTTPS_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`)(r.ctx);
+    out += templateFor(templates, r.service, `HAPROXY_HTTPS_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`)(r.ctx, r.vhost);
   }
   return out;
 }

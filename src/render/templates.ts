@@ -6,7 +6,8 @@ import { TEMPLATE_BY_NAME, type TemplateSpec, variablesOf } from './template-reg
 export type TemplateFormat = 'handlebars' | 'marathon-lb';
 
 export type TemplateContext = Record<string, string | number | boolean | undefined>;
-export type Render = (ctx: TemplateContext) => string;
+/** Renders with `ctx`; `extra` (per server, per vhost) overrides it without copying it. */
+export type Render = (ctx: TemplateContext, extra?: TemplateContext) => string;
 
 export interface TemplateSource {
   source: string;
@@ -60,23 +61,61 @@ export function parseMarathonLbFormat(source: string, known: Set<string>): Part[
 }
 
 function renderParts(parts: Part[]): Render {
-  return (ctx) => {
+  return (ctx, extra) => {
     let out = '';
-    for (const p of parts) out += typeof p === 'string' ? p : String(ctx[p.variable] ?? '');
+    for (const p of parts) {
+      if (typeof p === 'string') out += p;
+      else {
+        const v = extra?.[p.variable] ?? ctx[p.variable];
+        if (v !== undefined) out += v;
+      }
+    }
     return out;
   };
+}
+
+type HbNode = { type: string; value?: string; path?: { type: string; parts?: string[]; data?: boolean }; params?: unknown[]; hash?: unknown };
+
+/**
+ * Templates made only of text and plain `{{name}}` (most of them, the per-server ones
+ * included) render as string concatenation: same output as Handlebars, many times faster.
+ */
+function plainParts(source: string): Part[] | undefined {
+  const parts: Part[] = [];
+  for (const node of hb.parse(source).body as unknown as HbNode[]) {
+    if (node.type === 'ContentStatement') parts.push(node.value ?? '');
+    else if (node.type === 'CommentStatement') continue;
+    else if (node.type === 'MustacheStatement' && node.path?.type === 'PathExpression' && !node.path.data && node.path.parts?.length === 1 && !node.params?.length && !node.hash) {
+      parts.push({ variable: node.path.parts[0] as string });
+    } else return undefined;
+  }
+  return parts;
 }
 
 /** Compiles a template or throws E_TEMPLATE_INVALID naming template, origin and reason. */
 export function compileTemplate(name: string, tpl: TemplateSource): Render {
   const spec = specOf(name);
+  const invalid = (e: unknown) => {
+    const reason = (e instanceof Error ? e.message : String(e)).split('\n').filter(Boolean).join(' ');
+    return new MlbError('E_TEMPLATE_INVALID', `template ${name} from ${tpl.origin} (${tpl.format}): ${reason}`, { cause: e });
+  };
   try {
     if (tpl.format === 'marathon-lb') return renderParts(parseMarathonLbFormat(tpl.source, variablesOf(spec)));
-    hb.parse(tpl.source);
-    return hb.compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: { if: true, unless: true, each: true, with: true } }) as Render;
+    const plain = plainParts(tpl.source);
+    if (plain) return renderParts(plain);
+    const compiled = hb.compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: { if: true, unless: true, each: true, with: true } });
+    const render: Render = (ctx, extra) => {
+      try {
+        return compiled(extra ? { ...ctx, ...extra } : ctx);
+      } catch (e) {
+        throw invalid(e);
+      }
+    };
+    // Handlebars compiles on first use: a first render here reports unknown helpers and partials now
+    render({});
+    return render;
   } catch (e) {
-    const reason = (e instanceof Error ? e.message : String(e)).split('\n').filter(Boolean).join(' ');
-    throw new MlbError('E_TEMPLATE_INVALID', `template ${name} from ${tpl.origin} (${tpl.format}): ${reason}`, { cause: e });
+    throw e instanceof MlbError ? e : invalid(e);
   }
 }
 

@@ -120,8 +120,19 @@ export type ClassifiedLabel =
   | { kind: 'unknown' }
   | { kind: 'other' };
 
-/** What a label key means. Non-HAPROXY_ keys are `other` (not ours to judge). */
+const classified = new Map<string, ClassifiedLabel>();
+
+/** What a label key means. Non-HAPROXY_ keys are `other` (not ours to judge). Memoized: apps share keys. */
 export function classifyLabel(key: string): ClassifiedLabel {
+  let c = classified.get(key);
+  if (!c) {
+    c = classifyUncached(key);
+    if (classified.size < 100_000) classified.set(key, c);
+  }
+  return c;
+}
+
+function classifyUncached(key: string): ClassifiedLabel {
   if (!key.startsWith('HAPROXY_')) return { kind: 'other' };
   const appKey = APP_LABEL_BY_NAME.get(key);
   if (appKey) return { kind: 'app', key: appKey };
@@ -152,6 +163,8 @@ export function labelReference(): LabelDoc[] {
     ...Object.values<LabelSpec<unknown>>(PORT_LABELS),
   ].map(({ name, scope, type, default: def, description }) => ({ name, scope, type, default: def, description }));
   for (const name of PORT_TEMPLATE_NAMES) {
+    // HAPROXY_{n}_HTTP_BACKEND_REDIR is the redirect path label; a label can't also override that template
+    if (PORT_LABEL_BY_SUFFIX.has(name.slice('HAPROXY_'.length))) continue;
     const t = TEMPLATE_BY_NAME.get(name);
     docs.push({ name: `HAPROXY_{n}_${name.slice('HAPROXY_'.length)}`, scope: 'port', type: 'template', default: `templates/${name}.hbs`, description: `overrides template ${name} for this port: ${t?.description ?? ''}` });
   }

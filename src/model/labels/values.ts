@@ -86,6 +86,8 @@ export function parseWord(raw: string): string {
 /** Free words for the end of a config line (bind options). */
 export function parseWords(raw: string): string {
   assertSingleLine(raw);
+  // HAProxy reads quotes and backslashes itself: an unmatched quote fails the whole config
+  if (/["'\\]/.test(raw)) throw new LabelValueError('contains a quote or backslash');
   return raw.trim().split(/\s+/).filter(Boolean).join(' ');
 }
 
@@ -122,12 +124,18 @@ export function isIpv4(s: string): boolean {
   return IPV4.test(s);
 }
 
+/** Eight hex groups, or fewer around one `::`; an IPv4 tail counts as two groups. */
 export function isIpv6(s: string): boolean {
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(':')) return false;
-  const parts = s.split('::');
-  if (parts.length > 2) return false;
-  const groups = s.split(':').filter((g) => g !== '');
-  return groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g) || (g.includes('.') && isIpv4(g))) && groups.length <= 8;
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((h) => (h === '' ? [] : h.split(':')));
+  const last = groups[groups.length - 1] ?? '';
+  const v4Tail = last.includes('.');
+  if (v4Tail && (!isIpv4(last) || !s.endsWith(last))) return false;
+  const hex = v4Tail ? groups.slice(0, -1) : groups;
+  if (!hex.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return false;
+  const count = hex.length + (v4Tail ? 2 : 0);
+  return halves.length === 2 ? count <= 7 : count === 8;
 }
 
 export function isIpLiteral(s: string): boolean {
@@ -150,7 +158,8 @@ export function parseNetworks(raw: string): string[] {
 export function parseBindAddr(raw: string): string {
   assertSingleLine(raw);
   const s = raw.trim();
-  if (s === '*' || isIpLiteral(s) || /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(s)) return s;
+  const hostName = /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(s) && !/^[\d.]+$/.test(s);
+  if (s === '*' || isIpLiteral(s) || hostName) return s;
   throw new LabelValueError('is not a bind address');
 }
 

@@ -1,0 +1,52 @@
+/**
+ * Render at scale: the whole `mlb-ts render` process on synthetic clusters. Prints apps,
+ * servers, wall ms and peak RSS (median of runs). Figures only; nothing is asserted here.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { syntheticCluster } from './synthetic.mjs';
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export function benchRender(sizes = [1000, 5000, 50000], runs = 3, tasksPerApp = 4) {
+  const dir = mkdtempSync(join(tmpdir(), 'mlb-bench-'));
+  const rows = [];
+  try {
+    for (const apps of sizes) {
+      const doc = join(dir, `apps-${apps}.json`);
+      writeFileSync(doc, JSON.stringify(syntheticCluster(apps, tasksPerApp)));
+      const walls = [];
+      const rss = [];
+      let servers = 0;
+      const n = apps >= 50000 ? Math.min(runs, 2) : runs;
+      for (let r = 0; r < n; r++) {
+        const usage = join(dir, 'rusage.json');
+        const out = join(dir, `out-${apps}`);
+        const t0 = process.hrtime.bigint();
+        const res = spawnSync(process.execPath, ['--import', new URL('./rusage-hook.mjs', import.meta.url).pathname, 'dist/cli/main.js', 'render', '-m', doc, '--out', out, '--group', 'external', '--spare-slots', '0'], {
+          env: { ...process.env, MLB_BENCH_RUSAGE: usage },
+          encoding: 'utf8',
+          maxBuffer: 64 * 1024 * 1024,
+        });
+        const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (res.status !== 0) throw new Error(`render failed (${res.status}): ${res.stderr.slice(-500)}`);
+        walls.push(wall);
+        rss.push(JSON.parse(readFileSync(usage, 'utf8')).maxRssKb / 1024);
+        servers = Number(/(\d+) servers/.exec(res.stderr)?.[1] ?? 0);
+        rmSync(out, { recursive: true, force: true });
+      }
+      const wall = median(walls);
+      rows.push({ apps, tasks: apps * tasksPerApp, servers, wallMs: Math.round(wall), peakRssMb: Math.round(median(rss)), usPerServer: +((wall * 1000) / Math.max(1, servers)).toFixed(2), runs: n });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = benchRender();
+  console.table(rows);
+}

@@ -1,0 +1,6 @@
+export interface ValidateFunction {
+  (doc: unknown): boolean;
+  errors?: { instancePath?: string; message?: string }[] | null;
+}
+export declare const validate: ValidateFunction;
+export default validate;

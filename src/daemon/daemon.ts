@@ -1,0 +1,482 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { errorLine, isMlbError, MlbError } from '../errors.js';
+import { blamedSections } from '../haproxy/attribute.js';
+import { installFiles, type InstallFile, validateSet, validationError } from '../haproxy/install.js';
+import type { Validation } from '../haproxy/validate.js';
+import { HostResolver } from '../io/dns.js';
+import { loadTemplateSet } from '../io/templates.js';
+import { backoffMs, MarathonEventStream } from '../marathon/events.js';
+import type { AppsDocument } from '../marathon/types.js';
+import { warningLine, type LbModel } from '../model/types.js';
+import { describeDiff, diffModels } from '../plan/diff.js';
+import { configSkeleton, type Live, liveAfterReload, mapCommands, planServerChanges } from '../plan/runtime.js';
+import { runCommands, saveServerState } from '../haproxy/runtime.js';
+import type { TemplateSet } from '../render/templates.js';
+import { renderOptionsOf, type Settings } from '../settings.js';
+import type { Logger } from './log.js';
+import { daemonMetrics, type Metrics } from './metrics.js';
+import type { Reloader } from './reloader.js';
+import { agentHosts, loadApps, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
+
+/** Why a sync ran: low-cardinality, used as a metrics label and in every reload's log line. */
+export type Trigger = 'startup' | 'marathon_event' | 'stream_connected' | 'periodic_resync' | 'sighup' | 'sigusr1' | 'retry' | 'template_change' | 'haproxy_restart';
+
+export interface Applied {
+  files: InstallFile[];
+  model: LbModel;
+  config: string;
+  domainMap: string;
+  appMap: string;
+  at: number;
+}
+
+/** Why a reload happens: a category for metrics, and the change in words for the log. */
+interface ReloadReason {
+  category: string;
+  why: string;
+}
+
+/** What the running HAProxy last loaded by a reload, and what runtime updates did since. */
+interface Loaded {
+  skeleton: string;
+  templates: string;
+  model: LbModel;
+  live: Live;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Service settings apart from servers and vhosts (vhosts show in the config or the maps). */
+function settingsOf(model: LbModel): Map<string, string> {
+  return new Map(model.services.map((s) => [s.backend, JSON.stringify({ ...s, servers: undefined, vhosts: undefined })]));
+}
+
+function sameSettings(a: LbModel, b: LbModel): boolean {
+  const x = settingsOf(a);
+  const y = settingsOf(b);
+  return x.size === y.size && [...x].every(([k, v]) => y.get(k) === v);
+}
+
+function sameFiles(a: InstallFile[], b: InstallFile[]): boolean {
+  return a.length === b.length && a.every((f, i) => f.name === b[i]?.name && f.content === b[i]?.content);
+}
+
+/**
+ * The orchestrator: events mark the state dirty; one worker fetches, renders and applies.
+ * Bursts collapse into one sync; reloads are spaced by --reload-interval and changes made
+ * meanwhile are applied at its end; the last good config keeps serving through failures.
+ */
+export class Daemon {
+  readonly metrics: Metrics = daemonMetrics();
+  applied: Applied | undefined;
+  lastError: string | undefined;
+  private readonly configPath: string;
+  private readonly dirty = new Set<Trigger>();
+  private firstDirtyAt = 0;
+  private lastEventAt = 0;
+  private lastReloadAt = Number.NEGATIVE_INFINITY;
+  private pendingReload: Trigger | undefined;
+  private wakeup: (() => void) | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private stream: MarathonEventStream | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private readonly resolver = new HostResolver();
+  private templates: { signature: string; set: TemplateSet } | undefined;
+  private loaded: Loaded | undefined;
+  /** Longest a burst of events can postpone a sync. */
+  private readonly maxDelayMs: number;
+
+  constructor(
+    private readonly s: Settings,
+    private readonly log: Logger,
+    private readonly reloader: Reloader,
+  ) {
+    this.configPath = resolve(s.haproxyConfig);
+    this.maxDelayMs = Math.max(1000, s.debounceMs * 5);
+  }
+
+  get streamConnected(): boolean {
+    return this.stream?.connected ?? false;
+  }
+
+  async start(): Promise<void> {
+    const first = await this.firstInstall();
+    const adopted = await this.reloader.start();
+    // A HAProxy that was already running (adopted, or the operator's) must pick up the new config.
+    if (first && (adopted || this.reloader.kind === 'command')) this.requestReload('startup');
+    if (this.s.sse) this.startStream();
+    this.resyncTimer = setInterval(() => this.markDirty('periodic_resync'), this.s.resyncInterval * 1000);
+    this.resyncTimer.unref();
+    this.loop = this.workerLoop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stream?.stop();
+    clearInterval(this.resyncTimer);
+    clearTimeout(this.retryTimer);
+    this.wakeup?.();
+    await this.loop?.catch(() => undefined);
+    await this.reloader.stop();
+  }
+
+  /** Something may have changed: a sync follows after the debounce. */
+  markDirty(trigger: Trigger, immediate = false): void {
+    const now = Date.now();
+    if (this.dirty.size === 0) this.firstDirtyAt = now;
+    this.dirty.add(trigger);
+    this.lastEventAt = immediate ? 0 : now;
+    this.wakeup?.();
+  }
+
+  /** SIGUSR1: reload the current config even if nothing changed. */
+  requestReload(trigger: Trigger): void {
+    this.pendingReload = trigger;
+    this.markDirty(trigger, true);
+  }
+
+  onHaproxyExit(): void {
+    if (this.stopped) return;
+    void this.reloader
+      .start()
+      .then(() => this.metrics.inc('mlb_reloads_total', { reason: 'haproxy_restart' }))
+      .catch((e) => this.log.error({ err: errorLine(e) }, 'cannot restart HAProxy'));
+  }
+
+  private startStream(): void {
+    const src = marathonSourceOf(this.s);
+    src.urls = src.urls.filter((u) => /^https?:\/\//i.test(u));
+    if (src.urls.length === 0) {
+      this.log.warn('--sse needs an http(s) --marathon URL; following no event stream');
+      return;
+    }
+    this.stream = new MarathonEventStream(
+      { urls: src.urls, ...(src.auth ? { auth: src.auth } : {}), ...(src.ca ? { ca: src.ca } : {}), stallTimeoutMs: this.s.stallTimeout * 1000, maxBackoffMs: this.s.maxBackoff * 1000 },
+      {
+        onEvent: (type) => {
+          this.metrics.inc('mlb_events_total', { type });
+          this.markDirty('marathon_event');
+        },
+        onConnect: (url) => {
+          this.metrics.set('mlb_stream_connected', 1);
+          this.log.info({ url }, 'event stream connected; full resync');
+          this.markDirty('stream_connected', true);
+        },
+        onDisconnect: (reason, retryInMs) => {
+          this.metrics.set('mlb_stream_connected', 0);
+          this.log.warn({ reason, retryInMs }, 'event stream lost; reconnecting');
+        },
+      },
+    );
+    this.stream.start();
+  }
+
+  /** Before HAProxy starts it needs a config: the current apps, else the last installed one, else an empty one. */
+  private async firstInstall(): Promise<boolean> {
+    try {
+      const doc = await loadApps(this.s);
+      await this.applyDocument(doc, ['startup'], false);
+      return true;
+    } catch (e) {
+      this.lastError = errorLine(e);
+      this.log.error({ err: this.lastError }, 'first sync failed; serving the last installed config');
+      this.markDirty('retry');
+      if (!this.applied) {
+        const installed = await this.currentInstalledOrEmpty();
+        if (!installed) throw e;
+      }
+      return false;
+    }
+  }
+
+  private async currentInstalledOrEmpty(): Promise<boolean> {
+    const { existsSync } = await import('node:fs');
+    if (existsSync(this.configPath)) return true;
+    this.log.warn('no config installed yet: starting HAProxy with no apps until Marathon answers');
+    await this.applyDocument({ apps: [] }, ['startup'], false);
+    return true;
+  }
+
+  private async nextDirty(): Promise<void> {
+    while (this.dirty.size === 0 && !this.stopped) await new Promise<void>((r) => (this.wakeup = r));
+    this.wakeup = undefined;
+  }
+
+  private async debounce(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      const quiet = now - this.lastEventAt;
+      const age = now - this.firstDirtyAt;
+      if (quiet >= this.s.debounceMs || age >= this.maxDelayMs || this.stopped) return;
+      await sleep(Math.min(this.s.debounceMs - quiet, this.maxDelayMs - age));
+    }
+  }
+
+  private async workerLoop(): Promise<void> {
+    while (!this.stopped) {
+      await this.nextDirty();
+      await this.debounce();
+      if (this.stopped) break;
+      const triggers = [...this.dirty];
+      this.dirty.clear();
+      try {
+        await this.sync(triggers);
+        this.failures = 0;
+        this.lastError = undefined;
+      } catch (e) {
+        this.failures++;
+        this.lastError = errorLine(e);
+        this.metrics.inc('mlb_sync_failures_total');
+        const retryIn = backoffMs(this.failures, 500, this.s.maxBackoff * 1000);
+        this.log.error({ err: this.lastError, triggers, retryInMs: retryIn }, 'sync failed; the last good config keeps serving');
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => this.markDirty('retry'), retryIn);
+      }
+    }
+  }
+
+  private async sync(triggers: Trigger[]): Promise<void> {
+    for (const t of triggers) this.metrics.inc('mlb_syncs_total', { trigger: t });
+    const doc = await loadApps(this.s);
+    await this.applyDocument(doc, triggers, true);
+  }
+
+  private templateSet(): TemplateSet {
+    const dir = this.s.templatesDir;
+    let signature = '';
+    if (dir) {
+      try {
+        signature = readdirSync(dir)
+          .sort()
+          .map((f) => {
+            const st = statSync(join(dir, f));
+            return `${f}:${st.size}:${st.mtimeMs}`;
+          })
+          .join('|');
+      } catch {
+        signature = 'unreadable';
+      }
+    }
+    if (!this.templates || this.templates.signature !== signature) {
+      const set = loadTemplateSet(dir);
+      if (this.templates) this.log.info({ dir }, 'templates changed; re-rendering');
+      this.templates = { signature, set };
+    }
+    return this.templates.set;
+  }
+
+  private async render(doc: AppsDocument): Promise<RenderResult> {
+    const t0 = performance.now();
+    const resolveHost = await this.resolver.resolveAll(agentHosts(doc.apps));
+    const result = renderAll(doc, this.s, this.templateSet(), this.configPath, resolveHost);
+    this.metrics.observe('mlb_render_seconds', (performance.now() - t0) / 1000);
+    return result;
+  }
+
+  private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean): Promise<void> {
+    let result = await this.render(doc);
+    const force = this.pendingReload;
+    if (this.applied && sameFiles(this.applied.files, result.files) && !force) {
+      this.log.debug({ triggers }, 'no change');
+      return;
+    }
+    const why = this.applied ? describeDiff(diffModels(this.applied.model, result.model)) : 'initial config';
+    let reloadReason: ReloadReason = force ? { category: force, why: `${force} requested a reload` } : { category: 'config_changed', why };
+    if (reload && !force) {
+      const runtime = await this.tryRuntime(result, why);
+      if (runtime === true) return;
+      reloadReason = runtime;
+    }
+    if (reload) {
+      const wait = this.lastReloadAt + this.s.reloadInterval * 1000 - Date.now();
+      if (wait > 0) {
+        await sleep(wait);
+        if (this.dirty.size > 0 && !this.stopped) {
+          // Newer changes arrived while waiting: the next round fetches them all at once.
+          for (const t of triggers) this.dirty.add(t);
+          return;
+        }
+      }
+    }
+    const t0 = performance.now();
+    result = await this.installValid(doc, result);
+    this.logWarnings(result);
+    const trigger = force ?? triggers[0] ?? 'marathon_event';
+    if (reload) await this.reloadWithRetries(reloadReason);
+    this.pendingReload = undefined;
+    this.loaded = {
+      skeleton: configSkeleton(result.rendered.config),
+      templates: this.templates?.signature ?? '',
+      model: result.model,
+      live: liveAfterReload(result.model, this.s.spareSlots),
+    };
+    this.recordApplied(result, t0);
+    if (!reload) this.log.info({ reason: trigger, change: why }, 'config installed');
+  }
+
+  private logWarnings(result: RenderResult): void {
+    for (const w of result.warnings) this.log.warn({ code: w.code, app: w.appId, label: w.label }, warningLine(w));
+  }
+
+  private recordApplied(result: RenderResult, t0: number): void {
+    this.applied = {
+      files: result.files,
+      model: result.model,
+      config: result.rendered.config,
+      domainMap: result.rendered.domainMap,
+      appMap: result.rendered.appMap,
+      at: Date.now(),
+    };
+    this.metrics.observe('mlb_apply_seconds', (performance.now() - t0) / 1000);
+    this.metrics.set('mlb_apps', new Set(result.model.services.flatMap((s) => s.sourceAppIds)).size);
+    this.metrics.set('mlb_backends', result.model.services.length);
+    this.metrics.set('mlb_servers', result.model.services.reduce((n, s) => n + s.servers.length, 0));
+    this.metrics.set('mlb_last_apply_timestamp_seconds', Math.floor(Date.now() / 1000));
+  }
+
+  /**
+   * Applies server and map-entry changes through the runtime API, then rewrites the config
+   * file so a later reload starts from the same state. Returns true when done, or the reason
+   * a reload is needed instead.
+   */
+  private async tryRuntime(result: RenderResult, why: string): Promise<true | ReloadReason> {
+    const loaded = this.loaded;
+    if (!loaded || !this.applied) return { category: 'startup', why: 'no running config to update' };
+    if (loaded.templates !== (this.templates?.signature ?? '')) return { category: 'templates_changed', why: `templates changed; ${why}` };
+    if (configSkeleton(result.rendered.config) !== loaded.skeleton || !sameSettings(loaded.model, result.model)) return { category: 'structure_changed', why };
+    const plan = planServerChanges(loaded.live, result.model);
+    if (plan.kind === 'reload') return { category: 'slots_exhausted', why: plan.reason };
+    const dir = this.configPath.replace(/\/[^/]*$/, '');
+    const commands = [
+      ...plan.commands,
+      ...mapCommands(join(dir, 'domain2backend.map'), this.applied.domainMap, result.rendered.domainMap),
+      ...mapCommands(join(dir, 'app2backend.map'), this.applied.appMap, result.rendered.appMap),
+    ];
+    const t0 = performance.now();
+    try {
+      await runCommands(this.s.haproxySocket, commands);
+    } catch (e) {
+      this.metrics.inc('mlb_runtime_fallbacks_total');
+      this.log.warn({ err: errorLine(e) }, 'runtime update failed; falling back to a reload');
+      return { category: 'runtime_failed', why: `runtime update failed (${errorLine(e)}); ${why}` };
+    }
+    loaded.live = plan.live;
+    this.metrics.inc('mlb_runtime_updates_total', { kind: commands.length === plan.commands.length ? 'servers' : 'servers_and_maps' });
+    this.log.info({ change: why, commands: commands.length, ms: Math.round(performance.now() - t0) }, 'applied through the runtime API (no reload)');
+    try {
+      await installFiles(result.files, this.installOptions());
+    } catch (e) {
+      this.log.error({ err: errorLine(e) }, 'config file not rewritten after a runtime update; the running HAProxy has the change');
+    }
+    this.logWarnings(result);
+    this.recordApplied(result, t0);
+    return true;
+  }
+
+  private async reloadWithRetries({ category: reason, why }: ReloadReason): Promise<void> {
+    this.log.info({ reason, change: why }, 'reloading HAProxy');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await saveServerState(this.s.haproxySocket, renderOptionsOf(this.s, this.configPath).stateFile).catch((e) => this.log.debug({ err: errorLine(e) }, 'server state not saved'));
+        await this.reloader.reload();
+        this.lastReloadAt = Date.now();
+        this.metrics.inc('mlb_reloads_total', { reason });
+        this.log.info({ reason, change: why, attempt }, 'HAProxy reloaded');
+        return;
+      } catch (e) {
+        this.metrics.inc('mlb_reload_failures_total', { reason });
+        this.log.error({ reason, attempt, err: errorLine(e) }, 'reload failed');
+        if (attempt >= this.s.maxReloadRetries) {
+          this.pendingReload = 'retry';
+          throw e;
+        }
+        await sleep(Math.min(5000, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  private installOptions() {
+    return {
+      configPath: this.configPath,
+      haproxyBin: this.s.haproxyBin,
+      skipValidation: this.s.skipValidation,
+      archiveVersions: this.s.archiveVersions,
+      touch: [renderOptionsOf(this.s, this.configPath).stateFile],
+    };
+  }
+
+  /**
+   * Installs the rendered set; if HAProxy refuses it, drops the apps it blames (or finds them
+   * by bisection), logs each with HAProxy's reason, and installs the rest.
+   */
+  private async installValid(doc: AppsDocument, result: RenderResult): Promise<RenderResult> {
+    try {
+      await installFiles(result.files, this.installOptions());
+      return result;
+    } catch (e) {
+      if (!isMlbError(e) || e.code !== 'E_HAPROXY_INVALID') throw e;
+      this.metrics.inc('mlb_validation_failures_total');
+      const fixed = await this.withoutBrokenApps(doc, result, e);
+      await installFiles(fixed.files, { ...this.installOptions(), skipValidation: true });
+      return fixed;
+    }
+  }
+
+  private async validate(doc: AppsDocument, excluded: Set<string>): Promise<{ result: RenderResult; validation: Validation }> {
+    const result = await this.render({ apps: doc.apps.filter((a) => !excluded.has(a.id)) });
+    const validation = await validateSet(result.files, this.configPath.replace(/\/[^/]*$/, ''), this.s.haproxyBin);
+    return { result, validation };
+  }
+
+  private async withoutBrokenApps(doc: AppsDocument, first: RenderResult, error: MlbError): Promise<RenderResult> {
+    const excluded = new Set<string>();
+    const none = await this.validate({ apps: [] }, excluded);
+    if (!none.validation.ok) {
+      throw new MlbError('E_HAPROXY_INVALID', `HAProxy refuses the config even without apps (a global template?): ${validationError(none.validation).message}`);
+    }
+    let current = first;
+    let reason = error.message;
+    for (let round = 0; round < 5; round++) {
+      const blamed = blamedSections([reason], current.rendered.config);
+      const apps = current.model.services.filter((s) => blamed.has(s.backend) || blamed.has(`user_${s.backend}`)).flatMap((s) => s.sourceAppIds);
+      if (apps.length === 0) break;
+      for (const a of apps) this.dropApp(a, reason, excluded);
+      const next = await this.validate(doc, excluded);
+      if (next.validation.ok) return next.result;
+      current = next.result;
+      reason = validationError(next.validation).message;
+    }
+    const candidates = [...new Set(current.model.services.flatMap((s) => s.sourceAppIds))].sort();
+    const ok = async (keep: string[]) => (await this.validate({ apps: doc.apps.filter((a) => keep.includes(a.id)) }, excluded)).validation.ok;
+    const bad = await findBroken(candidates, [], ok);
+    for (const a of bad) this.dropApp(a, reason, excluded);
+    const final = await this.validate(doc, excluded);
+    if (!final.validation.ok) throw validationError(final.validation);
+    return final.result;
+  }
+
+  private dropApp(appId: string, reason: string, excluded: Set<string>): void {
+    if (excluded.has(appId)) return;
+    excluded.add(appId);
+    this.metrics.inc('mlb_apps_dropped_total');
+    this.log.error({ code: 'E_HAPROXY_INVALID', app: appId }, `app ${appId} dropped: ${reason}`);
+  }
+}
+
+/** Bisection: the members of `candidates` that make the config invalid, given a good `base`. */
+export async function findBroken(candidates: string[], base: string[], ok: (apps: string[]) => Promise<boolean>): Promise<string[]> {
+  if (candidates.length === 0) return [];
+  if (await ok([...base, ...candidates])) return [];
+  if (candidates.length === 1) return candidates;
+  const mid = Math.ceil(candidates.length / 2);
+  const left = candidates.slice(0, mid);
+  const right = candidates.slice(mid);
+  const badLeft = await findBroken(left, base, ok);
+  const goodLeft = left.filter((a) => !badLeft.includes(a));
+  const badRight = await findBroken(right, [...base, ...goodLeft], ok);
+  return [...badLeft, ...badRight];
+}

@@ -1,0 +1,96 @@
+import { showProc } from '../haproxy/master.js';
+import { SupervisedHaproxy } from '../haproxy/process.js';
+import { dirname } from 'node:path';
+import type { Settings } from '../settings.js';
+import { runReloadCommand } from './apply.js';
+import type { Logger } from './log.js';
+
+/** How new config reaches HAProxy: the supervised master-worker HAProxy, or the operator's --command. */
+export interface Reloader {
+  readonly kind: 'supervised' | 'command';
+  /** After the first install: start (or adopt) HAProxy. Returns true when a running one was adopted. */
+  start(): Promise<boolean>;
+  reload(): Promise<void>;
+  /** PIDs of HAProxy processes: master first, then workers (current, then old). */
+  pids(): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
+export class SupervisedReloader implements Reloader {
+  readonly kind = 'supervised';
+  private readonly haproxy: SupervisedHaproxy;
+
+  constructor(s: Settings, configPath: string, log: Logger, onUnexpectedExit: () => void) {
+    this.haproxy = new SupervisedHaproxy({
+      bin: s.haproxyBin,
+      configPath,
+      masterSocket: s.masterSocket,
+      socketDirs: [dirname(s.haproxySocket)],
+      onLog: (line, stream) => logHaproxyLine(log, line, stream),
+      onExit: (code, signal) => {
+        log.error({ code, signal }, 'HAProxy master exited unexpectedly; restarting it');
+        onUnexpectedExit();
+      },
+    });
+  }
+
+  async start(): Promise<boolean> {
+    const before = this.haproxy.pid;
+    const proc = await this.haproxy.start();
+    return before === undefined && proc.master.pid !== this.haproxy.pid;
+  }
+
+  async reload(): Promise<void> {
+    await this.haproxy.reload();
+  }
+
+  async pids(): Promise<number[]> {
+    const p = await this.haproxy.status();
+    return [p.master.pid, ...p.workers.map((w) => w.pid), ...p.oldWorkers.map((w) => w.pid)];
+  }
+
+  stop(): Promise<void> {
+    return this.haproxy.stop();
+  }
+
+  restart(): Promise<boolean> {
+    return this.start();
+  }
+}
+
+/** --command: mlb-ts writes the config and runs the operator's command; HAProxy is theirs. */
+export class CommandReloader implements Reloader {
+  readonly kind = 'command';
+  constructor(
+    private readonly command: string,
+    private readonly masterSocket: string,
+  ) {}
+
+  async start(): Promise<boolean> {
+    return false;
+  }
+
+  reload(): Promise<void> {
+    return runReloadCommand(this.command);
+  }
+
+  async pids(): Promise<number[]> {
+    try {
+      const p = await showProc(this.masterSocket);
+      return [p.master.pid, ...p.workers.map((w) => w.pid), ...p.oldWorkers.map((w) => w.pid)];
+    } catch {
+      return [];
+    }
+  }
+
+  async stop(): Promise<void> {
+    // HAProxy keeps serving: it is not ours to stop.
+  }
+}
+
+function logHaproxyLine(log: Logger, line: string, stream: string): void {
+  // Every reload makes each old proxy report that it stopped: routine, so debug.
+  const routine = /Proxy \S+ stopped|Stopping (frontend|backend|proxy)/.test(line);
+  const level = routine ? 'debug' : /\[ALERT\]/.test(line) ? 'error' : /\[WARNING\]/.test(line) ? 'warn' : 'info';
+  log[level]({ src: 'haproxy', stream }, line.replace(/^\[\w+\]\s*\(\d+\)\s*:\s*/, '') as string);
+}

@@ -1,0 +1,178 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
+import { authHeaders, type HttpAuth } from './http.js';
+
+/** The events that change what is balanced (MARATHON.md); Marathon filters server-side. */
+export const RELEVANT_EVENTS = ['status_update_event', 'health_status_changed_event', 'api_post_event'] as const;
+
+export function eventsUrl(base: string): string {
+  const q = RELEVANT_EVENTS.map((t) => `event_type=${t}`).join('&');
+  return `${base.replace(/\/+$/, '')}/v2/events?plan-format=light&${q}`;
+}
+
+export interface StreamHooks {
+  onEvent(type: string, data: unknown): void;
+  /** After every (re)connect: the caller resyncs fully, since events may have been missed. */
+  onConnect(url: string): void;
+  onDisconnect(reason: string, retryInMs: number): void;
+}
+
+export interface StreamOptions {
+  urls: string[];
+  auth?: HttpAuth;
+  ca?: string | Buffer;
+  /** No byte (keep-alives included) for this long: the stream is dead, reconnect. */
+  stallTimeoutMs: number;
+  maxBackoffMs: number;
+  initialBackoffMs?: number;
+  random?: () => number;
+}
+
+/**
+ * Full jitter between half and all of an exponential step, capped: spreads the reconnects
+ * of many mlb-ts instances after a Marathon leader change.
+ */
+export function backoffMs(failures: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const step = Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30));
+  return Math.round(step * (0.5 + random() * 0.5));
+}
+
+interface Watched {
+  lastByteAt: number;
+}
+
+/**
+ * A FetchLike over node:http(s): adds auth, trusts the CA bundle, follows redirects to the
+ * leader, and stamps every received chunk so a silent stream can be detected.
+ */
+function watchedFetch(opts: StreamOptions, watch: Watched): FetchLike {
+  const open = (url: URL, signal: AbortSignal | undefined, headers: Record<string, string>, hops: number): Promise<FetchLikeResponse> =>
+    new Promise((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { headers: { ...headers, ...authHeaders(opts.auth) }, ...(opts.ca ? { ca: opts.ca } : {}) }, (res: IncomingMessage) => {
+        watch.lastByteAt = Date.now();
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location && hops < 5) {
+          res.resume();
+          open(new URL(res.headers.location, url), signal, headers, hops + 1).then((r) => resolve({ ...r, redirected: true, url: r.url, status: r.status, headers: r.headers, body: r.body }), reject);
+          return;
+        }
+        const reader = (Readable.toWeb(res) as ReadableStream<Uint8Array>).getReader();
+        resolve({
+          url: url.toString(),
+          status,
+          redirected: hops > 0,
+          headers: { get: (name: string) => headerValue(res, name) },
+          body: {
+            getReader: () => ({
+              read: async () => {
+                const r = await reader.read();
+                watch.lastByteAt = Date.now();
+                return r;
+              },
+              cancel: () => reader.cancel(),
+            }),
+          },
+        });
+      });
+      const abort = () => req.destroy(new Error('aborted'));
+      if (signal?.aborted) abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      req.on('error', reject);
+      req.end();
+    });
+  return (input, init) => open(new URL(String(input)), init.signal as AbortSignal | undefined, { ...init.headers }, 0);
+}
+
+function headerValue(res: IncomingMessage, name: string): string | null {
+  const v = res.headers[name.toLowerCase()];
+  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+}
+
+/**
+ * Follows Marathon's event stream. On close, error or stall it reconnects with capped
+ * exponential backoff and jitter, rotating through the --marathon URLs (failover).
+ */
+export class MarathonEventStream {
+  private es: EventSource | undefined;
+  private failures = 0;
+  private attempt = 0;
+  private stopped = true;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private readonly watch: Watched = { lastByteAt: 0 };
+  connected = false;
+
+  constructor(
+    private readonly opts: StreamOptions,
+    private readonly hooks: StreamHooks,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+    const tick = Math.max(100, Math.min(1000, this.opts.stallTimeoutMs / 4));
+    this.stallTimer = setInterval(() => this.checkStall(), tick);
+    this.stallTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.stallTimer);
+    this.es?.close();
+    this.es = undefined;
+    this.connected = false;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const base = this.opts.urls[this.attempt % this.opts.urls.length] as string;
+    this.attempt++;
+    const url = eventsUrl(base);
+    this.watch.lastByteAt = Date.now();
+    const es = new EventSource(url, { fetch: watchedFetch(this.opts, this.watch) });
+    this.es = es;
+    es.onopen = () => {
+      if (this.es !== es) return;
+      this.connected = true;
+      this.failures = 0;
+      this.attempt--; // stay on the URL that works
+      this.hooks.onConnect(base);
+    };
+    es.onerror = (ev) => {
+      if (this.es !== es) return;
+      this.retry(ev.message ?? (ev.code ? `HTTP ${ev.code}` : 'stream closed'));
+    };
+    for (const type of RELEVANT_EVENTS) {
+      es.addEventListener(type, (ev: MessageEvent) => {
+        if (this.es !== es) return;
+        let data: unknown = ev.data;
+        try {
+          data = JSON.parse(String(ev.data));
+        } catch {
+          // Keep the raw text; a relevant event triggers a refetch whatever it says.
+        }
+        this.hooks.onEvent(type, data);
+      });
+    }
+  }
+
+  private retry(reason: string): void {
+    this.es?.close();
+    this.es = undefined;
+    this.connected = false;
+    if (this.stopped) return;
+    const wait = backoffMs(this.failures++, this.opts.initialBackoffMs ?? 500, this.opts.maxBackoffMs, this.opts.random);
+    this.hooks.onDisconnect(reason, wait);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), wait);
+  }
+
+  private checkStall(): void {
+    if (!this.es || this.stopped) return;
+    const silent = Date.now() - this.watch.lastByteAt;
+    if (silent > this.opts.stallTimeoutMs) this.retry(`no bytes for ${silent} ms (stalled)`);
+  }
+}

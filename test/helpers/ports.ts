@@ -1,0 +1,41 @@
+import { createServer, type Server } from 'node:net';
+
+function listenOnAnyPort(host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => resolve(server));
+  });
+}
+
+function portOf(server: Server): number {
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('server has no TCP address');
+  return addr.port;
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * A port that was free on `host` a moment ago: the kernel picks it (listen on port 0), then
+ * it is released. Another process may still take it before the caller binds it.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = await listenOnAnyPort(host);
+  const port = portOf(server);
+  await close(server);
+  return port;
+}
+
+/** `n` distinct free ports: all are held open together, so none is handed out twice. */
+export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) servers.push(await listenOnAnyPort(host));
+    return servers.map(portOf);
+  } finally {
+    await Promise.all(servers.map(close));
+  }
+}

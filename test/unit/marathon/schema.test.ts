@@ -1,0 +1,90 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MlbError } from '../../../src/errors.js';
+import { asAppsDocument } from '../../../src/marathon/schema.js';
+import { app, task, withBridge, withIp, withIpAddress, withLabels, withPortDefinitions, withTasks } from '../../helpers/builders.js';
+
+const FIXTURES = 'test/fixtures';
+const fixtureDocs = readdirSync(FIXTURES)
+  .filter((d) => readdirSync(join(FIXTURES, d)).includes('apps.json'))
+  .sort()
+  .map((d) => [d, JSON.parse(readFileSync(join(FIXTURES, d, 'apps.json'), 'utf8')) as unknown] as const);
+
+/** What a user POSTs to /v2/apps: one app definition, not the apps document GET returns. */
+const appDefinition = {
+  id: '/httpi',
+  networks: [{ mode: 'host' }],
+  portDefinitions: [{ port: 0, name: 'http' }],
+  labels: { HAPROXY_GROUP: 'external', HAPROXY_0_MODE: 'http' },
+  instances: 1,
+};
+
+function refusal(doc: unknown): MlbError {
+  try {
+    asAppsDocument(doc, 'input.json');
+  } catch (e) {
+    expect(e).toBeInstanceOf(MlbError);
+    return e as MlbError;
+  }
+  throw new Error('expected the document to be refused');
+}
+
+describe('asAppsDocument', () => {
+  it('has fixture documents to check', () => {
+    expect(fixtureDocs.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(fixtureDocs)('accepts the %s fixture, returning it unchanged', (_name, doc) => {
+    expect(asAppsDocument(doc, 'apps.json')).toBe(doc);
+  });
+
+  it.each<[string, unknown]>([
+    ['no apps', { apps: [] }],
+    ['built apps of every networking shape', { apps: [app('/a', withPortDefinitions(10000), withLabels({ HAPROXY_GROUP: 'x' }), withTasks(task('h', [31000]))), app('/b', withBridge({ containerPort: 80, hostPort: 0, servicePort: 0 })), app('/c', withIpAddress(8080), withTasks(task('h', [], withIp('9.0.0.1'))))] }],
+    ['fields mlb-ts does not know (a newer Marathon)', { apps: [{ id: '/a', cpus: 0.1, unreachableStrategy: { inactiveAfterSeconds: 0 }, tasks: [{ id: 't', localVolumes: [] }] }], extra: true }],
+    ['nulls Marathon sends', { apps: [{ id: '/a', container: null, ipAddress: null, tasks: [{ id: 't', ipAddresses: null }] }] }],
+    ['null portMappings', { apps: [{ id: '/a', container: { portMappings: null, docker: { portMappings: null } } }] }],
+    ['port 0 (not yet assigned)', { apps: [{ id: '/a', ports: [0], portDefinitions: [{ port: 0 }] }] }],
+  ])('accepts %s', (_name, doc) => {
+    expect(asAppsDocument(doc, 'x')).toBe(doc);
+  });
+
+  it('refuses an app definition (a POST body, not GET /v2/apps)', () => {
+    const e = refusal(appDefinition);
+    expect(e.code).toBe('E_INPUT_NOT_MARATHON');
+    expect(e.message).toContain("must have required property 'apps'");
+  });
+
+  it.each<[string, unknown, string, RegExp]>([
+    ['null', null, '/', /must be object/],
+    ['an array', [], '/', /must be object/],
+    ['a string', 'apps', '/', /must be object/],
+    ['a number', 42, '/', /must be object/],
+    ['an empty object', {}, '/', /must have required property 'apps'/],
+    ['one app (GET /v2/apps/{id})', { app: { id: '/a' } }, '/', /must have required property 'apps'/],
+    ['the tasks endpoint', { tasks: [] }, '/', /must have required property 'apps'/],
+    ['apps not an array', { apps: {} }, '/apps', /must be array/],
+    ['an app without id', { apps: [{}] }, '/apps/0', /must have required property 'id'/],
+    ['an app with an empty id', { apps: [{ id: '/a' }, { id: '' }] }, '/apps/1/id', /NOT have fewer than 1 characters|is empty/],
+    ['an app id that is not a string', { apps: [{ id: 7 }] }, '/apps/0/id', /must be string/],
+    ['a label that is not a string', { apps: [{ id: '/a', labels: { HAPROXY_0_PORT: 80 } }] }, '/apps/0/labels/HAPROXY_0_PORT', /must be string/],
+    ['a service port above 65535', { apps: [{ id: '/a', portDefinitions: [{ port: 70000 }] }] }, '/apps/0/portDefinitions/0/port', /must be <= 65535/],
+    ['a negative legacy port', { apps: [{ id: '/a', ports: [-1] }] }, '/apps/0/ports/0', /must be >= 0/],
+    ['a fractional port', { apps: [{ id: '/a', ports: [80.5] }] }, '/apps/0/ports/0', /must be integer/],
+    ['a bad port mapping', { apps: [{ id: '/a', container: { portMappings: [{ containerPort: 'eighty' }] } }] }, '/apps/0/container/portMappings/0/containerPort', /must be integer/],
+    ['a bad docker port mapping', { apps: [{ id: '/a', container: { docker: { portMappings: [{ hostPort: 99999 }] } } }] }, '/apps/0/container/docker/portMappings/0/hostPort', /must be <= 65535/],
+    ['tasks not an array', { apps: [{ id: '/a', tasks: {} }] }, '/apps/0/tasks', /must be array/],
+    ['a task without id', { apps: [{ id: '/a', tasks: [{ host: 'h' }] }] }, '/apps/0/tasks/0', /must have required property 'id'/],
+    ['a task host that is not a string', { apps: [{ id: '/a', tasks: [{ id: 't', host: 1 }] }] }, '/apps/0/tasks/0/host', /must be string/],
+    ['task ports as strings', { apps: [{ id: '/a', tasks: [{ id: 't', ports: ['31000'] }] }] }, '/apps/0/tasks/0/ports/0', /must be integer/],
+    ['a task IP without ipAddress', { apps: [{ id: '/a', tasks: [{ id: 't', ipAddresses: [{ protocol: 'IPv4' }] }] }] }, '/apps/0/tasks/0/ipAddresses/0', /must have required property 'ipAddress'/],
+  ])('refuses %s with E_INPUT_NOT_MARATHON naming where', (_name, doc, path, reason) => {
+    const e = refusal(doc);
+    expect(e.code).toBe('E_INPUT_NOT_MARATHON');
+    const prefix = `input.json is not a Marathon apps document (GET /v2/apps?embed=apps.tasks): ${path} `;
+    expect(e.message.startsWith(prefix), e.message).toBe(true);
+    // the wording of the reason is the validator's; the path and the gist are ours
+    expect(e.message.slice(prefix.length)).toMatch(reason);
+  });
+});

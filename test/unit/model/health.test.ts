@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { HealthCheckDef } from '../../../src/marathon/types.js';
+import { haproxyHealthCheck, healthCheckDefFor, modeFromHealthChecks } from '../../../src/model/health.js';
+import type { HealthCheck, Mode } from '../../../src/model/types.js';
+import { app, withHealthChecks, withPortDefinitions } from '../../helpers/builders.js';
+
+describe('healthCheckDefFor', () => {
+  const a = app(
+    '/a',
+    withPortDefinitions(10000, 10001),
+    withHealthChecks(
+      { protocol: 'TCP', portIndex: 1, intervalSeconds: 1 },
+      { protocol: 'HTTP', port: 8080, intervalSeconds: 2 },
+      { protocol: 'HTTP', intervalSeconds: 3 },
+      { protocol: 'HTTP', portIndex: 0, intervalSeconds: 4 },
+      { protocol: 'HTTP', portIndex: 1, intervalSeconds: 5 },
+    ),
+  );
+
+  it.each([
+    [0, 3],
+    [1, 1],
+    [2, undefined],
+  ])('port index %d → the first check for it (no portIndex means 0; a fixed `port` matches no index)', (index, interval) => {
+    expect(healthCheckDefFor(a, index)?.intervalSeconds).toBe(interval);
+  });
+
+  it('an app without checks has none', () => {
+    expect(healthCheckDefFor(app('/b'), 0)).toBeUndefined();
+  });
+});
+
+describe('haproxyHealthCheck', () => {
+  it.each<[string, HealthCheckDef | undefined, HealthCheck | undefined]>([
+    ['none', undefined, undefined],
+    ['HTTP with everything', { protocol: 'HTTP', path: '/health', intervalSeconds: 5, timeoutSeconds: 2, maxConsecutiveFailures: 1 }, { protocol: 'http', path: '/health', intervalSeconds: 5, timeoutSeconds: 2, falls: 2 }],
+    ['MESOS_HTTP', { protocol: 'MESOS_HTTP', path: '/h' }, { protocol: 'http', path: '/h', intervalSeconds: 60, timeoutSeconds: 20, falls: 4 }],
+    ['HTTPS', { protocol: 'HTTPS', path: '/s' }, { protocol: 'https', path: '/s', intervalSeconds: 60, timeoutSeconds: 20, falls: 4 }],
+    ['MESOS_HTTPS', { protocol: 'MESOS_HTTPS' }, { protocol: 'https', path: '/', intervalSeconds: 60, timeoutSeconds: 20, falls: 4 }],
+    ['TCP', { protocol: 'TCP', intervalSeconds: 10, maxConsecutiveFailures: 0 }, { protocol: 'tcp', path: '/', intervalSeconds: 10, timeoutSeconds: 20, falls: 1 }],
+    ['MESOS_TCP', { protocol: 'MESOS_TCP' }, { protocol: 'tcp', path: '/', intervalSeconds: 60, timeoutSeconds: 20, falls: 4 }],
+    ['lower-case protocol', { protocol: 'http' }, { protocol: 'http', path: '/', intervalSeconds: 60, timeoutSeconds: 20, falls: 4 }],
+    ['COMMAND gives no HAProxy check', { protocol: 'COMMAND' }, undefined],
+    ['no protocol', {}, undefined],
+    ['unknown protocol', { protocol: 'UDP' }, undefined],
+  ])('%s', (_name, def, expected) => {
+    expect(haproxyHealthCheck(def)).toEqual(expected);
+  });
+
+  it.each([
+    ['/ok', '/ok'],
+    ['/a?b=c', '/a?b=c'],
+    ['relative', '/'],
+    ['', '/'],
+    ['/with space', '/'],
+    ['/with#hash', '/'],
+    ['/line\nbreak', '/'],
+    ['/un"matched', '/'],
+    ["/single'quote", '/'],
+    ['/back\\slash', '/'],
+    ['/ctl\u0001char', '/'],
+  ])('path %j → %j (anything that would break the httpchk line becomes /)', (path, expected) => {
+    expect(haproxyHealthCheck({ protocol: 'HTTP', path })?.path).toBe(expected);
+  });
+});
+
+describe('modeFromHealthChecks', () => {
+  it.each<[string, HealthCheckDef[], Mode]>([
+    ['no checks', [], 'tcp'],
+    ['first check HTTP', [{ protocol: 'HTTP' }], 'http'],
+    ['first check http (any case)', [{ protocol: 'http' }], 'http'],
+    ['first check TCP, second HTTP', [{ protocol: 'TCP' }, { protocol: 'HTTP' }], 'tcp'],
+    ['HTTPS is not plain HTTP', [{ protocol: 'HTTPS' }], 'tcp'],
+    ['MESOS_HTTP is not plain HTTP', [{ protocol: 'MESOS_HTTP' }], 'tcp'],
+    ['COMMAND', [{ protocol: 'COMMAND' }], 'tcp'],
+  ])('%s → %s', (_name, checks, mode) => {
+    expect(modeFromHealthChecks(app('/a', withHealthChecks(...checks)))).toBe(mode);
+  });
+});

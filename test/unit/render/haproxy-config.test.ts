@@ -1,0 +1,385 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EMPTY_SERVER_STATE } from '../../../src/haproxy/install.js';
+import { validateConfig } from '../../../src/haproxy/validate.js';
+import { readDefaultTemplates } from '../../../src/io/templates.js';
+import type { MarathonApp } from '../../../src/marathon/types.js';
+import { buildModel, type ModelOptions } from '../../../src/model/build.js';
+import { DEFAULT_PORTS, type Rendered, type RenderOptions, renderConfig, SPARE_ID_BASE, spareSlotName } from '../../../src/render/haproxy-config.js';
+import { TemplateSet } from '../../../src/render/templates.js';
+import { app, inState, task, withHealthChecks, withLabels, withPortDefinitions, withTasks } from '../../helpers/builders.js';
+import { HAPROXY_BIN } from '../../helpers/haproxy.js';
+
+const templates = new TemplateSet(readDefaultTemplates());
+const DEFAULT_CERT = resolve('test/fixtures/certs/default.pem');
+const OTHER_CERT = resolve('test/fixtures/certs/other.pem');
+const HASH = '$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1';
+
+function options(o: Partial<RenderOptions> = {}): RenderOptions {
+  return {
+    haproxyDir: '/etc/haproxy',
+    sslCerts: [DEFAULT_CERT],
+    haproxyMap: false,
+    dontBindHttpHttps: false,
+    groupHttpsByVhost: false,
+    adminSocket: '/run/haproxy/socket',
+    stateFile: '/etc/haproxy/haproxy.state',
+    hardStopAfter: '5m',
+    ports: DEFAULT_PORTS,
+    mlbApi: '',
+    ...o,
+  };
+}
+
+function render(apps: MarathonApp[], o: Partial<RenderOptions> = {}, m: Partial<ModelOptions> = {}): Rendered {
+  const { model, warnings } = buildModel(apps, { groups: ['*'], reservedPorts: [80, 443, 9090, 9091], ...m });
+  expect(warnings).toEqual([]);
+  return renderConfig(model, templates, options(o));
+}
+
+let nextPort = 10000;
+/** An app on its own service port with one task; labels as given. */
+function svc(id: string, labels: Record<string, string>, ...parts: Parameters<typeof app>[1][]): MarathonApp {
+  const port = nextPort++;
+  return app(id, withPortDefinitions(port), withLabels(labels), withTasks(task('10.0.0.1', [20000 + port])), ...parts);
+}
+
+/** The indented lines of one section (`frontend marathon_http_in`, `backend web_10000`…). */
+function section(config: string, header: string): string[] {
+  const lines = config.split('\n');
+  const start = lines.indexOf(header);
+  expect(start, `no section ${header}`).toBeGreaterThanOrEqual(0);
+  const body: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (!l.startsWith('  ')) break;
+    body.push(l.trim());
+  }
+  return body;
+}
+
+const headers = (config: string) => config.split('\n').filter((l) => /^(frontend|backend|listen|userlist|global|defaults)\b/.test(l));
+
+describe('renderConfig: frontends', () => {
+  const apps = () => [svc('/web', { HAPROXY_0_VHOST: 'web.example.com' }), svc('/db', { HAPROXY_0_MODE: 'tcp' })];
+
+  it('renders :80, :443, :9091, the stats listener, and a frontend and backend per service', () => {
+    const { config, services } = render(apps());
+    const backendOf = (id: string) => services.find((s) => s.appId === id)?.backend;
+    const [web, db] = [backendOf('/web'), backendOf('/db')];
+    expect(headers(config)).toEqual([
+      'global',
+      'defaults',
+      'listen stats',
+      'frontend marathon_http_in',
+      'frontend marathon_https_in',
+      'frontend marathon_http_appid_in',
+      `frontend ${db}`,
+      `frontend ${web}`,
+      `backend ${db}`,
+      `backend ${web}`,
+    ]);
+    expect(section(config, 'frontend marathon_https_in')[0]).toBe(`bind *:443 ssl crt ${DEFAULT_CERT}`);
+  });
+
+  it('--dont-bind-http-https drops :80 and :443 but keeps :9091', () => {
+    const { config } = render(apps(), { dontBindHttpHttps: true });
+    const hs = headers(config);
+    expect(hs).not.toContain('frontend marathon_http_in');
+    expect(hs).not.toContain('frontend marathon_https_in');
+    expect(hs).toContain('frontend marathon_http_appid_in');
+  });
+
+  it('listen ports come from the options', () => {
+    const { config } = render(apps(), { ports: { http: 8080, https: 8443, appId: 8091, stats: 8090 } });
+    expect(section(config, 'frontend marathon_http_in')[0]).toBe('bind *:8080');
+    expect(section(config, 'frontend marathon_https_in')[0]).toMatch(/^bind \*:8443 ssl /);
+    expect(section(config, 'frontend marathon_http_appid_in')[0]).toBe('bind *:8091');
+    expect(section(config, 'listen stats')[0]).toBe('bind 0.0.0.0:8090');
+  });
+
+  it('the mlb-ts API backend appears only with --listen', () => {
+    expect(render(apps()).config).not.toContain('mlb_ts_api');
+    expect(section(render(apps(), { mlbApi: '127.0.0.1:9095' }).config, 'backend mlb_ts_api')).toEqual(['mode http', 'server mlb-ts 127.0.0.1:9095']);
+  });
+
+  it('per-port SSL_CERT joins the :443 certificates once, after the defaults', () => {
+    const { config } = render([svc('/a', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_SSL_CERT: OTHER_CERT }), svc('/b', { HAPROXY_0_VHOST: 'b.com', HAPROXY_0_SSL_CERT: OTHER_CERT }), svc('/c', { HAPROXY_0_VHOST: 'c.com', HAPROXY_0_SSL_CERT: DEFAULT_CERT })]);
+    expect(section(config, 'frontend marathon_https_in')[0]).toBe(`bind *:443 ssl crt ${DEFAULT_CERT} crt ${OTHER_CERT}`);
+  });
+
+  it(':9091 routes each app id to its first http port only', () => {
+    const a = app('/multi', withPortDefinitions(11000, 11001), withLabels({ HAPROXY_0_MODE: 'tcp', HAPROXY_1_MODE: 'http' }));
+    const b = app('/two', withPortDefinitions(11002, 11003), withLabels({ HAPROXY_0_MODE: 'http', HAPROXY_1_MODE: 'http' }));
+    const { config } = render([a, b]);
+    expect(section(config, 'frontend marathon_http_appid_in').filter((l) => l.startsWith('use_backend'))).toEqual(['use_backend multi_11001 if app__multi', 'use_backend two_11002 if app__two']);
+  });
+});
+
+describe('renderConfig: vhost rules', () => {
+  it('orders rules by weight, then by path length, then by host', () => {
+    const apps = [
+      svc('/root', { HAPROXY_0_VHOST: 'a.com' }),
+      svc('/api', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '/api' }),
+      svc('/apiv2', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '/api/v2' }),
+      svc('/heavy', { HAPROXY_0_VHOST: 'z.com', HAPROXY_0_BACKEND_WEIGHT: '5' }),
+      svc('/light', { HAPROXY_0_VHOST: 'b.com', HAPROXY_0_BACKEND_WEIGHT: '-1' }),
+      svc('/b', { HAPROXY_0_VHOST: 'b.com,c.com' }),
+    ];
+    const { config } = render(apps);
+    const routes = section(config, 'frontend marathon_http_in').filter((l) => l.startsWith('use_backend')).map((l) => l.split(' ')[1]?.replace(/_\d+$/, ''));
+    expect(routes).toEqual(['heavy', 'apiv2', 'api', 'root', 'b', 'b', 'light']);
+    const sni = section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend')).map((l) => l.split(' ')[1]?.replace(/_\d+$/, ''));
+    expect(sni).toEqual(routes);
+  });
+
+  it('declares a host ACL once however many services use the host, before any routing', () => {
+    const { config } = render([svc('/x', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '/x' }), svc('/y', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '/y' }), svc('/z', { HAPROXY_0_VHOST: 'a.com' })]);
+    const body = section(config, 'frontend marathon_http_in');
+    expect(body.filter((l) => l === 'acl host_a_com hdr(host),field(1,:) -i a.com')).toHaveLength(1);
+    const lastAcl = body.map((l) => l.startsWith('acl')).lastIndexOf(true);
+    const firstRoute = body.findIndex((l) => l.startsWith('use_backend'));
+    expect(lastAcl).toBeLessThan(firstRoute);
+  });
+
+  it('hosts that clean up alike get distinct ACLs', () => {
+    const { config } = render([svc('/x', { HAPROXY_0_VHOST: 'a-b.com' }), svc('/y', { HAPROXY_0_VHOST: 'a.b.com' })]);
+    const body = section(config, 'frontend marathon_http_in');
+    expect(body).toContain('acl host_a_b_com hdr(host),field(1,:) -i a-b.com');
+    expect(body).toContain('acl host_a_b_com_2 hdr(host),field(1,:) -i a.b.com');
+  });
+
+  it('REDIRECT_TO_HTTPS: a redirect per host before the routing', () => {
+    const { config } = render([svc('/x', { HAPROXY_0_VHOST: 'a.com,b.com', HAPROXY_0_REDIRECT_TO_HTTPS: 'true' })]);
+    const body = section(config, 'frontend marathon_http_in');
+    const redirects = body.filter((l) => l.startsWith('redirect'));
+    expect(redirects).toEqual(['redirect scheme https code 301 if !{ ssl_fc } host_a_com', 'redirect scheme https code 301 if !{ ssl_fc } host_b_com']);
+    expect(body.indexOf(redirects[1]!)).toBeLessThan(body.findIndex((l) => l.startsWith('use_backend')));
+  });
+});
+
+describe('renderConfig: --haproxy-map', () => {
+  const apps = () => [
+    svc('/plain', { HAPROXY_0_VHOST: 'plain.com,www.plain.com' }),
+    svc('/path', { HAPROXY_0_VHOST: 'path.com', HAPROXY_0_PATH: '/p' }),
+    svc('/auth', { HAPROXY_0_VHOST: 'auth.com', HAPROXY_0_AUTH: `r:u:${HASH}` }),
+    svc('/redir', { HAPROXY_0_VHOST: 'redir.com', HAPROXY_0_REDIRECT_TO_HTTPS: 'true' }),
+    svc('/tcp', {}),
+  ];
+
+  it('plain vhosts go to domain2backend.map; path, auth and redirect hosts keep their ACLs', () => {
+    const r = render(apps(), { haproxyMap: true });
+    const plain = r.services.find((s) => s.appId === '/plain')?.backend;
+    expect(r.domainMap).toBe(`plain.com ${plain}\nwww.plain.com ${plain}\n`);
+    const http = section(r.config, 'frontend marathon_http_in');
+    expect(http.some((l) => l.includes('plain.com'))).toBe(false);
+    for (const host of ['path.com', 'auth.com', 'redir.com']) expect(http.some((l) => l.startsWith('acl') && l.endsWith(host)), host).toBe(true);
+    expect(http[http.length - 1]).toBe('use_backend %[req.hdr(host),field(1,:),lower,map(/etc/haproxy/domain2backend.map)]');
+    const https = section(r.config, 'frontend marathon_https_in');
+    expect(https.some((l) => l.includes('plain.com'))).toBe(false);
+    expect(https[https.length - 1]).toBe('use_backend %[ssl_fc_sni,lower,map(/etc/haproxy/domain2backend.map)]');
+  });
+
+  it('app ids go to app2backend.map, lowercased, http services only', () => {
+    const r = render([...apps(), svc('/Upper', { HAPROXY_0_MODE: 'http' })], { haproxyMap: true });
+    const lines = r.appMap.trimEnd().split('\n');
+    expect(lines.map((l) => l.split(' ')[0]).sort()).toEqual(['/auth', '/path', '/plain', '/redir', '/upper']);
+    for (const l of lines) expect(r.services.map((s) => s.backend)).toContain(l.split(' ')[1]);
+    expect(section(r.config, 'frontend marathon_http_appid_in')).toEqual(['bind *:9091', 'mode http', 'use_backend %[req.hdr(x-marathon-app-id),lower,map(/etc/haproxy/app2backend.map)]']);
+  });
+
+  it('without --haproxy-map the maps are empty and every host has an ACL', () => {
+    const r = render(apps());
+    expect([r.domainMap, r.appMap]).toEqual(['', '']);
+    expect(section(r.config, 'frontend marathon_http_in')).toContain('acl host_plain_com hdr(host),field(1,:) -i plain.com');
+  });
+});
+
+describe('renderConfig: --group-https-by-vhost', () => {
+  it('a TCP :443 frontend hands each host to the TLS frontend of its certificates', () => {
+    const apps = [svc('/a', { HAPROXY_0_VHOST: 'a.com,b.com' }), svc('/own', { HAPROXY_0_VHOST: 'own.com', HAPROXY_0_SSL_CERT: OTHER_CERT }), svc('/c', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '/c' })];
+    const { config } = render(apps, { groupHttpsByVhost: true });
+    const front = section(config, 'frontend marathon_https_in');
+    expect(front.slice(0, 2)).toEqual(['bind *:443', 'mode tcp']);
+    const sni = front.filter((l) => l.startsWith('use_backend'));
+    expect(sni).toEqual(['use_backend https_group_1 if { req_ssl_sni -i a.com }', 'use_backend https_group_1 if { req_ssl_sni -i b.com }', 'use_backend https_group_2 if { req_ssl_sni -i own.com }']);
+    expect(section(config, 'backend https_group_1')).toEqual(['mode tcp', 'server loopback-for-tls abns@https_group_1 send-proxy-v2']);
+    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
+    expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT}`);
+    expect(section(config, 'frontend https_group_2').filter((l) => l.startsWith('use_backend'))).toEqual([expect.stringMatching(/^use_backend own_\d+ if \{ ssl_fc_sni -i own.com \}$/)]);
+    expect(section(config, 'frontend https_group_1').filter((l) => l.startsWith('use_backend'))).toHaveLength(3);
+  });
+});
+
+describe('renderConfig: backends', () => {
+  it('spare slots: disabled placeholder servers with ids above every task id', () => {
+    const r = render([svc('/web', { HAPROXY_0_MODE: 'http', HAPROXY_0_STICKY: 'true' }, withHealthChecks({ protocol: 'HTTP', path: '/h', intervalSeconds: 3, maxConsecutiveFailures: 1 }))], { spareSlots: () => 2 });
+    const backend = section(r.config, `backend ${r.services[0]!.backend}`);
+    expect(backend.filter((l) => l.startsWith('server mlb_spare_'))).toEqual([
+      `server ${spareSlotName(1)} 127.0.0.1:1 id ${SPARE_ID_BASE + 1} cookie mlb_spare_1 check inter 3s fall 2 disabled`,
+      `server mlb_spare_2 127.0.0.1:1 id ${SPARE_ID_BASE + 2} cookie mlb_spare_2 check inter 3s fall 2 disabled`,
+    ]);
+    for (const sv of r.services[0]!.servers) expect(sv.id).toBeLessThanOrEqual(SPARE_ID_BASE);
+  });
+
+  it('spare slots per service', () => {
+    const r = render([svc('/a', {}), svc('/b', {})], { spareSlots: (s) => (s.appId === '/a' ? 1 : 0) });
+    expect(r.config.match(/server mlb_spare_/g)).toHaveLength(1);
+    expect(section(r.config, `backend ${r.services[0]!.backend}`).at(-1)).toMatch(/^server mlb_spare_1 /);
+  });
+
+  it('server lines: draining tasks get weight 0; check port and https checks on the line', () => {
+    const a = app(
+      '/web',
+      withPortDefinitions(12000, 12001),
+      withLabels({ HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1', HAPROXY_1_ENABLED: 'false' }),
+      withHealthChecks({ protocol: 'HTTPS', path: '/h', portIndex: 1, intervalSeconds: 2, maxConsecutiveFailures: 0 }),
+      withTasks(task('10.0.0.1', [31000, 31001]), task('10.0.0.2', [31000, 31001], inState('TASK_KILLING'))),
+    );
+    const r = render([a]);
+    const servers = section(r.config, 'backend web_12000').filter((l) => l.startsWith('server'));
+    expect(servers).toEqual([
+      expect.stringMatching(/^server 10_0_0_1_10_0_0_1_31000 10\.0\.0\.1:31000 id \d+ check inter 2s fall 1 port 31001 check-ssl verify none$/),
+      expect.stringMatching(/^server 10_0_0_2_10_0_0_2_31000 10\.0\.0\.2:31000 id \d+ check inter 2s fall 1 port 31001 check-ssl verify none weight 0$/),
+    ]);
+  });
+
+  it('http options, auth, allow-list, proxypass, revproxy, redirect, HSTS and stickiness in http mode', () => {
+    const r = render([
+      svc('/web', {
+        HAPROXY_0_VHOST: 'a.com',
+        HAPROXY_0_AUTH: `Realm:bob:${HASH}`,
+        HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: '10.0.0.0/8',
+        HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH: '/api',
+        HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: '/web',
+        HAPROXY_0_HTTP_BACKEND_REDIR: '/home',
+        HAPROXY_0_USE_HSTS: 'true',
+        HAPROXY_0_STICKY: 'true',
+      }),
+    ]);
+    const name = r.services[0]!.backend;
+    expect(section(r.config, `userlist user_${name}`)).toEqual([`user bob password ${HASH}`]);
+    const backend = section(r.config, `backend ${name}`).join('\n');
+    for (const want of ['acl network_allowed src 10.0.0.0/8', 'http-request deny deny_status 403 unless network_allowed', `acl auth_ok http_auth(user_${name})`, 'http-request auth realm "Realm" unless auth_ok', 'option forwardfor', 'http-request replace-path ^/api/?(.*)$ /\\1', 'http-response replace-header Location', 'http-request redirect location /home code 301 if { path / }', 'Strict-Transport-Security', 'cookie mesosphere_server_id insert indirect nocache', ` cookie ${r.services[0]!.servers[0]!.name}`]) {
+      expect(backend).toContain(want);
+    }
+  });
+
+  it('tcp mode: allow-list rejects, and no http options', () => {
+    const r = render([svc('/db', { HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: '10.0.0.0/8', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_BIND_OPTIONS: 'v4v6' })]);
+    const name = r.services[0]!.backend;
+    expect(section(r.config, `frontend ${name}`)).toEqual([`bind 127.0.0.1:${r.services[0]!.servicePort} v4v6`, 'mode tcp', `use_backend ${name}`]);
+    const backend = section(r.config, `backend ${name}`);
+    expect(backend).toContain('tcp-request content reject unless network_allowed');
+    expect(backend.join('\n')).not.toContain('forwardfor');
+  });
+});
+
+describe('renderConfig: label templates', () => {
+  it('a broken label template drops only that service, with a warning naming app, port and template', () => {
+    const good = svc('/good', { HAPROXY_0_VHOST: 'good.com' });
+    const bad = svc('/bad', { HAPROXY_0_VHOST: 'bad.com', HAPROXY_0_BACKEND_HEAD: '\nbackend {nosuchvar}\n' });
+    const { model } = buildModel([good, bad], { groups: ['*'] });
+    const r = renderConfig(model, templates, options());
+    expect(r.services.map((s) => s.appId)).toEqual(['/good']);
+    expect(r.warnings).toEqual([{ code: 'E_TEMPLATE_INVALID', appId: '/bad', message: expect.stringMatching(/^port 0 dropped: template HAPROXY_BACKEND_HEAD from label HAPROXY_0_BACKEND_HEAD \(marathon-lb\): unknown variable \{nosuchvar\}/) }]);
+    expect(r.config).not.toContain('bad');
+    expect(r.config).toContain('good.com');
+  });
+
+  it('a label template that fails only when rendered drops only that service too', () => {
+    const good = svc('/good', {});
+    const bad = svc('/bad', { HAPROXY_0_BACKEND_SERVER_OPTIONS: '{{#if serverName}}{{> nope}}{{/if}}' });
+    const { model } = buildModel([good, bad], { groups: ['*'] });
+    const r = renderConfig(model, templates, options());
+    expect(r.services.map((s) => s.appId)).toEqual(['/good']);
+    expect(r.warnings).toEqual([expect.objectContaining({ code: 'E_TEMPLATE_INVALID', appId: '/bad', message: expect.stringContaining('HAPROXY_0_BACKEND_SERVER_OPTIONS') })]);
+  });
+
+  it('a label template replaces the default for that service only', () => {
+    const r = render([svc('/a', { HAPROXY_0_BACKEND_HEAD: '\nbackend {backend}\n  balance {balance}\n  mode {mode}\n  timeout server 1h\n' }), svc('/b', {})]);
+    expect(section(r.config, `backend ${r.services[0]!.backend}`)).toContain('timeout server 1h');
+    expect(section(r.config, `backend ${r.services[1]!.backend}`)).not.toContain('timeout server 1h');
+  });
+
+  it('an overridden combined ACL template replaces the ACL/ROUTING pair for that service', () => {
+    const r = render([svc('/a', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_HTTP_FRONTEND_ACL: '  acl custom_{cleanedUpHostname} hdr(host) -i {hostname}\n  use_backend {backend} if custom_{cleanedUpHostname}\n' })]);
+    const body = section(r.config, 'frontend marathon_http_in');
+    expect(body).toContain('acl custom_a_com hdr(host) -i a.com');
+    expect(body.some((l) => l.startsWith('acl host_a_com'))).toBe(false);
+  });
+});
+
+describe('renderConfig: determinism', () => {
+  function world(): MarathonApp[] {
+    nextPort = 13000;
+    return [
+      svc('/web', { HAPROXY_0_VHOST: 'a.com,b.com', HAPROXY_0_PATH: '/x' }),
+      svc('/api', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_AUTH: `r:u:${HASH}`, HAPROXY_0_REDIRECT_TO_HTTPS: 'true' }),
+      svc('/db', { HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: '10.0.0.0/8' }),
+      svc('/own', { HAPROXY_0_VHOST: 'own.com', HAPROXY_0_SSL_CERT: OTHER_CERT }),
+    ];
+  }
+
+  it.each<[string, Partial<RenderOptions>]>([
+    ['defaults', {}],
+    ['--haproxy-map', { haproxyMap: true }],
+    ['--group-https-by-vhost', { groupHttpsByVhost: true }],
+  ])('same input, any app order → same bytes (%s)', (_name, o) => {
+    const first = render(world(), o);
+    const again = render(world(), o);
+    const reversed = render(world().reverse(), o);
+    for (const r of [again, reversed]) {
+      expect(r.config).toBe(first.config);
+      expect(r.domainMap).toBe(first.domainMap);
+      expect(r.appMap).toBe(first.appMap);
+    }
+  });
+});
+
+describe('renderConfig: HAProxy accepts what it renders', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  function everything(): MarathonApp[] {
+    nextPort = 14000;
+    return [
+      svc('/plain', { HAPROXY_0_VHOST: 'plain.com,www.plain.com' }),
+      svc('/path', { HAPROXY_0_VHOST: 'plain.com', HAPROXY_0_PATH: '/api', HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH: '/api', HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: '/api' }),
+      svc('/auth', { HAPROXY_0_VHOST: 'auth.com', HAPROXY_0_AUTH: `Private zone:bob:${HASH}`, HAPROXY_0_PATH: '/admin' }),
+      svc('/auth2', { HAPROXY_0_VHOST: 'auth2.com', HAPROXY_0_AUTH: `Other:alice:${HASH}` }),
+      svc('/secure', { HAPROXY_0_VHOST: 'secure.com', HAPROXY_0_REDIRECT_TO_HTTPS: 'true', HAPROXY_0_USE_HSTS: 'true', HAPROXY_0_STICKY: 'true', HAPROXY_0_HTTP_BACKEND_REDIR: '/home' }),
+      svc('/securepath', { HAPROXY_0_VHOST: 'secure.com', HAPROXY_0_PATH: '/p', HAPROXY_0_REDIRECT_TO_HTTPS: 'true' }),
+      svc('/own', { HAPROXY_0_VHOST: 'own.com', HAPROXY_0_SSL_CERT: OTHER_CERT, HAPROXY_0_BALANCE: 'leastconn' }),
+      svc('/http-acl', { HAPROXY_0_MODE: 'http', HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: '10.0.0.0/8 ::1' }, withHealthChecks({ protocol: 'HTTP', path: '/health' })),
+      svc('/tcp-acl', { HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: '192.168.0.0/16', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_BIND_OPTIONS: 'v4v6' }, withHealthChecks({ protocol: 'TCP' })),
+      svc('/https-check', { HAPROXY_0_MODE: 'http' }, withHealthChecks({ protocol: 'HTTPS', path: '/h' })),
+      svc('/draining', {}, withTasks(task('10.0.0.2', [31999], inState('TASK_KILLING')))),
+      svc('/label-tpl', { HAPROXY_0_BACKEND_HEAD: '\nbackend {backend}\n  balance {balance}\n  mode {mode}\n  timeout server 60s\n', HAPROXY_0_FRONTEND_HEAD: '\nfrontend {{backend}}\n  bind {{bindAddr}}:{{servicePort}}\n  mode {{mode}}\n' }),
+      app('/empty', withPortDefinitions(14999)),
+    ];
+  }
+
+  it.each<[string, Partial<RenderOptions>]>([
+    ['defaults, with spare slots and the API backend', { spareSlots: () => 2, mlbApi: '127.0.0.1:9095' }],
+    ['--haproxy-map', { haproxyMap: true }],
+    ['--group-https-by-vhost', { groupHttpsByVhost: true }],
+    ['--dont-bind-http-https', { dontBindHttpHttps: true }],
+  ])('%s: haproxy -c passes without a warning', async (_name, o) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-render-'));
+    dirs.push(dir);
+    const r = render(everything(), { haproxyDir: dir, stateFile: join(dir, 'haproxy.state'), adminSocket: join(dir, 'socket'), ...o });
+    expect(r.services).toHaveLength(everything().length);
+    writeFileSync(join(dir, 'haproxy.cfg'), r.config);
+    writeFileSync(join(dir, 'domain2backend.map'), r.domainMap);
+    writeFileSync(join(dir, 'app2backend.map'), r.appMap);
+    writeFileSync(join(dir, 'haproxy.state'), EMPTY_SERVER_STATE);
+    const check = await validateConfig(join(dir, 'haproxy.cfg'), HAPROXY_BIN, dir);
+    expect(check.alerts, check.output).toEqual([]);
+    expect(check.warnings, check.output).toEqual([]);
+    expect(check.ok, check.output).toBe(true);
+  });
+});

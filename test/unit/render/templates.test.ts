@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { MlbError } from '../../../src/errors.js';
+import { readDefaultTemplates } from '../../../src/io/templates.js';
+import { TEMPLATE_BY_NAME, TEMPLATES, variablesOf } from '../../../src/render/template-registry.js';
+import { compileTemplate, detectFormat, parseMarathonLbFormat, type TemplateFormat, type TemplateSource, TemplateSet } from '../../../src/render/templates.js';
+
+const SERVICE_VARS = variablesOf(TEMPLATE_BY_NAME.get('HAPROXY_BACKEND_HEAD')!);
+const defaults = readDefaultTemplates();
+
+function mlb(source: string, origin = 'test'): TemplateSource {
+  return { source, format: 'marathon-lb', origin };
+}
+
+function hbs(source: string, origin = 'test'): TemplateSource {
+  return { source, format: 'handlebars', origin };
+}
+
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected an error');
+}
+
+describe('parseMarathonLbFormat', () => {
+  it.each<[string, (string | { variable: string })[]]>([
+    ['', []],
+    ['plain text\n', ['plain text\n']],
+    ['backend {backend}\n', ['backend ', { variable: 'backend' }, '\n']],
+    ['{backend}{servicePort}', [{ variable: 'backend' }, { variable: 'servicePort' }]],
+    ['if {{ ssl_fc }}', ['if { ssl_fc }']],
+    ['{{{backend}}}', ['{', { variable: 'backend' }, '}']],
+    ['a }} b {{ c', ['a } b { c']],
+    ['{{}}', ['{}']],
+    ['{haproxy_dir}/x.map', [{ variable: 'haproxy_dir' }, '/x.map']],
+  ])('%j', (source, parts) => {
+    expect(parseMarathonLbFormat(source, SERVICE_VARS)).toEqual(parts);
+  });
+
+  it.each<[string, RegExp]>([
+    ['{nosuch}', /^unknown variable \{nosuch\}; known: appId, backend, /],
+    ['{hostname} {sslCerts}', /^unknown variable \{sslCerts\}/],
+    ['{backend:>10}', /^unsupported field '\{backend:>10\}' at offset 0 \(only \{name\}, \{\{ and \}\}\)$/],
+    ['x {backend!r}', /^unsupported field '\{backend!r\}' at offset 2/],
+    ['{0}', /^unsupported field '\{0\}'/],
+    ['{}', /^unsupported field '\{\}'/],
+    ['{backend.attr}', /^unsupported field '\{backend.attr\}'/],
+    ['{backend[0]}', /^unsupported field '\{backend\[0\]\}'/],
+    ['{ backend }', /^unsupported field '\{ backend \}'/],
+    ['tail {backend', /^unsupported field '\{' at offset 5/],
+    ['a } b', /^single '\}' at offset 2 \(write '\}\}' for a literal brace\)$/],
+    ['{backend}}', /^single '\}' at offset 9/],
+  ])('%j is refused', (source, message) => {
+    expect(() => parseMarathonLbFormat(source, SERVICE_VARS)).toThrow(message);
+  });
+});
+
+describe('detectFormat', () => {
+  it.each<[string, string, TemplateFormat]>([
+    ['no braces at all', '  option forwardfor\n', 'marathon-lb'],
+    ['marathon-lb variables', 'backend {backend}\n', 'marathon-lb'],
+    ['marathon-lb literal {{ ssl_fc }}', '  http-request add-header X-Forwarded-Proto https if {{ ssl_fc }}\n  use_backend {backend}\n', 'marathon-lb'],
+    ['marathon-lb literal {{ path /x }}', '  http-request deny if {{ path /x }}\n', 'marathon-lb'],
+    ['a literal brace pair around a variable', '{{ {backend} }}', 'marathon-lb'],
+    ['handlebars known variable', '\nbackend {{backend}}\n', 'handlebars'],
+    ['handlebars with spaces', '\nbackend {{ backend }}\n', 'handlebars'],
+    ['handlebars block', '{{#if sslCert}}x{{/if}}', 'handlebars'],
+    ['handlebars else', '{{#if sslCert}}x{{else}}y{{/if}}', 'handlebars'],
+    ['handlebars comment', '{{! note }}backend {{backend}}', 'handlebars'],
+    ['handlebars this', '{{#with backend}}{{this}}{{/with}}', 'handlebars'],
+    ['one known and one unknown mustache', '{{backend}} if {{ ssl_fc }}', 'marathon-lb'],
+  ])('%s → %s', (_name, source, format) => {
+    expect(detectFormat('HAPROXY_BACKEND_HEAD', source)).toBe(format);
+  });
+
+  it('knows variables per template: a server variable is only handlebars where servers are in scope', () => {
+    expect(detectFormat('HAPROXY_BACKEND_SERVER_OPTIONS', '{{serverName}}')).toBe('handlebars');
+    expect(detectFormat('HAPROXY_BACKEND_HEAD', '{{serverName}}')).toBe('marathon-lb');
+  });
+
+  it('an unknown template name is E_TEMPLATE_INVALID', () => {
+    expect(thrown(() => detectFormat('HAPROXY_NOPE', '{x}'))).toMatchObject({ code: 'E_TEMPLATE_INVALID' });
+  });
+});
+
+describe('compileTemplate', () => {
+  it.each<[string, TemplateSource, string]>([
+    ['marathon-lb', mlb('backend {backend} {{x}}\n'), 'backend web_10000 {x}\n'],
+    ['marathon-lb: an unset variable renders empty', mlb('[{sslCert}]'), '[]'],
+    ['handlebars', hbs('backend {{backend}}\n'), 'backend web_10000\n'],
+    ['handlebars does not HTML-escape', hbs('{{appId}} & <{{backend}}>'), '/a&b & <web_10000>'],
+    ['handlebars if', hbs('{{#if sslCert}}ssl{{else}}plain{{/if}}'), 'plain'],
+    ['handlebars keeps indentation and blank lines', hbs('\n  x {{backend}}\n\n'), '\n  x web_10000\n\n'],
+  ])('%s', (_name, tpl, out) => {
+    expect(compileTemplate('HAPROXY_BACKEND_HEAD', tpl)({ backend: 'web_10000', appId: '/a&b' })).toBe(out);
+  });
+
+  it.each<[string, TemplateSource, RegExp]>([
+    ['marathon-lb unknown variable', mlb('{nosuchvar}', 'label HAPROXY_0_BACKEND_HEAD'), /^template HAPROXY_BACKEND_HEAD from label HAPROXY_0_BACKEND_HEAD \(marathon-lb\): unknown variable \{nosuchvar\}/],
+    ['marathon-lb format spec', mlb('{backend:x}', '/etc/t/HAPROXY_BACKEND_HEAD'), /^template HAPROXY_BACKEND_HEAD from \/etc\/t\/HAPROXY_BACKEND_HEAD \(marathon-lb\): unsupported field/],
+    ['handlebars unclosed block', hbs('{{#if backend}}x', 'dir/HAPROXY_BACKEND_HEAD.hbs'), /^template HAPROXY_BACKEND_HEAD from dir\/HAPROXY_BACKEND_HEAD\.hbs \(handlebars\): /],
+    ['handlebars unclosed mustache', hbs('{{backend'), /^template HAPROXY_BACKEND_HEAD from test \(handlebars\): Parse error/],
+    ['handlebars unknown helper', hbs('{{shout backend}}'), /\(handlebars\): You specified knownHelpersOnly, but used the unknown helper shout/],
+    ['handlebars partial', hbs('{{> other}}'), /\(handlebars\): The partial other could not be found/],
+  ])('%s → E_TEMPLATE_INVALID naming template and origin', (_name, tpl, message) => {
+    const e = thrown(() => compileTemplate('HAPROXY_BACKEND_HEAD', tpl));
+    expect(e).toBeInstanceOf(MlbError);
+    expect(e).toMatchObject({ code: 'E_TEMPLATE_INVALID' });
+    expect((e as Error).message).toMatch(message);
+    expect((e as Error).message).not.toContain('\n');
+  });
+
+  it('a handlebars error that only shows with data is still E_TEMPLATE_INVALID', () => {
+    const render = compileTemplate('HAPROXY_BACKEND_HEAD', hbs('{{#if backend}}{{> other}}{{/if}}', 'label HAPROXY_0_BACKEND_HEAD'));
+    const e = thrown(() => render({ backend: 'b' }));
+    expect(e).toMatchObject({ code: 'E_TEMPLATE_INVALID', message: expect.stringMatching(/^template HAPROXY_BACKEND_HEAD from label HAPROXY_0_BACKEND_HEAD/) });
+  });
+
+  it('an unknown template name is E_TEMPLATE_INVALID', () => {
+    expect(thrown(() => compileTemplate('HAPROXY_NOPE', hbs('x')))).toMatchObject({ code: 'E_TEMPLATE_INVALID', message: 'unknown template HAPROXY_NOPE' });
+  });
+});
+
+describe('TemplateSet', () => {
+  it('every default template compiles', () => {
+    const set = new TemplateSet(defaults);
+    for (const t of TEMPLATES) expect(typeof set.get(t.name)).toBe('function');
+  });
+
+  it('refuses a default set with a template missing', () => {
+    const partial = new Map(defaults);
+    partial.delete('HAPROXY_BACKEND_HEAD');
+    expect(thrown(() => new TemplateSet(partial))).toMatchObject({ code: 'E_TEMPLATE_DIR', message: 'no default template for HAPROXY_BACKEND_HEAD' });
+  });
+
+  it('refuses an override that does not compile', () => {
+    const overrides = new Map([['HAPROXY_HEAD', hbs('{{#if x}}', 'dir/HAPROXY_HEAD.hbs')]]);
+    expect(thrown(() => new TemplateSet(defaults, overrides))).toMatchObject({ code: 'E_TEMPLATE_INVALID', message: expect.stringContaining('dir/HAPROXY_HEAD.hbs') });
+  });
+
+  it('get of an unknown name is E_TEMPLATE_INVALID', () => {
+    expect(thrown(() => new TemplateSet(defaults).get('HAPROXY_NOPE'))).toMatchObject({ code: 'E_TEMPLATE_INVALID' });
+  });
+
+  describe('precedence: label > --templates DIR > default', () => {
+    const set = new TemplateSet(defaults, new Map([['HAPROXY_BACKEND_HEAD', mlb('\nbackend {backend} # dir\n', 'dir/HAPROXY_BACKEND_HEAD')]]));
+    const ctx = { backend: 'web_10000', balance: 'roundrobin', mode: 'http' };
+
+    it.each<[string, () => string, string]>([
+      ['default', () => set.get('HAPROXY_FRONTEND_BACKEND_GLUE')(ctx), '  use_backend web_10000\n'],
+      ['dir override beats default', () => set.get('HAPROXY_BACKEND_HEAD')(ctx), '\nbackend web_10000 # dir\n'],
+      ['label beats dir override', () => set.fromLabel('HAPROXY_BACKEND_HEAD', 'HAPROXY_0_BACKEND_HEAD', '\nbackend {backend} # label\n')(ctx), '\nbackend web_10000 # label\n'],
+      ['label beats default (handlebars label)', () => set.fromLabel('HAPROXY_FRONTEND_BACKEND_GLUE', 'HAPROXY_0_FRONTEND_BACKEND_GLUE', '  use_backend {{backend}} # label\n')(ctx), '  use_backend web_10000 # label\n'],
+    ])('%s', (_name, render, out) => {
+      expect(render()).toBe(out);
+    });
+  });
+
+  it('fromLabel compiles each distinct source once, and refuses a bad one naming the label', () => {
+    const set = new TemplateSet(defaults);
+    const a = set.fromLabel('HAPROXY_BACKEND_HEAD', 'HAPROXY_0_BACKEND_HEAD', 'x {backend}');
+    expect(set.fromLabel('HAPROXY_BACKEND_HEAD', 'HAPROXY_1_BACKEND_HEAD', 'x {backend}')).toBe(a);
+    expect(set.fromLabel('HAPROXY_FRONTEND_HEAD', 'HAPROXY_0_FRONTEND_HEAD', 'x {backend}')).not.toBe(a);
+    const e = thrown(() => set.fromLabel('HAPROXY_BACKEND_HEAD', 'HAPROXY_2_BACKEND_HEAD', '{nosuch}'));
+    expect(e).toMatchObject({ code: 'E_TEMPLATE_INVALID', message: expect.stringContaining('from label HAPROXY_2_BACKEND_HEAD (marathon-lb)') });
+  });
+
+  it.each<[string, Map<string, TemplateSource>, boolean]>([
+    ['no overrides', new Map(), false],
+    ['a different source', new Map([['HAPROXY_BACKEND_HEAD', hbs('\nbackend {{backend}}\n')]]), true],
+    ['the default text again, as handlebars', new Map([['HAPROXY_BACKEND_HEAD', hbs(defaults.get('HAPROXY_BACKEND_HEAD')!.source)]]), false],
+    ['the default text again, as marathon-lb', new Map([['HAPROXY_BACKEND_HEAD', mlb('\nbackend {backend}\n')]]), true],
+    ['another template overridden', new Map([['HAPROXY_FRONTEND_HEAD', hbs('x')]]), false],
+  ])('isOverridden(HAPROXY_BACKEND_HEAD) with %s → %s', (_name, overrides, overridden) => {
+    expect(new TemplateSet(defaults, overrides).isOverridden('HAPROXY_BACKEND_HEAD')).toBe(overridden);
+  });
+});
