@@ -12,9 +12,10 @@ import type { Settings } from '../settings.js';
  */
 export async function daemonCommand(s: Settings): Promise<number> {
   const log = createLogger(s.logLevel);
-  let daemon: Daemon | undefined;
-  const reloader: Reloader = s.command ? new CommandReloader(s.command, s.masterSocket) : new SupervisedReloader(s, resolve(s.haproxyConfig), log, () => daemon?.onHaproxyExit());
-  daemon = new Daemon(s, log, reloader);
+  const holder: { daemon?: Daemon } = {};
+  const reloader: Reloader = s.command ? new CommandReloader(s.command, s.masterSocket) : new SupervisedReloader(s, resolve(s.haproxyConfig), log, () => holder.daemon?.onHaproxyExit());
+  const daemon = new Daemon(s, log, reloader);
+  holder.daemon = daemon;
   let endpoints: Endpoints | undefined;
   try {
     if (s.listen) endpoints = await startEndpoints(s.listen, daemon, reloader, log);
