@@ -60,6 +60,31 @@ export async function main(args: string[]): Promise<number> {
       (argv) => run(() => vipsCommand(settingsFrom(argv, { requireGroup: false, templatesDefault: defaultTemplatesDir() }), { json: argv.json === true }))(),
     )
     .command(
+      'demo',
+      'a fake Marathon with the example apps, a real HAProxy and the daemon, and a short tour of what mlb-ts does',
+      (y) =>
+        y
+          .option('dir', { type: 'string', default: 'mlb-ts-demo', describe: 'where the demo writes haproxy.cfg, sockets and logs' })
+          .option('keep-running', { type: 'boolean', default: false, describe: 'stay up after the tour (Ctrl-C stops)' })
+          .option('http-port', { type: 'number', default: 10080 })
+          .option('https-port', { type: 'number', default: 10443 })
+          .option('appid-port', { type: 'number', default: 19091 })
+          .option('stats-port', { type: 'number', default: 19090 })
+          .option('listen', { type: 'string', default: '127.0.0.1:19095' })
+          .option('haproxy-bin', { type: 'string', default: 'haproxy' }),
+      (argv) =>
+        run(async () => {
+          const { runDemo } = await import('../demo/tour.js');
+          return runDemo({
+            dir: String(argv.dir),
+            keepRunning: argv['keep-running'] === true,
+            ports: { http: Number(argv['http-port']), https: Number(argv['https-port']), appId: Number(argv['appid-port']), stats: Number(argv['stats-port']) },
+            listen: String(argv.listen),
+            haproxyBin: String(argv['haproxy-bin']),
+          });
+        })(),
+    )
+    .command(
       'labels',
       'print the label reference (generated from the label registry)',
       (y) => y.option('markdown', { type: 'boolean', default: false, describe: 'as a Markdown table' }).option('templates', { type: 'boolean', default: false, describe: 'list the templates instead' }),

@@ -1,5 +1,5 @@
 import { readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
 import { blamedSections } from '../haproxy/attribute.js';
 import { installFiles, type InstallFile, validateSet, validationError } from '../haproxy/install.js';
@@ -17,6 +17,8 @@ import { renderOptionsOf, type Settings } from '../settings.js';
 import type { Logger } from './log.js';
 import { daemonMetrics, type Metrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
+import { IpvsSync } from './vips.js';
+import { watch, type FSWatcher } from 'chokidar';
 import { agentHosts, loadApps, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
 
 /** Why a sync ran: low-cardinality, used as a metrics label and in every reload's log line. */
@@ -40,7 +42,7 @@ interface ReloadReason {
 /** What the running HAProxy last loaded by a reload, and what runtime updates did since. */
 interface Loaded {
   skeleton: string;
-  templates: string;
+  templates: TemplateSet | undefined;
   model: LbModel;
   live: Live;
 }
@@ -87,6 +89,8 @@ export class Daemon {
   private readonly resolver = new HostResolver();
   private templates: { signature: string; set: TemplateSet } | undefined;
   private loaded: Loaded | undefined;
+  private readonly ipvs: IpvsSync | undefined;
+  private watcher: FSWatcher | undefined;
   /** Longest a burst of events can postpone a sync. */
   private readonly maxDelayMs: number;
 
@@ -97,6 +101,7 @@ export class Daemon {
   ) {
     this.configPath = resolve(s.haproxyConfig);
     this.maxDelayMs = Math.max(1000, s.debounceMs * 5);
+    this.ipvs = s.ipvs ? new IpvsSync(dirname(this.configPath), s.ipvsApplyCommand, log, this.metrics) : undefined;
   }
 
   get streamConnected(): boolean {
@@ -109,6 +114,7 @@ export class Daemon {
     // A HAProxy that was already running (adopted, or the operator's) must pick up the new config.
     if (first && (adopted || this.reloader.kind === 'command')) this.requestReload('startup');
     if (this.s.sse) this.startStream();
+    if (this.s.templatesDir) this.watchTemplates(this.s.templatesDir);
     this.resyncTimer = setInterval(() => this.markDirty('periodic_resync'), this.s.resyncInterval * 1000);
     this.resyncTimer.unref();
     this.loop = this.workerLoop();
@@ -117,6 +123,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stream?.stop();
+    await this.watcher?.close();
     clearInterval(this.resyncTimer);
     clearTimeout(this.retryTimer);
     this.wakeup?.();
@@ -145,6 +152,16 @@ export class Daemon {
       .start()
       .then(() => this.metrics.inc('mlb_reloads_total', { reason: 'haproxy_restart' }))
       .catch((e) => this.log.error({ err: errorLine(e) }, 'cannot restart HAProxy'));
+  }
+
+  /** Template hot-reload: a change in --templates DIR re-renders through the validated path. */
+  private watchTemplates(dir: string): void {
+    this.watcher = watch(dir, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 20 } });
+    this.watcher.on('all', (event, path) => {
+      this.log.info({ event, path }, 'template file changed');
+      this.markDirty('template_change');
+    });
+    this.watcher.on('error', (e) => this.log.warn({ err: errorLine(e) }, 'template watcher error'));
   }
 
   private startStream(): void {
@@ -262,23 +279,31 @@ export class Daemon {
       }
     }
     if (!this.templates || this.templates.signature !== signature) {
-      const set = loadTemplateSet(dir);
-      if (this.templates) this.log.info({ dir }, 'templates changed; re-rendering');
+      let set: TemplateSet;
+      try {
+        set = loadTemplateSet(dir);
+        if (this.templates) this.log.info({ dir }, 'templates changed; re-rendering');
+      } catch (e) {
+        if (!this.templates) throw e;
+        this.log.error({ err: errorLine(e), dir }, 'template rejected; keeping the templates in use until it is fixed');
+        set = this.templates.set;
+      }
       this.templates = { signature, set };
     }
     return this.templates.set;
   }
 
-  private async render(doc: AppsDocument): Promise<RenderResult> {
+  private async render(doc: AppsDocument, withVips = false): Promise<RenderResult> {
     const t0 = performance.now();
     const resolveHost = await this.resolver.resolveAll(agentHosts(doc.apps));
+    if (withVips) await this.ipvs?.syncSafely(doc, resolveHost);
     const result = renderAll(doc, this.s, this.templateSet(), this.configPath, resolveHost);
     this.metrics.observe('mlb_render_seconds', (performance.now() - t0) / 1000);
     return result;
   }
 
   private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean): Promise<void> {
-    let result = await this.render(doc);
+    let result = await this.render(doc, true);
     const force = this.pendingReload;
     if (this.applied && sameFiles(this.applied.files, result.files) && !force) {
       this.log.debug({ triggers }, 'no change');
@@ -305,12 +330,16 @@ export class Daemon {
     const t0 = performance.now();
     result = await this.installValid(doc, result);
     this.logWarnings(result);
+    if (this.applied && sameFiles(this.applied.files, result.files) && !force) {
+      this.log.info({ triggers }, 'nothing to apply once the rejected parts were dropped; the running config stays');
+      return;
+    }
     const trigger = force ?? triggers[0] ?? 'marathon_event';
     if (reload) await this.reloadWithRetries(reloadReason);
     this.pendingReload = undefined;
     this.loaded = {
       skeleton: configSkeleton(result.rendered.config),
-      templates: this.templates?.signature ?? '',
+      templates: this.templates?.set,
       model: result.model,
       live: liveAfterReload(result.model, this.s.spareSlots),
     };
@@ -346,7 +375,7 @@ export class Daemon {
   private async tryRuntime(result: RenderResult, why: string): Promise<true | ReloadReason> {
     const loaded = this.loaded;
     if (!loaded || !this.applied) return { category: 'startup', why: 'no running config to update' };
-    if (loaded.templates !== (this.templates?.signature ?? '')) return { category: 'templates_changed', why: `templates changed; ${why}` };
+    if (loaded.templates !== this.templates?.set) return { category: 'templates_changed', why: `templates changed; ${why}` };
     if (configSkeleton(result.rendered.config) !== loaded.skeleton || !sameSettings(loaded.model, result.model)) return { category: 'structure_changed', why };
     const plan = planServerChanges(loaded.live, result.model);
     if (plan.kind === 'reload') return { category: 'slots_exhausted', why: plan.reason };
@@ -436,6 +465,14 @@ export class Daemon {
     const excluded = new Set<string>();
     const none = await this.validate({ apps: [] }, excluded);
     if (!none.validation.ok) {
+      const good = this.loaded?.templates;
+      if (this.templates && good && this.templates.set !== good) {
+        this.log.error({ err: validationError(none.validation).message }, 'HAProxy rejects the changed templates; keeping the templates in use until they are fixed');
+        this.templates = { signature: this.templates.signature, set: good };
+        const retry = await this.validate(doc, excluded);
+        if (retry.validation.ok) return retry.result;
+        return this.withoutBrokenApps(doc, retry.result, validationError(retry.validation));
+      }
       throw new MlbError('E_HAPROXY_INVALID', `HAProxy refuses the config even without apps (a global template?): ${validationError(none.validation).message}`);
     }
     let current = first;
