@@ -87,10 +87,11 @@ export async function benchStorm({ events = 500, spreadMs = 1000, tasks = 4, log
     const settledQuietly = await quiet(daemon, 3000, 30_000);
     const after = await daemon.metrics();
     const endedAt = Date.now();
+    const fetches = fm.requestCount('/v2/apps') - fetchesBefore;
 
     // Does what the daemon ends with match the final state?
     const config = await daemon.config();
-    const expected = daemon.dryRun();
+    const expected = await daemon.dryRun();
     const configMatches = config === expected;
     const healthy = new Set(fm.tasks(STORM_APP).filter((t) => t.healthCheckResults?.[0]?.alive === true).map((t) => `${t.host}:${t.ports[0]}`));
     const live = await enabledServers(daemon.adminSocket);
@@ -109,7 +110,7 @@ export async function benchStorm({ events = 500, spreadMs = 1000, tasks = 4, log
       runtimeUpdates: metricDelta(before, after, 'mlb_runtime_updates_total'),
       reloads: metricDelta(before, after, 'mlb_reloads_total'),
       syncFailures: metricDelta(before, after, 'mlb_sync_failures_total'),
-      marathonFetches: 0,
+      marathonFetches: fetches,
       lastApplyAfterStormMs: Number.isFinite(lastApplyAt) ? lastApplyAt - (start + stormMs) : NaN,
       settledQuietly,
       finalConfigMatchesDryRun: configMatches,
@@ -119,7 +120,6 @@ export async function benchStorm({ events = 500, spreadMs = 1000, tasks = 4, log
       settings: '-H, otherwise defaults (--debounce-ms 50, --reload-interval 2)',
       measuredForMs: endedAt - start,
     };
-    summary.marathonFetches = fm.requestCount('/v2/apps') - fetchesBefore;
     if (!configMatches) {
       const a = config.split('\n');
       const b = expected.split('\n');

@@ -3,7 +3,7 @@
  * dirs, JSON logs kept, stopped by PID), its /metrics, a process's RSS, one-shot HTTP requests
  * on fresh connections. Loopback only; everything is bounded in time.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createConnection, createServer } from 'node:net';
@@ -181,9 +181,13 @@ export async function startDaemon({ dir, marathon, extra = [], keepLogs = true, 
     },
     /** What `mlb-ts --dry-run` with the daemon's flags renders from Marathon's current state. */
     dryRun() {
-      const res = spawnSync(process.execPath, [MAIN, '--dry-run', ...flags], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 60_000 });
-      if (res.status !== 0) throw new Error(`mlb-ts --dry-run exited ${res.status}: ${res.stderr.slice(-500)}`);
-      return res.stdout;
+      // Asynchronous: the Marathon it asks may live in this very process.
+      return new Promise((resolve, reject) => {
+        execFile(process.execPath, [MAIN, '--dry-run', ...flags], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`mlb-ts --dry-run failed (${err.code ?? err.signal}): ${String(stderr).slice(-500)}`));
+          else resolve(stdout);
+        });
+      });
     },
     async stop(timeoutMs = 15_000) {
       if (exited) return exited;

@@ -108,7 +108,7 @@ export interface RunningDaemon {
   /** Resolves when the process exits. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, wait for the exit (SIGKILL after `timeoutMs`), check its HAProxy is gone, remove the temp dir. */
-  stop(opts?: { timeoutMs?: number; keepDir?: boolean }): Promise<StopResult>;
+  stop(opts?: { timeoutMs?: number; keepDir?: boolean; waitHaproxyMs?: number }): Promise<StopResult>;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -296,7 +296,7 @@ async function spawnDaemon(marathonUrl: string, extraArgs: string[], opts: Start
     signal: (sig) => {
       if (!exitInfo) process.kill(child.pid as number, sig);
     },
-    async stop({ timeoutMs = 20_000, keepDir = false } = {}) {
+    async stop({ timeoutMs = 20_000, keepDir = false, waitHaproxyMs = 5000 } = {}) {
       if (!exitInfo) {
         // The pids of the HAProxy it runs now, so the check below covers them.
         await pids().catch(() => undefined);
@@ -308,7 +308,7 @@ async function spawnDaemon(marathonUrl: string, extraArgs: string[], opts: Start
         }
       }
       const info = exitInfo ?? (await exited);
-      const haproxyAlive = await waitGone([...seenPids], 5000);
+      const haproxyAlive = await waitGone([...seenPids], waitHaproxyMs);
       if (!keepDir) rmSync(dir, { recursive: true, force: true });
       return { ...info, haproxyAlive };
     },

@@ -1,0 +1,467 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeMarathon, type AppInput } from '../../src/demo/fake-marathon.js';
+import { showProc } from '../../src/haproxy/master.js';
+import type { Task } from '../../src/marathon/types.js';
+import { configServers, eventually, isAlive, type LogLine, type RunningDaemon, sleep, startDaemon, waitGone } from '../helpers/daemon.js';
+import { type RunningHaproxy, startHaproxy } from '../helpers/haproxy.js';
+import { request } from '../helpers/http.js';
+import { describeLoad, type LoadResult, startLoad } from '../helpers/load.js';
+import { freePorts } from '../helpers/ports.js';
+
+/**
+ * The daemon as operators run it — `mlb-ts --sse -m <marathon> --group external …`, a child
+ * process — against the fake Marathon (tasks are real HTTP servers on loopback) and the real
+ * HAProxy it supervises. Everything is observed from outside: traffic, logs, endpoints, files.
+ */
+
+const DEFAULT_BACKEND_HEAD = readFileSync('templates/HAPROXY_BACKEND_HEAD.hbs', 'utf8');
+
+/** The families /metrics documents (HELP and TYPE lines) from the start. */
+const METRIC_FAMILIES = [
+  'mlb_events_total', 'mlb_syncs_total', 'mlb_sync_failures_total', 'mlb_reloads_total', 'mlb_reload_failures_total',
+  'mlb_runtime_updates_total', 'mlb_runtime_fallbacks_total', 'mlb_validation_failures_total', 'mlb_apps_dropped_total',
+  'mlb_render_seconds', 'mlb_apply_seconds', 'mlb_apps', 'mlb_backends', 'mlb_servers', 'mlb_stream_connected',
+  'mlb_last_apply_timestamp_seconds',
+];
+
+const HEALTH_CHECK = { protocol: 'HTTP', path: '/health', portIndex: 0, intervalSeconds: 1, timeoutSeconds: 1, gracePeriodSeconds: 5, maxConsecutiveFailures: 3 };
+
+function served(id: string, port: number, labels: Record<string, string>, extra: Partial<AppInput> = {}): AppInput {
+  return {
+    id,
+    instances: 1,
+    labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', ...labels },
+    portDefinitions: [{ port, protocol: 'tcp', name: 'http', labels: {} }],
+    ...extra,
+  } as AppInput;
+}
+
+const addr = (t: Task) => `127.0.0.1:${t.ports?.[0]}`;
+const isRunning = (t: Task) => t.state === 'TASK_RUNNING';
+const isHealthy = (t: Task) => isRunning(t) && (t.healthCheckResults ?? []).length > 0 && (t.healthCheckResults ?? []).every((r) => r.alive === true);
+const isReloadDone = (l: LogLine) => l.msg === 'HAProxy reloaded';
+const isApplied = (l: LogLine) => l.msg === 'HAProxy reloaded' || l.msg === 'applied through the runtime API (no reload)';
+
+/** Addresses of a backend's servers (spare slots left out), sorted. */
+function serversOf(config: string, backendPrefix: string): string[] {
+  return configServers(config)
+    .filter((s) => s.backend.startsWith(backendPrefix))
+    .map((s) => s.addr)
+    .sort();
+}
+
+/** Wall-clock time a sample was sent. */
+const sentAt = (r: LoadResult, s: { start: number }) => r.startedAt + s.start;
+
+describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', () => {
+  let fake: FakeMarathon;
+  let d: RunningDaemon;
+  let tplDir: string;
+  let webPort: number;
+  let sidePort: number;
+  let spare: number[];
+
+  const web = () => fake.tasks('/web');
+  const webConfigHas = async (tasks: Task[]) => JSON.stringify(serversOf(await d.config(), 'web_')) === JSON.stringify(tasks.map(addr).sort());
+
+  beforeAll(async () => {
+    [webPort, sidePort, ...spare] = (await freePorts(14)) as [number, number, ...number[]];
+    tplDir = mkdtempSync(join(tmpdir(), 'mlb-ts-tpl-'));
+    fake = await FakeMarathon.start({
+      killGraceSeconds: 2,
+      keepAliveMs: 500,
+      healthyAfterMs: 100,
+      apps: [
+        served('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }, { instances: 2, healthChecks: [HEALTH_CHECK] }),
+        served('/side', sidePort, { HAPROXY_0_VHOST: 'side.test' }),
+      ],
+    });
+    await fake.settled();
+    d = await startDaemon(fake.url, ['-H', '--reload-interval', '0.5', '--debounce-ms', '20', '--hard-stop-after', '5s', '--stall-timeout', '2', '--max-backoff', '1', '--templates', tplDir]);
+    await d.waitForLog((l) => l.msg === 'event stream connected; full resync');
+    await eventually(() => webConfigHas(web()), 5000, 'both /web tasks in the config');
+  });
+
+  afterAll(async () => {
+    const stopped = await d?.stop();
+    await fake?.close();
+    if (tplDir) rmSync(tplDir, { recursive: true, force: true });
+    expect(stopped?.haproxyAlive ?? []).toEqual([]);
+  });
+
+  it('serves its endpoints: /healthz, /metrics, the installed config, the HAProxy pids', async () => {
+    const health = await d.get('/healthz');
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toMatchObject({ ok: true, streamConnected: true, lastError: null });
+
+    const metrics = await d.metrics();
+    for (const f of METRIC_FAMILIES) expect(metrics.text, f).toMatch(new RegExp(`^# HELP ${f} \\S`, 'm'));
+    expect(metrics.families()).toEqual(expect.arrayContaining(METRIC_FAMILIES));
+    expect(metrics.value('mlb_stream_connected')).toBe(1);
+    expect(metrics.value('mlb_apps')).toBe(2);
+    expect(metrics.value('mlb_servers')).toBe(3);
+    expect(metrics.value('mlb_syncs_total', { trigger: 'stream_connected' })).toBeGreaterThanOrEqual(1);
+
+    const config = await d.config();
+    expect(config).toBe(d.installed());
+    expect(config).toContain(`backend web_${webPort}`);
+
+    const pids = await d.pids();
+    const proc = await showProc(d.masterSocket);
+    expect(pids).toEqual([proc.master.pid, ...proc.workers.map((w) => w.pid), ...proc.oldWorkers.map((w) => w.pid)]);
+    expect(proc.workers).toHaveLength(1);
+    expect(pids.every(isAlive)).toBe(true);
+
+    expect((await d.get('/_haproxy_getvhostmap')).status).toBe(200);
+    expect((await d.get('/_haproxy_getappmap')).status).toBe(200);
+    expect((await d.get('/nope')).status).toBe(404);
+  });
+
+  it('scale 2 → 4: traffic through the vhost frontend and the service port reaches all 4 tasks', async () => {
+    fake.scale('/web', 4);
+    await fake.waitFor(() => web().filter(isHealthy).length === 4, 5000);
+    await eventually(() => webConfigHas(web()), 5000, 'the 4 /web tasks in the config');
+    const ids = web().map((t) => t.id).sort();
+    for (const target of [{ port: d.ports.http, hostHeader: 'web.test' }, { port: webPort }]) {
+      const r = await startLoad({ ...target, concurrency: 4, maxRequests: 200, maxSeconds: 10 }).done;
+      expect(r.failed, describeLoad(r)).toBe(0);
+      expect(Object.keys(r.byTask).sort(), describeLoad(r)).toEqual(ids);
+      // Round robin: each of the 4 gets a fair share.
+      for (const id of ids) expect(r.byTask[id], describeLoad(r)).toBeGreaterThanOrEqual(25);
+    }
+  });
+
+  /** Runs a load on web.test, does `act` to `victim` mid-way, and returns the load and when the daemon applied it. */
+  async function actUnderLoad(victim: Task, act: () => void): Promise<{ r: LoadResult; actedAt: number; appliedAt: number }> {
+    const load = startLoad({ port: d.ports.http, hostHeader: 'web.test', concurrency: 4, maxRequests: 5000, maxSeconds: 8 });
+    await eventually(() => load.completed() > 100, 5000, 'traffic flowing');
+    const mark = d.mark();
+    const actedAt = Date.now();
+    act();
+    const line = await d.waitForLog((l) => isApplied(l) && String(l.change).includes('web_'), 5000, mark);
+    const appliedAt = Date.parse(String(line.time));
+    await sleep(1000);
+    const r = await load.stop();
+    return { r, actedAt, appliedAt };
+  }
+
+  it('a killed task (TASK_KILLING) gets no new request once the daemon applied the change; in-flight ones finish', async () => {
+    const victim = web()[0] as Task;
+    const { r, actedAt, appliedAt } = await actUnderLoad(victim, () => fake.kill(victim.id));
+    expect(fake.tasks('/web').find((t) => t.id === victim.id)?.state).toBe('TASK_KILLING');
+    const after = r.samples.filter((s) => s.task === victim.id && sentAt(r, s) > appliedAt + 2);
+    console.info(`kill: ${describeLoad(r)}; applied ${appliedAt - actedAt} ms after the kill; victim answered ${r.byTask[victim.id]} before`);
+    expect(r.byTask[victim.id] ?? 0, 'the victim served before the kill').toBeGreaterThan(0);
+    expect(after, 'requests sent to the killing task after the daemon drained it').toEqual([]);
+    expect(appliedAt - actedAt).toBeLessThan(2000);
+    expect(r.failed, describeLoad(r)).toBe(0);
+    // Its replacement comes, the killed one leaves the config.
+    await fake.waitFor(() => web().filter(isHealthy).length === 4 && !web().some((t) => t.id === victim.id), 8000);
+    await eventually(() => webConfigHas(web()), 5000, 'the replacement in the config');
+  });
+
+  it('with -H, a task whose health turns false gets no more traffic', async () => {
+    const victim = web()[1] as Task;
+    const { r, actedAt, appliedAt } = await actUnderLoad(victim, () => fake.setHealth(victim.id, false));
+    const after = r.samples.filter((s) => s.task === victim.id && sentAt(r, s) > appliedAt + 2);
+    console.info(`health: ${describeLoad(r)}; applied ${appliedAt - actedAt} ms after the flip`);
+    expect(r.byTask[victim.id] ?? 0).toBeGreaterThan(0);
+    expect(after).toEqual([]);
+    expect(r.failed, describeLoad(r)).toBe(0);
+    expect(serversOf(await d.config(), 'web_')).not.toContain(addr(victim));
+    // Still running, just unhealthy: a probe of the app never reaches it.
+    const probe = await startLoad({ port: webPort, concurrency: 2, maxRequests: 60, maxSeconds: 5 }).done;
+    expect(probe.byTask[victim.id]).toBeUndefined();
+    expect(Object.keys(probe.byTask)).toHaveLength(3);
+    fake.setHealth(victim.id, true);
+    await eventually(() => webConfigHas(web()), 5000, 'the task back once healthy');
+  });
+
+  it('20 config changes that each need a reload, under load: zero failed requests, then one worker remains', async () => {
+    const before = await d.metrics();
+    const fresh = startLoad({ port: d.ports.http, hostHeader: 'web.test', concurrency: 6, maxRequests: 60_000, maxSeconds: 25 });
+    const kept = startLoad({ port: webPort, concurrency: 2, maxRequests: 60_000, maxSeconds: 25, keepAlive: true });
+    const workers = new Set<number>();
+    let extra = 0;
+    for (let i = 0; i < 20; i++) {
+      const mark = d.mark();
+      if (i % 4 === 0) fake.addApp(served(`/extra-${i}`, spare[extra++] as number, { HAPROXY_0_VHOST: `extra-${i}.test` }));
+      else if (i % 4 === 2) fake.removeApp(`/extra-${i - 2}`);
+      else fake.updateApp('/side', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'side.test', HAPROXY_0_BALANCE: i % 4 === 1 ? 'leastconn' : 'roundrobin' } });
+      await d.waitForLog(isReloadDone, 8000, mark);
+      for (const p of (await d.pids()).slice(1)) workers.add(p);
+    }
+    const [a, b] = await Promise.all([fresh.stop(), kept.stop()]);
+    const after = await d.metrics();
+    const reloads = after.value('mlb_reloads_total') - before.value('mlb_reloads_total');
+    console.info(`20 changes: ${reloads} reloads, ${workers.size} worker pids; fresh connections: ${describeLoad(a)}; keep-alive: ${describeLoad(b)}`);
+    expect(reloads).toBeGreaterThanOrEqual(20);
+    expect(after.value('mlb_reload_failures_total')).toBe(0);
+    expect(workers.size).toBeGreaterThanOrEqual(20);
+    expect(a.failed, describeLoad(a)).toBe(0);
+    expect(b.failed, describeLoad(b)).toBe(0);
+    expect(a.requests).toBeGreaterThan(500);
+    expect(b.requests).toBeGreaterThan(500);
+    // Old workers finish (--hard-stop-after 5s at the latest): the master and one worker remain.
+    const proc = await eventually(
+      async () => {
+        const p = await showProc(d.masterSocket);
+        return p.workers.length === 1 && p.oldWorkers.length === 0 ? p : undefined;
+      },
+      10_000,
+      'only one HAProxy worker left',
+      200,
+    );
+    expect(await d.pids()).toEqual([proc.master.pid, (proc.workers[0] as { pid: number }).pid]);
+    expect(await waitGone([...workers].filter((p) => p !== proc.workers[0]?.pid), 1000)).toEqual([]);
+  }, 60_000);
+
+  it('reconnects when the stream drops or Marathon stalls; the last config keeps serving meanwhile', async () => {
+    let mark = d.mark();
+    expect(fake.dropStreams()).toBeGreaterThan(0);
+    await d.waitForLog((l) => l.msg === 'event stream lost; reconnecting', 5000, mark);
+    await d.waitForLog((l) => l.msg === 'event stream connected; full resync', 5000, mark);
+    expect((await d.metrics()).value('mlb_stream_connected')).toBe(1);
+    fake.scale('/side', 2);
+    await eventually(async () => serversOf(await d.config(), 'side_').length === 2, 5000, '/side scaled to 2 after the reconnect');
+
+    const load = startLoad({ port: d.ports.http, hostHeader: 'web.test', concurrency: 4, maxRequests: 20_000, maxSeconds: 15 });
+    mark = d.mark();
+    const stalledAt = Date.now();
+    fake.stall(5000);
+    const lost = await d.waitForLog((l) => l.msg === 'event stream lost; reconnecting', 5000, mark);
+    expect(String(lost.reason)).toContain('stalled');
+    expect((await d.metrics()).value('mlb_stream_connected')).toBe(0);
+    const health = JSON.parse((await d.get('/healthz')).body) as { ok: boolean; streamConnected: boolean };
+    expect(health).toMatchObject({ ok: true, streamConnected: false });
+    // A change while Marathon answers nothing: applied after the reconnect's full resync.
+    fake.scale('/side', 1);
+    const during = load.completed();
+    await d.waitForLog((l) => l.msg === 'event stream connected; full resync', 12_000, mark);
+    const reconnectedAt = Date.now();
+    expect(reconnectedAt - stalledAt).toBeGreaterThanOrEqual(4500);
+    expect((await d.metrics()).value('mlb_stream_connected')).toBe(1);
+    await eventually(async () => serversOf(await d.config(), 'side_').length === 1, 5000, '/side scaled back to 1 after the stall');
+    const r = await load.stop();
+    const inStall = r.samples.filter((s) => sentAt(r, s) > stalledAt && sentAt(r, s) < stalledAt + 5000);
+    console.info(`stall: reconnected after ${reconnectedAt - stalledAt} ms; ${inStall.length} requests during the stall; ${describeLoad(r)}`);
+    expect(during).toBeGreaterThan(0);
+    expect(inStall.length).toBeGreaterThan(100);
+    expect(inStall.every((s) => s.status === 200)).toBe(true);
+    expect(r.failed, describeLoad(r)).toBe(0);
+  }, 40_000);
+
+  it('500 events in one second: at most 2 reloads, few fetches, and the final config matches the final state', async () => {
+    await fake.settled(8000);
+    await sleep(800);
+    const before = await d.metrics();
+    const fetches = fake.requestCount('/v2/apps');
+    const events = fake.events().length;
+    const flipped = web().slice(0, 3);
+    const t0 = Date.now();
+    fake.scale('/side', 12);
+    for (let batch = 0; batch < 10; batch++) {
+      for (let i = 0; i < 50; i++) {
+        const t = flipped[(batch * 50 + i) % 3] as Task;
+        const alive = fake.tasks('/web').find((x) => x.id === t.id)?.healthCheckResults?.[0]?.alive ?? true;
+        fake.setHealth(t.id, !alive);
+      }
+      await sleep(90);
+    }
+    const burstMs = Date.now() - t0;
+    const published = fake.events().length - events;
+    await fake.waitFor(() => fake.tasks('/side').filter(isRunning).length === 12, 5000);
+    const wantWeb = web().filter(isHealthy);
+    const wantSide = fake.tasks('/side').filter(isRunning);
+    expect(wantWeb).toHaveLength(2); // tasks 0 and 1 flipped 167 times: unhealthy
+    await eventually(
+      async () => {
+        const c = await d.config();
+        return JSON.stringify(serversOf(c, 'web_')) === JSON.stringify(wantWeb.map(addr).sort()) && JSON.stringify(serversOf(c, 'side_')) === JSON.stringify(wantSide.map(addr).sort());
+      },
+      8000,
+      'the config has the final servers',
+    );
+    await sleep(1500); // nothing else follows
+    const after = await d.metrics();
+    const reloads = after.value('mlb_reloads_total') - before.value('mlb_reloads_total');
+    const syncs = fake.requestCount('/v2/apps') - fetches;
+    console.info(`burst: ${published} events in ${burstMs} ms → ${syncs} fetches, ${reloads} reloads, ${after.value('mlb_runtime_updates_total') - before.value('mlb_runtime_updates_total')} runtime updates`);
+    expect(published).toBeGreaterThanOrEqual(500);
+    expect(burstMs).toBeLessThan(1500);
+    expect(reloads).toBeLessThanOrEqual(2);
+    expect(syncs).toBeLessThanOrEqual(50);
+    // The running HAProxy (not only the file) has them: every /side task answers.
+    const r = await startLoad({ port: sidePort, concurrency: 4, maxRequests: 240, maxSeconds: 10 }).done;
+    expect(r.failed, describeLoad(r)).toBe(0);
+    expect(Object.keys(r.byTask).sort()).toEqual(wantSide.map((t) => t.id).sort());
+    // Back to a calm state for what follows.
+    for (const t of flipped.slice(0, 2)) fake.setHealth(t.id, true);
+    fake.scale('/side', 1);
+    await fake.settled(8000);
+    await eventually(() => webConfigHas(web().filter(isHealthy)), 5000, 'all /web tasks healthy again');
+  }, 40_000);
+
+  it('a --templates override HAProxy rejects is not installed (reason logged, old config serves); the fix applies on the next sync', async () => {
+    const installed = d.installed();
+    const failuresBefore = (await d.metrics()).value('mlb_validation_failures_total');
+    let mark = d.mark();
+    writeFileSync(join(tplDir, 'HAPROXY_BACKEND_HEAD.hbs'), `${DEFAULT_BACKEND_HEAD}  bogus-tpl-directive on\n`);
+    d.signal('SIGHUP');
+    const err = await d.waitForLog((l) => (l.level === 'error' || l.level === 'warn') && JSON.stringify(l).includes('bogus-tpl-directive'), 10_000, mark);
+    console.info(`rejected template logged: ${JSON.stringify(err)}`);
+    await sleep(1000);
+    expect(d.installed()).toBe(installed);
+    expect(await d.config()).toBe(installed);
+    expect(d.logsMatching((l) => isReloadDone(l) || l.msg === 'applied through the runtime API (no reload)', mark)).toEqual([]);
+    expect((await d.metrics()).value('mlb_validation_failures_total')).toBeGreaterThan(failuresBefore);
+    const r = await startLoad({ port: d.ports.http, hostHeader: 'web.test', concurrency: 2, maxRequests: 40, maxSeconds: 5 }).done;
+    expect(r.failed, describeLoad(r)).toBe(0);
+    expect(r.statuses[200]).toBe(40);
+
+    mark = d.mark();
+    writeFileSync(join(tplDir, 'HAPROXY_BACKEND_HEAD.hbs'), `${DEFAULT_BACKEND_HEAD}  http-response set-header X-Tpl fixed\n`);
+    expect((await d.get('/_mlb_signal/hup')).status).toBe(200);
+    const reload = await d.waitForLog(isReloadDone, 10_000, mark);
+    expect(reload.reason).toBe('templates_changed');
+    expect(d.installed()).not.toBe(installed);
+    expect(d.installed()).toContain('http-response set-header X-Tpl fixed');
+    const res = await request({ port: d.ports.http, hostHeader: 'web.test' });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-tpl']).toBe('fixed');
+
+    // Back to the defaults.
+    mark = d.mark();
+    rmSync(join(tplDir, 'HAPROXY_BACKEND_HEAD.hbs'));
+    d.signal('SIGHUP');
+    await d.waitForLog(isReloadDone, 10_000, mark);
+    expect(d.installed()).not.toContain('X-Tpl');
+  }, 40_000);
+
+  it('a per-app label template HAProxy rejects drops only that app (logged with its id); the others are installed', async () => {
+    const mark = d.mark();
+    const badPort = spare[spare.length - 1] as number;
+    fake.addApp(served('/bad', badPort, { HAPROXY_0_VHOST: 'bad.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  balance {{balance}}\n  mode {{mode}}\n  bogus-label-directive on\n' }));
+    const dropped = await d.waitForLog((l) => l.level === 'error' && l.app === '/bad', 10_000, mark);
+    expect(String(dropped.msg)).toContain('bogus-label-directive');
+    expect(dropped.code).toBe('E_HAPROXY_INVALID');
+    await d.waitForLog(isApplied, 5000, mark);
+    const config = await d.config();
+    expect(config).toBe(d.installed());
+    expect(config).not.toContain(`bad_${badPort}`);
+    expect(config).not.toContain('bogus-label-directive');
+    expect(config).toContain(`backend web_${webPort}`);
+    expect(config).toContain(`backend side_${sidePort}`);
+    expect((await d.metrics()).value('mlb_apps_dropped_total')).toBeGreaterThanOrEqual(1);
+    const r = await startLoad({ port: d.ports.http, hostHeader: 'web.test', concurrency: 2, maxRequests: 40, maxSeconds: 5 }).done;
+    expect(r.failed, describeLoad(r)).toBe(0);
+    const bad = await request({ port: d.ports.http, hostHeader: 'bad.test' });
+    expect(bad.status).toBe(503); // no backend for it: HAProxy's default answer
+    fake.removeApp('/bad');
+    await fake.settled(5000);
+  }, 30_000);
+
+  it('SIGHUP resyncs, SIGUSR1 and /_mlb_signal/usr1 reload (new worker), SIGTERM exits 0 and stops its HAProxy', async () => {
+    await sleep(600);
+    let m = await d.metrics();
+    const fetches = fake.requestCount('/v2/apps');
+    let mark = d.mark();
+    d.signal('SIGHUP');
+    await d.waitForLog((l) => l.msg === 'full resync requested', 5000, mark);
+    await eventually(async () => (await d.metrics()).value('mlb_syncs_total', { trigger: 'sighup' }) > m.value('mlb_syncs_total', { trigger: 'sighup' }), 5000, 'a sighup sync');
+    expect(fake.requestCount('/v2/apps')).toBeGreaterThan(fetches);
+    expect(d.logsMatching(isReloadDone, mark)).toEqual([]); // nothing changed: no reload
+
+    for (const via of ['SIGUSR1', '/_mlb_signal/usr1'] as const) {
+      m = await d.metrics();
+      const [master, worker] = await d.pids();
+      mark = d.mark();
+      if (via === 'SIGUSR1') d.signal('SIGUSR1');
+      else expect((await d.get(via)).status).toBe(200);
+      const line = await d.waitForLog(isReloadDone, 8000, mark);
+      expect(line.reason).toBe('sigusr1');
+      const after = await d.metrics();
+      expect(after.value('mlb_reloads_total')).toBe(m.value('mlb_reloads_total') + 1);
+      expect(after.value('mlb_reloads_total', { reason: 'sigusr1' })).toBe(m.value('mlb_reloads_total', { reason: 'sigusr1' }) + 1);
+      const [master2, worker2] = await d.pids();
+      expect(master2).toBe(master);
+      expect(worker2).not.toBe(worker);
+    }
+
+    const pids = await d.pids();
+    mark = d.mark();
+    d.signal('SIGTERM');
+    const exit = await d.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(d.logsMatching((l) => l.msg === 'stopped', mark)).toHaveLength(1);
+    expect(await waitGone(pids, 5000)).toEqual([]);
+    expect(existsSync(d.masterSocket)).toBe(false);
+  }, 30_000);
+});
+
+describe('mlb-ts --sse --command CMD', () => {
+  let fake: FakeMarathon;
+  let d: RunningDaemon | undefined;
+  let dir: string;
+  let ownHaproxy: RunningHaproxy | undefined;
+  let ownPort: number;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mlb-ts-command-'));
+    const [port, own] = (await freePorts(2)) as [number, number];
+    ownPort = own;
+    fake = await FakeMarathon.start({ killGraceSeconds: 1, apps: [served('/web', port, { HAPROXY_0_VHOST: 'web.test' })] });
+    await fake.settled();
+    // The operator's HAProxy: mlb-ts reloads it only through the command, and never stops it.
+    const cfg = join(dir, 'own.cfg');
+    writeFileSync(cfg, `global\n  log stdout format raw local0 notice\ndefaults\n  mode http\n  timeout client 5s\n  timeout server 5s\n  timeout connect 5s\nfrontend own\n  bind 127.0.0.1:${ownPort}\n  http-request return status 200 content-type text/plain string own\n`);
+    ownHaproxy = await startHaproxy(cfg, { masterSocket: join(dir, 'master.sock'), ports: [ownPort] });
+    const log = join(dir, 'reloads.log');
+    d = await startDaemon(fake.url, ['--command', `echo reloaded >> '${log}'`, '--master-socket', join(dir, 'master.sock'), '--reload-interval', '0.5', '--debounce-ms', '20']);
+  });
+
+  afterAll(async () => {
+    await d?.stop();
+    await fake?.close();
+    await ownHaproxy?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the command for every reload, and on SIGTERM leaves HAProxy running', async () => {
+    const daemon = d as RunningDaemon;
+    const log = join(dir, 'reloads.log');
+    const reloadsLogged = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
+    // The first config goes to the already running HAProxy: a reload at start.
+    await daemon.waitForLog(isReloadDone, 5000);
+    expect(reloadsLogged()).toBe(1);
+    expect(daemon.installed()).toContain('backend web_');
+
+    const before = reloadsLogged();
+    const mark = daemon.mark();
+    const [extra] = (await freePorts(1)) as [number];
+    fake.addApp(served('/second', extra, { HAPROXY_0_VHOST: 'second.test' }));
+    await daemon.waitForLog(isReloadDone, 8000, mark);
+    expect(daemon.installed()).toContain(`backend second_${extra}`);
+    await eventually(() => reloadsLogged() === before + daemon.logsMatching(isReloadDone, mark).length, 2000, 'one command run per reload');
+    expect(reloadsLogged()).toBeGreaterThan(before);
+    const m = await daemon.metrics();
+    expect(m.value('mlb_reloads_total')).toBe(reloadsLogged());
+
+    // /_haproxy_getpids shows the operator's HAProxy through the master socket.
+    const own = await showProc(join(dir, 'master.sock'));
+    expect(await daemon.pids()).toEqual([own.master.pid, ...own.workers.map((w) => w.pid), ...own.oldWorkers.map((w) => w.pid)]);
+
+    const stopped = await daemon.stop({ waitHaproxyMs: 0 });
+    d = undefined;
+    expect(stopped.code).toBe(0);
+    await sleep(300);
+    const still = await showProc(join(dir, 'master.sock'));
+    expect(still.master.pid).toBe(own.master.pid);
+    expect(still.workers.map((w) => w.pid)).toEqual(own.workers.map((w) => w.pid));
+    expect(isAlive(own.master.pid)).toBe(true);
+    expect((await request({ port: ownPort })).body).toBe('own');
+  }, 30_000);
+});
