@@ -118,9 +118,9 @@ export function loopbackTemplates(dir) {
 /**
  * The daemon (`mlb-ts --sse …`) as a child process of this one, files and sockets in `dir`,
  * every port free. Its JSON log lines are kept in `logs` (parsed) when `keepLogs`, else
- * written to dir/daemon.log. `extra` are more flags.
+ * written to dir/daemon.log. `extra` are more flags; `nodeArgs` go to node (e.g. --cpu-prof).
  */
-export async function startDaemon({ dir, marathon, extra = [], keepLogs = true, readyTimeoutMs = 30_000 }) {
+export async function startDaemon({ dir, marathon, extra = [], keepLogs = true, readyTimeoutMs = 30_000, nodeArgs = [] }) {
   const run = join(dir, 'run');
   mkdirSync(run, { recursive: true });
   const [http, https, appId, stats, listen] = await freePorts(5);
@@ -136,7 +136,7 @@ export async function startDaemon({ dir, marathon, extra = [], keepLogs = true, 
     '--templates', loopbackTemplates(join(dir, 'templates')),
     ...extra,
   ];
-  const child = spawn(process.execPath, [MAIN, '--sse', ...flags], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, MAIN, '--sse', ...flags], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = [];
   const stderrTail = [];
   let exited = null;

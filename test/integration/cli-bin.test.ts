@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** The built bin (`npm test` builds first), driven as an operator would: CLI.md's contract. */
+const BIN = 'dist/cli/main.js';
+const tmp = mkdtempSync(join(tmpdir(), 'mlb-bin-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function mlb(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the mlb-ts executable', () => {
+  it('exists: run `npm run build` first', () => {
+    expect(existsSync(BIN)).toBe(true);
+    expect(readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+  });
+
+  it('--version and --help exit 0', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(mlb('--version')).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+    const help = mlb('--help');
+    expect(help.code).toBe(0);
+    for (const word of ['--marathon', '--group', '--dry-run', '--sse', 'render', 'labels']) expect(help.stdout).toContain(word);
+  });
+
+  it('usage errors exit 2 with one line saying what is wrong', () => {
+    const bad = mlb('--bogus-flag', '--group', 'x');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/bogus-flag/);
+    expect(mlb('--dry-run', '-m', 'examples/apps.json').code).toBe(2);
+  });
+
+  it('render --out writes the same bytes as the golden files', () => {
+    const out = join(tmp, 'vhosts');
+    const r = mlb('render', '-m', 'test/fixtures/haproxy-map/apps.json', '--out', out, '--group', 'external', '--haproxy-map', '--ssl-certs', 'test/fixtures/certs/default.pem');
+    expect(r.code, r.stderr).toBe(0);
+    // the golden config names out/golden/<case> as its directory; the bin was given `out`
+    const golden = readFileSync('test/fixtures/haproxy-map/expected/haproxy.cfg', 'utf8').replaceAll('out/golden/haproxy-map', out);
+    expect(readFileSync(join(out, 'haproxy.cfg'), 'utf8')).toBe(golden);
+    expect(readFileSync(join(out, 'domain2backend.map'), 'utf8')).toBe(readFileSync('test/fixtures/haproxy-map/expected/domain2backend.map', 'utf8'));
+  });
+
+  it('--dry-run prints the config and writes nothing', () => {
+    const r = mlb('--dry-run', '-m', 'examples/apps.json', '--group', 'external', '--haproxy-config', join(tmp, 'never', 'haproxy.cfg'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^global\n/);
+    expect(r.stdout).toContain('backend httpi_3141');
+    expect(existsSync(join(tmp, 'never'))).toBe(false);
+  });
+
+  it.each([
+    ['not JSON', 'this is not json', /E_INPUT_NOT_JSON/],
+    ['not a Marathon document', '{"items": []}', /E_INPUT_NOT_MARATHON/],
+    ['missing', undefined, /E_INPUT_UNREADABLE/],
+  ])('whole-input error (%s): exit 1, one line, nothing written', (_name, content, code) => {
+    const doc = join(tmp, `doc-${String(_name).replace(/\W/g, '')}.json`);
+    if (content !== undefined) writeFileSync(doc, content);
+    const out = join(tmp, `out-${String(_name).replace(/\W/g, '')}`);
+    const r = mlb('render', '-m', doc, '--out', out, '--group', 'external');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(code);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('an unreachable Marathon: exit 1 naming it', () => {
+    const r = mlb('--dry-run', '-m', 'http://127.0.0.1:9', '--group', 'external');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/E_MARATHON_UNREACHABLE.*127\.0\.0\.1:9/);
+  });
+});
