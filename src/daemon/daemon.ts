@@ -464,15 +464,22 @@ export class Daemon {
   private async withoutBrokenApps(doc: AppsDocument, first: RenderResult, error: MlbError): Promise<RenderResult> {
     const excluded = new Set<string>();
     const none = await this.validate({ apps: [] }, excluded);
-    if (!none.validation.ok) {
-      const good = this.loaded?.templates;
-      if (this.templates && good && this.templates.set !== good) {
-        this.log.error({ err: validationError(none.validation).message }, 'HAProxy rejects the changed templates; keeping the templates in use until they are fixed');
-        this.templates = { signature: this.templates.signature, set: good };
-        const retry = await this.validate(doc, excluded);
+    const good = this.loaded?.templates;
+    if (this.templates && good && this.templates.set !== good) {
+      // The templates changed since the running config was loaded: if the same apps pass
+      // with the templates in use, the change is at fault, not the apps (a broken backend
+      // template would otherwise get every app dropped).
+      const changed = this.templates;
+      this.templates = { signature: changed.signature, set: good };
+      const retry = await this.validate(doc, excluded);
+      if (retry.validation.ok || !none.validation.ok) {
+        this.log.error({ err: none.validation.ok ? error.message : validationError(none.validation).message }, 'HAProxy rejects the changed templates; keeping the templates in use until they are fixed');
         if (retry.validation.ok) return retry.result;
         return this.withoutBrokenApps(doc, retry.result, validationError(retry.validation));
       }
+      this.templates = changed;
+    }
+    if (!none.validation.ok) {
       throw new MlbError('E_HAPROXY_INVALID', `HAProxy refuses the config even without apps (a global template?): ${validationError(none.validation).message}`);
     }
     let current = first;

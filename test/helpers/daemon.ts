@@ -185,23 +185,31 @@ async function spawnDaemon(marathonUrl: string, extraArgs: string[], opts: Start
   const dir = mkdtempSync(join(tmpdir(), 'mlb-ts-daemon-'));
   const [http, https, appId, stats, api] = (await freePorts(5)) as [number, number, number, number, number];
   const ports: DaemonPorts = { http, https, appId, stats, api };
-  const configPath = join(dir, 'haproxy.cfg');
-  const adminSocket = join(dir, 'admin.sock');
-  const masterSocket = join(dir, 'master.sock');
+  const flag = (name: string, fallback: string) => {
+    const i = extraArgs.indexOf(name);
+    return i >= 0 && extraArgs[i + 1] !== undefined ? (extraArgs[i + 1] as string) : fallback;
+  };
+  const configPath = flag('--haproxy-config', join(dir, 'haproxy.cfg'));
+  const adminSocket = flag('--haproxy-socket', join(dir, 'admin.sock'));
+  const masterSocket = flag('--master-socket', join(dir, 'master.sock'));
+  const defaults: [string, string][] = [
+    ['--haproxy-config', configPath],
+    ['--haproxy-socket', adminSocket],
+    ['--master-socket', masterSocket],
+    ['--listen', `127.0.0.1:${api}`],
+    ['--http-port', String(http)],
+    ['--https-port', String(https)],
+    ['--appid-port', String(appId)],
+    ['--stats-port', String(stats)],
+    ['--ssl-certs', TEST_CERT],
+  ];
+  // A flag given in extraArgs replaces the default one.
   const args = [
     CLI,
     ...(opts.noSse ? [] : ['--sse']),
     '-m', marathonUrl,
     '--group', 'external',
-    '--haproxy-config', configPath,
-    '--haproxy-socket', adminSocket,
-    '--master-socket', masterSocket,
-    '--listen', `127.0.0.1:${api}`,
-    '--http-port', String(http),
-    '--https-port', String(https),
-    '--appid-port', String(appId),
-    '--stats-port', String(stats),
-    '--ssl-certs', TEST_CERT,
+    ...defaults.filter(([flag]) => !extraArgs.includes(flag)).flat(),
     ...extraArgs,
   ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });

@@ -372,7 +372,8 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     d.signal('SIGHUP');
     await d.waitForLog((l) => l.msg === 'full resync requested', 5000, mark);
     await eventually(async () => (await d.metrics()).value('mlb_syncs_total', { trigger: 'sighup' }) > m.value('mlb_syncs_total', { trigger: 'sighup' }), 5000, 'a sighup sync');
-    expect(fake.requestCount('/v2/apps')).toBeGreaterThan(fetches);
+    await eventually(() => fake.requestCount('/v2/apps') > fetches, 5000, 'a fetch of the apps');
+    await sleep(300);
     expect(d.logsMatching(isReloadDone, mark)).toEqual([]); // nothing changed: no reload
 
     for (const via of ['SIGUSR1', '/_mlb_signal/usr1'] as const) {
@@ -398,7 +399,6 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     expect(exit).toEqual({ code: 0, signal: null });
     expect(d.logsMatching((l) => l.msg === 'stopped', mark)).toHaveLength(1);
     expect(await waitGone(pids, 5000)).toEqual([]);
-    expect(existsSync(d.masterSocket)).toBe(false);
   }, 30_000);
 });
 
