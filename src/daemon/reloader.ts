@@ -26,7 +26,7 @@ export class SupervisedReloader implements Reloader {
       configPath,
       masterSocket: s.masterSocket,
       socketDirs: [dirname(s.haproxySocket)],
-      onLog: (line, stream) => logHaproxyLine(log, line, stream),
+      onLog: haproxyLineLogger(log),
       onExit: (code, signal) => {
         log.error({ code, signal }, 'HAProxy master exited unexpectedly; restarting it');
         onUnexpectedExit();
@@ -88,9 +88,22 @@ export class CommandReloader implements Reloader {
   }
 }
 
-function logHaproxyLine(log: Logger, line: string, stream: string): void {
-  // Every reload makes each old proxy report that it stopped: routine, so debug.
-  const routine = /Proxy \S+ stopped|Stopping (frontend|backend|proxy)/.test(line);
-  const level = routine ? 'debug' : /\[ALERT\]/.test(line) ? 'error' : /\[WARNING\]/.test(line) ? 'warn' : 'info';
-  log[level]({ src: 'haproxy', stream }, line.replace(/^\[\w+\]\s*\(\d+\)\s*:\s*/, '') as string);
+/**
+ * HAProxy's output, folded into mlb-ts's log. The master writes to stderr and the workers'
+ * `log stdout` repeats some of it: a message seen on the other stream within a second is skipped.
+ */
+function haproxyLineLogger(log: Logger): (line: string, stream: string) => void {
+  const recent = new Map<string, { stream: string; at: number }>();
+  return (line, stream) => {
+    const text = line.replace(/^\[\w+\]\s*\(\d+\)\s*:\s*/, '');
+    const now = Date.now();
+    const seen = recent.get(text);
+    if (seen && seen.stream !== stream && now - seen.at < 1000) return;
+    recent.set(text, { stream, at: now });
+    if (recent.size > 200) for (const [k, v] of recent) if (now - v.at > 1000) recent.delete(k);
+    // Every reload makes each old proxy report that it stopped: routine, so debug.
+    const routine = /Proxy \S+ stopped|Stopping (frontend|backend|proxy)/.test(text);
+    const level = routine ? 'debug' : /\[ALERT\]/.test(line) ? 'error' : /\[WARNING\]/.test(line) ? 'warn' : 'info';
+    log[level]({ src: 'haproxy', stream }, text);
+  };
 }

@@ -62,6 +62,8 @@ export interface RunningLoad {
   readonly done: Promise<LoadResult>;
   /** Requests completed so far. */
   completed(): number;
+  /** Tasks that answered so far. */
+  answeredBy(): Set<string>;
 }
 
 /** Summary for assertion messages. */
@@ -121,6 +123,7 @@ export function startLoad(opts: LoadOptions): RunningLoad {
   const deadline = t0 + opts.maxSeconds * 1000;
   const signal = { stopped: false };
   const samples: Sample[] = [];
+  const seen = new Set<string>();
   let sent = 0;
   let staleRetries = 0;
   const agents: Agent[] = [];
@@ -138,6 +141,7 @@ export function startLoad(opts: LoadOptions): RunningLoad {
       }
       const sample: Sample = { start, end: performance.now() - t0, ...(a.status !== undefined ? { status: a.status } : {}), ...(a.task ? { task: a.task } : {}), ...(a.error ? { error: a.error } : {}) };
       samples.push(sample);
+      if (sample.task) seen.add(sample.task);
       if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
     }
   };
@@ -177,5 +181,6 @@ export function startLoad(opts: LoadOptions): RunningLoad {
       return done;
     },
     completed: () => samples.length,
+    answeredBy: () => new Set(seen),
   };
 }

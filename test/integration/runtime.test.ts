@@ -1,0 +1,246 @@
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeMarathon, type AppInput } from '../../src/demo/fake-marathon.js';
+import { showProc } from '../../src/haproxy/master.js';
+import type { Task } from '../../src/marathon/types.js';
+import { configServers, eventually, type LogLine, type MetricsSnapshot, type RunningDaemon, sleep, startDaemon } from '../helpers/daemon.js';
+import { describeLoad, startLoad } from '../helpers/load.js';
+import { freePorts } from '../helpers/ports.js';
+
+/**
+ * Issue 4: server-only changes (scale, kill, health) go through HAProxy's runtime API into
+ * spare server slots — no reload, no new worker, no failed request — while changes of
+ * structure, exhausted slots and runtime failures still reload, each with its reason.
+ */
+
+const HEALTH_CHECK = { protocol: 'HTTP', path: '/health', portIndex: 0, intervalSeconds: 1, timeoutSeconds: 1, gracePeriodSeconds: 5, maxConsecutiveFailures: 3 };
+
+function served(id: string, port: number, vhost: string, extra: Record<string, unknown> = {}): AppInput {
+  return {
+    id,
+    instances: 1,
+    labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: vhost },
+    portDefinitions: [{ port, protocol: 'tcp', name: 'http', labels: {} }],
+    ...extra,
+  } as AppInput;
+}
+
+const addr = (t: Task) => `127.0.0.1:${t.ports?.[0]}`;
+const isRunning = (t: Task) => t.state === 'TASK_RUNNING';
+const isHealthy = (t: Task) => isRunning(t) && (t.healthCheckResults ?? []).length > 0 && (t.healthCheckResults ?? []).every((r) => r.alive === true);
+const isReloadDone = (l: LogLine) => l.msg === 'HAProxy reloaded';
+const isRuntime = (l: LogLine) => l.msg === 'applied through the runtime API (no reload)';
+
+function serversOf(config: string, backendPrefix: string): string[] {
+  return configServers(config)
+    .filter((s) => s.backend.startsWith(backendPrefix))
+    .map((s) => s.addr)
+    .sort();
+}
+
+const same = (a: string[], b: string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+
+describe('runtime API updates (mlb-ts --sse --spare-slots 16 -H)', () => {
+  let fake: FakeMarathon;
+  let d: RunningDaemon;
+  let svcPort: number;
+  let slowPort: number;
+  let newPort: number;
+
+  const svc = () => fake.tasks('/svc');
+  const worker = async () => (await d.pids())[1];
+  const reloads = (m: MetricsSnapshot) => m.value('mlb_reloads_total');
+
+  /** Marathon settled, the config has exactly `want` servers for `prefix`, nothing applied for a while. */
+  async function quiet(prefix: string, want: () => Task[]): Promise<void> {
+    await fake.settled(15_000);
+    await eventually(async () => same(serversOf(await d.config(), prefix), want().map(addr)), 8000, `${prefix} servers match Marathon`);
+    await eventually(
+      () => {
+        const last = d.logsMatching((l) => isReloadDone(l) || isRuntime(l)).pop();
+        return !last || Date.now() - Date.parse(String(last.time)) > 700;
+      },
+      8000,
+      'no apply for 700 ms',
+    );
+  }
+
+  beforeAll(async () => {
+    [svcPort, slowPort, newPort] = (await freePorts(3)) as [number, number, number];
+    fake = await FakeMarathon.start({
+      killGraceSeconds: 2,
+      healthyAfterMs: 100,
+      apps: [
+        served('/svc', svcPort, 'svc.test', { instances: 5, healthChecks: [HEALTH_CHECK] }),
+        served('/slow', slowPort, 'slow.test', { instances: 6, env: { RESPONSE_DELAY_MS: '1000' }, taskKillGracePeriodSeconds: 3 }),
+      ],
+    });
+    await fake.settled();
+    d = await startDaemon(fake.url, ['-H', '--spare-slots', '16', '--reload-interval', '0.5', '--debounce-ms', '20', '--hard-stop-after', '5s']);
+    await d.waitForLog((l) => l.msg === 'event stream connected; full resync');
+    await quiet('svc_', () => svc().filter(isHealthy));
+  });
+
+  afterAll(async () => {
+    const stopped = await d?.stop();
+    await fake?.close();
+    expect(stopped?.haproxyAlive ?? []).toEqual([]);
+  });
+
+  it('scale 5 → 20 → 5 and 30 health flips under load: no reload, no failed request, every new task serves', async () => {
+    const before = await d.metrics();
+    const pid = await worker();
+    const original = new Set(svc().map((t) => t.id));
+    const load = startLoad({ port: d.ports.http, hostHeader: 'svc.test', concurrency: 8, maxRequests: 200_000, maxSeconds: 30 });
+    await eventually(() => load.completed() > 200, 5000, 'traffic flowing');
+
+    fake.scale('/svc', 20);
+    await fake.waitFor(() => svc().filter(isHealthy).length === 20, 10_000);
+    const twenty = svc().map((t) => t.id);
+    await eventually(async () => same(serversOf(await d.config(), 'svc_'), svc().map(addr)), 5000, '20 servers in the config');
+    await eventually(() => twenty.every((id) => load.answeredBy().has(id)), 5000, 'all 20 tasks answered');
+
+    // 30 flips: 15 tasks go unhealthy, then healthy again.
+    const flipped = svc().slice(0, 15);
+    for (const t of flipped) {
+      fake.setHealth(t.id, false);
+      await sleep(60);
+      fake.setHealth(t.id, true);
+      await sleep(60);
+    }
+    await eventually(async () => same(serversOf(await d.config(), 'svc_'), svc().filter(isHealthy).map(addr)), 5000, 'all healthy again');
+
+    fake.scale('/svc', 5);
+    await quiet('svc_', () => svc().filter(isHealthy));
+    await sleep(500);
+    const r = await load.stop();
+    const after = await d.metrics();
+    const newTasks = twenty.filter((id) => !original.has(id));
+    console.info(`runtime scale: ${describeLoad(r)}; runtime updates ${after.value('mlb_runtime_updates_total') - before.value('mlb_runtime_updates_total')}, reloads ${reloads(after) - reloads(before)}`);
+    expect(newTasks).toHaveLength(15);
+    for (const id of newTasks) expect(r.byTask[id] ?? 0, `new task ${id} served`).toBeGreaterThan(0);
+    expect(r.failed, describeLoad(r)).toBe(0);
+    expect(r.requests).toBeGreaterThan(1000);
+    expect(reloads(after)).toBe(reloads(before));
+    expect(d.logsMatching((l) => l.msg === 'reloading HAProxy')).toEqual([]);
+    expect(await worker()).toBe(pid);
+    expect(after.value('mlb_runtime_updates_total')).toBeGreaterThan(before.value('mlb_runtime_updates_total') + 5);
+    expect(after.value('mlb_runtime_fallbacks_total')).toBe(0);
+  }, 60_000);
+
+  it('scale-down of a slow service under load: killed tasks drain, no request fails', async () => {
+    const before = await d.metrics();
+    const pid = await worker();
+    const load = startLoad({ port: d.ports.http, hostHeader: 'slow.test', concurrency: 12, maxRequests: 1000, maxSeconds: 12 });
+    await sleep(2500);
+    const busy = load.completed();
+    const killed = fake.tasks('/slow').slice(2).map((t) => t.id);
+    const mark = d.mark();
+    fake.scale('/slow', 2);
+    const drained = await d.waitForLog((l) => isRuntime(l) && String(l.change).includes('slow_'), 5000, mark);
+    await quiet('slow_', () => fake.tasks('/slow').filter(isRunning));
+    const r = await load.stop();
+    const after = await d.metrics();
+    const servedByKilled = killed.reduce((n, id) => n + (r.byTask[id] ?? 0), 0);
+    // Requests a killed task was still answering when the daemon drained it: they completed.
+    const drainedAt = Date.parse(String(drained.time));
+    const inFlight = r.samples.filter((x) => x.task && killed.includes(x.task) && r.startedAt + x.start < drainedAt && r.startedAt + x.end > drainedAt);
+    console.info(`slow scale-down: ${describeLoad(r)}; drained: ${drained.change}; ${servedByKilled} answers from the 4 killed tasks, ${inFlight.length} of them in flight when drained`);
+    expect(inFlight.length).toBeGreaterThan(0);
+    expect(busy).toBeGreaterThan(12);
+    expect(servedByKilled).toBeGreaterThan(0);
+    expect(r.failed, describeLoad(r)).toBe(0);
+    expect(Object.keys(r.statuses)).toEqual(['200']);
+    expect(fake.tasks('/slow')).toHaveLength(2);
+    expect(reloads(after)).toBe(reloads(before));
+    expect(await worker()).toBe(pid);
+  }, 40_000);
+
+  it('a structure change (a new app) still reloads, with the reason and the change logged', async () => {
+    const before = await d.metrics();
+    const pid = await worker();
+    const mark = d.mark();
+    fake.addApp(served('/fresh', newPort, 'fresh.test'));
+    const start = await d.waitForLog((l) => l.msg === 'reloading HAProxy', 8000, mark);
+    const done = await d.waitForLog(isReloadDone, 8000, mark);
+    expect(start.reason).toBe('structure_changed');
+    expect(String(start.change)).toContain(`backends added: fresh_${newPort}`);
+    expect(done).toMatchObject({ reason: 'structure_changed', change: start.change });
+    const after = await d.metrics();
+    expect(after.value('mlb_reloads_total', { reason: 'structure_changed' })).toBe(before.value('mlb_reloads_total', { reason: 'structure_changed' }) + 1);
+    expect(await worker()).not.toBe(pid);
+    // Its task then arrives through the runtime API.
+    await quiet('fresh_', () => fake.tasks('/fresh').filter(isRunning));
+    expect(serversOf(await d.config(), 'fresh_')).toHaveLength(1);
+  }, 30_000);
+
+  it('scaling beyond the spare slots reloads exactly once (slots_exhausted); traffic keeps flowing', async () => {
+    await quiet('svc_', () => svc().filter(isHealthy));
+    const before = await d.metrics();
+    const pid = await worker();
+    const mark = d.mark();
+    const load = startLoad({ port: d.ports.http, hostHeader: 'svc.test', concurrency: 8, maxRequests: 100_000, maxSeconds: 20 });
+    await eventually(() => load.completed() > 200, 5000, 'traffic flowing');
+    fake.scale('/svc', 5 + 17); // 17 new tasks, 16 spare slots
+    await fake.waitFor(() => svc().filter(isHealthy).length === 22, 10_000);
+    await quiet('svc_', () => svc().filter(isHealthy));
+    await sleep(1000);
+    const ids = svc().map((t) => t.id);
+    await eventually(() => ids.every((id) => load.answeredBy().has(id)), 5000, 'all 22 tasks answered');
+    const r = await load.stop();
+    const after = await d.metrics();
+    const lines = d.logsMatching(isReloadDone, mark);
+    console.info(`slots exhausted: ${lines.map((l) => `${l.reason}: ${l.change}`).join('; ')}; ${describeLoad(r)}`);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.reason).toBe('slots_exhausted');
+    expect(String(lines[0]?.change)).toMatch(/no free server slot in svc_\d+/);
+    expect(reloads(after) - reloads(before)).toBe(1);
+    expect(after.value('mlb_reloads_total', { reason: 'slots_exhausted' }) - before.value('mlb_reloads_total', { reason: 'slots_exhausted' })).toBe(1);
+    expect(await worker()).not.toBe(pid);
+    expect(r.failed, describeLoad(r)).toBe(0);
+    // After the reload, 16 fresh spare slots: scaling back down needs none.
+    const mark2 = d.mark();
+    fake.scale('/svc', 5);
+    await quiet('svc_', () => svc().filter(isHealthy));
+    expect(d.logsMatching(isReloadDone, mark2)).toEqual([]);
+  }, 60_000);
+
+  it('a runtime command that fails falls back to a reload, counted in mlb_runtime_fallbacks_total', async () => {
+    await quiet('svc_', () => svc().filter(isHealthy));
+    const before = await d.metrics();
+    const aside = `${d.adminSocket}.aside`;
+    const mark = d.mark();
+    const load = startLoad({ port: d.ports.http, hostHeader: 'svc.test', concurrency: 4, maxRequests: 50_000, maxSeconds: 15 });
+    // The admin socket is briefly unreachable: a server-only change can't go through it.
+    renameSync(d.adminSocket, aside);
+    try {
+      fake.scale('/svc', 6);
+      const warned = await d.waitForLog((l) => l.msg === 'runtime update failed; falling back to a reload', 8000, mark);
+      const done = await d.waitForLog(isReloadDone, 8000, mark);
+      expect(String(warned.err)).toContain(d.adminSocket);
+      expect(done.reason).toBe('runtime_failed');
+    } finally {
+      // The new worker may have bound a fresh socket; else put the old one back.
+      const fresh = existsSync(d.adminSocket);
+      if (fresh) rmSync(aside, { force: true });
+      else renameSync(aside, d.adminSocket);
+      console.info(`after the fallback reload the admin socket was ${fresh ? 'bound anew' : 'put back'}`);
+    }
+    await quiet('svc_', () => svc().filter(isHealthy));
+    const after = await d.metrics();
+    expect(after.value('mlb_runtime_fallbacks_total')).toBe(before.value('mlb_runtime_fallbacks_total') + 1);
+    expect(after.value('mlb_reloads_total', { reason: 'runtime_failed' })).toBe(before.value('mlb_reloads_total', { reason: 'runtime_failed' }) + 1);
+    expect(serversOf(await d.config(), 'svc_')).toHaveLength(6);
+    // The socket works again: the next server-only change needs no reload.
+    const mark2 = d.mark();
+    fake.scale('/svc', 5);
+    await quiet('svc_', () => svc().filter(isHealthy));
+    expect(d.logsMatching(isRuntime, mark2).length).toBeGreaterThan(0);
+    expect(d.logsMatching(isReloadDone, mark2)).toEqual([]);
+    const r = await load.stop();
+    console.info(`runtime fallback: ${describeLoad(r)}`);
+    expect(r.failed, describeLoad(r)).toBe(0);
+    const proc = await showProc(d.masterSocket);
+    expect(proc.master.failedReloads).toBe(0);
+  }, 40_000);
+});
