@@ -6,10 +6,7 @@
  * the new task answers. Latency = first answer − the fake's TASK_RUNNING event for that task.
  * Figures only; nothing is asserted.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePorts, get, median, round, sleep, startDaemon, until } from './lib.mjs';
+import { freePorts, get, makeTempDir, median, removeTempDir, sleep, startDaemon, until } from './lib.mjs';
 
 const APP_ID = '/bench/web';
 const VHOST = 'web.bench.test';
@@ -28,15 +25,18 @@ function applyAfter(logs, from) {
   return undefined;
 }
 
-export async function benchLatency({ scaleUps = 5, pollMs = 5, roundTimeoutMs = 20_000, gapMs = 500, log = () => {} } = {}) {
+export async function benchLatency({ scaleUps = 5, pollMs = 5, stagingMs = 300, roundTimeoutMs = 20_000, gapMs = 500, log = () => {} } = {}) {
   const { FakeMarathon } = await import('../dist/demo/fake-marathon.js');
-  const dir = mkdtempSync(join(tmpdir(), 'mlb-bench-latency-'));
+  const dir = makeTempDir('mlb-bench-latency-');
   let fm;
   let daemon;
   try {
     const [servicePort] = await freePorts(1);
     fm = await FakeMarathon.start({
       apps: [{ id: APP_ID, instances: 1, portDefinitions: [{ port: 0 }], labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: VHOST, HAPROXY_0_PORT: String(servicePort), HAPROXY_0_BIND_ADDR: '127.0.0.1' } }],
+      // Staging takes seconds in a real Marathon: long enough here that the sync its
+      // TASK_STAGING event starts is over before TASK_RUNNING (no head start on the debounce).
+      stagingMs,
       killGraceSeconds: 0,
     });
     await fm.waitFor((f) => f.tasks(APP_ID).some((t) => t.state === 'TASK_RUNNING'), 10_000);
@@ -115,13 +115,14 @@ export async function benchLatency({ scaleUps = 5, pollMs = 5, roundTimeoutMs = 
         issue3: { target: 'median ≤ 500 ms', met: lat.length === scaleUps && med <= 500 },
         issue4: { target: 'median ≤ 100 ms', met: lat.length === scaleUps && med <= 100 },
         pollMs,
+        stagingMs,
         settings: 'defaults (--debounce-ms 50, --reload-interval 2, --spare-slots 4)',
       },
     };
   } finally {
     await daemon?.stop();
     await fm?.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }
 

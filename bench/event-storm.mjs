@@ -7,10 +7,7 @@
  * fake's final apps, and the running HAProxy's enabled servers are the healthy tasks.
  * Figures only; nothing is asserted.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { enabledServers, freePorts, get, sleep, startDaemon, until } from './lib.mjs';
+import { enabledServers, freePorts, get, makeTempDir, removeTempDir, sleep, startDaemon, until } from './lib.mjs';
 
 const MAIN_APP = '/bench/web';
 const STORM_APP = '/bench/storm';
@@ -37,7 +34,7 @@ async function quiet(daemon, quietMs, timeoutMs) {
 
 export async function benchStorm({ events = 500, spreadMs = 1000, tasks = 4, log = () => {} } = {}) {
   const { FakeMarathon } = await import('../dist/demo/fake-marathon.js');
-  const dir = mkdtempSync(join(tmpdir(), 'mlb-bench-storm-'));
+  const dir = makeTempDir('mlb-bench-storm-');
   let fm;
   let daemon;
   try {
@@ -131,7 +128,7 @@ export async function benchStorm({ events = 500, spreadMs = 1000, tasks = 4, log
   } finally {
     await daemon?.stop();
     await fm?.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }
 

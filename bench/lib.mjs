@@ -4,9 +4,10 @@
  * on fresh connections. Loopback only; everything is bounded in time.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -15,6 +16,38 @@ export const MAIN = join(ROOT, 'dist/cli/main.js');
 export const TEST_CERT = join(ROOT, 'test/fixtures/certs/default.pem');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// What this process started, so an interrupted run (Ctrl-C, SIGTERM) still stops its
+// daemons (by PID; each stops its own HAProxy) and removes its temp dirs.
+const liveChildren = new Set();
+const liveDirs = new Set();
+let interruptHooked = false;
+function hookInterrupt() {
+  if (interruptHooked) return;
+  interruptHooked = true;
+  const onSignal = async (signal) => {
+    for (const c of liveChildren) c.kill('SIGTERM');
+    const deadline = Date.now() + 10_000;
+    while ([...liveChildren].some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(50);
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
+/** A temp dir removed by removeTempDir (or on interrupt). */
+export function makeTempDir(prefix) {
+  hookInterrupt();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  liveDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  liveDirs.delete(dir);
+}
 export const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] : NaN);
 export const round = (x, d = 0) => (Number.isFinite(x) ? +x.toFixed(d) : x);
 
@@ -136,11 +169,16 @@ export async function startDaemon({ dir, marathon, extra = [], keepLogs = true, 
     '--templates', loopbackTemplates(join(dir, 'templates')),
     ...extra,
   ];
+  hookInterrupt();
   const child = spawn(process.execPath, [...nodeArgs, MAIN, '--sse', ...flags], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  liveChildren.add(child);
   const logs = [];
   const stderrTail = [];
   let exited = null;
-  child.once('exit', (code, signal) => (exited = { code, signal }));
+  child.once('exit', (code, signal) => {
+    exited = { code, signal };
+    liveChildren.delete(child);
+  });
   if (keepLogs) {
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {

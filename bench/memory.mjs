@@ -9,11 +9,10 @@
  * cost what mlb-ts itself costs. Samples the daemon's VmRSS at start, after warm-up, every
  * `sampleEvery` syncs and at the end. Figures only; nothing is asserted.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { round, rssMb, sleep, startDaemon } from './lib.mjs';
+import { makeTempDir, removeTempDir, round, rssMb, sleep, startDaemon } from './lib.mjs';
 import { startStaticMarathon } from './static-marathon.mjs';
 import { syntheticCluster } from './synthetic.mjs';
 
@@ -94,7 +93,7 @@ function mutate(doc, r, apps) {
 }
 
 export async function benchMemory({ apps = 1000, tasksPerApp = 4, syncs = 1000, warmup = 100, sampleEvery = 100, eventEvery = 10, log = () => {} } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'mlb-bench-memory-'));
+  const dir = makeTempDir('mlb-bench-memory-');
   let marathon;
   let admin;
   let daemon;
@@ -129,8 +128,9 @@ export async function benchMemory({ apps = 1000, tasksPerApp = 4, syncs = 1000, 
     let done = 0;
     let timeouts = 0;
     for (let r = 1; r <= syncs; r++) {
-      kinds[mutate(marathon.doc, r, apps)]++;
-      marathon.changed();
+      const kind = mutate(marathon.doc, r, apps);
+      kinds[kind]++;
+      if (kind !== 'none') marathon.changed();
       const fetched = marathon.nextFetch(30_000);
       if (r % eventEvery === 0) marathon.push('status_update_event', { taskId: `bench.${r}`, taskStatus: 'TASK_RUNNING', appId: '/team0/service-0' });
       else await daemon.hup();
@@ -149,6 +149,17 @@ export async function benchMemory({ apps = 1000, tasksPerApp = 4, syncs = 1000, 
     const peakMb = vmHwmMb(pid);
     const base = Number.isFinite(warmMb) ? warmMb : startMb;
     const growthPct = ((endMb - base) / base) * 100;
+    // RSS moves with every GC; the least-squares slope over the samples after warm-up says
+    // more about a leak than two points do.
+    const post = samples.filter((x) => x.sync >= warmup && Number.isFinite(x.rssMb));
+    let trend = NaN;
+    if (post.length >= 3) {
+      const mx = post.reduce((a, x) => a + x.sync, 0) / post.length;
+      const my = post.reduce((a, x) => a + x.rssMb, 0) / post.length;
+      const sxy = post.reduce((a, x) => a + (x.sync - mx) * (x.rssMb - my), 0);
+      const sxx = post.reduce((a, x) => a + (x.sync - mx) ** 2, 0);
+      trend = sxx > 0 ? (sxy / sxx) * 100 : NaN;
+    }
     const summary = {
       apps,
       servers: apps * tasksPerApp,
@@ -167,6 +178,8 @@ export async function benchMemory({ apps = 1000, tasksPerApp = 4, syncs = 1000, 
       rssEndMb: round(endMb, 1),
       peakRssMb: round(peakMb, 1),
       growthAfterWarmupPct: round(growthPct, 1),
+      postWarmupRangeMb: post.length ? [Math.min(...post.map((x) => x.rssMb)), Math.max(...post.map((x) => x.rssMb))] : null,
+      trendMbPer100Syncs: round(trend, 2),
       target: 'growth ≤ 10% after warm-up',
       met: Number.isFinite(growthPct) && growthPct <= 10 && done === syncs,
       timeouts,
@@ -176,7 +189,7 @@ export async function benchMemory({ apps = 1000, tasksPerApp = 4, syncs = 1000, 
     await daemon?.stop();
     await admin?.close();
     await marathon?.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }
 

@@ -12,7 +12,7 @@
  *   BENCH_QUICK=1                 smaller sizes and fewer iterations: a smoke run (~1 min)
  *   BENCH_SECTIONS=render,latency,storm,memory   which sections, in this order
  *   BENCH_RENDER_SIZES=1000,5000,50000   BENCH_RENDER_RUNS=3   BENCH_TASKS_PER_APP=4
- *   BENCH_SCALE_UPS=5             BENCH_POLL_MS=5
+ *   BENCH_SCALE_UPS=5             BENCH_POLL_MS=5   BENCH_STAGING_MS=300 (fake's TASK_STAGING → TASK_RUNNING)
  *   BENCH_STORM_EVENTS=500        BENCH_STORM_MS=1000
  *   BENCH_MEMORY_APPS=1000        BENCH_MEMORY_SYNCS=1000   BENCH_MEMORY_WARMUP=100   BENCH_MEMORY_SAMPLE_EVERY=100
  */
@@ -38,7 +38,7 @@ const cfg = {
     runs: envInt('BENCH_RENDER_RUNS', quick ? 1 : 3),
     tasksPerApp: envInt('BENCH_TASKS_PER_APP', 4),
   },
-  latency: { scaleUps: envInt('BENCH_SCALE_UPS', quick ? 3 : 5), pollMs: envInt('BENCH_POLL_MS', 5) },
+  latency: { scaleUps: envInt('BENCH_SCALE_UPS', quick ? 3 : 5), pollMs: envInt('BENCH_POLL_MS', 5), stagingMs: envInt('BENCH_STAGING_MS', 300) },
   storm: { events: envInt('BENCH_STORM_EVENTS', 500), spreadMs: envInt('BENCH_STORM_MS', 1000) },
   memory: {
     apps: envInt('BENCH_MEMORY_APPS', 1000),
@@ -130,6 +130,7 @@ await section('memory', `Memory stability: ${cfg.memory.syncs} syncs on a ${cfg.
     { figure: 'ms per sync (wall, one after the other)', value: s.msPerSync },
     { figure: 'RSS start / after warm-up / end', value: `${s.rssStartMb} / ${s.rssAfterWarmupMb} / ${s.rssEndMb} MB` },
     { figure: 'peak RSS (VmHWM)', value: `${s.peakRssMb} MB` },
+    { figure: 'after warm-up: min–max of samples, trend', value: s.postWarmupRangeMb ? `${s.postWarmupRangeMb[0]}–${s.postWarmupRangeMb[1]} MB, ${s.trendMbPer100Syncs} MB per 100 syncs` : 'n/a' },
     { figure: 'growth after warm-up', value: `${s.growthAfterWarmupPct} %`, verdict: `${metOrMissed(s.met)} (≤ 10 %)` },
   ]);
   return res;
