@@ -6,6 +6,7 @@ import { IGNORED_MARATHON_LB_OPTIONS, RENDER_OPTIONS, RUN_OPTIONS, settingsFrom 
 import { labelsCommand } from './labels.js';
 import { dryRunCommand, oneShotCommand, renderCommand } from './render.js';
 import { vipsCommand } from './vips.js';
+import { ZDD_OPTIONS, zddCommand } from './zdd.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -16,95 +17,122 @@ function defaultTemplatesDir(): string | undefined {
   return existsSync(join(process.cwd(), 'templates')) ? join(process.cwd(), 'templates') : undefined;
 }
 
-/** Sets process.exitCode: 0 ok, 1 failure, 2 usage. */
-export async function main(args: string[]): Promise<number> {
-  let code = 0;
-  const run = (fn: () => Promise<number> | number) => async () => {
-    try {
-      code = await fn();
-    } catch (e) {
-      process.stderr.write(`mlb-ts: ${errorLine(e)}\n`);
-      code = isMlbError(e) && e.code === 'E_USAGE' ? 2 : 1;
-    }
-  };
-  const renderFlags = <T>(y: Argv<T>) => y.options(RENDER_OPTIONS).options(IGNORED_MARATHON_LB_OPTIONS);
-  const parser = yargs(args)
+type Args = Record<string, unknown>;
+
+interface Subcommand {
+  name: string;
+  describe: string;
+  builder: (y: Argv) => Argv;
+  run: (argv: Args) => Promise<number> | number;
+}
+
+const renderFlags = (y: Argv) => y.options(RENDER_OPTIONS).options(IGNORED_MARATHON_LB_OPTIONS) as unknown as Argv;
+
+const SUBCOMMANDS: Subcommand[] = [
+  {
+    name: 'render',
+    describe: 'render every output into --out DIR; reload nothing',
+    builder: (y) => renderFlags(y).option('out', { type: 'string', demandOption: true, describe: 'output directory' }) as unknown as Argv,
+    run: (argv) => renderCommand(settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() }), String(argv.out)),
+  },
+  {
+    name: 'vips',
+    describe: 'print the VIPs of VIP_n port labels (every app; --group does not filter): name, address, protocol, backends with weights',
+    builder: (y) => renderFlags(y).option('json', { type: 'boolean', default: false, describe: 'print the model as vips.json' }) as unknown as Argv,
+    run: (argv) => vipsCommand(settingsFrom(argv, { requireGroup: false, templatesDefault: defaultTemplatesDir() }), { json: argv.json === true }),
+  },
+  {
+    name: 'demo',
+    describe: 'a fake Marathon with the example apps, a real HAProxy and the daemon, and a short tour of what mlb-ts does',
+    builder: (y) =>
+      y
+        .option('dir', { type: 'string', default: 'mlb-ts-demo', describe: 'where the demo writes haproxy.cfg, sockets and logs' })
+        .option('keep-running', { type: 'boolean', default: false, describe: 'stay up after the tour (Ctrl-C stops)' })
+        .option('http-port', { type: 'number', default: 10080 })
+        .option('https-port', { type: 'number', default: 10443 })
+        .option('appid-port', { type: 'number', default: 19091 })
+        .option('stats-port', { type: 'number', default: 19090 })
+        .option('listen', { type: 'string', default: '127.0.0.1:19095' })
+        .option('haproxy-bin', { type: 'string', default: 'haproxy' }) as unknown as Argv,
+    run: async (argv) => {
+      const { runDemo } = await import('../demo/tour.js');
+      return runDemo({
+        dir: String(argv.dir),
+        keepRunning: argv['keep-running'] === true,
+        ports: { http: Number(argv['http-port']), https: Number(argv['https-port']), appId: Number(argv['appid-port']), stats: Number(argv['stats-port']) },
+        listen: String(argv.listen),
+        haproxyBin: String(argv['haproxy-bin']),
+      });
+    },
+  },
+  {
+    name: 'zdd',
+    describe: 'blue/green deploy through Marathon with zero failed requests: start the app of --json in the other colour, shift traffic step by step, drain and kill the old tasks, delete the old app',
+    builder: (y) => y.options(ZDD_OPTIONS) as unknown as Argv,
+    run: (argv) => zddCommand(argv as Parameters<typeof zddCommand>[0]),
+  },
+  {
+    name: 'labels',
+    describe: 'print the label reference (generated from the label registry)',
+    builder: (y) => y.option('markdown', { type: 'boolean', default: false, describe: 'as a Markdown table' }).option('templates', { type: 'boolean', default: false, describe: 'list the templates instead' }) as unknown as Argv,
+    run: (argv) => labelsCommand({ markdown: argv.markdown === true, templates: argv.templates === true }),
+  },
+];
+
+/** The default mode: one-shot, --sse daemon, or --dry-run. */
+async function runDefault(argv: Args): Promise<number> {
+  const settings = () => settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() });
+  if (argv['dry-run']) return dryRunCommand(settings());
+  if (argv.sse) {
+    const { daemonCommand } = await import('./daemon.js');
+    return daemonCommand(settings());
+  }
+  return oneShotCommand(settings());
+}
+
+const ABOUT = 'A load-balancer updater for Marathon: HAPROXY_* labels → haproxy.cfg, hitless reloads, named VIPs.';
+
+/**
+ * A subcommand gets a parser of its own (no yargs command routing, which builds the whole
+ * help text on every run); the top-level parser lists the subcommands for --help.
+ */
+function parserFor(args: string[], sub: Subcommand | undefined): Argv {
+  const base = (y: Argv) =>
+    y
+      .strict()
+      .version(version())
+      .help()
+      .alias('help', 'h')
+      .wrap(Math.min(120, process.stdout.columns || 100))
+      .exitProcess(false)
+      .fail((msg, err) => {
+        throw err ?? new MlbError('E_USAGE', msg);
+      });
+  if (sub) return base(sub.builder(yargs(args.slice(1)).scriptName(`mlb-ts ${sub.name}`).usage(`$0 [options]\n\n${sub.describe}`)));
+  let top = renderFlags(yargs(args))
+    .options(RUN_OPTIONS)
     .scriptName('mlb-ts')
-    .usage('$0 [command] [options]\n\nA load-balancer updater for Marathon: HAPROXY_* labels → haproxy.cfg, hitless reloads, named VIPs.')
-    .command(
-      '$0',
-      "one-shot: fetch apps, render, write haproxy.cfg (+ maps), validate, reload; with --sse follow Marathon's events; with --dry-run print the config",
-      (y) => renderFlags(y).options(RUN_OPTIONS),
-      (argv) => {
-        const settings = () => settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() });
-        return run(async () => {
-          if (argv['dry-run']) return dryRunCommand(settings());
-          if (argv.sse) {
-            const { daemonCommand } = await import('./daemon.js');
-            return daemonCommand(settings());
-          }
-          return oneShotCommand(settings());
-        })();
-      },
-    )
-    .command(
-      'render',
-      'render every output into --out DIR; reload nothing',
-      (y) => renderFlags(y).option('out', { type: 'string', demandOption: true, describe: 'output directory' }),
-      (argv) => run(() => renderCommand(settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() }), String(argv.out)))(),
-    )
-    .command(
-      'vips',
-      'print the VIPs of VIP_n port labels (every app; --group does not filter): name, address, protocol, backends with weights',
-      (y) => renderFlags(y).option('json', { type: 'boolean', default: false, describe: 'print the model as vips.json' }),
-      (argv) => run(() => vipsCommand(settingsFrom(argv, { requireGroup: false, templatesDefault: defaultTemplatesDir() }), { json: argv.json === true }))(),
-    )
-    .command(
-      'demo',
-      'a fake Marathon with the example apps, a real HAProxy and the daemon, and a short tour of what mlb-ts does',
-      (y) =>
-        y
-          .option('dir', { type: 'string', default: 'mlb-ts-demo', describe: 'where the demo writes haproxy.cfg, sockets and logs' })
-          .option('keep-running', { type: 'boolean', default: false, describe: 'stay up after the tour (Ctrl-C stops)' })
-          .option('http-port', { type: 'number', default: 10080 })
-          .option('https-port', { type: 'number', default: 10443 })
-          .option('appid-port', { type: 'number', default: 19091 })
-          .option('stats-port', { type: 'number', default: 19090 })
-          .option('listen', { type: 'string', default: '127.0.0.1:19095' })
-          .option('haproxy-bin', { type: 'string', default: 'haproxy' }),
-      (argv) =>
-        run(async () => {
-          const { runDemo } = await import('../demo/tour.js');
-          return runDemo({
-            dir: String(argv.dir),
-            keepRunning: argv['keep-running'] === true,
-            ports: { http: Number(argv['http-port']), https: Number(argv['https-port']), appId: Number(argv['appid-port']), stats: Number(argv['stats-port']) },
-            listen: String(argv.listen),
-            haproxyBin: String(argv['haproxy-bin']),
-          });
-        })(),
-    )
-    .command(
-      'labels',
-      'print the label reference (generated from the label registry)',
-      (y) => y.option('markdown', { type: 'boolean', default: false, describe: 'as a Markdown table' }).option('templates', { type: 'boolean', default: false, describe: 'list the templates instead' }),
-      (argv) => run(() => labelsCommand({ markdown: argv.markdown === true, templates: argv.templates === true }))(),
-    )
-    .strict()
-    .version(version())
-    .help()
-    .alias('help', 'h')
-    .wrap(Math.min(120, process.stdout.columns || 100))
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw err ?? new MlbError('E_USAGE', msg);
-    });
+    .usage(`$0 [command] [options]\n\n${ABOUT}\n\nWithout a command: one-shot (fetch apps, render, write haproxy.cfg (+ maps), validate, reload); with --sse follow Marathon's events; with --dry-run print the config.`) as unknown as Argv;
+  for (const c of SUBCOMMANDS) top = top.command(c.name, c.describe);
+  return base(top);
+}
+
+/** Runs the command line; returns the exit code: 0 ok, 1 failure, 2 usage. */
+export async function main(args: string[]): Promise<number> {
+  const sub = SUBCOMMANDS.find((c) => c.name === args[0]);
+  let argv: Args;
   try {
-    await parser.parseAsync();
+    argv = (await parserFor(args, sub).parseAsync()) as Args;
   } catch (e) {
     process.stderr.write(`mlb-ts: ${errorLine(e)}\n`);
-    process.stderr.write("Try 'mlb-ts --help'.\n");
+    process.stderr.write(`Try 'mlb-ts ${sub ? `${sub.name} ` : ''}--help'.\n`);
     return 2;
   }
-  return code;
+  if (argv.help || argv.version) return 0;
+  try {
+    return await (sub ? sub.run(argv) : runDefault(argv));
+  } catch (e) {
+    process.stderr.write(`mlb-ts: ${errorLine(e)}\n`);
+    return isMlbError(e) && e.code === 'E_USAGE' ? 2 : 1;
+  }
 }
