@@ -1,11 +1,19 @@
-// Bundles the CLI into one file (dist/cli/main.js, the package's bin): one module to load
-// instead of ~150 keeps the start of every `mlb-ts` run short. dist/ keeps the per-module
-// build (tsc) for the tests and benchmarks that import it.
+// Bundles the CLI (dist/cli/main.js, the package's bin): one module to load instead of ~150
+// keeps the start of every `mlb-ts` run short. What only the daemon, the demo or zdd need
+// (pino, eventsource, chokidar, execa) is split into chunks beside it, loaded on demand.
+// dist/ keeps the per-module build (tsc) for the tests and benchmarks that import it.
+import { readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+for (const f of readdirSync('dist/cli')) if (f.startsWith('chunk-')) rmSync(`dist/cli/${f}`);
 
 await build({
   entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/cli/main.js',
+  outdir: 'dist/cli',
+  entryNames: '[name]',
+  // Same directory as main.js: paths resolved from import.meta.url (templates/, package.json) hold.
+  chunkNames: 'chunk-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -17,16 +17,19 @@ function printWarnings(result: RenderResult): void {
 export interface RenderInputs {
   doc: AppsDocument;
   resolveHost: (host: string) => string | undefined;
+  fetchMs: number;
 }
 
 /** Fetch, resolve agent hosts, render: everything but writing. Throws on whole-input errors. */
 export async function renderFromSettings(s: Settings, configPath: string): Promise<RenderResult & RenderInputs> {
   const templates = loadTemplateSet(s.templatesDir);
+  const t0 = performance.now();
   const doc = await loadApps(s);
   const resolveHost = await new HostResolver().resolveAll(agentHosts(doc.apps));
+  const fetchMs = performance.now() - t0;
   const result = renderAll(doc, s, templates, configPath, resolveHost);
   printWarnings(result);
-  return { ...result, doc, resolveHost };
+  return { ...result, doc, resolveHost, fetchMs };
 }
 
 export async function dryRunCommand(s: Settings): Promise<number> {
@@ -44,10 +47,13 @@ export async function renderCommand(s: Settings, out: string): Promise<number> {
     for (const w of vips.warnings) if (!printed.has(warningLine(w))) process.stderr.write(`warning: ${warningLine(w)}\n`);
   }
   const files = [...result.files, ...(vips?.files ?? [])].map((f) => ({ path: join(out, f.name), content: f.content }));
+  const t0 = performance.now();
   mkdirSync(out, { recursive: true });
   writeFilesAtomically(files);
   const vipCount = vips ? `, ${vips.model.vips.length} VIPs` : '';
-  process.stderr.write(`mlb-ts: wrote ${files.map((f) => f.path).join(', ')} (${result.model.services.length} services, ${result.model.services.reduce((n, sv) => n + sv.servers.length, 0)} servers${vipCount})\n`);
+  const ms = (n: number) => Math.round(n);
+  const time = `${ms(performance.now())} ms since start: fetch ${ms(result.fetchMs)}, model ${ms(result.timings.modelMs)}, render ${ms(result.timings.renderMs)}, write ${ms(performance.now() - t0)}`;
+  process.stderr.write(`mlb-ts: wrote ${files.map((f) => f.path).join(', ')} (${result.model.services.length} services, ${result.model.services.reduce((n, sv) => n + sv.servers.length, 0)} servers${vipCount}; ${time})\n`);
   return 0;
 }
 

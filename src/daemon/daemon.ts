@@ -20,6 +20,7 @@ import type { Reloader } from './reloader.js';
 import { IpvsSync } from './vips.js';
 import { watch, type FSWatcher } from 'chokidar';
 import { agentHosts, loadApps, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
+import { fetchAppsText, parseAppsDocument } from '../marathon/client.js';
 
 /** Why a sync ran: low-cardinality, used as a metrics label and in every reload's log line. */
 export type Trigger = 'startup' | 'marathon_event' | 'stream_connected' | 'periodic_resync' | 'sighup' | 'sigusr1' | 'retry' | 'template_change' | 'haproxy_restart';
@@ -49,9 +50,12 @@ interface Loaded {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Service settings apart from servers and vhosts (vhosts show in the config or the maps). */
+/**
+ * Service settings apart from servers and vhosts (vhosts show in the config or the maps) and
+ * the apps feeding it (a blue/green deploy adds the new colour's tasks as servers).
+ */
 function settingsOf(model: LbModel): Map<string, string> {
-  return new Map(model.services.map((s) => [s.backend, JSON.stringify({ ...s, servers: undefined, vhosts: undefined })]));
+  return new Map(model.services.map((s) => [s.backend, JSON.stringify({ ...s, servers: undefined, vhosts: undefined, sourceAppIds: undefined })]));
 }
 
 function sameSettings(a: LbModel, b: LbModel): boolean {
@@ -89,6 +93,9 @@ export class Daemon {
   private readonly resolver = new HostResolver();
   private templates: { signature: string; set: TemplateSet } | undefined;
   private loaded: Loaded | undefined;
+  /** The apps document (as fetched) and the templates' signature behind the applied config. */
+  private appliedInput: { text: string; templates: string } | undefined;
+  private readonly source: ReturnType<typeof marathonSourceOf>;
   private readonly ipvs: IpvsSync | undefined;
   private watcher: FSWatcher | undefined;
   /** Longest a burst of events can postpone a sync. */
@@ -101,6 +108,7 @@ export class Daemon {
   ) {
     this.configPath = resolve(s.haproxyConfig);
     this.maxDelayMs = Math.max(1000, s.debounceMs * 5);
+    this.source = marathonSourceOf(s);
     this.ipvs = s.ipvs ? new IpvsSync(dirname(this.configPath), s.ipvsApplyCommand, log, this.metrics) : undefined;
   }
 
@@ -258,26 +266,40 @@ export class Daemon {
 
   private async sync(triggers: Trigger[]): Promise<void> {
     for (const t of triggers) this.metrics.inc('mlb_syncs_total', { trigger: t });
-    const doc = await loadApps(this.s);
-    await this.applyDocument(doc, triggers, true);
+    const raw = await fetchAppsText(this.source);
+    // The same bytes as the last applied document render the same config: nothing to do,
+    // unless templates changed, a reload is pending, or it is the periodic full resync
+    // (which also picks up agents whose DNS answer changed).
+    const unchanged = raw.text === this.appliedInput?.text && !this.pendingReload && this.appliedInput.templates === this.templateSignature() && !triggers.includes('periodic_resync');
+    if (unchanged) {
+      this.log.debug({ triggers }, 'no change (same apps document)');
+      return;
+    }
+    if (await this.applyDocument(parseAppsDocument(raw.text, raw.source), triggers, true)) {
+      this.appliedInput = { text: raw.text, templates: this.templates?.signature ?? '' };
+    }
+  }
+
+  /** Names, sizes and times of the --templates files: a change means templates to re-read. */
+  private templateSignature(): string {
+    const dir = this.s.templatesDir;
+    if (!dir) return '';
+    try {
+      return readdirSync(dir)
+        .sort()
+        .map((f) => {
+          const st = statSync(join(dir, f));
+          return `${f}:${st.size}:${st.mtimeMs}`;
+        })
+        .join('|');
+    } catch {
+      return 'unreadable';
+    }
   }
 
   private templateSet(): TemplateSet {
     const dir = this.s.templatesDir;
-    let signature = '';
-    if (dir) {
-      try {
-        signature = readdirSync(dir)
-          .sort()
-          .map((f) => {
-            const st = statSync(join(dir, f));
-            return `${f}:${st.size}:${st.mtimeMs}`;
-          })
-          .join('|');
-      } catch {
-        signature = 'unreadable';
-      }
-    }
+    const signature = this.templateSignature();
     if (!this.templates || this.templates.signature !== signature) {
       let set: TemplateSet;
       try {
@@ -302,18 +324,19 @@ export class Daemon {
     return result;
   }
 
-  private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean): Promise<void> {
+  /** Returns false when it deferred to a newer round (the document was not applied). */
+  private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean): Promise<boolean> {
     let result = await this.render(doc, true);
     const force = this.pendingReload;
     if (this.applied && sameFiles(this.applied.files, result.files) && !force) {
       this.log.debug({ triggers }, 'no change');
-      return;
+      return true;
     }
     const why = this.applied ? describeDiff(diffModels(this.applied.model, result.model)) : 'initial config';
     let reloadReason: ReloadReason = force ? { category: force, why: `${force} requested a reload` } : { category: 'config_changed', why };
     if (reload && !force) {
       const runtime = await this.tryRuntime(result, why);
-      if (runtime === true) return;
+      if (runtime === true) return true;
       reloadReason = runtime;
     }
     if (reload) {
@@ -323,7 +346,7 @@ export class Daemon {
         if (this.dirty.size > 0 && !this.stopped) {
           // Newer changes arrived while waiting: the next round fetches them all at once.
           for (const t of triggers) this.dirty.add(t);
-          return;
+          return false;
         }
       }
     }
@@ -332,7 +355,7 @@ export class Daemon {
     this.logWarnings(result);
     if (this.applied && sameFiles(this.applied.files, result.files) && !force) {
       this.log.info({ triggers }, 'nothing to apply once the rejected parts were dropped; the running config stays');
-      return;
+      return true;
     }
     const trigger = force ?? triggers[0] ?? 'marathon_event';
     if (reload) await this.reloadWithRetries(reloadReason);
@@ -345,6 +368,7 @@ export class Daemon {
     };
     this.recordApplied(result, t0);
     if (!reload) this.log.info({ reason: trigger, change: why }, 'config installed');
+    return true;
   }
 
   private logWarnings(result: RenderResult): void {

@@ -17,6 +17,8 @@ export interface OutputFile {
 }
 
 export interface RenderResult {
+  /** Milliseconds spent building the model and rendering it. */
+  timings: { modelMs: number; renderMs: number };
   files: OutputFile[];
   model: LbModel;
   rendered: Rendered;
@@ -31,7 +33,7 @@ function readSecret(path: string, what: string): string {
   }
 }
 
-export function marathonSourceOf(s: Settings): MarathonSource {
+export function marathonSourceOf(s: Pick<Settings, 'marathon' | 'authCredentialFile' | 'dcosTokenFile' | 'caCert'>): MarathonSource {
   return {
     urls: s.marathon,
     auth: {
@@ -58,11 +60,14 @@ export function agentHosts(apps: readonly MarathonApp[]): Set<string> {
 
 /** Apps → model → haproxy.cfg (+ maps), for a config that lives at `configPath`. */
 export function renderAll(doc: AppsDocument, s: Settings, templates: TemplateSet, configPath: string, resolveHost?: (h: string) => string | undefined): RenderResult {
+  const t0 = performance.now();
   const { model, warnings } = buildModel(doc.apps, modelOptionsOf(s, resolveHost));
+  const t1 = performance.now();
   const rendered = renderConfig(model, templates, renderOptionsOf(s, configPath));
+  const timings = { modelMs: t1 - t0, renderMs: performance.now() - t1 };
   const files: OutputFile[] = [{ name: basename(configPath), content: rendered.config }];
   if (s.haproxyMap) {
     files.push({ name: 'domain2backend.map', content: rendered.domainMap }, { name: 'app2backend.map', content: rendered.appMap });
   }
-  return { files, model, rendered, warnings: [...warnings, ...rendered.warnings] };
+  return { timings, files, model, rendered, warnings: [...warnings, ...rendered.warnings] };
 }

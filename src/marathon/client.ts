@@ -33,37 +33,49 @@ export function parseAppsDocument(text: string, source: string): AppsDocument {
   return asAppsDocument(doc, source);
 }
 
-async function fromFile(path: string): Promise<AppsDocument> {
-  let text: string;
+/** The apps document as Marathon sent it, before parsing: the daemon skips work when it is unchanged. */
+export interface RawApps {
+  text: string;
+  source: string;
+}
+
+async function rawFromFile(path: string): Promise<RawApps> {
   try {
-    text = await readFile(path, 'utf8');
+    return { text: await readFile(path, 'utf8'), source: path };
   } catch (e) {
     throw new MlbError('E_INPUT_UNREADABLE', `cannot read ${path}`, { cause: e });
   }
-  return parseAppsDocument(text, path);
 }
 
-async function fromUrl(base: string, src: MarathonSource): Promise<AppsDocument> {
+async function rawFromUrl(base: string, src: MarathonSource): Promise<RawApps> {
   const url = `${base.replace(/\/+$/, '')}${APPS_PATH}`;
   const res = await httpCall(url, { auth: src.auth, ca: src.ca, timeoutMs: src.timeoutMs });
   if (res.status !== 200) throw new MlbError('E_MARATHON_HTTP', `${url} answered HTTP ${res.status}`);
-  return parseAppsDocument(res.body.toString('utf8'), url);
+  const text = res.body.toString('utf8');
+  // A proxy's error page instead of Marathon's answer is a failed source: try the next one.
+  if (!/^\s*[[{]/.test(text)) throw new MlbError('E_INPUT_NOT_JSON', `${url} did not answer JSON`);
+  return { text, source: url };
 }
 
-/**
- * The apps document from the first source that answers. A document that is not Marathon's
- * fails at once (another URL would not fix it); an unreachable one tries the next.
- */
-export async function fetchApps(src: MarathonSource): Promise<AppsDocument> {
+/** The first source that answers, unparsed; an unreachable one tries the next. */
+export async function fetchAppsText(src: MarathonSource): Promise<RawApps> {
   const failures: string[] = [];
   for (const u of src.urls) {
-    if (!isHttpUrl(u)) return fromFile(filePathOf(u));
+    if (!isHttpUrl(u)) return rawFromFile(filePathOf(u));
     try {
-      return await fromUrl(u, src);
+      return await rawFromUrl(u, src);
     } catch (e) {
-      if (e instanceof MlbError && (e.code === 'E_INPUT_NOT_JSON' || e.code === 'E_INPUT_NOT_MARATHON')) throw e;
       failures.push(`${u}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   throw new MlbError('E_MARATHON_UNREACHABLE', `no Marathon answered (${failures.join('; ')})`);
+}
+
+/**
+ * The apps document from the first source that answers. A document that is not Marathon's
+ * fails at once (another URL would not fix it).
+ */
+export async function fetchApps(src: MarathonSource): Promise<AppsDocument> {
+  const raw = await fetchAppsText(src);
+  return parseAppsDocument(raw.text, raw.source);
 }

@@ -188,10 +188,11 @@ const HTTP_ONLY: [keyof PortLabels, string][] = [
 
 function toService(c: Candidate, warn: Warn): Service {
   const { app, appLabels } = c.parsed;
-  const l = { ...c.labels };
+  let l = c.labels;
   const i = c.port.index;
   const mode = l.mode ?? (l.vhost ? 'http' : modeFromHealthChecks(app));
   if (mode === 'tcp') {
+    l = { ...l };
     for (const [key, suffix] of HTTP_ONLY) {
       if (l[key] !== undefined && l[key] !== false) {
         warn('W_LABEL_IGNORED', app.id, 'needs mode http; ignored in mode tcp', `HAPROXY_${i}_${suffix}`);
@@ -204,7 +205,8 @@ function toService(c: Candidate, warn: Warn): Service {
   const appId = appLabels.appId ?? app.id;
   const routingAppId = appId.startsWith('/') ? appId : `/${appId}`;
   const path = l.vhost ? l.path : undefined;
-  return {
+  // Built field by field (no spreads): this runs once per service port of the cluster.
+  const s: Service = {
     appId: routingAppId,
     sourceAppIds: [app.id],
     portIndex: i,
@@ -213,30 +215,29 @@ function toService(c: Candidate, warn: Warn): Service {
     backend: backendName(routingAppId, servicePort),
     mode,
     vhosts: l.vhost ?? [],
-    ...(path ? { path } : {}),
     backendWeight: path && !l.backendWeight ? 1 : (l.backendWeight ?? 0),
     bindAddr: l.bindAddr ?? '*',
     bindOptions: l.bindOptions ?? '',
-    ...(l.sslCert ? { sslCert: l.sslCert } : {}),
     balance: l.balance ?? 'roundrobin',
     sticky: l.sticky ?? false,
     redirectToHttps: (l.redirectToHttps ?? false) && (l.vhost?.length ?? 0) > 0,
     useHsts: l.useHsts ?? false,
-    ...(l.auth ? { auth: l.auth } : {}),
-    ...(l.allowedNetworks ? { allowedNetworks: l.allowedNetworks } : {}),
-    ...optional('healthCheck', haproxyHealthCheck(healthCheckDefFor(app, l.healthCheckPortIndex ?? i))),
-    ...(l.proxypassPath ? { proxypassPath: l.proxypassPath.replace(/\/+$/, '') || '/' } : {}),
-    ...(l.revproxyPath ? { revproxyPath: l.revproxyPath.replace(/\/+$/, '') } : {}),
-    ...(l.redirPath ? { redirPath: l.redirPath } : {}),
-    ...(appLabels.deploymentGroup ? { deploymentGroup: appLabels.deploymentGroup } : {}),
     templates: c.templates,
     servers: [],
   };
+  if (path) s.path = path;
+  if (l.sslCert) s.sslCert = l.sslCert;
+  if (l.auth) s.auth = l.auth;
+  if (l.allowedNetworks) s.allowedNetworks = l.allowedNetworks;
+  const healthCheck = haproxyHealthCheck(healthCheckDefFor(app, l.healthCheckPortIndex ?? i));
+  if (healthCheck) s.healthCheck = healthCheck;
+  if (l.proxypassPath) s.proxypassPath = l.proxypassPath.replace(/\/+$/, '') || '/';
+  if (l.revproxyPath) s.revproxyPath = l.revproxyPath.replace(/\/+$/, '');
+  if (l.redirPath) s.redirPath = l.redirPath;
+  if (appLabels.deploymentGroup) s.deploymentGroup = appLabels.deploymentGroup;
+  return s;
 }
 
-function optional<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
-  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
-}
 
 function startedAt(c: Candidate | undefined): string {
   return c?.parsed.appLabels.deploymentStartedAt ?? '';
@@ -312,13 +313,14 @@ function hostResolver(opts: ModelOptions, warn: Warn): (host: string, appId: str
 
 function serversOf(s: Service, byKey: CandidateIndex, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Server[] {
   const seen = new Set<string>();
-  const servers: Omit<Server, 'id'>[] = [];
+  const servers: Server[] = [];
   for (const appId of s.sourceAppIds) {
     const c = byKey.get(portKey(appId, s.portIndex));
     if (!c) continue;
     const app = c.parsed.app;
     const checkIndex = c.labels.healthCheckPortIndex;
-    const tasks = [...(app.tasks ?? [])].sort((a, b) => cmp(a.id, b.id));
+    // Task id order decides which of two tasks on one address is kept.
+    const tasks = (app.tasks ?? []).length > 1 ? [...(app.tasks ?? [])].sort((a, b) => cmp(a.id, b.id)) : (app.tasks ?? []);
     for (const task of tasks) {
       const server = serverOf(app, c, task, checkIndex, opts, resolve);
       if (!server) continue;
@@ -330,11 +332,11 @@ function serversOf(s: Service, byKey: CandidateIndex, opts: ModelOptions, resolv
   }
   servers.sort((a, b) => cmp(a.name, b.name));
   const ids = assignServerIds(servers);
-  servers.forEach((sv, i) => ((sv as Server).id = ids[i] as number));
-  return servers as Server[];
+  servers.forEach((sv, i) => (sv.id = ids[i] as number));
+  return servers;
 }
 
-function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number | undefined, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Omit<Server, 'id'> | undefined {
+function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number | undefined, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Server | undefined {
   const state = taskState(app, task, opts.healthCheck ?? false);
   if (!state || !task.host) return undefined;
   const agentIp = c.parsed.net.mode === 'container' ? task.host : resolve(task.host, app.id);
@@ -342,16 +344,9 @@ function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number
   const ep = taskEndpoint(c.parsed.net.mode, c.port, task, agentIp);
   if (!ep) return undefined;
   const checkPort = checkIndex !== undefined && checkIndex !== c.port.index ? taskEndpoint(c.parsed.net.mode, c.parsed.net.ports[checkIndex] as AppPort, task, agentIp)?.port : undefined;
-  return {
-    name: serverName(task.host, ep.ip, ep.port),
-    host: task.host,
-    ip: ep.ip,
-    port: ep.port,
-    ...(checkPort !== undefined ? { checkPort } : {}),
-    state,
-    taskId: task.id,
-    appId: app.id,
-  };
+  const server: Server = { name: serverName(task.host, ep.ip, ep.port), id: 0, host: task.host, ip: ep.ip, port: ep.port, state, taskId: task.id, appId: app.id };
+  if (checkPort !== undefined) server.checkPort = checkPort;
+  return server;
 }
 
 /**

@@ -16,8 +16,9 @@ export interface ModelDiff {
   servers: ServerDelta[];
 }
 
+/** A service's settings: what a reload would change (the apps feeding it are servers' business). */
 function serviceWithoutServers(s: Service): string {
-  return JSON.stringify({ ...s, servers: undefined });
+  return JSON.stringify({ ...s, servers: undefined, sourceAppIds: undefined });
 }
 
 export function addressOf(s: Pick<Server, 'ip' | 'port'>): string {

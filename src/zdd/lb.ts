@@ -82,3 +82,14 @@ export async function readStats(lb: LbSource, timeoutMs = 5000): Promise<StatRow
   if (res.status !== 200) throw new MlbError('E_RUNTIME', `${lb.url} answered HTTP ${res.status}`);
   return parseStatsCsv(res.body.toString('utf8'), lb.url);
 }
+
+/** Servers (`backend/server`) HAProxy still sends new sessions to: not in maintenance, not draining. */
+export function drainable(rows: readonly StatRow[], addrs: ReadonlySet<string>): string[] {
+  return rows.filter((r) => r.addr !== undefined && addrs.has(r.addr) && !/^(MAINT|DRAIN)/.test(r.status)).map((r) => `${r.proxy}/${r.server}`);
+}
+
+/** `set server <backend/server> state <state>` on an admin socket; E_RUNTIME if HAProxy refuses. */
+export async function setServerState(socket: string, server: string, state: 'drain' | 'ready'): Promise<void> {
+  const answer = (await socketCommand(socket, `set server ${server} state ${state}`)).trim();
+  if (answer !== '') throw new MlbError('E_RUNTIME', `${socket}: set server ${server} state ${state}: ${answer}`);
+}

@@ -242,12 +242,18 @@ export function newAppOf(def: AppDefinition, current: MarathonApp | undefined, o
   return { def: out, colour, target, servicePorts, bindPorts, notes };
 }
 
-/** Instances added per step: a whole number, or a fraction (0 < step < 1) of the target, at least 1. */
-export function stepSizeOf(step: number, target: number): number {
-  if (!Number.isFinite(step) || step <= 0) throw new MlbError('E_USAGE', `--step must be a positive number (got ${step})`);
-  if (step < 1) return Math.max(1, Math.ceil(step * target));
-  if (!Number.isInteger(step)) throw new MlbError('E_USAGE', `--step must be a whole number of instances or a fraction below 1 (got ${step})`);
+/** --step as given, or E_USAGE: a whole number of instances, or a fraction (0 < step < 1) of the target. */
+export function checkStep(step: number): number {
+  if (!Number.isFinite(step) || step <= 0 || (step > 1 && !Number.isInteger(step))) {
+    throw new MlbError('E_USAGE', `--step must be a whole number of instances or a fraction below 1 of the target (got ${step})`);
+  }
   return step;
+}
+
+/** Instances added per step: --step itself, or its fraction of the target, at least 1. */
+export function stepSizeOf(step: number, target: number): number {
+  checkStep(step);
+  return step < 1 ? Math.max(1, Math.ceil(step * target)) : step;
 }
 
 /** Traffic moves from one app to the other: `to` grows to `target` while `from` shrinks to nothing. */
@@ -367,7 +373,7 @@ export function nextAction(shift: Shift, apps: readonly MarathonApp[]): Action {
   if (ready < wanted) return { kind: 'wait', reason: `waiting for ${to.id}: ${ready}/${wanted} tasks running and healthy` };
   if (wanted < shift.target) {
     const instances = Math.min(shift.target, wanted + shift.step);
-    return { kind: 'scale', appId: to.id, instances, reason: `all ${plural(wanted, 'task')} of ${to.id} are healthy; next step toward ${shift.target}` };
+    return { kind: 'scale', appId: to.id, instances, reason: `${to.id} has ${plural(wanted, 'healthy task')}; next step toward ${shift.target}` };
   }
   if (from) {
     const left = (from.tasks ?? []).filter((t) => !TERMINAL_STATES.has(t.state ?? '')).length;

@@ -1,0 +1,342 @@
+import { errorLine, MlbError } from '../errors.js';
+import { HostResolver } from '../io/dns.js';
+import { fetchApps, isHttpUrl, type MarathonSource } from '../marathon/client.js';
+import type { MarathonApp } from '../marathon/types.js';
+import { drainable, type LbSource, lbName, readStats, sessionsOn, setServerState } from './lb.js';
+import { createApp, deleteApp, killTask, scaleApp, type WriteResult } from './marathon.js';
+import { type Action, type AppDefinition, deploymentGroupOf, describePlan, type InterruptedChoice, nextAction, planDeploy, type Shift, taskAddresses, type ZddPlan } from './plan.js';
+
+export interface ZddRunOptions {
+  source: MarathonSource;
+  def: AppDefinition;
+  lbs: LbSource[];
+  dryRun: boolean;
+  choice?: InterruptedChoice;
+  initialInstances: number;
+  newInstances?: number;
+  step: number;
+  stepDelayMs: number;
+  /** The whole run. */
+  maxWaitMs: number;
+  /** Longest wait for a task's sessions to end before it is killed anyway; default: until the run's deadline. */
+  drainTimeoutMs?: number;
+  /** Between two looks at Marathon. */
+  pollMs: number;
+  /** Aborting (SIGINT, SIGTERM) stops at the next step, undoing a drain whose kill did not happen. */
+  signal?: AbortSignal;
+}
+
+export interface ZddOutput {
+  /** One line of progress (what was done and why). */
+  progress(line: string): void;
+  /** The result: the plan of a dry run, the summary of a deploy. */
+  result(text: string): void;
+}
+
+interface Tally {
+  killed: number;
+  forced: number;
+  scaled: number;
+  deleted: string[];
+}
+
+/** A server zdd put into drain on an admin socket. */
+interface Drained {
+  socket: string;
+  server: string;
+}
+
+const SESSION_POLL_MS = 100;
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function drainNote(opts: ZddRunOptions): string {
+  if (opts.lbs.length === 0) return 'at once (no --haproxy-socket or --lb-stats-url to watch its sessions)';
+  const limit = opts.drainTimeoutMs === undefined ? '--max-wait' : `${opts.drainTimeoutMs / 1000} s`;
+  const drain = opts.lbs.some((lb) => lb.kind === 'socket') ? 'after draining it through the admin socket, ' : '';
+  const who = opts.lbs.length === 1 ? 'the load balancer shows no sessions' : `none of the ${opts.lbs.length} load balancers shows a session`;
+  return `${drain}once ${who} on it (at most ${limit})`;
+}
+
+/** Older and newer app of a deploy that can be left half-way. */
+function sidesOf(plan: ZddPlan): { older: string; newer: string } | undefined {
+  if (plan.kind === 'deploy') return { older: plan.current.id, newer: plan.create.def.id };
+  if (plan.kind === 'interrupted') return { older: plan.older.id, newer: plan.newer.id };
+  return undefined;
+}
+
+/** How to go on from a deploy left half-way (undefined for a first deploy: nothing is half-way). */
+function halfWayHint(plan: ZddPlan): string | undefined {
+  const sides = sidesOf(plan);
+  if (!sides) return undefined;
+  return (
+    `the deploy is left half-way with ${sides.older} and ${sides.newer} both in Marathon: run again with --resume to continue it, ` +
+    `--complete-cur to finish it now keeping ${sides.newer}, or --complete-prev to roll back to ${sides.older}`
+  );
+}
+
+function goOnHint(plan: ZddPlan, shift: Shift): string {
+  return halfWayHint(plan) ?? `${shift.to} stays in Marathon as it is: look at its tasks there`;
+}
+
+class Deploy {
+  private readonly deadline: number;
+  private readonly resolver = new HostResolver();
+  private readonly tally: Tally = { killed: 0, forced: 0, scaled: 0, deleted: [] };
+  private lastNote = '';
+
+  constructor(
+    private readonly plan: ZddPlan,
+    private readonly shift: Shift,
+    private readonly opts: ZddRunOptions,
+    private readonly out: ZddOutput,
+    startedAt: number,
+  ) {
+    this.deadline = startedAt + opts.maxWaitMs;
+  }
+
+  /** A progress line, unless it repeats the previous one (waits are reported once). */
+  private note(line: string): void {
+    if (line === this.lastNote) return;
+    this.lastNote = line;
+    this.out.progress(line);
+  }
+
+  private checkAbort(): void {
+    if (this.opts.signal?.aborted) throw new MlbError('E_ZDD', `interrupted; ${goOnHint(this.plan, this.shift)}`);
+  }
+
+  private async apps(): Promise<MarathonApp[] | undefined> {
+    try {
+      return (await fetchApps(this.opts.source)).apps;
+    } catch (e) {
+      if (!(e instanceof MlbError) || e.code !== 'E_MARATHON_UNREACHABLE') throw e;
+      this.note(`Marathon unreachable; retrying (${errorLine(e)})`);
+      return undefined;
+    }
+  }
+
+  async run(): Promise<Tally> {
+    for (;;) {
+      this.checkAbort();
+      if (Date.now() > this.deadline) {
+        throw new MlbError('E_ZDD', `timed out after ${this.opts.maxWaitMs / 1000} s${this.lastNote ? ` (last: ${this.lastNote})` : ''}; ${goOnHint(this.plan, this.shift)}`);
+      }
+      const apps = await this.apps();
+      if (!apps) {
+        await pause(this.opts.pollMs, this.opts.signal);
+        continue;
+      }
+      const action = nextAction(this.shift, apps);
+      if (action.kind === 'done') {
+        this.note(action.reason);
+        return this.tally;
+      }
+      await this.perform(action, apps);
+    }
+  }
+
+  private async perform(action: Exclude<Action, { kind: 'done' }>, apps: MarathonApp[]): Promise<void> {
+    switch (action.kind) {
+      case 'wait':
+        this.note(action.reason);
+        return pause(this.opts.pollMs, this.opts.signal);
+      case 'kill':
+        for (const id of action.taskIds) await this.drainAndKill(action.appId, id, action.reason, apps);
+        return;
+      case 'scale': {
+        const r = await scaleApp(this.opts.source, action.appId, action.instances);
+        if (await this.lockedRetry(r, action.appId)) return;
+        this.tally.scaled++;
+        this.note(`scaled ${action.appId} to ${action.instances} (${action.reason})`);
+        return pause(this.opts.stepDelayMs, this.opts.signal);
+      }
+      case 'delete': {
+        const r = await deleteApp(this.opts.source, action.appId);
+        if (await this.lockedRetry(r, action.appId)) return;
+        this.tally.deleted.push(action.appId);
+        this.note(`deleted ${action.appId} (${action.reason})`);
+        return;
+      }
+    }
+  }
+
+  /** True (after a pause) when a deployment held the app and the step must be tried again. */
+  private async lockedRetry(r: WriteResult, appId: string): Promise<boolean> {
+    if (r !== 'locked') return false;
+    this.note(`${appId} is locked by a Marathon deployment; trying again`);
+    await pause(this.opts.pollMs, this.opts.signal);
+    return true;
+  }
+
+  private async addressesOf(taskId: string, apps: MarathonApp[]): Promise<Set<string>> {
+    const hosts = apps.flatMap((a) => (a.tasks ?? []).flatMap((t) => (t.host ? [t.host] : [])));
+    const resolve = await this.resolver.resolveAll(hosts);
+    return taskAddresses(apps, resolve).get(taskId) ?? new Set();
+  }
+
+  /**
+   * Drains the task's servers on every admin socket: new sessions go elsewhere, so its
+   * current ones can end (on a server still in rotation there would always be new ones).
+   */
+  private async drain(addrs: Set<string>): Promise<Drained[]> {
+    const drained: Drained[] = [];
+    for (const lb of this.opts.lbs) {
+      if (lb.kind !== 'socket') continue;
+      try {
+        for (const server of drainable(await readStats(lb), addrs)) {
+          await setServerState(lb.path, server, 'drain');
+          drained.push({ socket: lb.path, server });
+        }
+      } catch (e) {
+        this.note(`cannot drain on ${lb.path} (${errorLine(e)}); waiting for its sessions anyway`);
+      }
+    }
+    return drained;
+  }
+
+  /** Puts back into rotation what was drained for a kill that did not happen. */
+  private async undrain(drained: Drained[]): Promise<void> {
+    for (const d of drained) {
+      try {
+        await setServerState(d.socket, d.server, 'ready');
+        this.out.progress(`put ${d.server} back into rotation on ${d.socket} (its task was not killed)`);
+      } catch (e) {
+        this.out.progress(`could not put ${d.server} back into rotation on ${d.socket}: ${errorLine(e)}; 'set server ${d.server} state ready' there does`);
+      }
+    }
+  }
+
+  /** Sessions on the task's servers across the load balancers; `unread`: those that did not answer. */
+  private async sessions(addrs: Set<string>): Promise<{ sessions: number; servers: string[]; unread: string[] }> {
+    let sessions = 0;
+    const servers: string[] = [];
+    const unread: string[] = [];
+    for (const lb of this.opts.lbs) {
+      try {
+        const s = sessionsOn(await readStats(lb), addrs);
+        sessions += s.sessions;
+        servers.push(...s.servers);
+      } catch (e) {
+        unread.push(`${lbName(lb)}: ${errorLine(e)}`);
+      }
+    }
+    return { sessions, servers, unread };
+  }
+
+  /** Waits until no load balancer shows a session on the task, or the drain limit passes; says how it ended. */
+  private async waitForNoSessions(taskId: string, addrs: Set<string>): Promise<string> {
+    const t0 = Date.now();
+    const until = Math.min(this.deadline, this.opts.drainTimeoutMs === undefined ? Infinity : t0 + this.opts.drainTimeoutMs);
+    for (;;) {
+      this.checkAbort();
+      const s = await this.sessions(addrs);
+      const where = s.servers.length > 0 ? `on ${s.servers.join(', ')}` : `(${taskId} is in no load balancer's stats)`;
+      if (s.unread.length === 0 && s.sessions === 0) return `0 sessions ${where} after ${Date.now() - t0} ms`;
+      if (Date.now() >= until) {
+        this.tally.forced++;
+        return `still ${s.sessions} session${s.sessions === 1 ? '' : 's'} ${where}${s.unread.length ? `, unreadable: ${s.unread.join('; ')}` : ''} after ${Date.now() - t0} ms; killed anyway`;
+      }
+      this.note(s.unread.length > 0 ? `cannot read the sessions of ${taskId}: ${s.unread.join('; ')}; trying again` : `waiting for ${s.sessions} session${s.sessions === 1 ? '' : 's'} ${where} to end before killing ${taskId}`);
+      await pause(SESSION_POLL_MS, this.opts.signal);
+    }
+  }
+
+  private async drainAndKill(appId: string, taskId: string, reason: string, apps: MarathonApp[]): Promise<void> {
+    let drained: Drained[] = [];
+    try {
+      let how = 'no load balancer to watch';
+      if (this.opts.lbs.length > 0) {
+        const addrs = await this.addressesOf(taskId, apps);
+        drained = await this.drain(addrs);
+        how = `${drained.length ? `drained ${drained.map((d) => d.server).join(', ')}; ` : ''}${await this.waitForNoSessions(taskId, addrs)}`;
+      }
+      this.checkAbort();
+      const r = await killTask(this.opts.source, appId, taskId);
+      drained = [];
+      if (r === 'gone') return this.note(`${taskId} of ${appId} was already gone`);
+      this.tally.killed++;
+      this.note(`killed ${taskId} of ${appId}: ${how} (${reason})`);
+    } finally {
+      if (drained.length > 0) await this.undrain(drained);
+    }
+  }
+}
+
+async function checkLbs(lbs: LbSource[]): Promise<void> {
+  for (const lb of lbs) {
+    try {
+      await readStats(lb);
+    } catch (e) {
+      throw new MlbError('E_ZDD', `cannot read the stats of load balancer ${lbName(lb)}; nothing changed`, { cause: e });
+    }
+  }
+}
+
+function announce(plan: ZddPlan, out: ZddOutput): void {
+  for (const n of plan.kind === 'first' || plan.kind === 'deploy' ? plan.create.notes : []) out.progress(`note: ${n}`);
+  if (plan.kind === 'interrupted') out.progress(`${plan.older.id} and ${plan.newer.id} are both in deployment group ${plan.group}; --${plan.choice}: moving traffic from ${plan.shift.from} to ${plan.shift.to} (target ${plan.shift.target})`);
+}
+
+function summaryOf(plan: ZddPlan, shift: Shift, tally: Tally, ms: number): string {
+  const parts = [`${shift.to} serves deployment group ${plan.group} with ${shift.target} healthy task${shift.target === 1 ? '' : 's'}`];
+  if (tally.deleted.length) parts.push(`deleted ${tally.deleted.join(', ')}`);
+  parts.push(`${tally.killed} task${tally.killed === 1 ? '' : 's'} drained and killed${tally.forced ? ` (${tally.forced} with sessions left)` : ''}`, `${tally.scaled} scale step${tally.scaled === 1 ? '' : 's'}`);
+  return `mlb-ts zdd: done: ${parts.join('; ')}; ${(ms / 1000).toFixed(1)} s\n`;
+}
+
+/** A failure once the new app exists: say how to go on; what failed stays the cause. */
+function stoppedError(plan: ZddPlan, e: unknown): unknown {
+  const hint = halfWayHint(plan);
+  if (!hint || (e instanceof MlbError && e.code === 'E_ZDD')) return e;
+  return new MlbError('E_ZDD', `stopped: ${hint}; what failed`, { cause: e });
+}
+
+/** `mlb-ts zdd`: plans from Marathon's state, then (unless a dry run) carries the plan out. Throws MlbError on failure. */
+export async function runZdd(opts: ZddRunOptions, out: ZddOutput): Promise<void> {
+  const startedAt = Date.now();
+  deploymentGroupOf(opts.def);
+  const doc = await fetchApps(opts.source);
+  const plan = planDeploy(opts.def, doc.apps, {
+    now: new Date(startedAt),
+    initialInstances: opts.initialInstances,
+    step: opts.step,
+    ...(opts.newInstances !== undefined ? { targetInstances: opts.newInstances } : {}),
+    ...(opts.choice ? { choice: opts.choice } : {}),
+  });
+  if (opts.dryRun) {
+    out.result(`${describePlan(plan, { stepDelaySeconds: opts.stepDelayMs / 1000, drainNote: drainNote(opts) }).join('\n')}\n`);
+    return;
+  }
+  if (plan.kind === 'nothing') {
+    out.progress(plan.reason);
+    return;
+  }
+  if (!opts.source.urls.some(isHttpUrl)) throw new MlbError('E_USAGE', 'a deploy needs a Marathon URL (-m http://…); a file only works with --dry-run');
+  await checkLbs(opts.lbs);
+  if (opts.lbs.length === 0) out.progress('no --haproxy-socket or --lb-stats-url: tasks are killed without waiting for their sessions to end');
+  announce(plan, out);
+  if (plan.kind === 'first' || plan.kind === 'deploy') {
+    await createApp(opts.source, plan.create.def);
+    const d = plan.create.def;
+    out.progress(`created ${d.id} (${plan.create.colour}) with ${d.instances} instance${d.instances === 1 ? '' : 's'}, target ${plan.create.target}${plan.kind === 'deploy' ? `, replacing ${plan.current.id}` : ' (first deploy of the group)'}`);
+  }
+  let tally: Tally;
+  try {
+    tally = await new Deploy(plan, plan.shift, opts, out, startedAt).run();
+  } catch (e) {
+    throw stoppedError(plan, e);
+  }
+  out.result(summaryOf(plan, plan.shift, tally, Date.now() - startedAt));
+}
