@@ -2,6 +2,13 @@ import type { Options } from 'yargs';
 import { MlbError } from '../errors.js';
 import { DEFAULTS, type Settings } from '../settings.js';
 
+/** How to reach Marathon: shared by every command that talks to it. */
+export const MARATHON_AUTH_OPTIONS = {
+  'marathon-auth-credential-file': { type: 'string', describe: 'file holding user:password for Basic auth' },
+  'dcos-token-file': { type: 'string', describe: 'file holding a DC/OS token (Authorization: token=...)' },
+  'marathon-ca-cert': { type: 'string', describe: 'CA bundle for an https Marathon' },
+} as const satisfies Record<string, Options>;
+
 /** marathon-lb's flags and mlb-ts's own, shared by every command that renders. */
 export const RENDER_OPTIONS = {
   marathon: { alias: 'm', type: 'string', array: true, describe: 'Marathon base URL(s), tried in order; or a file with a /v2/apps?embed=apps.tasks body', default: [...DEFAULTS.marathon] },
@@ -17,9 +24,7 @@ export const RENDER_OPTIONS = {
   'group-https-by-vhost': { type: 'boolean', default: false, describe: "marathon-lb's SNI-grouped https frontend" },
   'min-serv-port-ip-per-task': { type: 'number', default: DEFAULTS.minServPortIpPerTask, describe: 'lowest service port given to IP-per-task apps that declare none' },
   'max-serv-port-ip-per-task': { type: 'number', default: DEFAULTS.maxServPortIpPerTask, describe: 'highest such port' },
-  'marathon-auth-credential-file': { type: 'string', describe: 'file holding user:password for Basic auth' },
-  'dcos-token-file': { type: 'string', describe: 'file holding a DC/OS token (Authorization: token=...)' },
-  'marathon-ca-cert': { type: 'string', describe: 'CA bundle for an https Marathon' },
+  ...MARATHON_AUTH_OPTIONS,
   'haproxy-socket': { type: 'string', default: DEFAULTS.haproxySocket, describe: 'admin (runtime API) socket the rendered config declares' },
   listen: { type: 'string', default: DEFAULTS.listen, describe: "mlb-ts's own HTTP endpoints (health, metrics, config, signals); '' = off" },
   ipvs: { type: 'boolean', default: false, describe: 'also render VIP_n labels into IPVS outputs' },
@@ -60,7 +65,8 @@ export const IGNORED_MARATHON_LB_OPTIONS = {
 
 type Argv = Record<string, unknown>;
 
-function num(argv: Argv, key: string, min: number): number {
+/** A numeric flag, or E_USAGE. */
+export function numberFlag(argv: Argv, key: string, min: number): number {
   const v = argv[key];
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new MlbError('E_USAGE', `--${key} must be a number ≥ ${min}`);
   return v;
@@ -73,7 +79,7 @@ function str(argv: Argv, key: string): string | undefined {
 
 function ports(argv: Argv) {
   const p = (k: string) => {
-    const v = num(argv, k, 1);
+    const v = numberFlag(argv, k, 1);
     if (v > 65535 || !Number.isInteger(v)) throw new MlbError('E_USAGE', `--${k} must be a port number`);
     return v;
   };
@@ -84,8 +90,8 @@ function ports(argv: Argv) {
 export function settingsFrom(argv: Argv, opts: { requireGroup: boolean; templatesDefault?: string }): Settings {
   const groups = ((argv.group as string[] | undefined) ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean);
   if (opts.requireGroup && groups.length === 0) throw new MlbError('E_USAGE', "--group is required (--group '*' renders every app)");
-  const min = num(argv, 'min-serv-port-ip-per-task', 1);
-  const max = num(argv, 'max-serv-port-ip-per-task', 1);
+  const min = numberFlag(argv, 'min-serv-port-ip-per-task', 1);
+  const max = numberFlag(argv, 'max-serv-port-ip-per-task', 1);
   if (max < min) throw new MlbError('E_USAGE', '--max-serv-port-ip-per-task is below --min-serv-port-ip-per-task');
   const d = DEFAULTS;
   const has = (k: string) => argv[k] !== undefined;
@@ -105,10 +111,10 @@ export function settingsFrom(argv: Argv, opts: { requireGroup: boolean; template
     maxServPortIpPerTask: max,
     sse: argv.sse === true,
     ...optional('command', str(argv, 'command')),
-    reloadInterval: has('reload-interval') ? num(argv, 'reload-interval', 0) : d.reloadInterval,
-    maxReloadRetries: has('max-reload-retries') ? num(argv, 'max-reload-retries', 0) : d.maxReloadRetries,
-    maxBackoff: has('max-backoff') ? num(argv, 'max-backoff', 0.1) : d.maxBackoff,
-    archiveVersions: has('archive-versions') ? num(argv, 'archive-versions', 0) : d.archiveVersions,
+    reloadInterval: has('reload-interval') ? numberFlag(argv, 'reload-interval', 0) : d.reloadInterval,
+    maxReloadRetries: has('max-reload-retries') ? numberFlag(argv, 'max-reload-retries', 0) : d.maxReloadRetries,
+    maxBackoff: has('max-backoff') ? numberFlag(argv, 'max-backoff', 0.1) : d.maxBackoff,
+    archiveVersions: has('archive-versions') ? numberFlag(argv, 'archive-versions', 0) : d.archiveVersions,
     ...optional('authCredentialFile', str(argv, 'marathon-auth-credential-file')),
     ...optional('dcosTokenFile', str(argv, 'dcos-token-file')),
     ...optional('caCert', str(argv, 'marathon-ca-cert')),
@@ -122,10 +128,10 @@ export function settingsFrom(argv: Argv, opts: { requireGroup: boolean; template
     ...optional('ipvsApplyCommand', str(argv, 'ipvs-apply-command')),
     ports: ports(argv),
     hardStopAfter: str(argv, 'hard-stop-after') ?? d.hardStopAfter,
-    resyncInterval: has('resync-interval') ? num(argv, 'resync-interval', 1) : d.resyncInterval,
-    debounceMs: has('debounce-ms') ? num(argv, 'debounce-ms', 0) : d.debounceMs,
-    stallTimeout: has('stall-timeout') ? num(argv, 'stall-timeout', 1) : d.stallTimeout,
-    spareSlots: num(argv, 'spare-slots', 0),
+    resyncInterval: has('resync-interval') ? numberFlag(argv, 'resync-interval', 1) : d.resyncInterval,
+    debounceMs: has('debounce-ms') ? numberFlag(argv, 'debounce-ms', 0) : d.debounceMs,
+    stallTimeout: has('stall-timeout') ? numberFlag(argv, 'stall-timeout', 1) : d.stallTimeout,
+    spareSlots: numberFlag(argv, 'spare-slots', 0),
   };
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { MlbError } from '../errors.js';
+import { MARATHON_AUTH_OPTIONS, numberFlag } from './options.js';
 import { marathonSourceOf } from '../daemon/render-set.js';
 import { asAppsDocument } from '../marathon/schema.js';
 import { DEFAULTS } from '../settings.js';
@@ -25,18 +26,11 @@ export const ZDD_OPTIONS = {
   resume: { type: 'boolean', default: false, describe: 'continue an interrupted deploy (two apps in the group)' },
   'complete-cur': { type: 'boolean', default: false, describe: 'finish an interrupted deploy now, keeping the newer app' },
   'complete-prev': { type: 'boolean', default: false, describe: 'roll an interrupted deploy back to the older app' },
-  'marathon-auth-credential-file': { type: 'string', describe: 'file holding user:password for Basic auth' },
-  'dcos-token-file': { type: 'string', describe: 'file holding a DC/OS token (Authorization: token=...)' },
-  'marathon-ca-cert': { type: 'string', describe: 'CA bundle for an https Marathon' },
+  ...MARATHON_AUTH_OPTIONS,
 } as const satisfies Record<string, Options>;
 
 type Argv = Record<string, unknown>;
 
-function seconds(argv: Argv, key: string, min: number): number {
-  const v = argv[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new MlbError('E_USAGE', `--${key} must be a number ≥ ${min}`);
-  return v;
-}
 
 function count(argv: Argv, key: string, min: number): number | undefined {
   const v = argv[key];
@@ -80,7 +74,7 @@ export async function zddCommand(argv: Argv): Promise<number> {
     ...strings(argv, 'haproxy-socket').map((path): LbSource => ({ kind: 'socket', path })),
     ...strings(argv, 'lb-stats-url').map((url): LbSource => ({ kind: 'url', url })),
   ];
-  const drain = argv['drain-timeout'] === undefined ? undefined : seconds(argv, 'drain-timeout', 0);
+  const drain = argv['drain-timeout'] === undefined ? undefined : numberFlag(argv, 'drain-timeout', 0);
   const newInstances = count(argv, 'new-instances', 1);
   const choice = choiceOf(argv);
   const opts = {
@@ -88,9 +82,9 @@ export async function zddCommand(argv: Argv): Promise<number> {
     dryRun: argv['dry-run'] === true,
     initialInstances: count(argv, 'initial-instances', 1) ?? 1,
     step: checkStep(Number(argv.step)),
-    stepDelayMs: seconds(argv, 'step-delay', 0) * 1000,
-    maxWaitMs: seconds(argv, 'max-wait', 0) * 1000,
-    pollMs: seconds(argv, 'poll-interval', 0.05) * 1000,
+    stepDelayMs: numberFlag(argv, 'step-delay', 0) * 1000,
+    maxWaitMs: numberFlag(argv, 'max-wait', 0) * 1000,
+    pollMs: numberFlag(argv, 'poll-interval', 0.05) * 1000,
     ...(drain !== undefined ? { drainTimeoutMs: drain * 1000 } : {}),
     ...(newInstances !== undefined ? { newInstances } : {}),
     ...(choice ? { choice } : {}),

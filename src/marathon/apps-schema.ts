@@ -1,204 +1,62 @@
-/** JSON schema of GET /v2/apps?embed=apps.tasks: what mlb-ts relies on, nothing more. */
+/**
+ * JSON schema of GET /v2/apps?embed=apps.tasks: only what mlb-ts relies on is constrained;
+ * everything else Marathon sends passes through, so a newer Marathon is still accepted.
+ * The validator is generated from it ahead of time: `npm run gen:validator`.
+ */
+const labels = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const portNumber = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+const portList = { type: ['array', 'null'], items: { $ref: '#/$defs/portMapping' } } as const;
+
 export const appsDocumentSchema = {
   type: 'object',
-  required: [
-    'apps'
-  ],
+  required: ['apps'],
   properties: {
     apps: {
       type: 'array',
       items: {
         type: 'object',
-        required: [
-          'id'
-        ],
+        required: ['id'],
         properties: {
-          id: {
-            type: 'string'
-          },
-          labels: {
-            type: 'object',
-            additionalProperties: {
-              type: 'string'
-            }
-          },
-          instances: {
-            type: 'integer'
-          },
-          ports: {
-            type: 'array',
-            items: {
-              type: 'integer',
-              minimum: 0,
-              maximum: 65535
-            }
-          },
+          id: { type: 'string' },
+          labels,
+          instances: { type: 'integer' },
+          ports: { type: 'array', items: portNumber },
           portDefinitions: {
             type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                port: {
-                  type: 'integer',
-                  minimum: 0,
-                  maximum: 65535
-                },
-                protocol: {
-                  type: 'string'
-                },
-                name: {
-                  type: 'string'
-                },
-                labels: {
-                  type: 'object',
-                  additionalProperties: {
-                    type: 'string'
-                  }
-                }
-              }
-            }
+            items: { type: 'object', properties: { port: portNumber, protocol: { type: 'string' }, name: { type: 'string' }, labels } },
           },
-          networks: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                mode: {
-                  type: 'string'
-                },
-                name: {
-                  type: 'string'
-                }
-              }
-            }
-          },
+          networks: { type: 'array', items: { type: 'object', properties: { mode: { type: 'string' }, name: { type: 'string' } } } },
           container: {
-            type: [
-              'object',
-              'null'
-            ],
+            type: ['object', 'null'],
             properties: {
-              portMappings: {
-                type: [
-                  'array',
-                  'null'
-                ],
-                items: {
-                  $ref: '#/$defs/portMapping'
-                }
-              },
-              docker: {
-                type: 'object',
-                properties: {
-                  network: {
-                    type: 'string'
-                  },
-                  portMappings: {
-                    type: [
-                      'array',
-                      'null'
-                    ],
-                    items: {
-                      $ref: '#/$defs/portMapping'
-                    }
-                  }
-                }
-              }
-            }
+              portMappings: portList,
+              docker: { type: 'object', properties: { network: { type: 'string' }, portMappings: portList } },
+            },
           },
-          healthChecks: {
-            type: 'array',
-            items: {
-              type: 'object'
-            }
-          },
+          healthChecks: { type: 'array', items: { type: 'object' } },
           tasks: {
             type: 'array',
             items: {
               type: 'object',
-              required: [
-                'id'
-              ],
+              required: ['id'],
               properties: {
-                id: {
-                  type: 'string'
-                },
-                host: {
-                  type: 'string'
-                },
-                ports: {
-                  type: 'array',
-                  items: {
-                    type: 'integer',
-                    minimum: 0,
-                    maximum: 65535
-                  }
-                },
-                state: {
-                  type: 'string'
-                },
-                ipAddresses: {
-                  type: [
-                    'array',
-                    'null'
-                  ],
-                  items: {
-                    type: 'object',
-                    required: [
-                      'ipAddress'
-                    ],
-                    properties: {
-                      ipAddress: {
-                        type: 'string'
-                      }
-                    }
-                  }
-                },
-                healthCheckResults: {
-                  type: 'array',
-                  items: {
-                    type: 'object'
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
-    }
+                id: { type: 'string' },
+                host: { type: 'string' },
+                ports: { type: 'array', items: portNumber },
+                state: { type: 'string' },
+                ipAddresses: { type: ['array', 'null'], items: { type: 'object', required: ['ipAddress'], properties: { ipAddress: { type: 'string' } } } },
+                healthCheckResults: { type: 'array', items: { type: 'object' } },
+              },
+            },
+          },
+        },
+      },
+    },
   },
   $defs: {
     portMapping: {
       type: 'object',
-      properties: {
-        containerPort: {
-          type: 'integer',
-          minimum: 0,
-          maximum: 65535
-        },
-        hostPort: {
-          type: 'integer',
-          minimum: 0,
-          maximum: 65535
-        },
-        servicePort: {
-          type: 'integer',
-          minimum: 0,
-          maximum: 65535
-        },
-        protocol: {
-          type: 'string'
-        },
-        name: {
-          type: 'string'
-        },
-        labels: {
-          type: 'object',
-          additionalProperties: {
-            type: 'string'
-          }
-        }
-      }
-    }
-  }
+      properties: { containerPort: portNumber, hostPort: portNumber, servicePort: portNumber, protocol: { type: 'string' }, name: { type: 'string' }, labels },
+    },
+  },
 } as const;

@@ -1,3 +1,5 @@
+import type { Task } from '../../src/marathon/types.js';
+import type { AppInput } from '../../src/demo/fake-marathon.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -344,3 +346,22 @@ export function configServers(config: string, withSpare = false): ConfigServer[]
   }
   return out;
 }
+
+/** An app as the daemon tests post it: one port bound on loopback as HAPROXY_0_PORT, group external. */
+export function servedApp(id: string, port: number, labels: Record<string, string>, extra: Record<string, unknown> = {}): AppInput {
+  return {
+    id,
+    instances: 1,
+    labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', ...labels },
+    portDefinitions: [{ port, protocol: 'tcp', name: 'http', labels: {} }],
+    ...extra,
+  } as AppInput;
+}
+
+/** A Marathon HTTP health check the fake answers on its tasks' /health. */
+export const HEALTH_CHECK = { protocol: 'HTTP', path: '/health', portIndex: 0, intervalSeconds: 1, timeoutSeconds: 1, gracePeriodSeconds: 5, maxConsecutiveFailures: 3 };
+
+export const taskAddress = (t: Task) => `127.0.0.1:${t.ports?.[0]}`;
+export const isRunning = (t: Task) => t.state === 'TASK_RUNNING';
+export const isHealthy = (t: Task) => isRunning(t) && (t.healthCheckResults ?? []).length > 0 && (t.healthCheckResults ?? []).every((r) => r.alive === true);
+export const isReloadDone = (l: LogLine) => l.msg === 'HAProxy reloaded';

@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeMarathon, type AppInput } from '../../src/demo/fake-marathon.js';
+import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
 import type { Task } from '../../src/marathon/types.js';
-import { configServers, eventually, isAlive, type LogLine, type RunningDaemon, sleep, startDaemon, waitGone } from '../helpers/daemon.js';
+import { configServers, eventually, HEALTH_CHECK, isAlive, isHealthy, isReloadDone, isRunning, type LogLine, type RunningDaemon, servedApp, sleep, startDaemon, taskAddress, waitGone } from '../helpers/daemon.js';
 import { type RunningHaproxy, startHaproxy } from '../helpers/haproxy.js';
 import { request } from '../helpers/http.js';
 import { describeLoad, type LoadResult, startLoad } from '../helpers/load.js';
@@ -27,22 +27,8 @@ const METRIC_FAMILIES = [
   'mlb_last_apply_timestamp_seconds',
 ];
 
-const HEALTH_CHECK = { protocol: 'HTTP', path: '/health', portIndex: 0, intervalSeconds: 1, timeoutSeconds: 1, gracePeriodSeconds: 5, maxConsecutiveFailures: 3 };
 
-function served(id: string, port: number, labels: Record<string, string>, extra: Partial<AppInput> = {}): AppInput {
-  return {
-    id,
-    instances: 1,
-    labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', ...labels },
-    portDefinitions: [{ port, protocol: 'tcp', name: 'http', labels: {} }],
-    ...extra,
-  } as AppInput;
-}
 
-const addr = (t: Task) => `127.0.0.1:${t.ports?.[0]}`;
-const isRunning = (t: Task) => t.state === 'TASK_RUNNING';
-const isHealthy = (t: Task) => isRunning(t) && (t.healthCheckResults ?? []).length > 0 && (t.healthCheckResults ?? []).every((r) => r.alive === true);
-const isReloadDone = (l: LogLine) => l.msg === 'HAProxy reloaded';
 const isApplied = (l: LogLine) => l.msg === 'HAProxy reloaded' || l.msg === 'applied through the runtime API (no reload)';
 
 /** Addresses of a backend's servers (spare slots left out), sorted. */
@@ -65,7 +51,7 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
   let spare: number[];
 
   const web = () => fake.tasks('/web');
-  const webConfigHas = async (tasks: Task[]) => JSON.stringify(serversOf(await d.config(), 'web_')) === JSON.stringify(tasks.map(addr).sort());
+  const webConfigHas = async (tasks: Task[]) => JSON.stringify(serversOf(await d.config(), 'web_')) === JSON.stringify(tasks.map(taskAddress).sort());
 
   /** Marathon settled, the config has its final servers, and nothing was applied for a while. */
   async function quiet(): Promise<void> {
@@ -73,7 +59,7 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     await eventually(
       async () => {
         const c = await d.config();
-        const same = (prefix: string, tasks: Task[]) => JSON.stringify(serversOf(c, prefix)) === JSON.stringify(tasks.map(addr).sort());
+        const same = (prefix: string, tasks: Task[]) => JSON.stringify(serversOf(c, prefix)) === JSON.stringify(tasks.map(taskAddress).sort());
         return same('web_', web().filter(isHealthy)) && same('side_', fake.tasks('/side').filter(isRunning));
       },
       8000,
@@ -97,8 +83,8 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
       keepAliveMs: 500,
       healthyAfterMs: 100,
       apps: [
-        served('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }, { instances: 2, healthChecks: [HEALTH_CHECK] }),
-        served('/side', sidePort, { HAPROXY_0_VHOST: 'side.test' }),
+        servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }, { instances: 2, healthChecks: [HEALTH_CHECK] }),
+        servedApp('/side', sidePort, { HAPROXY_0_VHOST: 'side.test' }),
       ],
     });
     await fake.settled();
@@ -199,7 +185,7 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     expect(r.byTask[victim.id] ?? 0).toBeGreaterThan(0);
     expect(after).toEqual([]);
     expect(r.failed, describeLoad(r)).toBe(0);
-    expect(serversOf(await d.config(), 'web_')).not.toContain(addr(victim));
+    expect(serversOf(await d.config(), 'web_')).not.toContain(taskAddress(victim));
     // Still running, just unhealthy: a probe of the app never reaches it.
     const probe = await startLoad({ port: webPort, concurrency: 2, maxRequests: 60, maxSeconds: 5 }).done;
     expect(probe.byTask[victim.id]).toBeUndefined();
@@ -216,7 +202,7 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     let extra = 0;
     for (let i = 0; i < 20; i++) {
       const mark = d.mark();
-      if (i % 4 === 0) fake.addApp(served(`/extra-${i}`, spare[extra++] as number, { HAPROXY_0_VHOST: `extra-${i}.test` }));
+      if (i % 4 === 0) fake.addApp(servedApp(`/extra-${i}`, spare[extra++] as number, { HAPROXY_0_VHOST: `extra-${i}.test` }));
       else if (i % 4 === 2) fake.removeApp(`/extra-${i - 2}`);
       else fake.updateApp('/side', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'side.test', HAPROXY_0_BALANCE: i % 4 === 1 ? 'leastconn' : 'roundrobin' } });
       await d.waitForLog(isReloadDone, 8000, mark);
@@ -307,7 +293,7 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     await eventually(
       async () => {
         const c = await d.config();
-        return JSON.stringify(serversOf(c, 'web_')) === JSON.stringify(wantWeb.map(addr).sort()) && JSON.stringify(serversOf(c, 'side_')) === JSON.stringify(wantSide.map(addr).sort());
+        return JSON.stringify(serversOf(c, 'web_')) === JSON.stringify(wantWeb.map(taskAddress).sort()) && JSON.stringify(serversOf(c, 'side_')) === JSON.stringify(wantSide.map(taskAddress).sort());
       },
       8000,
       'the config has the final servers',
@@ -381,15 +367,15 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     const badPort = spare[spare.length - 1] as number;
     const goodPort = spare[spare.length - 2] as number;
     // Two new apps in one sync: one with a broken backend template label, one fine.
-    fake.addApp(served('/bad', badPort, { HAPROXY_0_VHOST: 'bad.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  balance {{balance}}\n  mode {{mode}}\n  bogus-label-directive on\n' }));
-    fake.addApp(served('/good', goodPort, { HAPROXY_0_VHOST: 'good.test' }));
+    fake.addApp(servedApp('/bad', badPort, { HAPROXY_0_VHOST: 'bad.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  balance {{balance}}\n  mode {{mode}}\n  bogus-label-directive on\n' }));
+    fake.addApp(servedApp('/good', goodPort, { HAPROXY_0_VHOST: 'good.test' }));
     const dropped = await d.waitForLog((l) => l.level === 'error' && l.app === '/bad', 10_000, mark);
     expect(String(dropped.msg)).toContain('bogus-label-directive');
     expect(dropped.code).toBe('E_HAPROXY_INVALID');
     expect(d.logsMatching((l) => l.level === 'error' && l.app !== undefined && l.app !== '/bad', mark)).toEqual([]);
     await fake.settled(5000);
     const goodTask = fake.tasks('/good')[0] as Task;
-    await eventually(async () => serversOf(await d.config(), 'good_').includes(addr(goodTask)), 5000, '/good installed with its task');
+    await eventually(async () => serversOf(await d.config(), 'good_').includes(taskAddress(goodTask)), 5000, '/good installed with its task');
     const config = await d.config();
     expect(config).toBe(d.installed());
     expect(config).not.toContain(`bad_${badPort}`);
@@ -456,7 +442,7 @@ describe('mlb-ts --sse --command CMD', () => {
     dir = mkdtempSync(join(tmpdir(), 'mlb-ts-command-'));
     const [port, own] = (await freePorts(2)) as [number, number];
     ownPort = own;
-    fake = await FakeMarathon.start({ killGraceSeconds: 1, apps: [served('/web', port, { HAPROXY_0_VHOST: 'web.test' })] });
+    fake = await FakeMarathon.start({ killGraceSeconds: 1, apps: [servedApp('/web', port, { HAPROXY_0_VHOST: 'web.test' })] });
     await fake.settled();
     // The operator's HAProxy: mlb-ts reloads it only through the command, and never stops it.
     const cfg = join(dir, 'own.cfg');
@@ -485,7 +471,7 @@ describe('mlb-ts --sse --command CMD', () => {
     const before = reloadsLogged();
     const mark = daemon.mark();
     const [extra] = (await freePorts(1)) as [number];
-    fake.addApp(served('/second', extra, { HAPROXY_0_VHOST: 'second.test' }));
+    fake.addApp(servedApp('/second', extra, { HAPROXY_0_VHOST: 'second.test' }));
     await daemon.waitForLog(isReloadDone, 8000, mark);
     expect(daemon.installed()).toContain(`backend second_${extra}`);
     await eventually(() => reloadsLogged() === before + daemon.logsMatching(isReloadDone, mark).length, 2000, 'one command run per reload');

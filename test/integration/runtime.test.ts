@@ -1,9 +1,9 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeMarathon, type AppInput } from '../../src/demo/fake-marathon.js';
+import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
 import type { Task } from '../../src/marathon/types.js';
-import { configServers, eventually, type LogLine, type MetricsSnapshot, type RunningDaemon, sleep, startDaemon } from '../helpers/daemon.js';
+import { configServers, eventually, HEALTH_CHECK, isHealthy, isReloadDone, isRunning, type LogLine, type MetricsSnapshot, type RunningDaemon, servedApp, sleep, startDaemon, taskAddress } from '../helpers/daemon.js';
 import { describeLoad, startLoad } from '../helpers/load.js';
 import { freePorts } from '../helpers/ports.js';
 
@@ -13,22 +13,8 @@ import { freePorts } from '../helpers/ports.js';
  * structure, exhausted slots and runtime failures still reload, each with its reason.
  */
 
-const HEALTH_CHECK = { protocol: 'HTTP', path: '/health', portIndex: 0, intervalSeconds: 1, timeoutSeconds: 1, gracePeriodSeconds: 5, maxConsecutiveFailures: 3 };
 
-function served(id: string, port: number, vhost: string, extra: Record<string, unknown> = {}): AppInput {
-  return {
-    id,
-    instances: 1,
-    labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: vhost },
-    portDefinitions: [{ port, protocol: 'tcp', name: 'http', labels: {} }],
-    ...extra,
-  } as AppInput;
-}
 
-const addr = (t: Task) => `127.0.0.1:${t.ports?.[0]}`;
-const isRunning = (t: Task) => t.state === 'TASK_RUNNING';
-const isHealthy = (t: Task) => isRunning(t) && (t.healthCheckResults ?? []).length > 0 && (t.healthCheckResults ?? []).every((r) => r.alive === true);
-const isReloadDone = (l: LogLine) => l.msg === 'HAProxy reloaded';
 const isRuntime = (l: LogLine) => l.msg === 'applied through the runtime API (no reload)';
 
 function serversOf(config: string, backendPrefix: string): string[] {
@@ -54,7 +40,7 @@ describe('runtime API updates (mlb-ts --sse --spare-slots 16 -H)', () => {
   /** Marathon settled, the config has exactly `want` servers for `prefix`, nothing applied for a while. */
   async function quiet(prefix: string, want: () => Task[]): Promise<void> {
     await fake.settled(15_000);
-    await eventually(async () => same(serversOf(await d.config(), prefix), want().map(addr)), 8000, `${prefix} servers match Marathon`);
+    await eventually(async () => same(serversOf(await d.config(), prefix), want().map(taskAddress)), 8000, `${prefix} servers match Marathon`);
     await eventually(
       () => {
         const last = d.logsMatching((l) => isReloadDone(l) || isRuntime(l)).pop();
@@ -71,8 +57,8 @@ describe('runtime API updates (mlb-ts --sse --spare-slots 16 -H)', () => {
       killGraceSeconds: 2,
       healthyAfterMs: 100,
       apps: [
-        served('/svc', svcPort, 'svc.test', { instances: 5, healthChecks: [HEALTH_CHECK] }),
-        served('/slow', slowPort, 'slow.test', { instances: 6, env: { RESPONSE_DELAY_MS: '1000' }, taskKillGracePeriodSeconds: 3 }),
+        servedApp('/svc', svcPort, { HAPROXY_0_VHOST: 'svc.test' }, { instances: 5, healthChecks: [HEALTH_CHECK] }),
+        servedApp('/slow', slowPort, { HAPROXY_0_VHOST: 'slow.test' }, { instances: 6, env: { RESPONSE_DELAY_MS: '1000' }, taskKillGracePeriodSeconds: 3 }),
       ],
     });
     await fake.settled();
@@ -97,7 +83,7 @@ describe('runtime API updates (mlb-ts --sse --spare-slots 16 -H)', () => {
     fake.scale('/svc', 20);
     await fake.waitFor(() => svc().filter(isHealthy).length === 20, 10_000);
     const twenty = svc().map((t) => t.id);
-    await eventually(async () => same(serversOf(await d.config(), 'svc_'), svc().map(addr)), 5000, '20 servers in the config');
+    await eventually(async () => same(serversOf(await d.config(), 'svc_'), svc().map(taskAddress)), 5000, '20 servers in the config');
     await eventually(() => twenty.every((id) => load.answeredBy().has(id)), 5000, 'all 20 tasks answered');
 
     // 30 flips: 15 tasks go unhealthy, then healthy again.
@@ -108,7 +94,7 @@ describe('runtime API updates (mlb-ts --sse --spare-slots 16 -H)', () => {
       fake.setHealth(t.id, true);
       await sleep(60);
     }
-    await eventually(async () => same(serversOf(await d.config(), 'svc_'), svc().filter(isHealthy).map(addr)), 5000, 'all healthy again');
+    await eventually(async () => same(serversOf(await d.config(), 'svc_'), svc().filter(isHealthy).map(taskAddress)), 5000, 'all healthy again');
 
     fake.scale('/svc', 5);
     await quiet('svc_', () => svc().filter(isHealthy));
@@ -160,7 +146,7 @@ describe('runtime API updates (mlb-ts --sse --spare-slots 16 -H)', () => {
     const before = await d.metrics();
     const pid = await worker();
     const mark = d.mark();
-    fake.addApp(served('/fresh', newPort, 'fresh.test'));
+    fake.addApp(servedApp('/fresh', newPort, { HAPROXY_0_VHOST: 'fresh.test' }));
     const start = await d.waitForLog((l) => l.msg === 'reloading HAProxy', 8000, mark);
     const done = await d.waitForLog(isReloadDone, 8000, mark);
     expect(start.reason).toBe('structure_changed');

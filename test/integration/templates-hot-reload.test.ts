@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMarathon } from '../../src/demo/fake-marathon.js';
-import { eventually, type LogLine, type RunningDaemon, sleep, startDaemon } from '../helpers/daemon.js';
+import { eventually, isReloadDone, type RunningDaemon, sleep, startDaemon } from '../helpers/daemon.js';
 import { request } from '../helpers/http.js';
 
 /** Issue 6: a change in --templates DIR applies by itself (no signal), through the validated path. */
 const DEFAULT_HTTP_OPTIONS = readFileSync('templates/HAPROXY_BACKEND_HTTP_OPTIONS.hbs', 'utf8');
-const isReloadDone = (l: LogLine) => l.msg === 'HAProxy reloaded';
 
 let fake: FakeMarathon;
 let d: RunningDaemon;
