@@ -131,7 +131,8 @@ await section('memory', `Memory stability: ${cfg.memory.syncs} syncs on a ${cfg.
     { figure: 'RSS start / after warm-up / end', value: `${s.rssStartMb} / ${s.rssAfterWarmupMb} / ${s.rssEndMb} MB` },
     { figure: 'peak RSS (VmHWM)', value: `${s.peakRssMb} MB` },
     { figure: 'after warm-up: min–max of samples, trend', value: s.postWarmupRangeMb ? `${s.postWarmupRangeMb[0]}–${s.postWarmupRangeMb[1]} MB, ${s.trendMbPer100Syncs} MB per 100 syncs` : 'n/a' },
-    { figure: 'growth after warm-up', value: `${s.growthAfterWarmupPct} %`, verdict: `${metOrMissed(s.met)} (≤ 10 %)` },
+    { figure: 'growth after warm-up', value: `${s.growthAfterWarmupPct} % (${s.growthMeasure})`, verdict: `${metOrMissed(s.met)} (≤ 10 %)` },
+    { figure: 'one sample: end vs after warm-up', value: `${s.endVsWarmupPct} %`, verdict: '' },
   ]);
   return res;
 });
