@@ -1,26 +1,26 @@
-import { readdirSync, statSync } from 'node:fs';
+import { watch, type FSWatcher } from 'chokidar';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
 import { blamedSections } from '../haproxy/attribute.js';
 import { installFiles, type InstallFile, validateSet, validationError } from '../haproxy/install.js';
+import { runCommands, saveServerState } from '../haproxy/runtime.js';
 import type { Validation } from '../haproxy/validate.js';
 import { HostResolver } from '../io/dns.js';
 import { loadTemplateSet } from '../io/templates.js';
+import { fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.js';
 import { backoffMs, MarathonEventStream } from '../marathon/events.js';
 import type { AppsDocument } from '../marathon/types.js';
 import { warningLine, type LbModel } from '../model/types.js';
 import { describeDiff, diffModels } from '../plan/diff.js';
 import { configSkeleton, type Live, liveAfterReload, mapCommands, planServerChanges } from '../plan/runtime.js';
-import { runCommands, saveServerState } from '../haproxy/runtime.js';
 import type { TemplateSet } from '../render/templates.js';
 import { renderOptionsOf, type Settings } from '../settings.js';
 import type { Logger } from './log.js';
 import { daemonMetrics, type Metrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
-import { IpvsSync } from './vips.js';
-import { watch, type FSWatcher } from 'chokidar';
 import { agentHosts, loadApps, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
-import { fetchAppsText, parseAppsDocument } from '../marathon/client.js';
+import { IpvsSync } from './vips.js';
 
 /** Why a sync ran: low-cardinality, used as a metrics label and in every reload's log line. */
 export type Trigger = 'startup' | 'marathon_event' | 'stream_connected' | 'periodic_resync' | 'sighup' | 'sigusr1' | 'retry' | 'template_change' | 'haproxy_restart';
@@ -173,14 +173,14 @@ export class Daemon {
   }
 
   private startStream(): void {
-    const src = marathonSourceOf(this.s);
-    src.urls = src.urls.filter((u) => /^https?:\/\//i.test(u));
-    if (src.urls.length === 0) {
+    const src = this.source;
+    const urls = src.urls.filter(isHttpUrl);
+    if (urls.length === 0) {
       this.log.warn('--sse needs an http(s) --marathon URL; following no event stream');
       return;
     }
     this.stream = new MarathonEventStream(
-      { urls: src.urls, ...(src.auth ? { auth: src.auth } : {}), ...(src.ca ? { ca: src.ca } : {}), stallTimeoutMs: this.s.stallTimeout * 1000, maxBackoffMs: this.s.maxBackoff * 1000 },
+      { urls, ...(src.auth ? { auth: src.auth } : {}), ...(src.ca ? { ca: src.ca } : {}), stallTimeoutMs: this.s.stallTimeout * 1000, maxBackoffMs: this.s.maxBackoff * 1000 },
       {
         onEvent: (type) => {
           this.metrics.inc('mlb_events_total', { type });
@@ -219,7 +219,6 @@ export class Daemon {
   }
 
   private async currentInstalledOrEmpty(): Promise<boolean> {
-    const { existsSync } = await import('node:fs');
     if (existsSync(this.configPath)) return true;
     this.log.warn('no config installed yet: starting HAProxy with no apps until Marathon answers');
     await this.applyDocument({ apps: [] }, ['startup'], false);
@@ -403,7 +402,7 @@ export class Daemon {
     if (configSkeleton(result.rendered.config) !== loaded.skeleton || !sameSettings(loaded.model, result.model)) return { category: 'structure_changed', why };
     const plan = planServerChanges(loaded.live, result.model);
     if (plan.kind === 'reload') return { category: 'slots_exhausted', why: plan.reason };
-    const dir = this.configPath.replace(/\/[^/]*$/, '');
+    const dir = dirname(this.configPath);
     const commands = [
       ...plan.commands,
       ...mapCommands(join(dir, 'domain2backend.map'), this.applied.domainMap, result.rendered.domainMap),
@@ -481,7 +480,7 @@ export class Daemon {
 
   private async validate(doc: AppsDocument, excluded: Set<string>): Promise<{ result: RenderResult; validation: Validation }> {
     const result = await this.render({ apps: doc.apps.filter((a) => !excluded.has(a.id)) });
-    const validation = await validateSet(result.files, this.configPath.replace(/\/[^/]*$/, ''), this.s.haproxyBin);
+    const validation = await validateSet(result.files, dirname(this.configPath), this.s.haproxyBin);
     return { result, validation };
   }
 
