@@ -22,7 +22,7 @@ export async function applyOnce(s: Settings, result: RenderResult): Promise<numb
     haproxyBin: s.haproxyBin,
     skipValidation: s.skipValidation,
     archiveVersions: s.archiveVersions,
-    touch: [renderOptionsOf(s, configPath).stateFile],
+    stateFile: renderOptionsOf(s, configPath).stateFile,
   });
   if (!install.changed) {
     process.stderr.write(`mlb-ts: ${configPath} is already up to date; no reload\n`);

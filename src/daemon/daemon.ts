@@ -457,7 +457,7 @@ export class Daemon {
       haproxyBin: this.s.haproxyBin,
       skipValidation: this.s.skipValidation,
       archiveVersions: this.s.archiveVersions,
-      touch: [renderOptionsOf(this.s, this.configPath).stateFile],
+      stateFile: renderOptionsOf(this.s, this.configPath).stateFile,
     };
   }
 
@@ -480,7 +480,7 @@ export class Daemon {
 
   private async validate(doc: AppsDocument, excluded: Set<string>): Promise<{ result: RenderResult; validation: Validation }> {
     const result = await this.render({ apps: doc.apps.filter((a) => !excluded.has(a.id)) });
-    const validation = await validateSet(result.files, dirname(this.configPath), this.s.haproxyBin);
+    const validation = await validateSet(result.files, dirname(this.configPath), this.s.haproxyBin, renderOptionsOf(this.s, this.configPath).stateFile);
     return { result, validation };
   }
 

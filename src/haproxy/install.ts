@@ -19,8 +19,8 @@ export interface InstallOptions {
   haproxyBin: string;
   skipValidation: boolean;
   archiveVersions: number;
-  /** Files the config refers to that must exist for `haproxy -c` (the server-state file). */
-  touch?: string[];
+  /** The server-state file the config names: created (empty) once the config is installed. */
+  stateFile?: string;
 }
 
 export interface InstallResult {
@@ -45,7 +45,7 @@ export function isInstalled(dir: string, files: InstallFile[]): boolean {
  * Validates the whole set in a scratch directory: the config is checked against the new
  * maps, not the ones currently installed (their paths are pointed at the scratch copies).
  */
-export async function validateSet(files: InstallFile[], configDir: string, haproxyBin: string): Promise<Validation> {
+export async function validateSet(files: InstallFile[], configDir: string, haproxyBin: string, stateFile?: string): Promise<Validation> {
   const scratch = mkdtempSync(join(tmpdir(), 'mlb-ts-validate-'));
   try {
     const [config, ...others] = files as [InstallFile, ...InstallFile[]];
@@ -53,6 +53,11 @@ export async function validateSet(files: InstallFile[], configDir: string, hapro
     for (const f of others) {
       writeFileSync(join(scratch, f.name), f.content);
       text = text.split(join(configDir, f.name)).join(join(scratch, f.name));
+    }
+    // A scratch server-state file too: HAProxy warns about a missing one, and validating must not create files.
+    if (stateFile) {
+      writeFileSync(join(scratch, 'haproxy.state'), EMPTY_SERVER_STATE);
+      text = text.split(stateFile).join(join(scratch, 'haproxy.state'));
     }
     const cfgPath = join(scratch, config.name);
     writeFileSync(cfgPath, text);
@@ -84,12 +89,10 @@ function archive(configPath: string, keep: number): void {
  */
 export async function installFiles(files: InstallFile[], opts: InstallOptions): Promise<InstallResult> {
   const dir = dirname(opts.configPath);
-  mkdirSync(dir, { recursive: true });
-  for (const t of opts.touch ?? []) if (!existsSync(t)) writeFileSync(t, EMPTY_SERVER_STATE);
   if (isInstalled(dir, files)) return { changed: false };
   let validation: Validation | undefined;
   if (!opts.skipValidation) {
-    validation = await validateSet(files, dir, opts.haproxyBin);
+    validation = await validateSet(files, dir, opts.haproxyBin, opts.stateFile);
     if (!validation.ok) throw validationError(validation);
   }
   const staged = stageFiles(files.map((f) => ({ path: join(dir, f.name), content: f.content })));
@@ -100,5 +103,6 @@ export async function installFiles(files: InstallFile[], opts: InstallOptions): 
     throw new MlbError('E_INSTALL', `cannot archive ${opts.configPath}`, { cause: e });
   }
   commitStaged(staged);
+  if (opts.stateFile && !existsSync(opts.stateFile)) writeFileSync(opts.stateFile, EMPTY_SERVER_STATE);
   return { changed: true, ...(validation ? { validation } : {}) };
 }

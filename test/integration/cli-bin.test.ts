@@ -68,6 +68,25 @@ describe('the mlb-ts executable', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('one-shot: validates, installs, runs --command; a config HAProxy refuses leaves nothing behind', () => {
+    const dir = join(tmp, 'oneshot');
+    const log = join(tmp, 'reloads.log');
+    const args = ['--group', 'external', '-m', 'examples/apps.json', '--haproxy-config', join(dir, 'haproxy.cfg'), '--command', `echo reload >> ${log}`];
+    const ok = mlb(...args, '--ssl-certs', 'examples/certs/demo.pem');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toContain('backend httpi_3141');
+    expect(existsSync(join(dir, 'haproxy.state'))).toBe(true);
+    const again = mlb(...args, '--ssl-certs', 'examples/certs/demo.pem');
+    expect(again.stderr).toMatch(/already up to date; no reload/);
+    expect(readFileSync(log, 'utf8')).toBe('reload\n');
+
+    const refused = join(tmp, 'refused');
+    const bad = mlb('--group', 'external', '-m', 'examples/apps.json', '--haproxy-config', join(refused, 'haproxy.cfg'), '--ssl-certs', join(tmp, 'no-such-cert.pem'), '--command', 'true');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/E_HAPROXY_INVALID: haproxy -c refused the config: .*no-such-cert\.pem/);
+    expect(existsSync(refused)).toBe(false);
+  });
+
   it('an unreachable Marathon: exit 1 naming it', () => {
     const r = mlb('--dry-run', '-m', 'http://127.0.0.1:9', '--group', 'external');
     expect(r.code).toBe(1);
