@@ -105,6 +105,9 @@ function candidatesOf(app: MarathonApp, opts: ModelOptions, warn: Warn): Candida
   const labels = classifiedLabels(app);
   const appLabels = parseAppLabels(app, labels, warn);
   if (!appLabels) return [];
+  // Another instance's app (no group of ours, no per-port group): not ours to judge or warn about.
+  const hasPortGroups = labels.some(([, , c]) => c.kind === 'port' && c.key === 'group');
+  if (!hasPortGroups && !matchesGroups(opts.groups, appLabels.group ?? [])) return [];
   const net = appNetworking(app);
   const parsed: ParsedApp = { app, appLabels, net };
   const portRaw = new Map<number, [keyof PortLabels, string, string][]>();
@@ -131,10 +134,10 @@ function candidatesOf(app: MarathonApp, opts: ModelOptions, warn: Warn): Candida
 
   const out: Candidate[] = [];
   for (const port of net.ports) {
-    const labels = parsePortLabels(app.id, portRaw.get(port.index) ?? [], warn);
+    const raws = portRaw.get(port.index) ?? [];
+    if (!portMatchesGroups(raws, appLabels, opts.groups)) continue;
+    const labels = parsePortLabels(app.id, raws, warn);
     if (!labels) continue;
-    const groups = labels.group ?? appLabels.group ?? [];
-    if (!matchesGroups(opts.groups, groups)) continue;
     const enabled = opts.strictMode ? labels.enabled === true : labels.enabled !== false;
     if (!enabled) continue;
     if (labels.healthCheckPortIndex !== undefined && labels.healthCheckPortIndex >= net.ports.length) {
@@ -144,6 +147,18 @@ function candidatesOf(app: MarathonApp, opts: ModelOptions, warn: Warn): Candida
     out.push({ parsed, port, labels, templates: portTemplates.get(port.index) ?? {}, servicePort: labels.port ?? port.servicePort, servicePortSource: labels.port ? 'label' : 'marathon' });
   }
   return out;
+}
+
+/** Whether a port is ours; a GROUP label that doesn't parse counts as ours, so its warning is given. */
+function portMatchesGroups(raws: [keyof PortLabels, string, string][], appLabels: AppLabels, groups: string[]): boolean {
+  const portGroup = raws.find(([key]) => key === 'group');
+  if (!portGroup) return matchesGroups(groups, appLabels.group ?? []);
+  try {
+    return matchesGroups(groups, PORT_LABELS.group.parse(portGroup[2]));
+  } catch (e) {
+    if (e instanceof LabelValueError) return true;
+    throw e;
+  }
 }
 
 function parsePortLabels(appId: string, raws: [keyof PortLabels, string, string][], warn: Warn): PortLabels | undefined {

@@ -144,6 +144,16 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
 describe('buildModel: selection', () => {
   const grouped = (id: string, labels: Record<string, string>, port: number) => app(id, withPortDefinitions(port), withLabels(labels), withTasks(task('10.0.0.1', [31000])));
 
+  it.each<[string, Record<string, string>]>([
+    ['an app of another group', { HAPROXY_GROUP: 'internal', HAPROXY_0_PORT: 'abc', HAPROXY_0_VHOTS: 'x', HAPROXY_7_VHOST: 'y.example.com' }],
+    ['a port of another group', { HAPROXY_GROUP: 'external', HAPROXY_0_GROUP: 'internal', HAPROXY_0_PORT: 'abc' }],
+  ])('%s is not ours: no warning about its labels', (_name, labels) => {
+    const result = build([grouped('/other', labels, 10000)], { groups: ['external'] });
+    expect(result.model.services).toEqual([]);
+    expect(codes(result.warnings).filter((c) => c !== 'E_PORT_INDEX_UNKNOWN' && c !== 'W_LABEL_UNKNOWN')).toEqual([]);
+    expect(result.warnings.filter((w) => w.label === 'HAPROXY_0_PORT' || w.label === 'HAPROXY_0_VHOTS')).toEqual([]);
+  });
+
   it.each<[string, Record<string, string>, string[], boolean]>([
     ['app group matches --group', { HAPROXY_GROUP: 'external' }, ['external'], true],
     ['app group does not match', { HAPROXY_GROUP: 'external' }, ['internal'], false],
