@@ -68,7 +68,7 @@ export async function validateSet(files: InstallFile[], configDir: string, hapro
 }
 
 export function validationError(v: Validation): MlbError {
-  const reason = v.alerts.filter((a) => !/^Fatal errors found|^config : Error\(s\) found/.test(a)).slice(0, 3).join(' | ') || v.output.trim().split('\n').pop() || 'unknown';
+  const reason = v.alerts.filter((a) => !/^(config : )?(Fatal errors found|Error\(s\) found)/.test(a)).slice(0, 3).join(' | ') || v.output.trim().split('\n').pop() || 'unknown';
   return new MlbError('E_HAPROXY_INVALID', `haproxy -c refused the config: ${reason}`);
 }
 

@@ -3,7 +3,7 @@ import { MlbError } from '../errors.js';
 import { socketCommand } from './socket.js';
 
 /** What HAProxy's CLI says when a command did not do what was asked. */
-const FAILURE = /no such|unknown|invalid|require|not found|can't|cannot|error|failed|denied|not allowed/i;
+const FAILURE = /no such|unknown|invalid|require|not found|can't|cannot|error|failed|denied|not allowed|not enabled|expects|can only be|garbage/i;
 
 /**
  * Runs runtime-API commands on the admin socket, a batch per connection (`;`-separated).

@@ -333,7 +333,8 @@ function serversOf(s: Service, byKey: CandidateIndex, opts: ModelOptions, resolv
     const c = byKey.get(portKey(appId, s.portIndex));
     if (!c) continue;
     const app = c.parsed.app;
-    const checkIndex = c.labels.healthCheckPortIndex;
+    // Without a health check there is nothing to point at another port.
+    const checkIndex = s.healthCheck ? c.labels.healthCheckPortIndex : undefined;
     // Task id order decides which of two tasks on one address is kept.
     const tasks = (app.tasks ?? []).length > 1 ? [...(app.tasks ?? [])].sort((a, b) => cmp(a.id, b.id)) : (app.tasks ?? []);
     for (const task of tasks) {

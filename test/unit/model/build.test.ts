@@ -112,6 +112,13 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
     ]);
   });
 
+  it('BACKEND_HEALTHCHECK_PORT_INDEX without a health check adds no check port (HAProxy would refuse it at run time)', () => {
+    const a = app('/web', withPortDefinitions(10000, 10001), withLabels({ HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1' }), withTasks(task('10.0.0.1', [31000, 31001])));
+    const s = build([a]).model.services.find((x) => x.portIndex === 0) as Service;
+    expect(s.healthCheck).toBeUndefined();
+    expect(s.servers[0]).not.toHaveProperty('checkPort');
+  });
+
   it('BACKEND_HEALTHCHECK_PORT_INDEX of the port itself adds no check port', () => {
     const a = web({ HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '0' }, withHealthChecks({ protocol: 'TCP' }));
     expect(onlyService(build([a])).servers[0]).not.toHaveProperty('checkPort');

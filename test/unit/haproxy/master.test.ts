@@ -1,0 +1,197 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MlbError } from '../../../src/errors.js';
+import { parseShowProc, reloadAndVerify, reloadThroughMaster, type ShowProc, showProc } from '../../../src/haproxy/master.js';
+import { type Backend, startBackend } from '../../helpers/backends.js';
+import { type RunningHaproxy, retryWhilePortTaken, startHaproxy } from '../../helpers/haproxy.js';
+import { request } from '../../helpers/http.js';
+import { freePort } from '../../helpers/ports.js';
+
+const HEADER = '#<PID>          <type>          <reloads>       <uptime>        <version>      ';
+
+describe('parseShowProc', () => {
+  const cases: [string, string, ShowProc][] = [
+    [
+      'a fresh master and its worker (HAProxy 2.6)',
+      [HEADER, '14389           master          0 [failed: 0]   0d00h00m01s     2.6.12-1+deb12u3', '# workers', '14392           worker          0               0d00h00m01s     2.6.12-1+deb12u3', '# programs', ''].join('\n'),
+      { master: { pid: 14389, reloads: 0, uptime: '0d00h00m01s', failedReloads: 0 }, workers: [{ pid: 14392, reloads: 0, uptime: '0d00h00m01s' }], oldWorkers: [] },
+    ],
+    [
+      'after a failed reload',
+      [HEADER, '14389           master          2 [failed: 1]   0d00h00m04s     2.6.12', '# workers', '14420           worker          1               0d00h00m02s     2.6.12', '# programs', ''].join('\n'),
+      { master: { pid: 14389, reloads: 2, uptime: '0d00h00m04s', failedReloads: 1 }, workers: [{ pid: 14420, reloads: 1, uptime: '0d00h00m02s' }], oldWorkers: [] },
+    ],
+    [
+      'old workers finishing their connections, "[was: N]" included',
+      [
+        HEADER,
+        '14389           master          3 [failed: 0]   0d00h00m09s     2.6.12',
+        '# workers',
+        '14489           worker          0               0d00h00m01s     2.6.12',
+        '# old workers',
+        '14420           worker          2               0d00h00m07s     2.6.12',
+        '14401           worker          [was: 1]        0d00h00m08s     2.6.12',
+        '# programs',
+        '',
+      ].join('\n'),
+      {
+        master: { pid: 14389, reloads: 3, uptime: '0d00h00m09s', failedReloads: 0 },
+        workers: [{ pid: 14489, reloads: 0, uptime: '0d00h00m01s' }],
+        oldWorkers: [
+          { pid: 14420, reloads: 2, uptime: '0d00h00m07s' },
+          { pid: 14401, reloads: 1, uptime: '0d00h00m08s' },
+        ],
+      },
+    ],
+    [
+      'several workers; programs and blank lines ignored',
+      [
+        '',
+        HEADER,
+        '100 master 7 [failed: 3] 1d02h03m04s 2.6.12',
+        '# workers',
+        '101 worker 0 0d00h00m01s 2.6.12',
+        '102 worker 0 0d00h00m01s 2.6.12',
+        '',
+        '# programs',
+        '200 sidecar 0 0d00h00m05s -',
+        '',
+      ].join('\n'),
+      {
+        master: { pid: 100, reloads: 7, uptime: '1d02h03m04s', failedReloads: 3 },
+        workers: [
+          { pid: 101, reloads: 0, uptime: '0d00h00m01s' },
+          { pid: 102, reloads: 0, uptime: '0d00h00m01s' },
+        ],
+        oldWorkers: [],
+      },
+    ],
+    [
+      'a master with no worker (all of them died)',
+      [HEADER, '100 master 1 [failed: 0] 0d00h00m09s 2.6.12', '# workers', '# programs', ''].join('\n'),
+      { master: { pid: 100, reloads: 1, uptime: '0d00h00m09s', failedReloads: 0 }, workers: [], oldWorkers: [] },
+    ],
+  ];
+  it.each(cases)('%s', (_name, text, want) => expect(parseShowProc(text)).toEqual(want));
+
+  it.each([
+    ['an empty answer', ''],
+    ['an unknown command', 'Unknown command: \'show proc\'\n'],
+    ['workers but no master line', '# workers\n101 worker 0 0d00h00m01s 2.6\n'],
+  ])('E_RUNTIME for %s', (_name, text) => {
+    let err: unknown;
+    try {
+      parseShowProc(text);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MlbError);
+    expect((err as MlbError).code).toBe('E_RUNTIME');
+    expect((err as MlbError).message).toMatch(/unexpected 'show proc' answer/);
+  });
+});
+
+describe('against a real master-worker HAProxy (-W -S)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlb-ts-master-'));
+  const cfgPath = join(dir, 'haproxy.cfg');
+  const masterSocket = join(dir, 'master.sock');
+  let hp: RunningHaproxy | undefined;
+  let backend: Backend;
+  let port: number;
+  let goodConfig: string;
+
+  const config = (p: number, b: Backend) =>
+    [
+      'global',
+      '  maxconn 200',
+      'defaults',
+      '  mode http',
+      '  timeout connect 2s',
+      '  timeout client 5s',
+      '  timeout server 5s',
+      'frontend fe',
+      `  bind 127.0.0.1:${p}`,
+      '  default_backend be',
+      'backend be',
+      `  server s1 ${b.host}:${b.port}`,
+      '',
+    ].join('\n');
+
+  const served = async () => (await request({ port, timeoutMs: 3000 })).status;
+
+  beforeAll(async () => {
+    backend = await startBackend({ name: 'b1' });
+    hp = await retryWhilePortTaken(async () => {
+      port = await freePort();
+      goodConfig = config(port, backend);
+      writeFileSync(cfgPath, goodConfig);
+      return startHaproxy(cfgPath, { masterSocket, ports: [port] });
+    });
+  });
+
+  afterAll(async () => {
+    await hp?.stop();
+    await backend?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('showProc: the master is the process started, with one worker', async () => {
+    const p = await showProc(masterSocket);
+    expect(p.master.pid).toBe(hp?.pid);
+    expect(p.workers).toHaveLength(1);
+    expect(p.workers[0]?.pid).not.toBe(p.master.pid);
+    expect(p.master.failedReloads).toBe(0);
+    expect(await served()).toBe(200);
+  });
+
+  it('reloadAndVerify: the reload counter rises and a new worker serves', async () => {
+    const before = await showProc(masterSocket);
+    const after = await reloadAndVerify(masterSocket);
+    expect(after.master.pid).toBe(before.master.pid);
+    expect(after.master.reloads).toBeGreaterThan(before.master.reloads);
+    expect(after.workers).toHaveLength(1);
+    expect(after.workers[0]?.pid).not.toBe(before.workers[0]?.pid);
+    expect(after.master.failedReloads).toBe(0);
+    expect(await served()).toBe(200);
+  });
+
+  it('a reload HAProxy refuses: E_RELOAD naming the failed reloads, the old worker still serving', async () => {
+    const before = await showProc(masterSocket);
+    const worker = before.workers[0]?.pid;
+    writeFileSync(cfgPath, `${goodConfig}  this-is-not-a-keyword\n`);
+    try {
+      let err: unknown;
+      const started = Date.now();
+      try {
+        await reloadAndVerify(masterSocket, 10_000);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(MlbError);
+      expect((err as MlbError).code).toBe('E_RELOAD');
+      expect((err as MlbError).message).toMatch(/refused the reload \(failed reloads \d+ → \d+\)/);
+      // it is told by the failed-reload counter, not by waiting out the timeout
+      expect(Date.now() - started).toBeLessThan(9000);
+      const after = await showProc(masterSocket);
+      expect(after.master.failedReloads).toBeGreaterThan(before.master.failedReloads);
+      expect(after.workers.map((w) => w.pid)).toEqual([worker]);
+      expect(await served()).toBe(200);
+    } finally {
+      writeFileSync(cfgPath, goodConfig);
+    }
+    // the next good config reloads again
+    const ok = await reloadAndVerify(masterSocket);
+    expect(ok.workers[0]?.pid).not.toBe(worker);
+    expect(await served()).toBe(200);
+  });
+
+  it('reloadThroughMaster: false without a master socket, true after a verified reload', async () => {
+    expect(await reloadThroughMaster(join(dir, 'no-such.sock'))).toBe(false);
+    const before = await showProc(masterSocket);
+    expect(await reloadThroughMaster(masterSocket)).toBe(true);
+    expect((await showProc(masterSocket)).master.reloads).toBeGreaterThan(before.master.reloads);
+    expect(readFileSync(cfgPath, 'utf8')).toBe(goodConfig);
+  });
+});

@@ -1,0 +1,153 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MlbError } from '../../../src/errors.js';
+import { commitStaged, discardStaged, stageFiles, writeFilesAtomically } from '../../../src/io/files.js';
+
+const root = mkdtempSync(join(tmpdir(), 'mlb-ts-files-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let seq = 0;
+const newDir = () => {
+  const d = join(root, `case-${++seq}`);
+  mkdirSync(d);
+  return d;
+};
+
+const listing = (dir: string) => readdirSync(dir).sort();
+
+function thrown(fn: () => void): MlbError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(MlbError);
+    return e as MlbError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('stageFiles / commitStaged / discardStaged', () => {
+  it('staging writes hidden temp files beside the destinations; nothing visible under the final names', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, 'haproxy.cfg'), 'old config');
+    const staged = stageFiles(
+      [
+        { path: join(dir, 'haproxy.cfg'), content: 'new config' },
+        { path: join(dir, 'domain2backend.map'), content: 'a.test be\n' },
+      ],
+      'T1',
+    );
+    expect(staged).toEqual([
+      { final: join(dir, 'haproxy.cfg'), temp: join(dir, '.haproxy.cfg.T1.tmp') },
+      { final: join(dir, 'domain2backend.map'), temp: join(dir, '.domain2backend.map.T1.tmp') },
+    ]);
+    expect(listing(dir)).toEqual(['.domain2backend.map.T1.tmp', '.haproxy.cfg.T1.tmp', 'haproxy.cfg']);
+    expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toBe('old config');
+    expect(readFileSync(join(dir, '.haproxy.cfg.T1.tmp'), 'utf8')).toBe('new config');
+
+    commitStaged(staged);
+    expect(listing(dir)).toEqual(['domain2backend.map', 'haproxy.cfg']);
+    expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toBe('new config');
+    expect(readFileSync(join(dir, 'domain2backend.map'), 'utf8')).toBe('a.test be\n');
+  });
+
+  it('discardStaged removes the temp files and leaves the destinations alone', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, 'haproxy.cfg'), 'old');
+    const staged = stageFiles([{ path: join(dir, 'haproxy.cfg'), content: 'new' }], 'T2');
+    discardStaged(staged);
+    expect(listing(dir)).toEqual(['haproxy.cfg']);
+    expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toBe('old');
+    // discarding twice is harmless
+    discardStaged(staged);
+  });
+
+  it('missing directories are created', () => {
+    const dir = join(newDir(), 'a', 'b');
+    commitStaged(stageFiles([{ path: join(dir, 'x.cfg'), content: 'x' }]));
+    expect(readFileSync(join(dir, 'x.cfg'), 'utf8')).toBe('x');
+  });
+
+  it('a write that fails while staging: E_INSTALL, the files staged before it removed, nothing else touched', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, 'haproxy.cfg'), 'old');
+    // a file whose directory can't be created: its parent is a regular file
+    const e = thrown(() =>
+      stageFiles([
+        { path: join(dir, 'haproxy.cfg'), content: 'new' },
+        { path: join(dir, 'haproxy.cfg', 'under-a-file.map'), content: 'm' },
+      ]),
+    );
+    expect(e.code).toBe('E_INSTALL');
+    expect(e.message).toContain('cannot write');
+    expect(e.cause).toBeInstanceOf(Error);
+    expect(listing(dir)).toEqual(['haproxy.cfg']);
+    expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toBe('old');
+  });
+
+  it('a rename that fails while committing: E_INSTALL and no temp files left', () => {
+    const dir = newDir();
+    // the destination is a non-empty directory: renaming a file onto it fails
+    mkdirSync(join(dir, 'haproxy.cfg'));
+    writeFileSync(join(dir, 'haproxy.cfg', 'inside'), '');
+    const staged = stageFiles([{ path: join(dir, 'haproxy.cfg'), content: 'new' }], 'T3');
+    const e = thrown(() => commitStaged(staged));
+    expect(e.code).toBe('E_INSTALL');
+    expect(e.message).toContain('cannot install');
+    expect(listing(dir)).toEqual(['haproxy.cfg']);
+    expect(statSync(join(dir, 'haproxy.cfg')).isDirectory()).toBe(true);
+  });
+});
+
+describe('writeFilesAtomically', () => {
+  it('writes every file, replaces existing ones, leaves no temp file', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, 'a.txt'), 'old a');
+    writeFilesAtomically([
+      { path: join(dir, 'a.txt'), content: 'new a' },
+      { path: join(dir, 'b.txt'), content: 'b' },
+      { path: join(dir, 'empty.txt'), content: '' },
+      { path: join(dir, 'unicode.txt'), content: 'ünïcödé ✓\n' },
+    ]);
+    expect(listing(dir)).toEqual(['a.txt', 'b.txt', 'empty.txt', 'unicode.txt']);
+    expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('new a');
+    expect(readFileSync(join(dir, 'empty.txt'), 'utf8')).toBe('');
+    expect(readFileSync(join(dir, 'unicode.txt'), 'utf8')).toBe('ünïcödé ✓\n');
+  });
+
+  it('a failing write leaves no partial file: none of the set appears', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, 'plain-file'), 'x');
+    const e = thrown(() =>
+      writeFilesAtomically([
+        { path: join(dir, 'first.txt'), content: 'first' },
+        { path: join(dir, 'plain-file', 'second.txt'), content: 'its directory is a file' },
+        { path: join(dir, 'third.txt'), content: 'third' },
+      ]),
+    );
+    expect(e.code).toBe('E_INSTALL');
+    expect(listing(dir)).toEqual(['plain-file']);
+  });
+
+  it('a failing rename of the last file (renamed first): none of the set appears', () => {
+    const dir = newDir();
+    mkdirSync(join(dir, 'is-a-directory'));
+    writeFileSync(join(dir, 'is-a-directory', 'inside'), '');
+    const e = thrown(() =>
+      writeFilesAtomically([
+        { path: join(dir, 'first.txt'), content: 'first' },
+        { path: join(dir, 'second.txt'), content: 'second' },
+        { path: join(dir, 'is-a-directory'), content: 'cannot replace a directory' },
+      ]),
+    );
+    expect(e.code).toBe('E_INSTALL');
+    expect(listing(dir)).toEqual(['is-a-directory']);
+  });
+
+  it('nothing to write: nothing happens', () => {
+    const dir = newDir();
+    writeFilesAtomically([]);
+    expect(listing(dir)).toEqual([]);
+  });
+});

@@ -1,0 +1,218 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AppInput, FakeMarathon } from '../../../src/demo/fake-marathon.js';
+import { MlbError } from '../../../src/errors.js';
+import { APPS_PATH, fetchApps, fetchAppsText, isHttpUrl, type MarathonSource } from '../../../src/marathon/client.js';
+import { freePort } from '../../helpers/ports.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'mlb-ts-client-'));
+
+/** A server that answers every request with `status` and `body`, remembering what it was asked. */
+interface Canned {
+  url: string;
+  requests: { url: string; headers: IncomingHttpHeaders }[];
+}
+const servers: Server[] = [];
+async function canned(status: number, body: string, contentType = 'application/json'): Promise<Canned> {
+  const requests: Canned['requests'] = [];
+  const server = createServer((req, res) => {
+    requests.push({ url: req.url ?? '', headers: req.headers });
+    req.resume();
+    res.writeHead(status, { 'Content-Type': contentType, Connection: 'close' });
+    res.end(body);
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+async function rejection(p: Promise<unknown>): Promise<MlbError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(MlbError);
+    return e as MlbError;
+  }
+  throw new Error('expected a rejection');
+}
+
+const APP: AppInput = { id: '/web', instances: 1, labels: { HAPROXY_GROUP: 'external' }, portDefinitions: [{ port: 10001, name: 'http' }] } as AppInput;
+const DOC = JSON.stringify({ apps: [{ id: '/from-file', labels: {}, instances: 0, tasks: [] }] });
+
+let leader: FakeMarathon;
+let second: FakeMarathon;
+let authed: FakeMarathon;
+let dead: string;
+
+beforeAll(async () => {
+  leader = await FakeMarathon.start({ apps: [APP], stagingMs: 10 });
+  second = await FakeMarathon.start({ apps: [{ ...APP, id: '/second' } as AppInput], stagingMs: 10 });
+  authed = await FakeMarathon.start({ apps: [APP], credentials: 'alice:s3cret', redirect: true, stagingMs: 10 });
+  dead = `http://127.0.0.1:${await freePort()}`;
+  await Promise.all([leader.settled(), second.settled(), authed.settled()]);
+});
+
+afterAll(async () => {
+  await Promise.all([leader?.close(), second?.close(), authed?.close()]);
+  await Promise.all(
+    servers.map((s) => {
+      const closed = new Promise<void>((r) => s.close(() => r()));
+      s.closeAllConnections();
+      return closed;
+    }),
+  );
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const ids = (text: string) => (JSON.parse(text) as { apps: { id: string }[] }).apps.map((a) => a.id);
+
+describe('isHttpUrl', () => {
+  it.each([
+    ['http://m:8080', true],
+    ['HTTPS://m', true],
+    ['/etc/apps.json', false],
+    ['file:///etc/apps.json', false],
+    ['apps.json', false],
+  ])('%s → %s', (s, want) => expect(isHttpUrl(s)).toBe(want));
+});
+
+describe('fetchAppsText', () => {
+  it('a file path: its text, the path as source', async () => {
+    const path = join(tmp, 'apps.json');
+    writeFileSync(path, DOC);
+    expect(await fetchAppsText({ urls: [path] })).toEqual({ text: DOC, source: path });
+  });
+
+  it('a file: URL is read as a file', async () => {
+    const path = join(tmp, 'apps-url.json');
+    writeFileSync(path, DOC);
+    expect(await fetchAppsText({ urls: [pathToFileURL(path).href] })).toEqual({ text: DOC, source: path });
+  });
+
+  it('a missing file → E_INPUT_UNREADABLE (files do not fail over)', async () => {
+    const e = await rejection(fetchAppsText({ urls: [join(tmp, 'missing.json'), leader.url] }));
+    expect(e.code).toBe('E_INPUT_UNREADABLE');
+    expect(e.message).toContain('missing.json');
+  });
+
+  it('a URL: GET <base>/v2/apps?embed=apps.tasks, the body as text', async () => {
+    const before = leader.requestCount('/v2/apps');
+    const raw = await fetchAppsText({ urls: [`${leader.url}/`] });
+    expect(raw.source).toBe(`${leader.url}${APPS_PATH}`);
+    expect(ids(raw.text)).toEqual(['/web']);
+    expect((JSON.parse(raw.text) as { apps: { tasks?: unknown[] }[] }).apps[0]?.tasks).toHaveLength(1);
+    expect(leader.requestCount('/v2/apps')).toBe(before + 1);
+  });
+
+  it('failover order: the first URL that answers wins, later ones are not asked', async () => {
+    const before = second.requestCount('/v2/apps');
+    expect(ids((await fetchAppsText({ urls: [leader.url, second.url] })).text)).toEqual(['/web']);
+    expect(second.requestCount('/v2/apps')).toBe(before);
+    expect(ids((await fetchAppsText({ urls: [second.url, leader.url] })).text)).toEqual(['/second']);
+  });
+
+  it('a URL refusing connections: the next one answers', async () => {
+    const raw = await fetchAppsText({ urls: [dead, second.url] });
+    expect(raw.source).toBe(`${second.url}${APPS_PATH}`);
+  });
+
+  it('an HTML error page with status 200 from the first URL: fails over to the second', async () => {
+    const proxy = await canned(200, '<html><body><h1>502 Bad Gateway</h1></body></html>', 'text/html');
+    const raw = await fetchAppsText({ urls: [proxy.url, leader.url] });
+    expect(proxy.requests).toHaveLength(1);
+    expect(raw.source).toBe(`${leader.url}${APPS_PATH}`);
+    expect(ids(raw.text)).toEqual(['/web']);
+  });
+
+  it('an HTTP error status from the first URL: fails over to the second', async () => {
+    const broken = await canned(503, '{"message":"not the leader"}');
+    const raw = await fetchAppsText({ urls: [broken.url, second.url] });
+    expect(raw.source).toBe(`${second.url}${APPS_PATH}`);
+  });
+
+  it('Basic auth: sent on every request, kept across the redirect to the leader', async () => {
+    const src: MarathonSource = { urls: [authed.followerUrl as string], auth: { basic: 'alice:s3cret' } };
+    const raw = await fetchAppsText(src);
+    expect(ids(raw.text)).toEqual(['/web']);
+    const echo = await canned(200, DOC);
+    await fetchAppsText({ urls: [echo.url], auth: { basic: 'alice:s3cret' } });
+    expect(echo.requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
+    expect(echo.requests[0]?.url).toBe(APPS_PATH);
+  });
+
+  it('a DC/OS token is sent as `Authorization: token=…`', async () => {
+    const echo = await canned(200, DOC);
+    await fetchAppsText({ urls: [echo.url], auth: { token: 'jwt123' } });
+    expect(echo.requests[0]?.headers.authorization).toBe('token=jwt123');
+  });
+
+  it.each([
+    ['no credentials', undefined],
+    ['wrong credentials', { basic: 'alice:wrong' }],
+  ])('%s → 401 → E_MARATHON_UNREACHABLE', async (_name, auth) => {
+    const e = await rejection(fetchAppsText({ urls: [authed.url], ...(auth ? { auth } : {}) }));
+    expect(e.code).toBe('E_MARATHON_UNREACHABLE');
+    expect(e.message).toContain('answered HTTP 401');
+  });
+
+  it("E_MARATHON_UNREACHABLE lists every URL's failure, in order", async () => {
+    const html = await canned(200, '<!doctype html><p>maintenance</p>', 'text/html');
+    const down = await canned(500, 'oops');
+    const e = await rejection(fetchAppsText({ urls: [dead, html.url, down.url] }));
+    expect(e.code).toBe('E_MARATHON_UNREACHABLE');
+    const failures = /^no Marathon answered \((.*)\)$/.exec(e.message)?.[1]?.split('; ') ?? [];
+    expect(failures).toHaveLength(3);
+    expect(failures[0]).toMatch(new RegExp(`^${dead}: .*ECONNREFUSED`));
+    expect(failures[1]).toBe(`${html.url}: ${html.url}${APPS_PATH} did not answer JSON`);
+    expect(failures[2]).toBe(`${down.url}: ${down.url}${APPS_PATH} answered HTTP 500`);
+  });
+
+  it('a timeout counts as a failure of that URL', async () => {
+    const silent = createServer(() => {
+      // never answers
+    });
+    servers.push(silent);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const slowUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const raw = await fetchAppsText({ urls: [slowUrl, second.url], timeoutMs: 200 });
+    expect(raw.source).toBe(`${second.url}${APPS_PATH}`);
+  });
+});
+
+describe('fetchApps', () => {
+  it('parses the document of the first source that answers', async () => {
+    const doc = await fetchApps({ urls: [dead, leader.url] });
+    expect(doc.apps.map((a) => a.id)).toEqual(['/web']);
+    expect(doc.apps[0]?.tasks).toHaveLength(1);
+  });
+
+  it('from a file too', async () => {
+    const path = join(tmp, 'doc.json');
+    writeFileSync(path, DOC);
+    expect((await fetchApps({ urls: [path] })).apps.map((a) => a.id)).toEqual(['/from-file']);
+  });
+
+  it('a JSON answer that is not a Marathon document fails at once, without trying the next URL', async () => {
+    const odd = await canned(200, '{"items": []}');
+    const before = second.requestCount('/v2/apps');
+    const e = await rejection(fetchApps({ urls: [odd.url, second.url] }));
+    expect(e.code).toBe('E_INPUT_NOT_MARATHON');
+    expect(second.requestCount('/v2/apps')).toBe(before);
+  });
+
+  it('a file that is not JSON → E_INPUT_NOT_JSON', async () => {
+    const path = join(tmp, 'not.json');
+    writeFileSync(path, 'apps: []');
+    expect((await rejection(fetchApps({ urls: [path] }))).code).toBe('E_INPUT_NOT_JSON');
+  });
+
+  it('a body that starts like JSON but is not → E_INPUT_NOT_JSON', async () => {
+    const truncated = await canned(200, '{"apps": [');
+    expect((await rejection(fetchApps({ urls: [truncated.url] }))).code).toBe('E_INPUT_NOT_JSON');
+  });
+});

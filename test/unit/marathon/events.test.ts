@@ -1,0 +1,281 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type AppInput, FakeMarathon } from '../../../src/demo/fake-marathon.js';
+import { backoffMs, eventsUrl, MarathonEventStream, RELEVANT_EVENTS, type StreamHooks, type StreamOptions } from '../../../src/marathon/events.js';
+import { freePort } from '../../helpers/ports.js';
+
+const FILTER = 'event_type=status_update_event&event_type=health_status_changed_event&event_type=api_post_event';
+
+describe('backoffMs', () => {
+  it.each([
+    // failures, initial, max, random → ms
+    [0, 500, 300_000, 0, 250],
+    [0, 500, 300_000, 1, 500],
+    [1, 500, 300_000, 0, 500],
+    [1, 500, 300_000, 1, 1000],
+    [4, 500, 300_000, 1, 8000],
+    [4, 500, 300_000, 0.5, 6000],
+    [3, 500, 2000, 0, 1000],
+    [3, 500, 2000, 1, 2000],
+    [10, 500, 2000, 1, 2000],
+    [1000, 500, 300_000, 1, 300_000],
+    [1000, 500, 300_000, 0, 150_000],
+  ])('failures %d, initial %d, cap %d, random %d → %d ms', (failures, initial, max, random, want) => {
+    expect(backoffMs(failures, initial, max, () => random)).toBe(want);
+  });
+
+  it('with Math.random: between half and all of the capped step', () => {
+    for (let failures = 0; failures < 40; failures++) {
+      const step = Math.min(60_000, 100 * 2 ** failures);
+      const ms = backoffMs(failures, 100, 60_000);
+      expect(ms).toBeGreaterThanOrEqual(step / 2);
+      expect(ms).toBeLessThanOrEqual(step);
+    }
+  });
+});
+
+describe('eventsUrl', () => {
+  it.each([
+    ['http://marathon:8080', `http://marathon:8080/v2/events?plan-format=light&${FILTER}`],
+    ['http://marathon:8080/', `http://marathon:8080/v2/events?plan-format=light&${FILTER}`],
+    ['https://dcos.example/service/marathon//', `https://dcos.example/service/marathon/v2/events?plan-format=light&${FILTER}`],
+  ])('%s', (base, want) => expect(eventsUrl(base)).toBe(want));
+
+  it('asks for exactly the relevant event types', () => {
+    expect([...RELEVANT_EVENTS]).toEqual(['status_update_event', 'health_status_changed_event', 'api_post_event']);
+    expect(new URL(eventsUrl('http://m')).searchParams.getAll('event_type')).toEqual([...RELEVANT_EVENTS]);
+  });
+});
+
+/** The hooks, recording everything. */
+class Recorder implements StreamHooks {
+  readonly events: { type: string; data: unknown }[] = [];
+  readonly connects: { url: string; at: number; streams?: number }[] = [];
+  readonly disconnects: { reason: string; retryInMs: number; at: number }[] = [];
+  constructor(private readonly fake?: FakeMarathon) {}
+  onEvent(type: string, data: unknown): void {
+    this.events.push({ type, data });
+  }
+  onConnect(url: string): void {
+    this.connects.push({ url, at: Date.now(), ...(this.fake ? { streams: this.fake.streamCount } : {}) });
+  }
+  onDisconnect(reason: string, retryInMs: number): void {
+    this.disconnects.push({ reason, retryInMs, at: Date.now() });
+  }
+  types(): string[] {
+    return [...new Set(this.events.map((e) => e.type))].sort();
+  }
+}
+
+async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function hostApp(id: string, extra: Record<string, unknown> = {}): AppInput {
+  return { id, instances: 1, portDefinitions: [{ port: 0, name: 'http' }], ...extra } as AppInput;
+}
+
+const HEALTH = { protocol: 'HTTP', path: '/health', portIndex: 0, intervalSeconds: 1 };
+
+describe('MarathonEventStream against the fake Marathon', () => {
+  const fakes: FakeMarathon[] = [];
+  let stream: MarathonEventStream | undefined;
+
+  async function fakeMarathon(opts: Parameters<typeof FakeMarathon.start>[0] = {}): Promise<FakeMarathon> {
+    const fm = await FakeMarathon.start({ stagingMs: 20, healthyAfterMs: 50, keepAliveMs: 100, ...opts });
+    fakes.push(fm);
+    return fm;
+  }
+
+  function follow(opts: Partial<StreamOptions> & { urls: string[] }, rec: Recorder): MarathonEventStream {
+    stream = new MarathonEventStream({ stallTimeoutMs: 5000, maxBackoffMs: 300, initialBackoffMs: 50, ...opts }, rec);
+    stream.start();
+    return stream;
+  }
+
+  afterEach(() => {
+    stream?.stop();
+    stream = undefined;
+  });
+  afterAll(async () => {
+    await Promise.all(fakes.map((f) => f.close()));
+  });
+
+  it('connects (onConnect once the stream is open) and receives the three relevant event types, parsed', async () => {
+    const fm = await fakeMarathon();
+    const rec = new Recorder(fm);
+    const s = follow({ urls: [fm.url] }, rec);
+    await until(() => rec.connects.length === 1, 5000, 'connected');
+    expect(rec.connects[0]).toMatchObject({ url: fm.url, streams: 1 });
+    expect(s.connected).toBe(true);
+
+    fm.addApp(hostApp('/hc', { healthChecks: [HEALTH] }));
+    await until(() => rec.types().length === 3, 5000, `three event types (got ${rec.types().join(', ')})`);
+    expect(rec.types()).toEqual(['api_post_event', 'health_status_changed_event', 'status_update_event']);
+    for (const e of rec.events) expect(e.data).toMatchObject({ eventType: e.type });
+    expect(rec.events.find((e) => e.type === 'api_post_event')?.data).toMatchObject({ appDefinition: { id: '/hc' } });
+    expect(rec.events.find((e) => e.type === 'health_status_changed_event')?.data).toMatchObject({ appId: '/hc', alive: true });
+    // Marathon published others too; none reached the hooks
+    expect(fm.events().some((e) => e.eventType === 'instance_changed_event')).toBe(true);
+    expect(fm.events().some((e) => e.eventType === 'deployment_info')).toBe(true);
+    expect(rec.disconnects).toEqual([]);
+  });
+
+  it('reconnects after the streams are dropped (cleanly or abruptly), and events flow again', async () => {
+    const fm = await fakeMarathon();
+    const rec = new Recorder(fm);
+    const s = follow({ urls: [fm.url], random: () => 0 }, rec);
+    await until(() => rec.connects.length === 1, 5000, 'connected');
+
+    expect(fm.dropStreams()).toBe(1);
+    await until(() => rec.connects.length === 2, 5000, 'reconnected after a clean drop');
+    expect(rec.disconnects).toHaveLength(1);
+    expect(rec.disconnects[0]?.retryInMs).toBe(25); // initial 50 ms, random 0 → half
+    expect(rec.connects[1]?.url).toBe(fm.url);
+
+    expect(fm.dropStreams({ abrupt: true })).toBe(1);
+    await until(() => rec.connects.length === 3, 5000, 'reconnected after an abrupt drop');
+    expect(s.connected).toBe(true);
+    // a successful connect resets the backoff
+    expect(rec.disconnects.map((d) => d.retryInMs)).toEqual([25, 25]);
+
+    fm.addApp(hostApp('/after-drop'));
+    await until(() => rec.events.some((e) => e.type === 'api_post_event'), 5000, 'an event after reconnecting');
+    await fm.waitFor(() => fm.streamCount === 1, 2000);
+  });
+
+  it('a stalled stream (no byte, not even keep-alives) is detected and reconnected', async () => {
+    const fm = await fakeMarathon({ keepAliveMs: 50 });
+    const rec = new Recorder();
+    follow({ urls: [fm.url], stallTimeoutMs: 400, maxBackoffMs: 100 }, rec);
+    await until(() => rec.connects.length === 1, 5000, 'connected');
+    // keep-alives keep it alive well past the stall timeout
+    await sleep(900);
+    expect(rec.disconnects).toEqual([]);
+
+    const stalledAt = Date.now();
+    fm.stall(1500);
+    await until(() => rec.disconnects.length > 0, 3000, 'stall detected');
+    expect(rec.disconnects[0]?.reason).toMatch(/^no bytes for \d+ ms \(stalled\)$/);
+    expect(rec.disconnects[0]?.at ?? 0).toBeGreaterThanOrEqual(stalledAt + 350);
+    await until(() => rec.connects.length === 2, 6000, 'reconnected once the stall ended');
+    expect(rec.connects[1]?.at ?? 0).toBeGreaterThanOrEqual(stalledAt + 1400);
+
+    fm.addApp(hostApp('/after-stall'));
+    await until(() => rec.events.some((e) => e.type === 'api_post_event' && (e.data as { appDefinition?: { id?: string } }).appDefinition?.id === '/after-stall'), 5000, 'events after the stall');
+  });
+
+  it('fails over to the second URL when the first refuses connections, and stays there', async () => {
+    const fm = await fakeMarathon();
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const rec = new Recorder();
+    follow({ urls: [dead, fm.url], random: () => 0 }, rec);
+    await until(() => rec.connects.length === 1, 5000, 'connected to the second URL');
+    expect(rec.connects[0]?.url).toBe(fm.url);
+    expect(rec.disconnects).toHaveLength(1);
+    expect(rec.disconnects[0]?.reason).toMatch(/ECONNREFUSED|connect/i);
+
+    fm.dropStreams();
+    await until(() => rec.connects.length === 2, 5000, 'reconnected');
+    expect(rec.connects[1]?.url).toBe(fm.url);
+    expect(rec.disconnects).toHaveLength(2);
+    expect(rec.disconnects[1]?.reason).not.toMatch(/ECONNREFUSED/);
+  });
+
+  it("keeps Basic auth across the follower's 307 redirect to the leader", async () => {
+    const fm = await fakeMarathon({ credentials: 'alice:s3cret', redirect: true });
+    const follower = fm.followerUrl as string;
+    expect(follower).toBeDefined();
+    const rec = new Recorder(fm);
+    follow({ urls: [follower], auth: { basic: 'alice:s3cret' } }, rec);
+    await until(() => rec.connects.length === 1, 5000, 'connected through the follower');
+    expect(rec.connects[0]).toMatchObject({ url: follower, streams: 1 });
+    fm.addApp(hostApp('/authed'));
+    await until(() => rec.events.some((e) => e.type === 'api_post_event'), 5000, 'an event');
+    expect(rec.disconnects).toEqual([]);
+  });
+
+  it('without the credentials the leader answers 401: no connect, a disconnect saying so', async () => {
+    const fm = await fakeMarathon({ credentials: 'alice:s3cret', redirect: true });
+    const rec = new Recorder();
+    follow({ urls: [fm.followerUrl as string], random: () => 0 }, rec);
+    await until(() => rec.disconnects.length >= 3, 5000, 'refused three times');
+    expect(rec.connects).toEqual([]);
+    expect(rec.disconnects[0]?.reason).toMatch(/401/);
+    // and it backs off exponentially (initial 50 ms, random 0 → half a step), capped at 300 ms
+    expect(rec.disconnects.slice(0, 3).map((d) => d.retryInMs)).toEqual([25, 50, 100]);
+  });
+
+  it('stop(): the stream closes and never comes back', async () => {
+    const fm = await fakeMarathon();
+    const rec = new Recorder();
+    const s = follow({ urls: [fm.url] }, rec);
+    await until(() => rec.connects.length === 1, 5000, 'connected');
+    s.stop();
+    expect(s.connected).toBe(false);
+    await fm.waitFor(() => fm.streamCount === 0, 2000);
+    await sleep(300);
+    expect(rec.connects).toHaveLength(1);
+    expect(fm.streamCount).toBe(0);
+  });
+});
+
+describe('MarathonEventStream against a Marathon that does not filter', () => {
+  let server: Server;
+  let url: string;
+  const requests: { url: string; headers: IncomingHttpHeaders }[] = [];
+  const open = new Set<ServerResponse>();
+  let stream: MarathonEventStream | undefined;
+
+  const FRAMES = [
+    'event: deployment_info\ndata: {"eventType":"deployment_info"}\n\n',
+    'event: status_update_event\ndata: {"eventType":"status_update_event","taskStatus":"TASK_RUNNING"}\n\n',
+    ': a keep-alive comment\n\n',
+    'event: instance_changed_event\ndata: {"eventType":"instance_changed_event"}\n\n',
+    'data: {"eventType":"unnamed"}\n\n',
+    'event: health_status_changed_event\ndata: {"eventType":"health_status_changed_event","alive":false}\n\n',
+    'event: api_post_event\ndata: not json at all\n\n',
+    'event: event_stream_attached\ndata: {}\n\n',
+  ];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      requests.push({ url: req.url ?? '', headers: req.headers });
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      open.add(res);
+      res.on('close', () => open.delete(res));
+      res.write(FRAMES.join(''));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    stream?.stop();
+    for (const r of open) r.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it('asks for the filtered stream, passes on only the relevant types, keeps data that is not JSON as text', async () => {
+    const rec = new Recorder();
+    stream = new MarathonEventStream({ urls: [url], stallTimeoutMs: 5000, maxBackoffMs: 300 }, rec);
+    stream.start();
+    await until(() => rec.events.length >= 3, 5000, 'three events');
+    await sleep(200);
+    expect(rec.events).toEqual([
+      { type: 'status_update_event', data: { eventType: 'status_update_event', taskStatus: 'TASK_RUNNING' } },
+      { type: 'health_status_changed_event', data: { eventType: 'health_status_changed_event', alive: false } },
+      { type: 'api_post_event', data: 'not json at all' },
+    ]);
+    expect(requests[0]?.url).toBe(`/v2/events?plan-format=light&${FILTER}`);
+    expect(requests[0]?.headers.accept).toMatch(/text\/event-stream/);
+    expect(requests[0]?.headers.authorization).toBeUndefined();
+  });
+});
