@@ -534,16 +534,20 @@ export class Daemon {
   }
 }
 
-/** Bisection: the members of `candidates` that make the config invalid, given a good `base`. */
-export async function findBroken(candidates: string[], base: string[], ok: (apps: string[]) => Promise<boolean>): Promise<string[]> {
+/**
+ * Bisection: the members of `candidates` that make the config invalid, given a good `base`.
+ * `knownToFail`: the caller already saw base + candidates fail (no need to check again).
+ */
+export async function findBroken(candidates: string[], base: string[], ok: (apps: string[]) => Promise<boolean>, knownToFail = false): Promise<string[]> {
   if (candidates.length === 0) return [];
-  if (await ok([...base, ...candidates])) return [];
+  if (!knownToFail && (await ok([...base, ...candidates]))) return [];
   if (candidates.length === 1) return candidates;
   const mid = Math.ceil(candidates.length / 2);
   const left = candidates.slice(0, mid);
   const right = candidates.slice(mid);
   const badLeft = await findBroken(left, base, ok);
   const goodLeft = left.filter((a) => !badLeft.includes(a));
-  const badRight = await findBroken(right, [...base, ...goodLeft], ok);
+  // All of the left half is good: base + left + right is the set that failed, so right has the culprit.
+  const badRight = await findBroken(right, [...base, ...goodLeft], ok, badLeft.length === 0);
   return [...badLeft, ...badRight];
 }
