@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadApps, agentHosts, renderAll, type RenderResult } from '../daemon/render-set.js';
 import type { AppsDocument } from '../marathon/types.js';
@@ -6,7 +6,8 @@ import { HostResolver } from '../io/dns.js';
 import { writeFilesAtomically } from '../io/files.js';
 import { loadTemplateSet } from '../io/templates.js';
 import { warningLine } from '../model/types.js';
-import type { Settings } from '../settings.js';
+import { renderOptionsOf, type Settings } from '../settings.js';
+import { EMPTY_SERVER_STATE } from '../haproxy/server-state.js';
 import { vipOutputs } from './vips.js';
 
 function printWarnings(result: RenderResult): void {
@@ -39,7 +40,9 @@ export async function dryRunCommand(s: Settings): Promise<number> {
 }
 
 /** `render --out DIR`: every output into DIR (the config's map references point there). */
-export async function renderCommand(s: Settings, out: string): Promise<number> {
+export async function renderCommand(s: Settings, outArg: string): Promise<number> {
+  // Absolute, so the config's map and state-file references hold wherever HAProxy runs from.
+  const out = resolve(outArg);
   const result = await renderFromSettings(s, join(out, 'haproxy.cfg'));
   const vips = s.ipvs ? vipOutputs(result.doc, result.resolveHost) : undefined;
   if (vips) {
@@ -50,6 +53,9 @@ export async function renderCommand(s: Settings, out: string): Promise<number> {
   const t0 = performance.now();
   mkdirSync(out, { recursive: true });
   writeFilesAtomically(files);
+  // The config names a server-state file beside it; an empty one lets `haproxy -c` pass without a warning.
+  const stateFile = renderOptionsOf(s, join(out, 'haproxy.cfg')).stateFile;
+  if (!existsSync(stateFile)) writeFileSync(stateFile, EMPTY_SERVER_STATE);
   const vipCount = vips ? `, ${vips.model.vips.length} VIPs` : '';
   const ms = (n: number) => Math.round(n);
   const time = `${ms(performance.now())} ms since start: fetch ${ms(result.fetchMs)}, model ${ms(result.timings.modelMs)}, render ${ms(result.timings.renderMs)}, write ${ms(performance.now() - t0)}`;

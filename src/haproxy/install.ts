@@ -5,8 +5,9 @@ import { MlbError } from '../errors.js';
 import { commitStaged, discardStaged, stageFiles } from '../io/files.js';
 import { validateConfig, type Validation } from './validate.js';
 
-/** A server-state file with no servers: HAProxy needs at least the format version. */
-export const EMPTY_SERVER_STATE = '1\n';
+import { EMPTY_SERVER_STATE } from './server-state.js';
+
+export { EMPTY_SERVER_STATE };
 
 export interface InstallFile {
   /** Name inside the config directory (haproxy.cfg, domain2backend.map, …). */

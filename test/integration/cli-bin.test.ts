@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { validateConfig } from '../../src/haproxy/validate.js';
 
 /** The built bin (`npm test` builds first), driven as an operator would: CLI.md's contract. */
 const BIN = 'dist/cli/main.js';
@@ -43,6 +44,16 @@ describe('the mlb-ts executable', () => {
     const golden = readFileSync('test/fixtures/haproxy-map/expected/haproxy.cfg', 'utf8').replaceAll('out/golden/haproxy-map', out);
     expect(readFileSync(join(out, 'haproxy.cfg'), 'utf8')).toBe(golden);
     expect(readFileSync(join(out, 'domain2backend.map'), 'utf8')).toBe(readFileSync('test/fixtures/haproxy-map/expected/domain2backend.map', 'utf8'));
+  });
+
+  it('render --out with a relative DIR: absolute references into DIR; haproxy -c passes from anywhere, without a warning', async () => {
+    const r = spawnSync(process.execPath, [join(process.cwd(), BIN), 'render', '-m', join(process.cwd(), 'examples/apps.json'), '--out', 'rel', '--group', 'external', '--haproxy-map', '--ssl-certs', join(process.cwd(), 'test/fixtures/certs/default.pem')], { cwd: tmp, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const config = readFileSync(join(tmp, 'rel', 'haproxy.cfg'), 'utf8');
+    expect(config).toContain(`map(${join(tmp, 'rel')}/domain2backend.map)`);
+    const check = await validateConfig(join(tmp, 'rel', 'haproxy.cfg'), 'haproxy', '/');
+    expect(check.ok, check.output).toBe(true);
+    expect(check.warnings).toEqual([]);
   });
 
   it('--dry-run prints the config and writes nothing', () => {
