@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MlbError } from '../../../src/errors.js';
+import { rejection } from '../../helpers/models.js';
 import { runCommands, saveServerState } from '../../../src/haproxy/runtime.js';
 import { socketCommand } from '../../../src/haproxy/socket.js';
 import { type RunningHaproxy, retryWhilePortTaken, startHaproxy } from '../../helpers/haproxy.js';
@@ -26,16 +26,6 @@ function stateRows(text: string): ServerRow[] {
       const f = l.split(/\s+/);
       return { name: f[cols.indexOf('srv_name')] as string, admin: Number(f[cols.indexOf('srv_admin_state')]), weight: Number(f[cols.indexOf('srv_uweight')]) };
     });
-}
-
-async function caught(p: Promise<unknown>): Promise<MlbError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(MlbError);
-    return e as MlbError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('the runtime API against a real HAProxy admin socket', () => {
@@ -98,7 +88,7 @@ describe('the runtime API against a real HAProxy admin socket', () => {
       ['an address that is not one', 'set server be/s2 addr notanip port 5', /Invalid addr 'notanip'/],
       ['a map HAProxy did not load', 'add map /nonexistent.map a.test be', /Unknown map identifier/],
     ])('%s → E_RUNTIME naming the refusal', async (_name, command, refusal) => {
-      const e = await caught(runCommands(admin, [command]));
+      const e = await rejection(runCommands(admin, [command]));
       expect(e.code).toBe('E_RUNTIME');
       expect(e.message).toMatch(/^HAProxy refused a runtime command \(/);
       expect(e.message).toMatch(refusal);
@@ -123,7 +113,7 @@ describe('the runtime API against a real HAProxy admin socket', () => {
         ...SERVERS.slice(41, 50).map((s) => `set server be/${s} weight 3`),
       ];
       expect(commands).toHaveLength(51);
-      const e = await caught(runCommands(admin, commands));
+      const e = await rejection(runCommands(admin, commands));
       expect(e.code).toBe('E_RUNTIME');
       expect(e.message).toMatch(/No such server/);
       expect(e.message).toContain('in: set server be/s41 weight 3; set server be/nosuch weight 3');
@@ -135,7 +125,7 @@ describe('the runtime API against a real HAProxy admin socket', () => {
 
     it('batch size is honoured: a refusal in batch 3 of 2 leaves batches 1–2 applied and 4 unsent', async () => {
       const commands = ['s1', 's2', 's3', 's4', 'nosuch', 's6', 's7', 's8'].map((s) => `set server be/${s} weight 9`);
-      const e = await caught(runCommands(admin, commands, 2));
+      const e = await rejection(runCommands(admin, commands, 2));
       expect(e.message).toMatch(/in: set server be\/nosuch weight 9; set server be\/s6 weight 9$/);
       const after = await servers();
       expect(['s1', 's2', 's3', 's4', 's6', 's7', 's8'].map((s) => after.get(s)?.weight)).toEqual([9, 9, 9, 9, 9, 1, 1]);
@@ -143,7 +133,7 @@ describe('the runtime API against a real HAProxy admin socket', () => {
     });
 
     it('a socket nobody listens on → E_RUNTIME', async () => {
-      const e = await caught(runCommands(join(dir, 'no-such.sock'), ['show info']));
+      const e = await rejection(runCommands(join(dir, 'no-such.sock'), ['show info']));
       expect(e.code).toBe('E_RUNTIME');
     });
   });
@@ -180,7 +170,7 @@ describe('the runtime API against a real HAProxy admin socket', () => {
 
     it("a socket that does not answer `show servers state` (the master CLI) → E_RUNTIME, no file", async () => {
       const file = join(dir, 'never.state');
-      const e = await caught(saveServerState(master, file));
+      const e = await rejection(saveServerState(master, file));
       expect(e.code).toBe('E_RUNTIME');
       expect(e.message).toMatch(/unexpected 'show servers state' answer/);
       expect(existsSync(file)).toBe(false);

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MlbError } from '../../../src/errors.js';
+import { rejection } from '../../helpers/models.js';
 import { socketCommand } from '../../../src/haproxy/socket.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlb-ts-socket-'));
@@ -32,16 +32,6 @@ async function unixServer(name: string, onCommand: (sock: Socket, received: stri
     server.listen(path, () => resolve());
   });
   return path;
-}
-
-async function rejection(p: Promise<unknown>): Promise<MlbError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(MlbError);
-    return e as MlbError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('socketCommand', () => {

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejection } from '../../helpers/models.js';
 import { type AppInput, FakeMarathon } from '../../../src/demo/fake-marathon.js';
-import { MlbError } from '../../../src/errors.js';
 import { APPS_PATH, fetchApps, fetchAppsText, isHttpUrl, type MarathonSource } from '../../../src/marathon/client.js';
 import { freePort } from '../../helpers/ports.js';
 
@@ -29,16 +29,6 @@ async function canned(status: number, body: string, contentType = 'application/j
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
-}
-
-async function rejection(p: Promise<unknown>): Promise<MlbError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(MlbError);
-    return e as MlbError;
-  }
-  throw new Error('expected a rejection');
 }
 
 const APP: AppInput = { id: '/web', instances: 1, labels: { HAPROXY_GROUP: 'external' }, portDefinitions: [{ port: 10001, name: 'http' }] } as AppInput;

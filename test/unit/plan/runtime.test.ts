@@ -1,34 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { LbModel, Server, Service } from '../../../src/model/types.js';
+import type { LbModel, Server } from '../../../src/model/types.js';
+import { model, server, service } from '../../helpers/models.js';
 import { configSkeleton, liveAfterReload, type Live, mapCommands, planServerChanges, type RuntimePlan, type Slot, type SlotState } from '../../../src/plan/runtime.js';
-
-function server(ip: string, port: number, over: Partial<Server> = {}): Server {
-  return { name: `s_${ip.replace(/\./g, '_')}_${port}`, id: port, host: ip, ip, port, state: 'ready', taskId: `t-${ip}-${port}`, appId: '/app', ...over };
-}
-
-function service(backend: string, servers: Server[]): Service {
-  return {
-    appId: `/${backend}`,
-    sourceAppIds: [`/${backend}`],
-    portIndex: 0,
-    servicePort: 10000,
-    servicePortSource: 'marathon',
-    backend,
-    mode: 'http',
-    vhosts: [],
-    backendWeight: 0,
-    bindAddr: '*',
-    bindOptions: '',
-    balance: 'roundrobin',
-    sticky: false,
-    redirectToHttps: false,
-    useHsts: false,
-    templates: {},
-    servers,
-  };
-}
-
-const model = (...services: Service[]): LbModel => ({ services });
 
 const a1 = server('10.0.0.1', 31000);
 const a2 = server('10.0.0.2', 31000);
