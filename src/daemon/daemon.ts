@@ -44,7 +44,8 @@ interface ReloadReason {
 interface Loaded {
   skeleton: string;
   templates: TemplateSet | undefined;
-  model: LbModel;
+  /** settingsOf(the loaded model): computed once per reload, compared on every sync. */
+  settings: Map<string, string>;
   live: Live;
 }
 
@@ -58,9 +59,7 @@ function settingsOf(model: LbModel): Map<string, string> {
   return new Map(model.services.map((s) => [s.backend, JSON.stringify({ ...s, servers: undefined, vhosts: undefined, sourceAppIds: undefined })]));
 }
 
-function sameSettings(a: LbModel, b: LbModel): boolean {
-  const x = settingsOf(a);
-  const y = settingsOf(b);
+function sameSettings(x: Map<string, string>, y: Map<string, string>): boolean {
   return x.size === y.size && [...x].every(([k, v]) => y.get(k) === v);
 }
 
@@ -269,7 +268,8 @@ export class Daemon {
     // The same bytes as the last applied document render the same config: nothing to do,
     // unless templates changed, a reload is pending, or it is the periodic full resync
     // (which also picks up agents whose DNS answer changed).
-    const unchanged = raw.text === this.appliedInput?.text && !this.pendingReload && this.appliedInput.templates === this.templateSignature() && !triggers.includes('periodic_resync');
+    const signature = this.templateSignature();
+    const unchanged = raw.text === this.appliedInput?.text && !this.pendingReload && this.appliedInput.templates === signature && !triggers.includes('periodic_resync');
     if (unchanged) {
       this.log.debug({ triggers }, 'no change (same apps document)');
       return;
@@ -362,7 +362,7 @@ export class Daemon {
     this.loaded = {
       skeleton: configSkeleton(result.rendered.config),
       templates: this.templates?.set,
-      model: result.model,
+      settings: settingsOf(result.model),
       live: liveAfterReload(result.model, this.s.spareSlots),
     };
     this.recordApplied(result, t0);
@@ -399,7 +399,7 @@ export class Daemon {
     const loaded = this.loaded;
     if (!loaded || !this.applied) return { category: 'startup', why: 'no running config to update' };
     if (loaded.templates !== this.templates?.set) return { category: 'templates_changed', why: `templates changed; ${why}` };
-    if (configSkeleton(result.rendered.config) !== loaded.skeleton || !sameSettings(loaded.model, result.model)) return { category: 'structure_changed', why };
+    if (configSkeleton(result.rendered.config) !== loaded.skeleton || !sameSettings(loaded.settings, settingsOf(result.model))) return { category: 'structure_changed', why };
     const plan = planServerChanges(loaded.live, result.model);
     if (plan.kind === 'reload') return { category: 'slots_exhausted', why: plan.reason };
     const dir = dirname(this.configPath);
