@@ -3,4 +3,5 @@ export interface ValidateFunction {
   errors?: { instancePath?: string; message?: string }[] | null;
 }
 export declare const validate: ValidateFunction;
-export default validate;
+/** One element of the document's `apps`. */
+export declare const validateApp: ValidateFunction;

@@ -20,6 +20,9 @@ await build({
   target: 'node20',
   sourcemap: true,
   legalComments: 'none',
+  // yargs' help layout measures text with string-width, which compiles an Intl.Segmenter and
+  // emoji regexps at load (~40 ms of every start); mlb-ts's help is ASCII (src/cli/text-width.ts).
+  alias: { 'string-width': './src/cli/text-width.ts' },
   logLevel: 'warning',
   // CommonJS dependencies (handlebars, pino) call require(): give the ESM bundle one.
   banner: { js: "import { createRequire as __mlbCreateRequire } from 'node:module'; const require = __mlbCreateRequire(import.meta.url);" },

@@ -93,7 +93,7 @@ export class Daemon {
   private templates: { signature: string; set: TemplateSet } | undefined;
   private loaded: Loaded | undefined;
   /** The apps document (as fetched) and the templates' signature behind the applied config. */
-  private appliedInput: { text: string; templates: string } | undefined;
+  private appliedInput: { bytes: Buffer; templates: string } | undefined;
   private readonly source: ReturnType<typeof marathonSourceOf>;
   private readonly ipvs: IpvsSync | undefined;
   private watcher: FSWatcher | undefined;
@@ -269,13 +269,13 @@ export class Daemon {
     // unless templates changed, a reload is pending, or it is the periodic full resync
     // (which also picks up agents whose DNS answer changed).
     const signature = this.templateSignature();
-    const unchanged = raw.text === this.appliedInput?.text && !this.pendingReload && this.appliedInput.templates === signature && !triggers.includes('periodic_resync');
+    const unchanged = this.appliedInput !== undefined && raw.bytes.equals(this.appliedInput.bytes) && !this.pendingReload && this.appliedInput.templates === signature && !triggers.includes('periodic_resync');
     if (unchanged) {
       this.log.debug({ triggers }, 'no change (same apps document)');
       return;
     }
-    if (await this.applyDocument(parseAppsDocument(raw.text, raw.source), triggers, true)) {
-      this.appliedInput = { text: raw.text, templates: this.templates?.signature ?? '' };
+    if (await this.applyDocument(parseAppsDocument(raw.bytes, raw.source, { slim: true }), triggers, true)) {
+      this.appliedInput = { bytes: raw.bytes, templates: this.templates?.signature ?? '' };
     }
   }
 

@@ -44,8 +44,9 @@ export function marathonSourceOf(s: Pick<Settings, 'marathon' | 'authCredentialF
   };
 }
 
+/** The apps, slimmed to what mlb-ts reads (see slimApp). */
 export function loadApps(s: Settings): Promise<AppsDocument> {
-  return fetchApps(marathonSourceOf(s));
+  return fetchApps(marathonSourceOf(s), { slim: true });
 }
 
 /** Agent host names the model will need resolved (host and bridge networking). */

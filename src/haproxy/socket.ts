@@ -1,11 +1,12 @@
-import { createConnection } from 'node:net';
 import { MlbError } from '../errors.js';
 
 /**
  * Sends one command line to an HAProxy CLI socket (admin or master) and returns everything
  * it answers until it closes the connection.
  */
-export function socketCommand(path: string, command: string, timeoutMs = 10_000): Promise<string> {
+export async function socketCommand(path: string, command: string, timeoutMs = 10_000): Promise<string> {
+  // Loaded on first use, not at every start of the CLI.
+  const { createConnection } = await import('node:net');
   return new Promise((resolve, reject) => {
     const sock = createConnection(path);
     const chunks: Buffer[] = [];

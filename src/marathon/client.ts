@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { MlbError } from '../errors.js';
 import { type HttpAuth, httpCall } from './http.js';
-import { asAppsDocument } from './schema.js';
+import { asAppsDocument, slimAppsDocument } from './schema.js';
 import type { AppsDocument } from './types.js';
 
 export interface MarathonSource {
@@ -23,10 +23,18 @@ function filePathOf(s: string): string {
   return s.startsWith('file:') ? fileURLToPath(s) : s;
 }
 
-export function parseAppsDocument(text: string, source: string): AppsDocument {
+export interface ParseOptions {
+  /** Keep only what mlb-ts reads of each app (render and daemon; zdd needs whole apps). */
+  slim?: boolean;
+}
+
+/** The apps document of `input` (UTF-8 bytes as Marathon sent them, or text). */
+export function parseAppsDocument(input: Buffer | string, source: string, opts: ParseOptions = {}): AppsDocument {
+  const slim = opts.slim ? slimAppsDocument(typeof input === 'string' ? Buffer.from(input) : input, source) : undefined;
+  if (slim) return slim;
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(typeof input === 'string' ? input : input.toString('utf8'));
   } catch (e) {
     throw new MlbError('E_INPUT_NOT_JSON', `${source} is not JSON`, { cause: e });
   }
@@ -35,13 +43,14 @@ export function parseAppsDocument(text: string, source: string): AppsDocument {
 
 /** The apps document as Marathon sent it, before parsing: the daemon skips work when it is unchanged. */
 export interface RawApps {
-  text: string;
+  /** UTF-8, as read or received. */
+  bytes: Buffer;
   source: string;
 }
 
 async function rawFromFile(path: string): Promise<RawApps> {
   try {
-    return { text: await readFile(path, 'utf8'), source: path };
+    return { bytes: await readFile(path), source: path };
   } catch (e) {
     throw new MlbError('E_INPUT_UNREADABLE', `cannot read ${path}`, { cause: e });
   }
@@ -51,10 +60,9 @@ async function rawFromUrl(base: string, src: MarathonSource): Promise<RawApps> {
   const url = `${base.replace(/\/+$/, '')}${APPS_PATH}`;
   const res = await httpCall(url, { auth: src.auth, ca: src.ca, timeoutMs: src.timeoutMs });
   if (res.status !== 200) throw new MlbError('E_MARATHON_HTTP', `${url} answered HTTP ${res.status}`);
-  const text = res.body.toString('utf8');
   // A proxy's error page instead of Marathon's answer is a failed source: try the next one.
-  if (!/^\s*[[{]/.test(text)) throw new MlbError('E_INPUT_NOT_JSON', `${url} did not answer JSON`);
-  return { text, source: url };
+  if (!/^\s*[[{]/.test(res.body.toString('utf8', 0, 64))) throw new MlbError('E_INPUT_NOT_JSON', `${url} did not answer JSON`);
+  return { bytes: res.body, source: url };
 }
 
 /** The first source that answers, unparsed; an unreachable one tries the next. */
@@ -75,7 +83,25 @@ export async function fetchAppsText(src: MarathonSource): Promise<RawApps> {
  * The apps document from the first source that answers. A document that is not Marathon's
  * fails at once (another URL would not fix it).
  */
-export async function fetchApps(src: MarathonSource): Promise<AppsDocument> {
+export async function fetchApps(src: MarathonSource, opts: ParseOptions = {}): Promise<AppsDocument> {
   const raw = await fetchAppsText(src);
-  return parseAppsDocument(raw.text, raw.source);
+  const doc = parseAppsDocument(raw.bytes, raw.source, opts);
+  releaseMemory(raw.bytes);
+  return doc;
+}
+
+/**
+ * Gives a large buffer's memory back at the next young-generation GC. By the end of a parse
+ * the buffer has outlived a few of those and sits in the old generation, where only a full
+ * GC (which a one-shot render never reaches) would free its megabytes: moving its memory to
+ * a fresh ArrayBuffer that nothing keeps fixes that. `buf` is empty afterwards.
+ */
+export function releaseMemory(buf: Buffer): void {
+  if (buf.byteLength < 1 << 20 || buf.byteOffset !== 0 || buf.buffer.byteLength !== buf.byteLength) return;
+  try {
+    const memory = buf.buffer as ArrayBuffer;
+    structuredClone(memory, { transfer: [memory] });
+  } catch {
+    // not transferable (a pooled or external buffer): it is freed by a full GC instead
+  }
 }

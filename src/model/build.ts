@@ -51,24 +51,52 @@ export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): Mo
   const sorted = [...apps].sort((a, b) => cmp(a.id, b.id));
 
   const candidates: Candidate[] = [];
-  for (const app of sorted) candidates.push(...candidatesOf(app, opts, warn));
+  for (const app of sorted) addCandidates(candidates, app, opts, warn);
 
   assignMissingServicePorts(candidates, opts, warn);
 
-  const byKey: CandidateIndex = new Map(candidates.map((c) => [portKey(c.parsed.app.id, c.port.index), c]));
-  const withPorts = candidates.filter((c) => c.servicePort !== undefined).map((c) => toService(c, warn));
-  const merged = mergeDeploymentGroups(withPorts, byKey);
+  const sources = new CandidateIndex(candidates);
+  const withPorts: Service[] = [];
+  for (const c of candidates) if (c.servicePort !== undefined) withPorts.push(sources.serviceOf(c, toService(c, warn)));
+  const merged = mergeDeploymentGroups(withPorts, sources);
   const services = dropConflicts(merged, new Set(opts.reservedPorts ?? []), warn);
 
   const resolve = hostResolver(opts, warn);
-  for (const s of services) s.servers = serversOf(s, byKey, opts, resolve);
-  applyDeploymentDrain(services, byKey);
+  for (const s of services) s.servers = serversOf(s, sources, opts, resolve);
+  applyDeploymentDrain(services, sources);
   services.sort((a, b) => cmp(a.backend, b.backend));
   warnings.sort((a, b) => cmp(a.appId, b.appId) || cmp(a.label ?? '', b.label ?? ''));
   return { model: { services }, warnings };
 }
 
-type CandidateIndex = Map<string, Candidate>;
+/** The candidates behind each service: its own, and (blue/green) those of the apps merged into it. */
+class CandidateIndex {
+  private readonly own = new Map<Service, Candidate>();
+  private byAppPort: Map<string, Candidate> | undefined;
+
+  constructor(private readonly candidates: Candidate[]) {}
+
+  serviceOf(c: Candidate, s: Service): Service {
+    this.own.set(s, c);
+    return s;
+  }
+
+  /** The candidates feeding `s`, in the order of its sourceAppIds. */
+  sourcesOf(s: Service): (Candidate | undefined)[] {
+    if (s.sourceAppIds.length === 1) return [this.own.get(s)];
+    return s.sourceAppIds.map((appId) => this.at(appId, s.portIndex));
+  }
+
+  ownOf(s: Service): Candidate | undefined {
+    return this.own.get(s);
+  }
+
+  /** The candidate of an app's port (built on first use: only blue/green groups need it). */
+  at(appId: string, portIndex: number): Candidate | undefined {
+    this.byAppPort ??= new Map(this.candidates.map((c) => [portKey(c.parsed.app.id, c.port.index), c]));
+    return this.byAppPort.get(portKey(appId, portIndex));
+  }
+}
 
 type Warn = (code: string, appId: string, message: string, label?: string) => void;
 
@@ -101,17 +129,18 @@ function parseAppLabels(app: MarathonApp, labels: ClassifiedEntry[], warn: Warn)
   return out as AppLabels;
 }
 
-function candidatesOf(app: MarathonApp, opts: ModelOptions, warn: Warn): Candidate[] {
+/** The app's ports that are ours, as candidates (appended to `out`). */
+function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, warn: Warn): void {
   const labels = classifiedLabels(app);
   const appLabels = parseAppLabels(app, labels, warn);
-  if (!appLabels) return [];
+  if (!appLabels) return;
   // Another instance's app (no group of ours, no per-port group): not ours to judge or warn about.
   const hasPortGroups = labels.some(([, , c]) => c.kind === 'port' && c.key === 'group');
-  if (!hasPortGroups && !matchesGroups(opts.groups, appLabels.group ?? [])) return [];
+  if (!hasPortGroups && !matchesGroups(opts.groups, appLabels.group ?? [])) return;
   const net = appNetworking(app);
   const parsed: ParsedApp = { app, appLabels, net };
-  const portRaw = new Map<number, [keyof PortLabels, string, string][]>();
-  const portTemplates = new Map<number, Record<string, [string, string]>>();
+  const portRaw: [keyof PortLabels, string, string][][] = [];
+  const portTemplates: Record<string, [string, string]>[] = [];
   for (const [key, raw, c] of labels) {
     if (c.kind === 'unknown') warn('W_LABEL_UNKNOWN', app.id, 'unknown HAPROXY_ label; ignored', key);
     if (c.kind !== 'port' && c.kind !== 'template') continue;
@@ -120,21 +149,16 @@ function candidatesOf(app: MarathonApp, opts: ModelOptions, warn: Warn): Candida
       continue;
     }
     if (c.kind === 'port') {
-      const list = portRaw.get(c.index) ?? [];
-      list.push([c.key, key, raw]);
-      portRaw.set(c.index, list);
+      (portRaw[c.index] ??= []).push([c.key, key, raw]);
     } else if (opts.labelTemplates === false) {
       warn('W_LABEL_TEMPLATE_DISABLED', app.id, 'label templates are disabled by the operator; ignored', key);
     } else {
-      const t = portTemplates.get(c.index) ?? {};
-      t[c.template] = [key, raw];
-      portTemplates.set(c.index, t);
+      (portTemplates[c.index] ??= {})[c.template] = [key, raw];
     }
   }
 
-  const out: Candidate[] = [];
   for (const port of net.ports) {
-    const raws = portRaw.get(port.index) ?? [];
+    const raws = portRaw[port.index] ?? NO_RAWS;
     if (!portMatchesGroups(raws, appLabels, opts.groups)) continue;
     const labels = parsePortLabels(app.id, raws, warn);
     if (!labels) continue;
@@ -144,10 +168,11 @@ function candidatesOf(app: MarathonApp, opts: ModelOptions, warn: Warn): Candida
       warn('E_PORT_INDEX_UNKNOWN', app.id, `health check port index ${labels.healthCheckPortIndex} does not exist; port ${port.index} dropped`, `HAPROXY_${port.index}_BACKEND_HEALTHCHECK_PORT_INDEX`);
       continue;
     }
-    out.push({ parsed, port, labels, templates: portTemplates.get(port.index) ?? {}, servicePort: labels.port ?? port.servicePort, servicePortSource: labels.port ? 'label' : 'marathon' });
+    out.push({ parsed, port, labels, templates: portTemplates[port.index] ?? {}, servicePort: labels.port ?? port.servicePort, servicePortSource: labels.port ? 'label' : 'marathon' });
   }
-  return out;
 }
+
+const NO_RAWS: [keyof PortLabels, string, string][] = [];
 
 /** Whether a port is ours; a GROUP label that doesn't parse counts as ours, so its warning is given. */
 function portMatchesGroups(raws: [keyof PortLabels, string, string][], appLabels: AppLabels, groups: string[]): boolean {
@@ -263,8 +288,8 @@ function startedAt(c: Candidate | undefined): string {
  * while both exist. The older side's service (its name and settings) stays, so a deploy
  * starts without a structural change; the newer side's tasks join it.
  */
-function mergeDeploymentGroups(services: Service[], byKey: CandidateIndex): Service[] {
-  const candidateOf = (s: Service) => byKey.get(portKey(s.sourceAppIds[0] ?? '', s.portIndex));
+function mergeDeploymentGroups(services: Service[], sources: CandidateIndex): Service[] {
+  const candidateOf = (s: Service) => sources.ownOf(s);
   const groups = new Map<string, Service[]>();
   const out: Service[] = [];
   for (const s of services) {
@@ -326,31 +351,35 @@ function hostResolver(opts: ModelOptions, warn: Warn): (host: string, appId: str
   };
 }
 
-function serversOf(s: Service, byKey: CandidateIndex, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Server[] {
-  const seen = new Set<string>();
+function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Server[] {
   const servers: Server[] = [];
-  for (const appId of s.sourceAppIds) {
-    const c = byKey.get(portKey(appId, s.portIndex));
+  const feeding = sources.sourcesOf(s);
+  let taskCount = 0;
+  for (const c of feeding) taskCount += c?.parsed.app.tasks?.length ?? 0;
+  // Two tasks on one address are one server; most backends are small enough to check by scanning.
+  const seen = taskCount > 32 ? new Set<string>() : undefined;
+  const isNew = (sv: Server) => (seen ? !seen.has(`${sv.ip}:${sv.port}`) && !!seen.add(`${sv.ip}:${sv.port}`) : !servers.some((o) => o.port === sv.port && o.ip === sv.ip));
+  for (const c of feeding) {
     if (!c) continue;
     const app = c.parsed.app;
     // Without a health check there is nothing to point at another port.
     const checkIndex = s.healthCheck ? c.labels.healthCheckPortIndex : undefined;
     // Task id order decides which of two tasks on one address is kept.
-    const tasks = (app.tasks ?? []).length > 1 ? [...(app.tasks ?? [])].sort((a, b) => cmp(a.id, b.id)) : (app.tasks ?? []);
+    const all = app.tasks ?? [];
+    const tasks = all.length > 1 ? [...all].sort(byTaskId) : all;
     for (const task of tasks) {
       const server = serverOf(app, c, task, checkIndex, opts, resolve);
-      if (!server) continue;
-      const key = `${server.ip}:${server.port}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      servers.push(server);
+      if (server && isNew(server)) servers.push(server);
     }
   }
-  servers.sort((a, b) => cmp(a.name, b.name));
+  servers.sort(byServerName);
   const ids = assignServerIds(servers);
-  servers.forEach((sv, i) => (sv.id = ids[i] as number));
+  for (let i = 0; i < servers.length; i++) (servers[i] as Server).id = ids[i] as number;
   return servers;
 }
+
+const byTaskId = (a: Task, b: Task) => cmp(a.id, b.id);
+const byServerName = (a: Server, b: Server) => cmp(a.name, b.name);
 
 function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number | undefined, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Server | undefined {
   const state = taskState(app, task, opts.healthCheck ?? false);
@@ -369,11 +398,11 @@ function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number
  * Once the newer side of a blue/green group has HAPROXY_DEPLOYMENT_TARGET_INSTANCES ready
  * tasks, the older side drains: its connections finish, new ones go to the new side.
  */
-function applyDeploymentDrain(services: Service[], byKey: CandidateIndex): void {
+function applyDeploymentDrain(services: Service[], sources: CandidateIndex): void {
   for (const s of services) {
     if (s.sourceAppIds.length < 2) continue;
     const newest = s.sourceAppIds[s.sourceAppIds.length - 1] as string;
-    const target = byKey.get(portKey(newest, s.portIndex))?.parsed.appLabels.deploymentTargetInstances;
+    const target = sources.at(newest, s.portIndex)?.parsed.appLabels.deploymentTargetInstances;
     if (target === undefined) continue;
     const readyNew = s.servers.filter((sv) => sv.appId === newest && sv.state === 'ready').length;
     if (readyNew < target) continue;

@@ -37,12 +37,27 @@ export function serverName(host: string, ip: string, port: number): string {
 
 /** FNV-1a, 32 bits. */
 export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
+  return fnv1aMix(0x811c9dc5, s) >>> 0;
+}
+
+/** FNV-1a over `s`, continuing from `h` (signed 32-bit state; `>>> 0` for the hash). */
+function fnv1aMix(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return h >>> 0;
+  return h;
+}
+
+const PIPE = 0x7c;
+
+/** fnv1a(`${host}|${ip}|${port}`) without building the string (once per server of the cluster). */
+function serverHash(host: string, ip: string, port: number): number {
+  let h = fnv1aMix(0x811c9dc5, host);
+  h = Math.imul(h ^ PIPE, 0x01000193);
+  h = fnv1aMix(h, ip);
+  h = Math.imul(h ^ PIPE, 0x01000193);
+  return fnv1aMix(h, String(port)) >>> 0;
 }
 
 /** Task servers get ids in 1..ID_RANGE; the ids above are kept for spare slots. */
@@ -53,13 +68,17 @@ const ID_RANGE = 2147482624;
  * resolved by probing upwards in the (sorted) order of the servers.
  */
 export function assignServerIds<T extends { host: string; ip: string; port: number }>(servers: T[]): number[] {
-  const used = new Set<number>();
-  return servers.map((s) => {
-    let id = (fnv1a(`${s.host}|${s.ip}|${s.port}`) % ID_RANGE) + 1;
-    while (used.has(id)) id = (id % ID_RANGE) + 1;
-    used.add(id);
-    return id;
-  });
+  const ids: number[] = [];
+  // Most backends have a handful of servers: a scan of the list beats building a Set.
+  const used = servers.length > 32 ? new Set<number>() : undefined;
+  const taken = (id: number) => (used ? used.has(id) : ids.includes(id));
+  for (const s of servers) {
+    let id = (serverHash(s.host, s.ip, s.port) % ID_RANGE) + 1;
+    while (taken(id)) id = (id % ID_RANGE) + 1;
+    ids.push(id);
+    used?.add(id);
+  }
+  return ids;
 }
 
 /**

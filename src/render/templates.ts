@@ -60,18 +60,24 @@ export function parseMarathonLbFormat(source: string, known: Set<string>): Part[
   return parts;
 }
 
+/**
+ * Text and `{name}` / `{{name}}` parts → one function of straight-line concatenation. Names
+ * and text enter the generated code only as JSON string literals, so nothing in a template
+ * can become code; constant keys make every variable a named (inline-cached) property load.
+ * This runs for every server line of the cluster: it is the hottest code of a render.
+ */
 function renderParts(parts: Part[]): Render {
-  return (ctx, extra) => {
-    let out = '';
-    for (const p of parts) {
-      if (typeof p === 'string') out += p;
-      else {
-        const v = extra?.[p.variable] ?? ctx[p.variable];
-        if (v !== undefined) out += v;
-      }
+  let body = 'let v, out = "";\n';
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      body += `out += ${JSON.stringify(p)};\n`;
+    } else {
+      const key = JSON.stringify(p.variable);
+      body += `v = extra === undefined ? undefined : extra[${key}]; if (v == null) v = ctx[${key}]; if (v !== undefined) out += v;\n`;
     }
-    return out;
-  };
+  }
+  body += 'return out;';
+  return new Function('ctx', 'extra', body) as Render;
 }
 
 type HbNode = { type: string; value?: string; path?: { type: string; parts?: string[]; data?: boolean }; params?: unknown[]; hash?: unknown };

@@ -75,13 +75,13 @@ describe('fetchAppsText', () => {
   it('a file path: its text, the path as source', async () => {
     const path = join(tmp, 'apps.json');
     writeFileSync(path, DOC);
-    expect(await fetchAppsText({ urls: [path] })).toEqual({ text: DOC, source: path });
+    expect(await fetchAppsText({ urls: [path] })).toEqual({ bytes: Buffer.from(DOC), source: path });
   });
 
   it('a file: URL is read as a file', async () => {
     const path = join(tmp, 'apps-url.json');
     writeFileSync(path, DOC);
-    expect(await fetchAppsText({ urls: [pathToFileURL(path).href] })).toEqual({ text: DOC, source: path });
+    expect(await fetchAppsText({ urls: [pathToFileURL(path).href] })).toEqual({ bytes: Buffer.from(DOC), source: path });
   });
 
   it('a missing file → E_INPUT_UNREADABLE (files do not fail over)', async () => {
@@ -94,16 +94,16 @@ describe('fetchAppsText', () => {
     const before = leader.requestCount('/v2/apps');
     const raw = await fetchAppsText({ urls: [`${leader.url}/`] });
     expect(raw.source).toBe(`${leader.url}${APPS_PATH}`);
-    expect(ids(raw.text)).toEqual(['/web']);
-    expect((JSON.parse(raw.text) as { apps: { tasks?: unknown[] }[] }).apps[0]?.tasks).toHaveLength(1);
+    expect(ids(raw.bytes.toString())).toEqual(['/web']);
+    expect((JSON.parse(raw.bytes.toString()) as { apps: { tasks?: unknown[] }[] }).apps[0]?.tasks).toHaveLength(1);
     expect(leader.requestCount('/v2/apps')).toBe(before + 1);
   });
 
   it('failover order: the first URL that answers wins, later ones are not asked', async () => {
     const before = second.requestCount('/v2/apps');
-    expect(ids((await fetchAppsText({ urls: [leader.url, second.url] })).text)).toEqual(['/web']);
+    expect(ids((await fetchAppsText({ urls: [leader.url, second.url] })).bytes.toString())).toEqual(['/web']);
     expect(second.requestCount('/v2/apps')).toBe(before);
-    expect(ids((await fetchAppsText({ urls: [second.url, leader.url] })).text)).toEqual(['/second']);
+    expect(ids((await fetchAppsText({ urls: [second.url, leader.url] })).bytes.toString())).toEqual(['/second']);
   });
 
   it('a URL refusing connections: the next one answers', async () => {
@@ -116,7 +116,7 @@ describe('fetchAppsText', () => {
     const raw = await fetchAppsText({ urls: [proxy.url, leader.url] });
     expect(proxy.requests).toHaveLength(1);
     expect(raw.source).toBe(`${leader.url}${APPS_PATH}`);
-    expect(ids(raw.text)).toEqual(['/web']);
+    expect(ids(raw.bytes.toString())).toEqual(['/web']);
   });
 
   it('an HTTP error status from the first URL: fails over to the second', async () => {
@@ -128,7 +128,7 @@ describe('fetchAppsText', () => {
   it('Basic auth: sent on every request, kept across the redirect to the leader', async () => {
     const src: MarathonSource = { urls: [authed.followerUrl as string], auth: { basic: 'alice:s3cret' } };
     const raw = await fetchAppsText(src);
-    expect(ids(raw.text)).toEqual(['/web']);
+    expect(ids(raw.bytes.toString())).toEqual(['/web']);
     const echo = await canned(200, DOC);
     await fetchAppsText({ urls: [echo.url], auth: { basic: 'alice:s3cret' } });
     expect(echo.requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from('alice:s3cret').toString('base64')}`);

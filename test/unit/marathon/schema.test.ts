@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MlbError } from '../../../src/errors.js';
-import { asAppsDocument } from '../../../src/marathon/schema.js';
+import { parseAppsDocument } from '../../../src/marathon/client.js';
+import { asAppsDocument, slimApp } from '../../../src/marathon/schema.js';
 import { app, task, withBridge, withIp, withIpAddress, withLabels, withPortDefinitions, withTasks } from '../../helpers/builders.js';
 
 const FIXTURES = 'test/fixtures';
@@ -86,5 +87,48 @@ describe('asAppsDocument', () => {
     expect(e.message.startsWith(prefix), e.message).toBe(true);
     // the wording of the reason is the validator's; the path and the gist are ours
     expect(e.message.slice(prefix.length)).toMatch(reason);
+  });
+});
+
+describe('parseAppsDocument with slim (app by app)', () => {
+  const refusalOf = (doc: unknown, slim: boolean): string => {
+    try {
+      parseAppsDocument(JSON.stringify(doc), 'input.json', { slim });
+    } catch (e) {
+      expect(e).toBeInstanceOf(MlbError);
+      return `${(e as MlbError).code} ${(e as MlbError).message}`;
+    }
+    throw new Error('expected the document to be refused');
+  };
+
+  it.each(fixtureDocs)('reads the %s fixture as the whole-document parse does, minus what mlb-ts does not read', (_name, doc) => {
+    const whole = asAppsDocument(doc, 'apps.json');
+    const slim = parseAppsDocument(JSON.stringify(doc), 'apps.json', { slim: true });
+    expect(slim.apps).toEqual(whole.apps.map(slimApp));
+  });
+
+  it('drops the fields mlb-ts does not read, and keeps the ones it does', () => {
+    const full = { id: '/a', cmd: 'sleep', env: { A: '1' }, labels: { HAPROXY_GROUP: 'external' }, versionInfo: { lastScalingAt: 'x' }, tasks: [{ id: 't', host: 'h', ports: [1], slaveId: 's', stagedAt: 'x', localVolumes: [], state: 'TASK_RUNNING' }] };
+    expect(parseAppsDocument(JSON.stringify({ apps: [full] }), 'x', { slim: true }).apps).toEqual([{ id: '/a', labels: { HAPROXY_GROUP: 'external' }, tasks: [{ id: 't', host: 'h', ports: [1], state: 'TASK_RUNNING' }] }]);
+  });
+
+  it.each<[string, unknown]>([
+    ['an app without id', { apps: [{ id: '/a' }, {}] }],
+    ['an app with an empty id', { apps: [{ id: '/a' }, { id: '' }] }],
+    ['a label that is not a string', { apps: [{ id: '/a', labels: { HAPROXY_0_PORT: 80 } }] }],
+    ['a bad docker port mapping', { apps: [{ id: '/a', container: { docker: { portMappings: [{ hostPort: 99999 }] } } }] }],
+    ['task ports as strings', { apps: [{ id: '/a' }, { id: '/b', tasks: [{ id: 't', ports: ['31000'] }] }] }],
+    ['a task IP without ipAddress', { apps: [{ id: '/a', tasks: [{ id: 't', ipAddresses: [{ protocol: 'IPv4' }] }] }] }],
+    ['an app definition', appDefinition],
+  ])('refuses %s with the same error as the whole-document parse', (_name, doc) => {
+    expect(refusalOf(doc, true)).toBe(refusalOf(doc, false));
+  });
+
+  it.each<[string, string]>([
+    ['a broken app', '{"apps":[{"id":"/a"},{"id":"/b",}]}'],
+    ['a truncated document', '{"apps":[{"id":"/a"},{"id":"/b"'],
+    ['a bad literal', '{"apps":[{"id":"/a","x":nul}]}'],
+  ])('refuses %s as not JSON', (_name, text) => {
+    expect(() => parseAppsDocument(text, 'input.json', { slim: true })).toThrow(expect.objectContaining({ code: 'E_INPUT_NOT_JSON' }));
   });
 });

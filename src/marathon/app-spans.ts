@@ -1,0 +1,93 @@
+/**
+ * Where each app of an apps document lies in its bytes (UTF-8), found without parsing it, so
+ * that each app can be decoded and parsed on its own and what mlb-ts doesn't read dropped
+ * while it is young. Bytes, not a string: a 16 MB document never becomes a 16 MB string.
+ * (In UTF-8 no byte of a multi-byte character is ASCII, so quotes and brackets are exact.)
+ *
+ * Only the layout Marathon sends is recognised: `{"apps": [ {…}, {…} ]}` with JSON
+ * whitespace anywhere. Anything else (another top-level key, an element that is not an
+ * object, broken structure) gives undefined, and the caller parses the whole text instead,
+ * which is also what reports a broken document exactly. Inside an app only strings and
+ * brackets are followed; JSON.parse of the app's text checks the rest.
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+function skipSpace(text: Uint8Array, i: number): number {
+  for (;;) {
+    const c = text[i];
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
+    i++;
+  }
+}
+
+/** Index of the quote that closes the string opened at `open`, or -1. */
+function stringEnd(text: Buffer, open: number): number {
+  for (let q = text.indexOf(QUOTE, open + 1); q >= 0; q = text.indexOf(QUOTE, q + 1)) {
+    let b = q - 1;
+    while (text[b] === BACKSLASH) b--;
+    if ((q - 1 - b) % 2 === 0) return q;
+  }
+  return -1;
+}
+
+/** Index just after the bracket that closes the object opened at `open`, or -1. */
+function valueEnd(text: Buffer, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i];
+    if (c === QUOTE) {
+      i = stringEnd(text, i);
+      if (i < 0) return -1;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      depth++;
+    } else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) {
+      return i + 1;
+    }
+  }
+  return -1;
+}
+
+/** [start, end, start, end, …] of each element of `apps`, or undefined (see above). */
+const APPS_KEY = Buffer.from('"apps"');
+
+export function appSpans(text: Buffer): number[] | undefined {
+  let i = skipSpace(text, 0);
+  if (text[i] !== OPEN_BRACE) return undefined;
+  i = skipSpace(text, i + 1);
+  if (i + APPS_KEY.length > text.length || text.compare(APPS_KEY, 0, APPS_KEY.length, i, i + APPS_KEY.length) !== 0) return undefined;
+  i = skipSpace(text, i + APPS_KEY.length);
+  if (text[i] !== COLON) return undefined;
+  i = skipSpace(text, i + 1);
+  if (text[i] !== OPEN_BRACKET) return undefined;
+  i = skipSpace(text, i + 1);
+  const spans: number[] = [];
+  if (text[i] === CLOSE_BRACKET) {
+    i++;
+  } else {
+    for (;;) {
+      if (text[i] !== OPEN_BRACE) return undefined;
+      const end = valueEnd(text, i);
+      if (end < 0) return undefined;
+      spans.push(i, end);
+      i = skipSpace(text, end);
+      const c = text[i];
+      if (c === CLOSE_BRACKET) {
+        i++;
+        break;
+      }
+      if (c !== COMMA) return undefined;
+      i = skipSpace(text, i + 1);
+    }
+  }
+  i = skipSpace(text, i);
+  if (text[i] !== CLOSE_BRACE) return undefined;
+  return skipSpace(text, i + 1) === text.length ? spans : undefined;
+}
