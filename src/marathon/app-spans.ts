@@ -55,19 +55,69 @@ function valueEnd(text: Buffer, open: number): number {
   return -1;
 }
 
-/** [start, end, start, end, …] of each element of `apps`, or undefined (see above). */
 const APPS_KEY = Buffer.from('"apps"');
 
-export function appSpans(text: Buffer): number[] | undefined {
+/** Index just after `{"apps":[` (JSON whitespace allowed), or -1. */
+function appsStart(text: Buffer): number {
   let i = skipSpace(text, 0);
-  if (text[i] !== OPEN_BRACE) return undefined;
+  if (text[i] !== OPEN_BRACE) return -1;
   i = skipSpace(text, i + 1);
-  if (i + APPS_KEY.length > text.length || text.compare(APPS_KEY, 0, APPS_KEY.length, i, i + APPS_KEY.length) !== 0) return undefined;
+  if (i + APPS_KEY.length > text.length || text.compare(APPS_KEY, 0, APPS_KEY.length, i, i + APPS_KEY.length) !== 0) return -1;
   i = skipSpace(text, i + APPS_KEY.length);
-  if (text[i] !== COLON) return undefined;
+  if (text[i] !== COLON) return -1;
   i = skipSpace(text, i + 1);
-  if (text[i] !== OPEN_BRACKET) return undefined;
-  i = skipSpace(text, i + 1);
+  return text[i] === OPEN_BRACKET ? i + 1 : -1;
+}
+
+function isSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** Index of the `]` of a text that ends in `]}` (JSON whitespace allowed), or -1. */
+function appsEnd(text: Buffer): number {
+  let i = text.length - 1;
+  while (i >= 0 && isSpace(text[i])) i--;
+  if (text[i] !== CLOSE_BRACE) return -1;
+  i--;
+  while (i >= 0 && isSpace(text[i])) i--;
+  return text[i] === CLOSE_BRACKET ? i : -1;
+}
+
+/** Where Marathon's compact output starts an app: `},{"id":"/` (app ids start with a slash). */
+const APP_BOUNDARY = Buffer.from('},{"id":"/');
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The text of `apps` cut into stretches of about CHUNK_BYTES, each a comma-separated list of
+ * apps: [start, end, start, end, …]. The cuts are guessed, not found by reading every byte:
+ * the first APP_BOUNDARY after each CHUNK_BYTES. That byte sequence can't occur inside a JSON
+ * string (its quote after `{` would end the string), so it is always a boundary between two
+ * objects, though maybe two inside an app (tasks whose ids start with a slash): then a
+ * stretch has unbalanced brackets, doesn't parse, and the caller falls back to appSpans.
+ * undefined if the text isn't `{"apps":[…]}`.
+ */
+export function appChunks(text: Buffer): number[] | undefined {
+  const start = appsStart(text);
+  const end = appsEnd(text);
+  if (start < 0 || end < start) return undefined;
+  if (skipSpace(text, start) === end) return [];
+  const chunks: number[] = [start];
+  for (let at = start + CHUNK_BYTES; at < end; at += CHUNK_BYTES) {
+    const cut = text.indexOf(APP_BOUNDARY, at);
+    if (cut < 0 || cut >= end) break;
+    // The stretch ends after the `}`; the next starts after the comma.
+    chunks.push(cut + 1, cut + 2);
+    at = cut;
+  }
+  chunks.push(end);
+  return chunks;
+}
+
+/** [start, end, start, end, …] of each element of `apps`, or undefined (see above). */
+export function appSpans(text: Buffer): number[] | undefined {
+  const first = appsStart(text);
+  if (first < 0) return undefined;
+  let i = skipSpace(text, first);
   const spans: number[] = [];
   if (text[i] === CLOSE_BRACKET) {
     i++;

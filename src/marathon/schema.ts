@@ -1,6 +1,6 @@
 import { MlbError } from '../errors.js';
 import { validate, validateApp, type ValidateFunction } from '../../generated/apps-validator.js';
-import { appSpans } from './app-spans.js';
+import { appChunks, appSpans } from './app-spans.js';
 import type { AppsDocument, MarathonApp, Task } from './types.js';
 
 export { appsDocumentSchema } from './apps-schema.js';
@@ -57,26 +57,36 @@ function slimTask(t: Task): Task {
 }
 
 /**
- * Parses and validates an apps document app by app, keeping only what mlb-ts reads of each
- * (slimApp): the text and parsed objects of one app are garbage before the next is parsed,
- * so neither the whole text nor the whole parsed document ever lives in memory at once. undefined when the text isn't laid out as
- * Marathon lays it out or does not parse: parse it whole, for the exact error.
+ * Parses and validates an apps document a few hundred kilobytes at a time, keeping only what
+ * mlb-ts reads of each app (slimApp): the text and parsed objects of one stretch are garbage
+ * before the next is parsed, so neither the whole text nor the whole parsed document ever
+ * lives in memory at once. undefined when the text isn't laid out as Marathon lays it out,
+ * does not parse or holds an app that isn't valid: the caller parses the whole text, which
+ * gives the exact error.
  */
-export function slimAppsDocument(bytes: Buffer, source: string): AppsDocument | undefined {
+export function slimAppsDocument(bytes: Buffer): AppsDocument | undefined {
+  const chunks = appChunks(bytes);
+  const fromChunks = chunks && slimAppsOf(bytes, chunks);
+  if (fromChunks) return fromChunks;
+  // A guessed boundary was wrong (or the text is broken): split exactly, app by app.
   const spans = appSpans(bytes);
-  if (!spans) return undefined;
-  const apps: MarathonApp[] = new Array(spans.length / 2);
-  for (let k = 0; k < spans.length; k += 2) {
-    let app: unknown;
+  return spans && slimAppsOf(bytes, spans);
+}
+
+/** The apps of each range (a comma-separated list of apps), checked and slimmed; undefined if any fails. */
+function slimAppsOf(bytes: Buffer, ranges: number[]): AppsDocument | undefined {
+  const apps: MarathonApp[] = [];
+  for (let k = 0; k < ranges.length; k += 2) {
+    let list: unknown[];
     try {
-      app = JSON.parse(bytes.toString('utf8', spans[k], spans[k + 1]));
+      list = JSON.parse(`[${bytes.toString('utf8', ranges[k], ranges[k + 1])}]`) as unknown[];
     } catch {
       return undefined;
     }
-    const index = k / 2;
-    if (!validateApp(app)) throw notMarathon(source, firstError(validateApp, `/apps/${index}`));
-    if ((app as MarathonApp).id === '') throw notMarathon(source, `/apps/${index}/id is empty`);
-    apps[index] = slimApp(app as MarathonApp);
+    for (const app of list) {
+      if (!validateApp(app) || (app as MarathonApp).id === '') return undefined;
+      apps.push(slimApp(app as MarathonApp));
+    }
   }
   return { apps };
 }
