@@ -87,6 +87,32 @@ type HbNode = { type: string; value?: string; path?: { type: string; parts?: str
  * included) render as string concatenation: same output as Handlebars, many times faster.
  */
 function plainParts(source: string): Part[] | undefined {
+  return simpleParts(source) ?? parsedPlainParts(source);
+}
+
+/** Words Handlebars reads as something else than a variable of the context. */
+const NOT_VARIABLES = new Set(['this', 'else', 'true', 'false', 'null', 'undefined']);
+const SIMPLE_MUSTACHE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/**
+ * Text and `{{ name }}` only, told apart without Handlebars' parser (slow to warm up, and
+ * these are nearly all of the templates); anything else goes to the parser.
+ */
+function simpleParts(source: string): Part[] | undefined {
+  if (source.includes('{{{') || source.includes('\\{{') || source.replace(SIMPLE_MUSTACHE, '').includes('{{')) return undefined;
+  const parts: Part[] = [];
+  let last = 0;
+  for (const m of source.matchAll(SIMPLE_MUSTACHE)) {
+    if (NOT_VARIABLES.has(m[1] as string)) return undefined;
+    if (m.index > last) parts.push(source.slice(last, m.index));
+    parts.push({ variable: m[1] as string });
+    last = m.index + m[0].length;
+  }
+  if (last < source.length) parts.push(source.slice(last));
+  return parts;
+}
+
+function parsedPlainParts(source: string): Part[] | undefined {
   const parts: Part[] = [];
   for (const node of hb.parse(source).body as unknown as HbNode[]) {
     if (node.type === 'ContentStatement') parts.push(node.value ?? '');

@@ -1,3 +1,4 @@
+import Handlebars from 'handlebars';
 import { describe, expect, it } from 'vitest';
 import { MlbError } from '../../../src/errors.js';
 import { readDefaultTemplates } from '../../../src/io/templates.js';
@@ -175,5 +176,30 @@ describe('TemplateSet', () => {
     ['another template overridden', new Map([['HAPROXY_FRONTEND_HEAD', hbs('x')]]), false],
   ])('isOverridden(HAPROXY_BACKEND_HEAD) with %s → %s', (_name, overrides, overridden) => {
     expect(new TemplateSet(defaults, overrides).isOverridden('HAPROXY_BACKEND_HEAD')).toBe(overridden);
+  });
+});
+
+describe('plain templates (rendered without Handlebars) render as Handlebars does', () => {
+  const ctx = { backend: 'b_1', servicePort: 10000, mode: 'http', empty: '', zero: 0, serverName: 'from ctx' };
+  const extra = { serverName: 'srv_1', port: 31000 };
+  const reference = (source: string) => Handlebars.create().compile(source, { noEscape: true, strict: false, preventIndent: true, data: false })({ ...ctx, ...extra });
+  it.each<[string, string]>([
+    ['variables and text', 'backend {{backend}}\n  bind *:{{servicePort}}\n'],
+    ['spaces inside the braces', '{{ backend }}-{{  mode}}-{{port  }}'],
+    ['an unknown variable renders empty', 'x{{nope}}y'],
+    ['empty and zero values', '[{{empty}}][{{zero}}]'],
+    ['extra over ctx', '{{serverName}}'],
+    ['a lone closing pair is text', 'a }} b {{backend}}'],
+    ['an escaped mustache (parser path)', 'a \\{{backend}} b'],
+    ['a block (parser path)', '{{#if mode}}m={{mode}}{{/if}}'],
+    ['a comment (parser path)', 'a{{! note }}b'],
+    ['triple braces (parser path)', '{{{backend}}}'],
+    ['whitespace control (parser path)', 'a {{~backend~}} b'],
+    ['a path (parser path)', '{{this.backend}}'],
+    ['literals (parser path)', '{{true}} {{false}} {{null}} {{undefined}} {{7}}'],
+    ...[...readDefaultTemplates().entries()].map(([name, t]) => [`default ${name}`, t.source] as [string, string]),
+  ])('%s', (_name, source) => {
+    const render = compileTemplate('HAPROXY_BACKEND_SERVER_OPTIONS', { source, format: 'handlebars', origin: 'test' });
+    expect(render(ctx, extra)).toBe(reference(source));
   });
 });
