@@ -113,8 +113,15 @@ function classifiedLabels(app: MarathonApp): ClassifiedEntry[] {
   return keys.map((k) => [k, (app.labels as Record<string, string>)[k] as string, classifyLabel(k)]);
 }
 
+/**
+ * Every registry key, undefined: parsed labels start as a copy, so they all have one shape and
+ * reading them (toService, once per service port) stays monomorphic.
+ */
+const NO_APP_LABELS: Readonly<Record<keyof AppLabels, undefined>> = Object.fromEntries(Object.keys(APP_LABELS).map((k) => [k, undefined])) as Record<keyof AppLabels, undefined>;
+const NO_PORT_LABELS: Readonly<Record<keyof PortLabels, undefined>> = Object.fromEntries(Object.keys(PORT_LABELS).map((k) => [k, undefined])) as Record<keyof PortLabels, undefined>;
+
 function parseAppLabels(app: MarathonApp, labels: ClassifiedEntry[], warn: Warn): AppLabels | undefined {
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = { ...NO_APP_LABELS };
   for (const [key, raw, c] of labels) {
     if (c.kind !== 'app') continue;
     try {
@@ -187,7 +194,7 @@ function portMatchesGroups(raws: [keyof PortLabels, string, string][], appLabels
 }
 
 function parsePortLabels(appId: string, raws: [keyof PortLabels, string, string][], warn: Warn): PortLabels | undefined {
-  const labels: Record<string, unknown> = {};
+  const labels: Record<string, unknown> = { ...NO_PORT_LABELS };
   for (const [key, name, raw] of raws) {
     try {
       labels[key] = PORT_LABELS[key].parse(raw);
@@ -265,16 +272,16 @@ function toService(c: Candidate, warn: Warn): Service {
     templates: c.templates,
     servers: [],
   };
-  if (path) s.path = path;
-  if (l.sslCert) s.sslCert = l.sslCert;
-  if (l.auth) s.auth = l.auth;
-  if (l.allowedNetworks) s.allowedNetworks = l.allowedNetworks;
-  const healthCheck = haproxyHealthCheck(healthCheckDefFor(app, l.healthCheckPortIndex ?? i));
-  if (healthCheck) s.healthCheck = healthCheck;
-  if (l.proxypassPath) s.proxypassPath = l.proxypassPath.replace(/\/+$/, '') || '/';
-  if (l.revproxyPath) s.revproxyPath = l.revproxyPath.replace(/\/+$/, '');
-  if (l.redirPath) s.redirPath = l.redirPath;
-  if (appLabels.deploymentGroup) s.deploymentGroup = appLabels.deploymentGroup;
+  // Optional fields always present (undefined when unset): one shape for every service.
+  s.path = path || undefined;
+  s.sslCert = l.sslCert || undefined;
+  s.auth = l.auth || undefined;
+  s.allowedNetworks = l.allowedNetworks || undefined;
+  s.healthCheck = haproxyHealthCheck(healthCheckDefFor(app, l.healthCheckPortIndex ?? i));
+  s.proxypassPath = l.proxypassPath ? l.proxypassPath.replace(/\/+$/, '') || '/' : undefined;
+  s.revproxyPath = l.revproxyPath ? l.revproxyPath.replace(/\/+$/, '') : undefined;
+  s.redirPath = l.redirPath || undefined;
+  s.deploymentGroup = appLabels.deploymentGroup || undefined;
   return s;
 }
 

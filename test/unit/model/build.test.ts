@@ -84,10 +84,12 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
     expect(onlyService(result)).toMatchObject(expected);
   });
 
-  it('an absent optional label leaves its field out', () => {
+  it('an absent optional label leaves its field unset (and out of the model as JSON)', () => {
     const s = onlyService(build([web()]));
-    for (const key of ['path', 'sslCert', 'auth', 'allowedNetworks', 'healthCheck', 'proxypassPath', 'revproxyPath', 'redirPath', 'deploymentGroup']) {
-      expect(s, key).not.toHaveProperty(key);
+    const json = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
+    for (const key of ['path', 'sslCert', 'auth', 'allowedNetworks', 'healthCheck', 'proxypassPath', 'revproxyPath', 'redirPath', 'deploymentGroup'] as const) {
+      expect(s[key], key).toBeUndefined();
+      expect(json, key).not.toHaveProperty(key);
     }
   });
 
@@ -139,7 +141,7 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
     const s = onlyService(result);
     expect(result.warnings).toEqual([expect.objectContaining({ code: 'W_LABEL_IGNORED', appId: '/web', label })]);
     expect(s.sticky || s.useHsts || s.redirectToHttps).toBe(false);
-    for (const key of ['path', 'auth', 'proxypassPath', 'revproxyPath', 'redirPath']) expect(s, key).not.toHaveProperty(key);
+    for (const key of ['path', 'auth', 'proxypassPath', 'revproxyPath', 'redirPath'] as const) expect(s[key], key).toBeUndefined();
     expect(s.vhosts).toEqual([]);
   });
 
