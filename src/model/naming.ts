@@ -9,14 +9,38 @@ export function backendName(appId: string, servicePort: number): string {
   return `${cleanIdentifier(stripSlash(appId).replace(/\//g, '_'))}_${servicePort}`;
 }
 
+function isAlnum(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+function isIdentifierChar(c: number): boolean {
+  return isAlnum(c) || c === 0x5f || c === 0x2e || c === 0x3a || c === 0x2d; // _ . : -
+}
+
+/**
+ * Every UTF-16 unit of `s` that `keep` refuses → `_`. A loop rather than a global regexp
+ * replace: this runs for every server of the cluster, and on short strings the regexp's
+ * runtime call costs more than the work.
+ */
+function underscored(s: string, keep: (c: number) => boolean): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (keep(s.charCodeAt(i))) continue;
+    out += `${s.slice(from, i)}_`;
+    from = i + 1;
+  }
+  return from === 0 ? s : out + s.slice(from);
+}
+
 /** Characters HAProxy accepts in proxy, ACL and server names; everything else → `_`. */
 export function cleanIdentifier(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.:-]/g, '_');
+  return underscored(s, isIdentifierChar);
 }
 
 /** For ACL names: only letters, digits and `_`. */
 export function cleanedUp(s: string): string {
-  return s.replace(/[^A-Za-z0-9]/g, '_');
+  return underscored(s, isAlnum);
 }
 
 const cleanedHosts = new Map<string, string>();

@@ -18,6 +18,14 @@ describe('backendName', () => {
 });
 
 describe('identifiers', () => {
+  it('cleanedUp and cleanIdentifier agree with their regexp definitions on every UTF-16 unit', () => {
+    for (let c = 0; c < 0x10000; c++) {
+      const s = `a${String.fromCharCode(c)}b`;
+      expect(cleanedUp(s)).toBe(s.replace(/[^A-Za-z0-9]/g, '_'));
+      expect(cleanIdentifier(s)).toBe(s.replace(/[^A-Za-z0-9_.:-]/g, '_'));
+    }
+  });
+
   it.each([
     ['/a/b', 'a/b'],
     ['///a', 'a'],
@@ -30,6 +38,12 @@ describe('identifiers', () => {
     ['abc_XYZ.09:-', 'abc_XYZ.09:-'],
     ['a b/c#d"e', 'a_b_c_d_e'],
     ['a\nb', 'a_b'],
+    ['', ''],
+    ['-', '-'],
+    ['ü', '_'],
+    ['a☃b', 'a_b'],
+    ['x😀y', 'x__y'],
+    ['[[', '__'],
   ])('cleanIdentifier(%j) = %j', (s, out) => {
     expect(cleanIdentifier(s)).toBe(out);
   });
@@ -39,6 +53,13 @@ describe('identifiers', () => {
     ['/group/app', '_group_app'],
     ['A-b:c', 'A_b_c'],
     ['*.wild.com', '__wild_com'],
+    ['10.0.0.1', '10_0_0_1'],
+    ['fd00::1', 'fd00__1'],
+    ['', ''],
+    ['___', '___'],
+    ['Zz09', 'Zz09'],
+    ['@[`{', '____'],
+    ['x😀y', 'x__y'],
   ])('cleanedUp(%j) = %j', (s, out) => {
     expect(cleanedUp(s)).toBe(out);
   });
