@@ -10,6 +10,17 @@ import { syntheticCluster } from './synthetic.mjs';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Wall ms of `node -e 0` here (median of 5): the part of every figure below that is Node's own start. */
+export function nodeStartMs() {
+  const walls = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', '0']);
+    walls.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return Math.round(median(walls));
+}
+
 export function benchRender(sizes = [1000, 5000, 50000], runs = 3, tasksPerApp = 4) {
   const dir = mkdtempSync(join(tmpdir(), 'mlb-bench-'));
   const rows = [];

@@ -21,7 +21,7 @@ import { benchLatency } from './daemon-latency.mjs';
 import { benchStorm } from './event-storm.mjs';
 import { envInt, envList, ROOT, round, table } from './lib.mjs';
 import { benchMemory } from './memory.mjs';
-import { benchRender } from './render.mjs';
+import { benchRender, nodeStartMs } from './render.mjs';
 
 process.chdir(ROOT);
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
@@ -79,7 +79,11 @@ await section('render', 'Render at scale: `mlb-ts render` on synthetic clusters 
     { target: 'linearity: µs/server at 50k ÷ at 5k ≤ 1.5', value: ratio !== undefined ? ratio.toFixed(2) : 'not run', verdict: metOrMissed(ratio !== undefined ? ratio <= 1.5 : undefined) },
   ];
   table('targets', targets);
+  const nodeMs = nodeStartMs();
+  say(`Node's own start here (node -e 0, median of 5): ${nodeMs} ms${process.env.NODE_EXTRA_CA_CERTS ? ' — NODE_EXTRA_CA_CERTS is set in this environment, and Node reads that CA file at every start' : ''}.`);
   return {
+    nodeStartMs: nodeMs,
+    nodeExtraCaCerts: Boolean(process.env.NODE_EXTRA_CA_CERTS),
     rows,
     linearityRatio: ratio !== undefined ? round(ratio, 2) : null,
     targets: {
