@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'E_INSTALL'
   | 'E_RELOAD'
   | 'E_RUNTIME'
+  | 'E_RUNTIME_UNREACHABLE'
   | 'E_ZDD';
 
 export class MlbError extends Error {

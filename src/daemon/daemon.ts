@@ -82,6 +82,8 @@ export class Daemon {
   private lastEventAt = 0;
   private lastReloadAt = Number.NEGATIVE_INFINITY;
   private pendingReload: Trigger | undefined;
+  /** The admin socket couldn't be reached last time; runtime commands went through the master CLI. */
+  private adminSocketLost = false;
   private wakeup: (() => void) | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -410,7 +412,7 @@ export class Daemon {
     ];
     const t0 = performance.now();
     try {
-      await runCommands(this.s.haproxySocket, commands);
+      await this.runRuntimeCommands(commands);
     } catch (e) {
       this.metrics.inc('mlb_runtime_fallbacks_total');
       this.log.warn({ err: errorLine(e) }, 'runtime update failed; falling back to a reload');
@@ -429,11 +431,41 @@ export class Daemon {
     return true;
   }
 
+  /**
+   * Runtime commands through the admin socket; when its file is gone (or nothing listens on
+   * it) and mlb-ts runs HAProxy itself, through the master CLI to the current worker instead,
+   * so a deleted socket file does not turn every later change into a reload.
+   */
+  private async runRuntimeCommands(commands: string[]): Promise<void> {
+    try {
+      await runCommands(this.s.haproxySocket, commands);
+      if (this.adminSocketLost) this.log.info({ socket: this.s.haproxySocket }, 'admin socket reachable again');
+      this.adminSocketLost = false;
+    } catch (e) {
+      if (!isMlbError(e) || e.code !== 'E_RUNTIME_UNREACHABLE' || this.reloader.kind !== 'supervised') throw e;
+      await runCommands({ masterSocket: this.s.masterSocket }, commands);
+      if (!this.adminSocketLost) this.log.warn({ socket: this.s.haproxySocket, err: errorLine(e) }, 'admin socket unreachable; runtime commands go through the master CLI');
+      this.adminSocketLost = true;
+      this.metrics.inc('mlb_runtime_via_master_total');
+    }
+  }
+
+  /** Where the server state is read before a reload: the admin socket, else the master CLI. */
+  private async saveServerState(): Promise<void> {
+    const stateFile = renderOptionsOf(this.s, this.configPath).stateFile;
+    try {
+      await saveServerState(this.s.haproxySocket, stateFile);
+    } catch (e) {
+      if (this.reloader.kind !== 'supervised') throw e;
+      await saveServerState({ masterSocket: this.s.masterSocket }, stateFile);
+    }
+  }
+
   private async reloadWithRetries({ category: reason, why }: ReloadReason): Promise<void> {
     this.log.info({ reason, change: why }, 'reloading HAProxy');
     for (let attempt = 0; ; attempt++) {
       try {
-        await saveServerState(this.s.haproxySocket, renderOptionsOf(this.s, this.configPath).stateFile).catch((e) => this.log.debug({ err: errorLine(e) }, 'server state not saved'));
+        await this.saveServerState().catch((e) => this.log.debug({ err: errorLine(e) }, 'server state not saved'));
         await this.reloader.reload();
         this.lastReloadAt = Date.now();
         this.metrics.inc('mlb_reloads_total', { reason });

@@ -6,13 +6,36 @@ import { socketCommand } from './socket.js';
 const FAILURE = /no such|unknown|invalid|require|not found|can't|cannot|error|failed|denied|not allowed|not enabled|expects|can only be|garbage/i;
 
 /**
- * Runs runtime-API commands on the admin socket, a batch per connection (`;`-separated).
- * Throws E_RUNTIME naming the first command HAProxy refused.
+ * Where runtime commands go: the admin socket, or the master CLI, which hands each command
+ * prefixed `@1` to the current worker (the way in when the admin socket file is gone:
+ * reloads pass the worker's socket on, they don't bind the path again).
  */
-export async function runCommands(socket: string, commands: string[], batch = 40): Promise<void> {
+export type RuntimeRoute = string | { masterSocket: string };
+
+function socketOf(route: RuntimeRoute): string {
+  return typeof route === 'string' ? route : route.masterSocket;
+}
+
+function commandLine(route: RuntimeRoute, commands: string[]): string {
+  return typeof route === 'string' ? commands.join(';') : commands.map((c) => `@1 ${c}`).join(';');
+}
+
+/** Errors of a socket nobody listens on (or no socket at all): nothing was sent. */
+const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'EACCES']);
+
+/**
+ * Runs runtime-API commands, a batch per connection (`;`-separated). Throws
+ * E_RUNTIME_UNREACHABLE when the socket can't be reached before anything was sent, else
+ * E_RUNTIME naming the first command HAProxy refused.
+ */
+export async function runCommands(route: RuntimeRoute, commands: string[], batch = 40): Promise<void> {
   for (let i = 0; i < commands.length; i += batch) {
     const chunk = commands.slice(i, i + batch);
-    const out = await socketCommand(socket, chunk.join(';'));
+    const out = await socketCommand(socketOf(route), commandLine(route, chunk)).catch((e: unknown) => {
+      const code = (e as { cause?: { code?: string } }).cause?.code;
+      if (i === 0 && code && UNREACHABLE.has(code)) throw new MlbError('E_RUNTIME_UNREACHABLE', `${socketOf(route)} can't be reached (${code}); no command sent`, { cause: e });
+      throw e;
+    });
     const bad = out.split('\n').find((l) => FAILURE.test(l));
     if (bad) throw new MlbError('E_RUNTIME', `HAProxy refused a runtime command (${bad.trim()}) in: ${chunk.join('; ').slice(0, 300)}`);
   }
@@ -23,8 +46,8 @@ export async function runCommands(socket: string, commands: string[], batch = 40
  * health and weights survive the reload. Servers an operator or mlb-ts put in maintenance
  * or drain are left out, so the new config decides their state.
  */
-export async function saveServerState(socket: string, stateFile: string): Promise<void> {
-  const text = await socketCommand(socket, 'show servers state');
+export async function saveServerState(route: RuntimeRoute, stateFile: string): Promise<void> {
+  const text = await socketCommand(socketOf(route), commandLine(route, ['show servers state']));
   const lines = text.split('\n');
   const header = lines.findIndex((l) => l.startsWith('# be_id'));
   if (!/^\d+\s*$/.test(lines[0] ?? '') || header < 0) throw new MlbError('E_RUNTIME', `unexpected 'show servers state' answer: ${text.slice(0, 120)}`);

@@ -1,4 +1,4 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
@@ -191,33 +191,67 @@ describe('runtime API updates (mlb-ts --sse --spare-slots 16 -H)', () => {
     expect(d.logsMatching(isReloadDone, mark2)).toEqual([]);
   }, 60_000);
 
-  it('a runtime command that fails falls back to a reload, counted in mlb_runtime_fallbacks_total', async () => {
+  it('the admin socket file gone: server changes go through the master CLI, still no reload', async () => {
     await quiet('svc_', () => svc().filter(isHealthy));
     const before = await d.metrics();
+    const pid = await worker();
     const aside = `${d.adminSocket}.aside`;
     const mark = d.mark();
-    const load = startLoad({ port: d.ports.http, hostHeader: 'svc.test', concurrency: 4, maxRequests: 50_000, maxSeconds: 15 });
-    // The admin socket is briefly unreachable: a server-only change can't go through it.
+    const load = startLoad({ port: d.ports.http, hostHeader: 'svc.test', concurrency: 4, maxRequests: 50_000, maxSeconds: 20 });
     renameSync(d.adminSocket, aside);
     try {
       fake.scale('/svc', 6);
-      const warned = await d.waitForLog((l) => l.msg === 'runtime update failed; falling back to a reload', 8000, mark);
-      const done = await d.waitForLog(isReloadDone, 8000, mark);
-      expect(String(warned.err)).toContain(d.adminSocket);
-      expect(done.reason).toBe('runtime_failed');
+      await quiet('svc_', () => svc().filter(isHealthy));
+      fake.scale('/svc', 5);
+      await quiet('svc_', () => svc().filter(isHealthy));
+      const warned = d.logsMatching((l) => l.msg === 'admin socket unreachable; runtime commands go through the master CLI', mark);
+      expect(warned).toHaveLength(1);
+      expect(String(warned[0]?.err)).toContain('E_RUNTIME_UNREACHABLE');
+      expect(d.logsMatching(isRuntime, mark).length).toBeGreaterThanOrEqual(2);
+      expect(d.logsMatching(isReloadDone, mark)).toEqual([]);
+      expect(await worker()).toBe(pid);
+      const after = await d.metrics();
+      expect(after.value('mlb_runtime_via_master_total') - before.value('mlb_runtime_via_master_total')).toBeGreaterThanOrEqual(2);
+      expect(after.value('mlb_runtime_fallbacks_total')).toBe(before.value('mlb_runtime_fallbacks_total'));
     } finally {
-      // The new worker may have bound a fresh socket; else put the old one back.
-      const fresh = existsSync(d.adminSocket);
-      if (fresh) rmSync(aside, { force: true });
-      else renameSync(aside, d.adminSocket);
-      console.info(`after the fallback reload the admin socket was ${fresh ? 'bound anew' : 'put back'}`);
+      renameSync(aside, d.adminSocket);
     }
+    // Back in place: the next change goes through the admin socket again, and says so.
+    const mark2 = d.mark();
+    fake.scale('/svc', 6);
+    await quiet('svc_', () => svc().filter(isHealthy));
+    expect(d.logsMatching((l) => l.msg === 'admin socket reachable again', mark2)).toHaveLength(1);
+    fake.scale('/svc', 5);
+    await quiet('svc_', () => svc().filter(isHealthy));
+    const r = await load.stop();
+    console.info(`runtime through the master CLI: ${describeLoad(r)}`);
+    expect(r.failed, describeLoad(r)).toBe(0);
+  }, 60_000);
+
+  it('a runtime update that fails every way falls back to a reload, counted in mlb_runtime_fallbacks_total', async () => {
+    await quiet('svc_', () => svc().filter(isHealthy));
+    const before = await d.metrics();
+    const sockets = [d.adminSocket, d.masterSocket];
+    const mark = d.mark();
+    const load = startLoad({ port: d.ports.http, hostHeader: 'svc.test', concurrency: 4, maxRequests: 50_000, maxSeconds: 15 });
+    // Neither the admin socket nor the master CLI answers: a server-only change can't be sent
+    // (and the reload it falls back to is retried until the master CLI is back).
+    for (const p of sockets) renameSync(p, `${p}.aside`);
+    try {
+      fake.scale('/svc', 6);
+      const warned = await d.waitForLog((l) => l.msg === 'runtime update failed; falling back to a reload', 8000, mark);
+      expect(String(warned.err)).toContain(d.masterSocket);
+    } finally {
+      for (const p of sockets) renameSync(`${p}.aside`, p);
+    }
+    const done = await d.waitForLog(isReloadDone, 15_000, mark);
+    expect(done.reason).toBe('runtime_failed');
     await quiet('svc_', () => svc().filter(isHealthy));
     const after = await d.metrics();
     expect(after.value('mlb_runtime_fallbacks_total')).toBe(before.value('mlb_runtime_fallbacks_total') + 1);
     expect(after.value('mlb_reloads_total', { reason: 'runtime_failed' })).toBe(before.value('mlb_reloads_total', { reason: 'runtime_failed' }) + 1);
     expect(serversOf(await d.config(), 'svc_')).toHaveLength(6);
-    // The socket works again: the next server-only change needs no reload.
+    // Both sockets work again: the next server-only change needs no reload.
     const mark2 = d.mark();
     fake.scale('/svc', 5);
     await quiet('svc_', () => svc().filter(isHealthy));

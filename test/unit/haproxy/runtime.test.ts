@@ -132,9 +132,44 @@ describe('the runtime API against a real HAProxy admin socket', () => {
       await runCommands(admin, SERVERS.slice(0, 10).map((s) => `set server be/${s} weight 1`));
     });
 
-    it('a socket nobody listens on → E_RUNTIME', async () => {
-      const e = await rejection(runCommands(join(dir, 'no-such.sock'), ['show info']));
-      expect(e.code).toBe('E_RUNTIME');
+    it.each<[string, () => string]>([
+      ['no socket file', () => join(dir, 'no-such.sock')],
+      ['a file that is no socket', () => {
+        writeFileSync(join(dir, 'plain-file.sock'), '');
+        return join(dir, 'plain-file.sock');
+      }],
+    ])('%s → E_RUNTIME_UNREACHABLE (nothing was sent)', async (_name, path) => {
+      const e = await rejection(runCommands(path(), ['show info']));
+      expect(e.code).toBe('E_RUNTIME_UNREACHABLE');
+      expect(e.message).toMatch(/can't be reached \((ENOENT|ECONNREFUSED|ENOTSOCK)\); no command sent/);
+    });
+
+    describe('through the master CLI (@1: the current worker)', () => {
+      it('applies every command of every batch', async () => {
+        const commands = SERVERS.slice(0, 45).map((s) => `set server be/${s} weight 5`);
+        await runCommands({ masterSocket: master }, [...commands, 'set server be/s46 state drain']);
+        const after = await servers();
+        for (const s of SERVERS.slice(0, 45)) expect(after.get(s)?.weight, s).toBe(5);
+        expect(after.get('s46')?.admin).not.toBe(0);
+        await runCommands({ masterSocket: master }, [...SERVERS.slice(0, 45).map((s) => `set server be/${s} weight 1`), 'set server be/s46 state ready']);
+        expect((await servers()).get('s46')?.admin).toBe(0);
+      });
+
+      it('a refusal is E_RUNTIME naming it', async () => {
+        const e = await rejection(runCommands({ masterSocket: master }, ['set server be/nosuch state drain']));
+        expect(e.code).toBe('E_RUNTIME');
+        expect(e.message).toMatch(/No such server/);
+      });
+
+      it('saves the same server state as the admin socket does', async () => {
+        const viaAdmin = join(dir, 'admin.state');
+        const viaMaster = join(dir, 'master.state');
+        await saveServerState(admin, viaAdmin);
+        await saveServerState({ masterSocket: master }, viaMaster);
+        const rows = (f: string) => stateRows(readFileSync(f, 'utf8')).map((r) => [r.name, r.admin, r.weight]);
+        expect(rows(viaMaster)).toEqual(rows(viaAdmin));
+        expect(rows(viaMaster)).toHaveLength(SERVERS.length);
+      });
     });
   });
 
