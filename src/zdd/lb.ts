@@ -1,9 +1,14 @@
 import { MlbError } from '../errors.js';
+import { showProc } from '../haproxy/master.js';
 import { socketCommand } from '../haproxy/socket.js';
 import { httpCall } from '../marathon/http.js';
 
-/** A load balancer zdd watches: its admin socket (`show stat`) or its stats page as CSV. */
-export type LbSource = { kind: 'socket'; path: string } | { kind: 'url'; url: string };
+/**
+ * A load balancer zdd watches: its admin socket (`show stat` of the current worker), its
+ * master CLI (every worker, the old ones still finishing their connections included), or
+ * its stats page as CSV.
+ */
+export type LbSource = { kind: 'socket'; path: string } | { kind: 'master'; path: string } | { kind: 'url'; url: string };
 
 /** One server row of HAProxy's stats. */
 export interface StatRow {
@@ -14,10 +19,14 @@ export interface StatRow {
   /** `ip:port` the server points at (HAProxy ≥ 1.9). */
   addr?: string;
   status: string;
+  /** The worker's pid, when read through the master CLI. */
+  worker?: number;
+  /** Read from an old worker (a previous config's, finishing its connections). */
+  old?: boolean;
 }
 
 export function lbName(lb: LbSource): string {
-  return lb.kind === 'socket' ? lb.path : lb.url;
+  return lb.kind === 'url' ? lb.url : lb.path;
 }
 
 /** One CSV line; HAProxy quotes fields that hold a comma or a quote. */
@@ -70,9 +79,21 @@ export function sessionsOn(rows: readonly StatRow[], addrs: ReadonlySet<string>)
   return { sessions: hits.reduce((n, r) => n + r.scur, 0), servers: hits.map((r) => `${r.proxy}/${r.server}`) };
 }
 
-/** The load balancer's server rows now. */
+/** The load balancer's server rows now (through a master CLI: every worker's, each tagged with its pid). */
 export async function readStats(lb: LbSource, timeoutMs = 5000): Promise<StatRow[]> {
   if (lb.kind === 'socket') return parseStatsCsv(await socketCommand(lb.path, 'show stat', timeoutMs), lb.path);
+  if (lb.kind === 'master') {
+    const proc = await showProc(lb.path);
+    const rows: StatRow[] = [];
+    const workers = [...proc.workers.map((w) => ({ pid: w.pid, old: false })), ...proc.oldWorkers.map((w) => ({ pid: w.pid, old: true }))];
+    for (const w of workers) {
+      // An old worker may finish (and go) between `show proc` and this: its sessions are gone.
+      const text = await socketCommand(lb.path, `@!${w.pid} show stat`, timeoutMs).catch(() => '');
+      if (!text.includes('# pxname')) continue;
+      for (const r of parseStatsCsv(text, `${lb.path} (worker ${w.pid})`)) rows.push({ ...r, worker: w.pid, ...(w.old ? { old: true } : {}) });
+    }
+    return rows;
+  }
   let res;
   try {
     res = await httpCall(lb.url, { timeoutMs, headers: { Accept: 'text/csv, text/plain, */*' } });
@@ -83,13 +104,29 @@ export async function readStats(lb: LbSource, timeoutMs = 5000): Promise<StatRow
   return parseStatsCsv(res.body.toString('utf8'), lb.url);
 }
 
-/** Servers (`backend/server`) HAProxy still sends new sessions to: not in maintenance, not draining. */
-export function drainable(rows: readonly StatRow[], addrs: ReadonlySet<string>): string[] {
-  return rows.filter((r) => r.addr !== undefined && addrs.has(r.addr) && !/^(MAINT|DRAIN)/.test(r.status)).map((r) => `${r.proxy}/${r.server}`);
+/** A server of one worker: `backend/server`, and the worker's pid when read through a master CLI. */
+export interface ServerRef {
+  server: string;
+  worker?: number;
 }
 
-/** `set server <backend/server> state <state>` on an admin socket; E_RUNTIME if HAProxy refuses. */
-export async function setServerState(socket: string, server: string, state: 'drain' | 'ready'): Promise<void> {
-  const answer = (await socketCommand(socket, `set server ${server} state ${state}`)).trim();
-  if (answer !== '') throw new MlbError('E_RUNTIME', `${socket}: set server ${server} state ${state}: ${answer}`);
+/**
+ * Servers HAProxy still sends new sessions to: not in maintenance, not draining, and not in
+ * an old worker (it takes no new connections, and refuses `set server` on its stopped proxies).
+ */
+export function drainable(rows: readonly StatRow[], addrs: ReadonlySet<string>): ServerRef[] {
+  return rows
+    .filter((r) => r.addr !== undefined && addrs.has(r.addr) && !r.old && !/^(MAINT|DRAIN)/.test(r.status))
+    .map((r) => ({ server: `${r.proxy}/${r.server}`, ...(r.worker !== undefined ? { worker: r.worker } : {}) }));
+}
+
+/**
+ * `set server <backend/server> state <state>` on an admin socket, or through a master CLI on
+ * the worker given; E_RUNTIME if HAProxy refuses.
+ */
+export async function setServerState(lb: { kind: 'socket' | 'master'; path: string }, ref: ServerRef, state: 'drain' | 'ready'): Promise<void> {
+  const command = `set server ${ref.server} state ${state}`;
+  const line = lb.kind === 'master' && ref.worker !== undefined ? `@!${ref.worker} ${command}` : command;
+  const answer = (await socketCommand(lb.path, line)).trim();
+  if (answer !== '') throw new MlbError('E_RUNTIME', `${lb.path}: ${line}: ${answer}`);
 }

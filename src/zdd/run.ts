@@ -2,7 +2,7 @@ import { errorLine, MlbError } from '../errors.js';
 import { HostResolver } from '../io/dns.js';
 import { fetchApps, isHttpUrl, type MarathonSource } from '../marathon/client.js';
 import type { MarathonApp } from '../marathon/types.js';
-import { drainable, type LbSource, lbName, readStats, sessionsOn, setServerState } from './lb.js';
+import { drainable, type LbSource, lbName, readStats, type ServerRef, sessionsOn, setServerState } from './lb.js';
 import { createApp, deleteApp, killTask, scaleApp, type WriteResult } from './marathon.js';
 import { type Action, type AppDefinition, deploymentGroupOf, describePlan, type InterruptedChoice, nextAction, planDeploy, type Shift, taskAddresses, type ZddPlan } from './plan.js';
 
@@ -42,8 +42,8 @@ interface Tally {
 
 /** A server zdd put into drain on an admin socket. */
 interface Drained {
-  socket: string;
-  server: string;
+  lb: { kind: 'socket' | 'master'; path: string };
+  ref: ServerRef;
 }
 
 const SESSION_POLL_MS = 100;
@@ -64,7 +64,7 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 function drainNote(opts: ZddRunOptions): string {
   if (opts.lbs.length === 0) return 'at once (no --haproxy-socket or --lb-stats-url to watch its sessions)';
   const limit = opts.drainTimeoutMs === undefined ? '--max-wait' : `${opts.drainTimeoutMs / 1000} s`;
-  const drain = opts.lbs.some((lb) => lb.kind === 'socket') ? 'after draining it through the admin socket, ' : '';
+  const drain = opts.lbs.some((lb) => lb.kind !== 'url') ? 'after draining it through the admin socket or master CLI, ' : '';
   const who = opts.lbs.length === 1 ? 'the load balancer shows no sessions' : `none of the ${opts.lbs.length} load balancers shows a session`;
   return `${drain}once ${who} on it (at most ${limit})`;
 }
@@ -187,17 +187,18 @@ class Deploy {
   }
 
   /**
-   * Drains the task's servers on every admin socket: new sessions go elsewhere, so its
-   * current ones can end (on a server still in rotation there would always be new ones).
+   * Drains the task's servers on every admin socket and master CLI (there on every worker):
+   * new sessions go elsewhere, so its current ones can end (on a server still in rotation
+   * there would always be new ones).
    */
   private async drain(addrs: Set<string>): Promise<Drained[]> {
     const drained: Drained[] = [];
     for (const lb of this.opts.lbs) {
-      if (lb.kind !== 'socket') continue;
+      if (lb.kind === 'url') continue;
       try {
-        for (const server of drainable(await readStats(lb), addrs)) {
-          await setServerState(lb.path, server, 'drain');
-          drained.push({ socket: lb.path, server });
+        for (const ref of drainable(await readStats(lb), addrs)) {
+          await setServerState(lb, ref, 'drain');
+          drained.push({ lb, ref });
         }
       } catch (e) {
         this.note(`cannot drain on ${lb.path} (${errorLine(e)}); waiting for its sessions anyway`);
@@ -208,12 +209,13 @@ class Deploy {
 
   /** Puts back into rotation what was drained for a kill that did not happen. */
   private async undrain(drained: Drained[]): Promise<void> {
-    for (const d of drained) {
+    for (const { lb, ref } of drained) {
+      const where = ref.worker !== undefined ? `${lb.path} (worker ${ref.worker})` : lb.path;
       try {
-        await setServerState(d.socket, d.server, 'ready');
-        this.out.progress(`put ${d.server} back into rotation on ${d.socket} (its task was not killed)`);
+        await setServerState(lb, ref, 'ready');
+        this.out.progress(`put ${ref.server} back into rotation on ${where} (its task was not killed)`);
       } catch (e) {
-        this.out.progress(`could not put ${d.server} back into rotation on ${d.socket}: ${errorLine(e)}; 'set server ${d.server} state ready' there does`);
+        this.out.progress(`could not put ${ref.server} back into rotation on ${where}: ${errorLine(e)}; 'set server ${ref.server} state ready' there does`);
       }
     }
   }
@@ -260,7 +262,7 @@ class Deploy {
       if (this.opts.lbs.length > 0) {
         const addrs = await this.addressesOf(taskId, apps);
         drained = await this.drain(addrs);
-        how = `${drained.length ? `drained ${drained.map((d) => d.server).join(', ')}; ` : ''}${await this.waitForNoSessions(taskId, addrs)}`;
+        how = `${drained.length ? `drained ${[...new Set(drained.map((d) => d.ref.server))].join(', ')}; ` : ''}${await this.waitForNoSessions(taskId, addrs)}`;
       }
       this.checkAbort();
       const r = await killTask(this.opts.source, appId, taskId);

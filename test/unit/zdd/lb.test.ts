@@ -35,7 +35,7 @@ describe('HAProxy stats CSV', () => {
 
   it('drains only servers still in rotation (not draining, not in maintenance)', () => {
     const rows = parseStatsCsv(STATS, 'x');
-    expect(drainable(rows, new Set(['127.0.0.1:31000', '127.0.0.1:31002', '127.0.0.1:1']))).toEqual(['shop_8080/a_127_0_0_1_31000']);
+    expect(drainable(rows, new Set(['127.0.0.1:31000', '127.0.0.1:31002', '127.0.0.1:1']))).toEqual([{ server: 'shop_8080/a_127_0_0_1_31000' }]);
     expect(drainable(rows, new Set(['10.9.9.9:1']))).toEqual([]);
   });
 
