@@ -13,24 +13,23 @@ function isAlnum(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
+/** Also `_ . : -`. */
 function isIdentifierChar(c: number): boolean {
-  return isAlnum(c) || c === 0x5f || c === 0x2e || c === 0x3a || c === 0x2d; // _ . : -
+  return isAlnum(c) || c === 0x5f || c === 0x2e || c === 0x3a || c === 0x2d;
 }
 
 /**
- * Every UTF-16 unit of `s` that `keep` refuses → `_`. A loop rather than a global regexp
- * replace: this runs for every server of the cluster, and on short strings the regexp's
- * runtime call costs more than the work.
+ * `s` with every UTF-16 unit `keep` refuses replaced by `_`. A loop rather than a global
+ * regexp replace: this runs for every server of the cluster, and on short strings the
+ * regexp's runtime call costs more than the work. Most names need no change: no copy then.
  */
 function underscored(s: string, keep: (c: number) => boolean): string {
-  let out = '';
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    if (keep(s.charCodeAt(i))) continue;
-    out += `${s.slice(from, i)}_`;
-    from = i + 1;
-  }
-  return from === 0 ? s : out + s.slice(from);
+  let i = 0;
+  while (i < s.length && keep(s.charCodeAt(i))) i++;
+  if (i === s.length) return s;
+  let out = s.slice(0, i);
+  for (; i < s.length; i++) out += keep(s.charCodeAt(i)) ? s[i] : '_';
+  return out;
 }
 
 /** Characters HAProxy accepts in proxy, ACL and server names; everything else → `_`. */
