@@ -21,7 +21,7 @@ export function nodeStartMs() {
   return Math.round(median(walls));
 }
 
-export function benchRender(sizes = [1000, 5000, 50000], runs = 3, tasksPerApp = 4) {
+export function benchRender(sizes = [1000, 5000, 50000], runs = 5, tasksPerApp = 4) {
   const dir = mkdtempSync(join(tmpdir(), 'mlb-bench-'));
   const rows = [];
   try {
@@ -49,7 +49,7 @@ export function benchRender(sizes = [1000, 5000, 50000], runs = 3, tasksPerApp =
         rmSync(out, { recursive: true, force: true });
       }
       const wall = median(walls);
-      rows.push({ apps, tasks: apps * tasksPerApp, servers, wallMs: Math.round(wall), peakRssMb: Math.round(median(rss)), usPerServer: +((wall * 1000) / Math.max(1, servers)).toFixed(2), runs: n });
+      rows.push({ apps, tasks: apps * tasksPerApp, servers, wallMs: Math.round(wall), minWallMs: Math.round(Math.min(...walls)), peakRssMb: Math.round(median(rss)), usPerServer: +((wall * 1000) / Math.max(1, servers)).toFixed(2), runs: n });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

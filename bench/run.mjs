@@ -11,7 +11,7 @@
  * Environment (all optional):
  *   BENCH_QUICK=1                 smaller sizes and fewer iterations: a smoke run (~1 min)
  *   BENCH_SECTIONS=render,latency,storm,memory   which sections, in this order
- *   BENCH_RENDER_SIZES=1000,5000,50000   BENCH_RENDER_RUNS=3   BENCH_TASKS_PER_APP=4
+ *   BENCH_RENDER_SIZES=1000,5000,50000   BENCH_RENDER_RUNS=5   BENCH_TASKS_PER_APP=4
  *   BENCH_SCALE_UPS=5             BENCH_POLL_MS=5   BENCH_STAGING_MS=300 (fake's TASK_STAGING → TASK_RUNNING)
  *   BENCH_STORM_EVENTS=500        BENCH_STORM_MS=1000
  *   BENCH_MEMORY_APPS=1000        BENCH_MEMORY_SYNCS=1000   BENCH_MEMORY_WARMUP=100   BENCH_MEMORY_SAMPLE_EVERY=100
@@ -35,7 +35,7 @@ const cfg = {
   quick,
   render: {
     sizes: envList('BENCH_RENDER_SIZES', quick ? [1000, 5000] : [1000, 5000, 50000]),
-    runs: envInt('BENCH_RENDER_RUNS', quick ? 1 : 3),
+    runs: envInt('BENCH_RENDER_RUNS', quick ? 1 : 5),
     tasksPerApp: envInt('BENCH_TASKS_PER_APP', 4),
   },
   latency: { scaleUps: envInt('BENCH_SCALE_UPS', quick ? 3 : 5), pollMs: envInt('BENCH_POLL_MS', 5), stagingMs: envInt('BENCH_STAGING_MS', 300) },
@@ -68,7 +68,7 @@ async function section(name, title, fn) {
 
 await section('render', 'Render at scale: `mlb-ts render` on synthetic clusters (whole process, median of runs)', async () => {
   const rows = benchRender(cfg.render.sizes, cfg.render.runs, cfg.render.tasksPerApp);
-  table('apps × tasks → servers, wall time, peak RSS', rows.map((r) => ({ apps: r.apps, servers: r.servers, 'wall ms': r.wallMs, 'peak RSS MB': r.peakRssMb, 'µs/server': r.usPerServer, runs: r.runs })));
+  table('apps × tasks → servers, wall time (median, fastest), peak RSS', rows.map((r) => ({ apps: r.apps, servers: r.servers, 'wall ms': r.wallMs, 'fastest ms': r.minWallMs, 'peak RSS MB': r.peakRssMb, 'µs/server': r.usPerServer, runs: r.runs })));
   const at = (n) => rows.find((r) => r.apps === n);
   const r5k = at(5000);
   const r50k = at(50000);
