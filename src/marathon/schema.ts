@@ -15,14 +15,14 @@ function notMarathon(source: string, where: string): MlbError {
   return new MlbError('E_INPUT_NOT_MARATHON', `${source} is not a Marathon apps document (GET /v2/apps?embed=apps.tasks): ${where}`);
 }
 
-function firstError(v: ValidateFunction, prefix: string): string {
+function firstError(v: ValidateFunction): string {
   const err = v.errors?.[0];
-  return err ? `${prefix}${err.instancePath || (prefix ? '' : '/')} ${err.message ?? ''}`.trim() : 'unknown';
+  return err ? `${err.instancePath || '/'} ${err.message ?? ''}`.trim() : 'unknown';
 }
 
 /** The document as Marathon apps, or E_INPUT_NOT_MARATHON naming the first offending path. */
 export function asAppsDocument(doc: unknown, source: string): AppsDocument {
-  if (!validate(doc)) throw notMarathon(source, firstError(validate, ''));
+  if (!validate(doc)) throw notMarathon(source, firstError(validate));
   const empty = (doc as AppsDocument).apps.findIndex((a) => a.id === '');
   if (empty >= 0) throw notMarathon(source, `/apps/${empty}/id is empty`);
   return doc as AppsDocument;
