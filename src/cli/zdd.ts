@@ -14,7 +14,7 @@ export const ZDD_OPTIONS = {
   marathon: { alias: 'm', type: 'string', array: true, default: [...DEFAULTS.marathon], describe: 'Marathon base URL(s), tried in order (a file of /v2/apps?embed=apps.tasks works with --dry-run)' },
   json: { type: 'string', demandOption: true, describe: 'the app definition to deploy, with HAPROXY_DEPLOYMENT_GROUP and HAPROXY_DEPLOYMENT_ALT_PORT labels' },
   'haproxy-socket': { type: 'string', array: true, describe: "admin socket of a load balancer whose sessions are watched (`show stat`); repeatable" },
-  'haproxy-master-socket': { type: 'string', array: true, describe: "master CLI of a load balancer: sessions are watched (and servers drained) on every worker, old ones still finishing included; repeatable" },
+  'haproxy-master-socket': { type: 'string', array: true, describe: 'master CLI of a load balancer: sessions are watched on every worker, old ones still finishing included (servers are drained on the current one); repeatable' },
   'lb-stats-url': { type: 'string', array: true, describe: "a load balancer's stats as CSV, e.g. 'http://lb:9090/haproxy?stats;csv'; repeatable" },
   'dry-run': { alias: 'd', type: 'boolean', default: false, describe: 'print the plan (what would be created, scaled, killed, deleted) and change nothing' },
   'max-wait': { type: 'number', default: 300, describe: 'seconds the whole deploy may take; then exit 1 (the deploy can be resumed or completed)' },
