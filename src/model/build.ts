@@ -365,7 +365,6 @@ function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, reso
   for (const c of feeding) taskCount += c?.parsed.app.tasks?.length ?? 0;
   // Two tasks on one address are one server; most backends are small enough to check by scanning.
   const seen = taskCount > 32 ? new Set<string>() : undefined;
-  const isNew = (sv: Server) => (seen ? !seen.has(`${sv.ip}:${sv.port}`) && !!seen.add(`${sv.ip}:${sv.port}`) : !servers.some((o) => o.port === sv.port && o.ip === sv.ip));
   for (const c of feeding) {
     if (!c) continue;
     const app = c.parsed.app;
@@ -373,16 +372,45 @@ function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, reso
     const checkIndex = s.healthCheck ? c.labels.healthCheckPortIndex : undefined;
     // Task id order decides which of two tasks on one address is kept.
     const all = app.tasks ?? [];
-    const tasks = all.length > 1 ? [...all].sort(byTaskId) : all;
+    const tasks = all.length > 1 ? sortedSmall(all.slice(), byTaskId) : all;
     for (const task of tasks) {
       const server = serverOf(app, c, task, checkIndex, opts, resolve);
-      if (server && isNew(server)) servers.push(server);
+      if (server && isNewAddress(server, servers, seen)) servers.push(server);
     }
   }
-  servers.sort(byServerName);
+  sortedSmall(servers, byServerName);
   const ids = assignServerIds(servers);
   for (let i = 0; i < servers.length; i++) (servers[i] as Server).id = ids[i] as number;
   return servers;
+}
+
+function isNewAddress(sv: Server, servers: Server[], seen: Set<string> | undefined): boolean {
+  if (seen) {
+    const key = `${sv.ip}:${sv.port}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  }
+  for (const o of servers) if (o.port === sv.port && o.ip === sv.ip) return false;
+  return true;
+}
+
+/**
+ * `list` sorted in place, stably. A backend has a handful of tasks: an insertion sort of a
+ * few items costs less than setting up Array.prototype.sort, called twice per service.
+ */
+function sortedSmall<T>(list: T[], compare: (a: T, b: T) => number): T[] {
+  if (list.length > 16) return list.sort(compare);
+  for (let i = 1; i < list.length; i++) {
+    const item = list[i] as T;
+    let j = i - 1;
+    while (j >= 0 && compare(list[j] as T, item) > 0) {
+      list[j + 1] = list[j] as T;
+      j--;
+    }
+    list[j + 1] = item;
+  }
+  return list;
 }
 
 const byTaskId = (a: Task, b: Task) => cmp(a.id, b.id);

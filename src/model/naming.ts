@@ -1,12 +1,14 @@
 /** Names HAProxy sees. Pure, stable: the same inputs always give the same names. */
 
 export function stripSlash(appId: string): string {
-  return appId.replace(/^\/+/, '');
+  let i = 0;
+  while (appId.charCodeAt(i) === 0x2f) i++;
+  return i === 0 ? appId : appId.slice(i);
 }
 
 /** `/api/pypi` on 3141 → `api_pypi_3141`. */
 export function backendName(appId: string, servicePort: number): string {
-  return `${cleanIdentifier(stripSlash(appId).replace(/\//g, '_'))}_${servicePort}`;
+  return `${cleanIdentifier(stripSlash(appId).replaceAll('/', '_'))}_${servicePort}`;
 }
 
 function isAlnum(c: number): boolean {
