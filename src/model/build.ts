@@ -105,12 +105,27 @@ function matchesGroups(groups: string[], appGroups: string[]): boolean {
   return appGroups.some((g) => groups.includes(g));
 }
 
-type ClassifiedEntry = [key: string, raw: string, c: ReturnType<typeof classifyLabel>];
+/**
+ * A label: its key, its raw value, what it means. (Objects and indexed loops on this path, not
+ * tuples taken apart with array destructuring, which goes through the iterator protocol: this
+ * runs once per label of the cluster, mostly before V8 has optimized it.)
+ */
+interface ClassifiedEntry {
+  key: string;
+  raw: string;
+  c: ReturnType<typeof classifyLabel>;
+}
 
 /** The app's labels in key order, each classified once. */
 function classifiedLabels(app: MarathonApp): ClassifiedEntry[] {
-  const keys = Object.keys(app.labels ?? {}).sort(cmp);
-  return keys.map((k) => [k, (app.labels as Record<string, string>)[k] as string, classifyLabel(k)]);
+  const labels = (app.labels ?? {}) as Record<string, string>;
+  const keys = Object.keys(labels).sort(cmp);
+  const out: ClassifiedEntry[] = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    out[i] = { key, raw: labels[key] as string, c: classifyLabel(key) };
+  }
+  return out;
 }
 
 /**
@@ -122,7 +137,8 @@ const NO_PORT_LABELS: Readonly<Record<keyof PortLabels, undefined>> = Object.fro
 
 function parseAppLabels(app: MarathonApp, labels: ClassifiedEntry[], warn: Warn): AppLabels | undefined {
   const out: Record<string, unknown> = { ...NO_APP_LABELS };
-  for (const [key, raw, c] of labels) {
+  for (let i = 0; i < labels.length; i++) {
+    const { key, raw, c } = labels[i] as ClassifiedEntry;
     if (c.kind !== 'app') continue;
     try {
       out[c.key] = APP_LABELS[c.key].parse(raw);
@@ -142,13 +158,18 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
   const appLabels = parseAppLabels(app, labels, warn);
   if (!appLabels) return;
   // Another instance's app (no group of ours, no per-port group): not ours to judge or warn about.
-  const hasPortGroups = labels.some(([, , c]) => c.kind === 'port' && c.key === 'group');
+  let hasPortGroups = false;
+  for (let i = 0; i < labels.length; i++) {
+    const c = (labels[i] as ClassifiedEntry).c;
+    if (c.kind === 'port' && c.key === 'group') hasPortGroups = true;
+  }
   if (!hasPortGroups && !matchesGroups(opts.groups, appLabels.group ?? [])) return;
   const net = appNetworking(app);
   const parsed: ParsedApp = { app, appLabels, net };
-  const portRaw: [keyof PortLabels, string, string][][] = [];
+  const portRaw: PortRaw[][] = [];
   const portTemplates: Record<string, [string, string]>[] = [];
-  for (const [key, raw, c] of labels) {
+  for (let i = 0; i < labels.length; i++) {
+    const { key, raw, c } = labels[i] as ClassifiedEntry;
     if (c.kind === 'unknown') warn('W_LABEL_UNKNOWN', app.id, 'unknown HAPROXY_ label; ignored', key);
     if (c.kind !== 'port' && c.kind !== 'template') continue;
     if (c.index >= net.ports.length) {
@@ -156,7 +177,7 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
       continue;
     }
     if (c.kind === 'port') {
-      (portRaw[c.index] ??= []).push([c.key, key, raw]);
+      (portRaw[c.index] ??= []).push({ key: c.key, label: key, raw });
     } else if (opts.labelTemplates === false) {
       warn('W_LABEL_TEMPLATE_DISABLED', app.id, 'label templates are disabled by the operator; ignored', key);
     } else {
@@ -179,23 +200,32 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
   }
 }
 
-const NO_RAWS: [keyof PortLabels, string, string][] = [];
+/** A port label of an app: registry key, label name, raw value. */
+interface PortRaw {
+  key: keyof PortLabels;
+  label: string;
+  raw: string;
+}
+
+const NO_RAWS: PortRaw[] = [];
 
 /** Whether a port is ours; a GROUP label that doesn't parse counts as ours, so its warning is given. */
-function portMatchesGroups(raws: [keyof PortLabels, string, string][], appLabels: AppLabels, groups: string[]): boolean {
-  const portGroup = raws.find(([key]) => key === 'group');
+function portMatchesGroups(raws: PortRaw[], appLabels: AppLabels, groups: string[]): boolean {
+  let portGroup: PortRaw | undefined;
+  for (let i = 0; i < raws.length && !portGroup; i++) if ((raws[i] as PortRaw).key === 'group') portGroup = raws[i];
   if (!portGroup) return matchesGroups(groups, appLabels.group ?? []);
   try {
-    return matchesGroups(groups, PORT_LABELS.group.parse(portGroup[2]));
+    return matchesGroups(groups, PORT_LABELS.group.parse(portGroup.raw));
   } catch (e) {
     if (e instanceof LabelValueError) return true;
     throw e;
   }
 }
 
-function parsePortLabels(appId: string, raws: [keyof PortLabels, string, string][], warn: Warn): PortLabels | undefined {
+function parsePortLabels(appId: string, raws: PortRaw[], warn: Warn): PortLabels | undefined {
   const labels: Record<string, unknown> = { ...NO_PORT_LABELS };
-  for (const [key, name, raw] of raws) {
+  for (let i = 0; i < raws.length; i++) {
+    const { key, label: name, raw } = raws[i] as PortRaw;
     try {
       labels[key] = PORT_LABELS[key].parse(raw);
     } catch (e) {
@@ -239,12 +269,14 @@ function toService(c: Candidate, warn: Warn): Service {
   const i = c.port.index;
   const mode = l.mode ?? (l.vhost ? 'http' : modeFromHealthChecks(app));
   if (mode === 'tcp') {
-    l = { ...l };
-    for (const [key, suffix] of HTTP_ONLY) {
-      if (l[key] !== undefined && l[key] !== false) {
-        warn('W_LABEL_IGNORED', app.id, 'needs mode http; ignored in mode tcp', `HAPROXY_${i}_${suffix}`);
-        delete l[key];
-      }
+    for (let h = 0; h < HTTP_ONLY.length; h++) {
+      const entry = HTTP_ONLY[h] as [keyof PortLabels, string];
+      const key = entry[0];
+      if (l[key] === undefined || l[key] === false) continue;
+      warn('W_LABEL_IGNORED', app.id, 'needs mode http; ignored in mode tcp', `HAPROXY_${i}_${entry[1]}`);
+      // Unset, not deleted: the labels keep their one shape. A copy: the candidate keeps what was parsed.
+      if (l === c.labels) l = { ...l };
+      (l as Record<string, unknown>)[key] = undefined;
     }
   }
   if (l.path && !l.vhost) warn('W_LABEL_IGNORED', app.id, `has no effect without HAPROXY_${i}_VHOST`, `HAPROXY_${i}_PATH`);
