@@ -83,7 +83,8 @@ function slimAppsOf(bytes: Buffer, ranges: number[]): AppsDocument | undefined {
     } catch {
       return undefined;
     }
-    for (const app of list) {
+    for (let i = 0; i < list.length; i++) {
+      const app = list[i];
       if (!validateApp(app) || (app as MarathonApp).id === '') return undefined;
       apps.push(slimApp(app as MarathonApp));
     }

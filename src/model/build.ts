@@ -51,18 +51,24 @@ export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): Mo
   const sorted = [...apps].sort((a, b) => cmp(a.id, b.id));
 
   const candidates: Candidate[] = [];
-  for (const app of sorted) addCandidates(candidates, app, opts, warn);
+  for (let i = 0; i < sorted.length; i++) addCandidates(candidates, sorted[i] as MarathonApp, opts, warn);
 
   assignMissingServicePorts(candidates, opts, warn);
 
   const sources = new CandidateIndex(candidates);
   const withPorts: Service[] = [];
-  for (const c of candidates) if (c.servicePort !== undefined) withPorts.push(sources.serviceOf(c, toService(c, warn)));
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i] as Candidate;
+    if (c.servicePort !== undefined) withPorts.push(sources.serviceOf(c, toService(c, warn)));
+  }
   const merged = mergeDeploymentGroups(withPorts, sources);
   const services = dropConflicts(merged, new Set(opts.reservedPorts ?? []), warn);
 
   const resolve = hostResolver(opts, warn);
-  for (const s of services) s.servers = serversOf(s, sources, opts, resolve);
+  for (let i = 0; i < services.length; i++) {
+    const s = services[i] as Service;
+    s.servers = serversOf(s, sources, opts, resolve);
+  }
   applyDeploymentDrain(services, sources);
   services.sort((a, b) => cmp(a.backend, b.backend));
   warnings.sort((a, b) => cmp(a.appId, b.appId) || cmp(a.label ?? '', b.label ?? ''));
@@ -185,7 +191,8 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
     }
   }
 
-  for (const port of net.ports) {
+  for (let p = 0; p < net.ports.length; p++) {
+    const port = net.ports[p] as AppPort;
     const raws = portRaw[port.index] ?? NO_RAWS;
     if (!portMatchesGroups(raws, appLabels, opts.groups)) continue;
     const labels = parsePortLabels(app.id, raws, warn);
@@ -394,10 +401,11 @@ function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, reso
   const servers: Server[] = [];
   const feeding = sources.sourcesOf(s);
   let taskCount = 0;
-  for (const c of feeding) taskCount += c?.parsed.app.tasks?.length ?? 0;
+  for (let i = 0; i < feeding.length; i++) taskCount += feeding[i]?.parsed.app.tasks?.length ?? 0;
   // Two tasks on one address are one server; most backends are small enough to check by scanning.
   const seen = taskCount > 32 ? new Set<string>() : undefined;
-  for (const c of feeding) {
+  for (let f = 0; f < feeding.length; f++) {
+    const c = feeding[f];
     if (!c) continue;
     const app = c.parsed.app;
     // Without a health check there is nothing to point at another port.
@@ -405,8 +413,8 @@ function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, reso
     // Task id order decides which of two tasks on one address is kept.
     const all = app.tasks ?? [];
     const tasks = all.length > 1 ? sortedSmall(all.slice(), byTaskId) : all;
-    for (const task of tasks) {
-      const server = serverOf(app, c, task, checkIndex, opts, resolve);
+    for (let t = 0; t < tasks.length; t++) {
+      const server = serverOf(app, c, tasks[t] as Task, checkIndex, opts, resolve);
       if (server && isNewAddress(server, servers, seen)) servers.push(server);
     }
   }
@@ -423,7 +431,10 @@ function isNewAddress(sv: Server, servers: Server[], seen: Set<string> | undefin
     seen.add(key);
     return true;
   }
-  for (const o of servers) if (o.port === sv.port && o.ip === sv.ip) return false;
+  for (let i = 0; i < servers.length; i++) {
+    const o = servers[i] as Server;
+    if (o.port === sv.port && o.ip === sv.ip) return false;
+  }
   return true;
 }
 

@@ -97,7 +97,8 @@ export function assignServerIds<T extends { host: string; ip: string; port: numb
   // Most backends have a handful of servers: a scan of the list beats building a Set.
   const used = servers.length > 32 ? new Set<number>() : undefined;
   const taken = (id: number) => (used ? used.has(id) : ids.includes(id));
-  for (const s of servers) {
+  for (let k = 0; k < servers.length; k++) {
+    const s = servers[k] as T;
     let id = (serverHash(s.host, s.ip, s.port) % ID_RANGE) + 1;
     while (taken(id)) id = (id % ID_RANGE) + 1;
     ids.push(id);

@@ -65,7 +65,8 @@ export function renderConfig(model: LbModel, templates: TemplateSet, opts: Rende
   const warnings: Warning[] = [];
   const aclNames = hostAclNames(model.services.flatMap((s) => s.vhosts));
   const parts: ServiceParts[] = [];
-  for (const s of model.services) {
+  for (let i = 0; i < model.services.length; i++) {
+    const s = model.services[i] as Service;
     try {
       parts.push(renderService(s, templates, opts, aclNames));
     } catch (e) {
@@ -206,7 +207,8 @@ function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Rend
     return opts;
   };
   let out = '';
-  for (const sv of s.servers) {
+  for (let i = 0; i < s.servers.length; i++) {
+    const sv = s.servers[i] as Server;
     out += line(ctx, {
       serverName: sv.name,
       serverId: sv.id,
