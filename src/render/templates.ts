@@ -71,7 +71,8 @@ function renderParts(parts: Part[]): Render {
   for (const p of parts) {
     if (typeof p === 'string') {
       body += `out += ${JSON.stringify(p)};\n`;
-    } else {
+    } else if (!(p.variable in Object.prototype)) {
+      // (`{{constructor}}` & co. render nothing, as in Handlebars, which denies prototype access.)
       const key = JSON.stringify(p.variable);
       body += `v = extra === undefined ? undefined : extra[${key}]; if (v == null) v = ctx[${key}]; if (v !== undefined) out += v;\n`;
     }

@@ -197,6 +197,7 @@ describe('plain templates (rendered without Handlebars) render as Handlebars doe
     ['whitespace control (parser path)', 'a {{~backend~}} b'],
     ['a path (parser path)', '{{this.backend}}'],
     ['literals (parser path)', '{{true}} {{false}} {{null}} {{undefined}} {{7}}'],
+    ['names of Object.prototype render nothing', '[{{constructor}}][{{__proto__}}]'],
     ...[...readDefaultTemplates().entries()].map(([name, t]) => [`default ${name}`, t.source] as [string, string]),
   ])('%s', (_name, source) => {
     const render = compileTemplate('HAPROXY_BACKEND_SERVER_OPTIONS', { source, format: 'handlebars', origin: 'test' });
