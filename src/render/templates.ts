@@ -1,4 +1,5 @@
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type Handlebars from 'handlebars';
 import { MlbError } from '../errors.js';
 import { TEMPLATE_BY_NAME, type TemplateSpec, variablesOf } from './template-registry.js';
 
@@ -16,7 +17,16 @@ export interface TemplateSource {
   origin: string;
 }
 
-const hb = Handlebars.create();
+let instance: typeof Handlebars | undefined;
+
+/**
+ * Handlebars, loaded on first need: the default templates never need it (they render through
+ * renderParts), and loading it took ~10 ms of every start.
+ */
+function hb(): typeof Handlebars {
+  instance ??= (createRequire(import.meta.url)('handlebars') as typeof Handlebars).create();
+  return instance;
+}
 
 function specOf(name: string): TemplateSpec {
   const spec = TEMPLATE_BY_NAME.get(name);
@@ -24,7 +34,8 @@ function specOf(name: string): TemplateSpec {
   return spec;
 }
 
-type Part = string | { variable: string };
+/** Text, a variable, or (Handlebars `{{#if name}}` alone on its lines) parts shown when `name` is truthy. */
+type Part = string | { variable: string } | { ifVariable: string; parts: Part[] };
 
 /**
  * Parses marathon-lb's Python format syntax: `{name}` is a variable, `{{` and `}}` are
@@ -67,18 +78,30 @@ export function parseMarathonLbFormat(source: string, known: Set<string>): Part[
  * This runs for every server line of the cluster: it is the hottest code of a render.
  */
 function renderParts(parts: Part[]): Render {
-  let body = 'let v, out = "";\n';
+  const body = `let v, out = "";\n${partsCode(parts)}return out;`;
+  return new Function('ctx', 'extra', body) as Render;
+}
+
+function partsCode(parts: Part[]): string {
+  let code = '';
   for (const p of parts) {
     if (typeof p === 'string') {
-      body += `out += ${JSON.stringify(p)};\n`;
+      code += `out += ${JSON.stringify(p)};\n`;
+    } else if ('ifVariable' in p) {
+      code += `${lookupCode(p.ifVariable)}if (v) {\n${partsCode(p.parts)}}\n`;
     } else if (!(p.variable in Object.prototype)) {
       // (`{{constructor}}` & co. render nothing, as in Handlebars, which denies prototype access.)
-      const key = JSON.stringify(p.variable);
-      body += `v = extra === undefined ? undefined : extra[${key}]; if (v == null) v = ctx[${key}]; if (v !== undefined) out += v;\n`;
+      code += `${lookupCode(p.variable)}if (v !== undefined) out += v;\n`;
     }
   }
-  body += 'return out;';
-  return new Function('ctx', 'extra', body) as Render;
+  return code;
+}
+
+/** `v` = the variable: from `extra` when it has it, else from `ctx`. */
+function lookupCode(name: string): string {
+  if (name in Object.prototype) return 'v = undefined; ';
+  const key = JSON.stringify(name);
+  return `v = extra === undefined ? undefined : extra[${key}]; if (v == null) v = ctx[${key}]; `;
 }
 
 type HbNode = { type: string; value?: string; path?: { type: string; parts?: string[]; data?: boolean }; params?: unknown[]; hash?: unknown };
@@ -96,10 +119,45 @@ const NOT_VARIABLES = new Set(['this', 'else', 'true', 'false', 'null', 'undefin
 const SIMPLE_MUSTACHE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 /**
- * Text and `{{ name }}` only, told apart without Handlebars' parser (slow to warm up, and
- * these are nearly all of the templates); anything else goes to the parser.
+ * Text and `{{ name }}`, and `{{#if name}}` … `{{/if}}` each alone on its line (not nested, no
+ * `{{else}}`), told apart without Handlebars' parser, which is slow to warm up: that is every
+ * default template. Anything else goes to the parser. A block tag alone on its line vanishes
+ * with its line, as Handlebars' "standalone" rule has it.
  */
 function simpleParts(source: string): Part[] | undefined {
+  const top: Part[] = [];
+  let block: { ifVariable: string; parts: Part[] } | undefined;
+  let text = '';
+  const flush = () => {
+    const parts = textParts(text);
+    text = '';
+    if (!parts) return false;
+    (block ? block.parts : top).push(...parts);
+    return true;
+  };
+  for (const line of source.split(/(?<=\n)/)) {
+    const open = IF_LINE.exec(line);
+    if (open) {
+      if (block || !flush()) return undefined;
+      block = { ifVariable: open[1] as string, parts: [] };
+      if (NOT_VARIABLES.has(block.ifVariable)) return undefined;
+    } else if (END_IF_LINE.test(line)) {
+      if (!block || !flush()) return undefined;
+      top.push(block);
+      block = undefined;
+    } else {
+      text += line;
+    }
+  }
+  if (block || !flush()) return undefined;
+  return top;
+}
+
+const IF_LINE = /^[ \t]*\{\{#if\s+([A-Za-z_][A-Za-z0-9_]*)\s*\}\}[ \t]*\r?\n$/;
+const END_IF_LINE = /^[ \t]*\{\{\/if\s*\}\}[ \t]*\r?\n$/;
+
+/** Text and `{{ name }}` only, or undefined. */
+function textParts(source: string): Part[] | undefined {
   if (source.includes('{{{') || source.includes('\\{{') || source.replace(SIMPLE_MUSTACHE, '').includes('{{')) return undefined;
   const parts: Part[] = [];
   let last = 0;
@@ -115,7 +173,7 @@ function simpleParts(source: string): Part[] | undefined {
 
 function parsedPlainParts(source: string): Part[] | undefined {
   const parts: Part[] = [];
-  for (const node of hb.parse(source).body as unknown as HbNode[]) {
+  for (const node of hb().parse(source).body as unknown as HbNode[]) {
     if (node.type === 'ContentStatement') parts.push(node.value ?? '');
     else if (node.type === 'CommentStatement') continue;
     else if (node.type === 'MustacheStatement' && node.path?.type === 'PathExpression' && !node.path.data && node.path.parts?.length === 1 && !node.params?.length && !node.hash) {
@@ -136,7 +194,7 @@ export function compileTemplate(name: string, tpl: TemplateSource): Render {
     if (tpl.format === 'marathon-lb') return renderParts(parseMarathonLbFormat(tpl.source, variablesOf(spec)));
     const plain = plainParts(tpl.source);
     if (plain) return renderParts(plain);
-    const compiled = hb.compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: { if: true, unless: true, each: true, with: true } });
+    const compiled = hb().compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: { if: true, unless: true, each: true, with: true } });
     const render: Render = (ctx, extra) => {
       try {
         return compiled(extra ? { ...ctx, ...extra } : ctx);

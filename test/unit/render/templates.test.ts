@@ -198,6 +198,17 @@ describe('plain templates (rendered without Handlebars) render as Handlebars doe
     ['a path (parser path)', '{{this.backend}}'],
     ['literals (parser path)', '{{true}} {{false}} {{null}} {{undefined}} {{7}}'],
     ['names of Object.prototype render nothing', '[{{constructor}}][{{__proto__}}]'],
+    ['an if block on its own lines, truthy', 'a\n{{#if mode}}\nm={{mode}}\n{{/if}}\nb\n'],
+    ['an if block on its own lines, empty string', 'a\n{{#if empty}}\nshown\n{{/if}}\nb\n'],
+    ['an if block on its own lines, zero', 'a\n{{#if zero}}\nshown\n{{/if}}\nb\n'],
+    ['an if block on its own lines, unknown', 'a\n{{#if nope}}\nshown\n{{/if}}\nb\n'],
+    ['an if block first and last, indented tags, CRLF', '  {{#if backend}}  \r\nx {{port}}\r\n\t{{/if}}\r\n'],
+    ['an if block on an extra value', '{{#if serverName}}\n{{serverName}}\n{{/if}}\n'],
+    ['two if blocks', '{{#if mode}}\n1\n{{/if}}\n{{#if empty}}\n2\n{{/if}}\n3'],
+    ['an if block closing the template without a newline (parser path)', '{{#if mode}}\nx\n{{/if}}'],
+    ['an inline if (parser path)', 'a {{#if mode}}x{{/if}} b\n'],
+    ['nested ifs (parser path)', '{{#if mode}}\n{{#if backend}}\nx\n{{/if}}\n{{/if}}\n'],
+    ['if with else (parser path)', '{{#if empty}}\nx\n{{else}}\ny\n{{/if}}\n'],
     ...[...readDefaultTemplates().entries()].map(([name, t]) => [`default ${name}`, t.source] as [string, string]),
   ])('%s', (_name, source) => {
     const render = compileTemplate('HAPROXY_BACKEND_SERVER_OPTIONS', { source, format: 'handlebars', origin: 'test' });
