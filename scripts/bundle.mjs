@@ -2,7 +2,7 @@
 // keeps the start of every `mlb-ts` run short. What only the daemon, the demo or zdd need
 // (pino, eventsource, chokidar, execa) is split into chunks beside it, loaded on demand.
 // dist/ keeps the per-module build (tsc) for the tests and benchmarks that import it.
-import { readdirSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 for (const f of readdirSync('dist/cli')) if (f.startsWith('chunk-')) rmSync(`dist/cli/${f}`);
@@ -27,3 +27,7 @@ await build({
   // CommonJS dependencies (handlebars, pino) call require(): give the ESM bundle one.
   banner: { js: "import { createRequire as __mlbCreateRequire } from 'node:module'; const require = __mlbCreateRequire(import.meta.url);" },
 });
+
+// The package's bin: esbuild keeps the mode of a file it overwrites, and tsc just wrote this one
+// without the executable bit, which `npx mlb-ts` needs.
+chmodSync('dist/cli/main.js', 0o755);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,12 @@ describe('the mlb-ts executable', () => {
   it('exists: run `npm run build` first', () => {
     expect(existsSync(BIN)).toBe(true);
     expect(readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+  });
+
+  it('is executable, as `npx mlb-ts` and the image run it directly', () => {
+    expect(statSync(BIN).mode & 0o111).toBe(0o111);
+    const r = spawnSync(join(process.cwd(), BIN), ['--version'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
   });
 
   it('--version and --help exit 0', () => {
