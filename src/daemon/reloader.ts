@@ -35,9 +35,8 @@ export class SupervisedReloader implements Reloader {
   }
 
   async start(): Promise<boolean> {
-    const before = this.haproxy.pid;
-    const proc = await this.haproxy.start();
-    return before === undefined && proc.master.pid !== this.haproxy.pid;
+    await this.haproxy.start();
+    return this.haproxy.adopted;
   }
 
   async reload(): Promise<void> {
@@ -51,10 +50,6 @@ export class SupervisedReloader implements Reloader {
 
   stop(): Promise<void> {
     return this.haproxy.stop();
-  }
-
-  restart(): Promise<boolean> {
-    return this.start();
   }
 }
 

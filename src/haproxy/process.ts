@@ -30,6 +30,11 @@ export class SupervisedHaproxy {
 
   constructor(private readonly opts: SupervisorOptions) {}
 
+  /** Whether start() found a master still running (from an earlier mlb-ts) and took it over. */
+  get adopted(): boolean {
+    return this.adoptedPid !== undefined;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid ?? this.adoptedPid;
   }

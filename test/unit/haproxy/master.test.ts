@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlbError } from '../../../src/errors.js';
 import { parseShowProc, reloadAndVerify, reloadThroughMaster, type ShowProc, showProc } from '../../../src/haproxy/master.js';
+import { SupervisedHaproxy } from '../../../src/haproxy/process.js';
 import { type Backend, startBackend } from '../../helpers/backends.js';
 import { type RunningHaproxy, retryWhilePortTaken, startHaproxy } from '../../helpers/haproxy.js';
 import { request } from '../../helpers/http.js';
@@ -185,6 +186,17 @@ describe('against a real master-worker HAProxy (-W -S)', () => {
     const ok = await reloadAndVerify(masterSocket);
     expect(ok.workers[0]?.pid).not.toBe(worker);
     expect(await served()).toBe(200);
+  });
+
+  it('SupervisedHaproxy.start adopts a master already running on its socket: nothing spawned', async () => {
+    const running = await showProc(masterSocket);
+    const supervisor = new SupervisedHaproxy({ bin: 'haproxy', configPath: cfgPath, masterSocket });
+    expect(supervisor.adopted).toBe(false);
+    const proc = await supervisor.start();
+    expect(supervisor.adopted).toBe(true);
+    expect(supervisor.pid).toBe(running.master.pid);
+    expect(proc.master.pid).toBe(running.master.pid);
+    expect((await showProc(masterSocket)).workers.map((w) => w.pid)).toEqual(running.workers.map((w) => w.pid));
   });
 
   it('reloadThroughMaster: false without a master socket, true after a verified reload', async () => {
