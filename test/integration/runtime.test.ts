@@ -34,7 +34,12 @@ describe('runtime API updates (mlb-ts --sse --spare-slots 16 -H)', () => {
   let newPort: number;
 
   const svc = () => fake.tasks('/svc');
-  const worker = async () => (await d.pids())[1];
+  /** The current worker's pid (the master is first); a number, so "the same worker" can't be two undefineds. */
+  const worker = async () => {
+    const pid = (await d.pids())[1];
+    expect(pid).toEqual(expect.any(Number));
+    return pid;
+  };
   const reloads = (m: MetricsSnapshot) => m.value('mlb_reloads_total');
 
   /** Marathon settled, the config has exactly `want` servers for `prefix`, nothing applied for a while. */

@@ -76,6 +76,7 @@ describe('zdd and a master CLI: sessions of old workers count', () => {
 
   it('before a reload: the master CLI reads the one worker, tagged with its pid', async () => {
     const proc = await showProc(master);
+    expect(proc.workers).toHaveLength(1);
     const rows = (await readStats(viaMaster)).filter((r) => r.addr === taskAddr);
     expect(rows).toEqual([expect.objectContaining({ proxy: 'shop_8080', server: 'task_1', scur: 1, worker: proc.workers[0]?.pid })]);
   });
@@ -93,6 +94,7 @@ describe('zdd and a master CLI: sessions of old workers count', () => {
   it('draining through the master CLI drains the server of the current worker (an old one takes no new connection)', async () => {
     const addrs = new Set([taskAddr]);
     const proc = await showProc(master);
+    expect(proc.workers).toHaveLength(1);
     const refs = drainable(await readStats(viaMaster), addrs);
     expect(refs).toEqual([{ server: 'shop_8080/task_1', worker: proc.workers[0]?.pid }]);
     for (const ref of refs) await setServerState({ kind: 'master', path: master }, ref, 'drain');

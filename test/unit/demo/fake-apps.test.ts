@@ -60,6 +60,7 @@ describe('service ports', () => {
   it('gives host apps Marathon’s defaults and drops fields Marathon only reports', () => {
     const app = storedApp({ id: 'x', tasks: [{ id: 't' }], version: 'v', tasksRunning: 3 } as AppDefinition, undefined, new ServicePortPool());
     expect(app).toMatchObject({ id: '/x', instances: 1, networks: [{ mode: 'host' }], portDefinitions: [{ port: 10_000, protocol: 'tcp', labels: {} }], requirePorts: false });
+    expect(app.portDefinitions).toEqual([{ port: 10_000, protocol: 'tcp', labels: {} }]);
     expect(app.tasks).toBeUndefined();
     expect(app.version).toBeUndefined();
     expect(app.tasksRunning).toBeUndefined();

@@ -184,6 +184,7 @@ describe('against a real master-worker HAProxy (-W -S)', () => {
     }
     // the next good config reloads again
     const ok = await reloadAndVerify(masterSocket);
+    expect(ok.workers).toHaveLength(1);
     expect(ok.workers[0]?.pid).not.toBe(worker);
     expect(await served()).toBe(200);
   });

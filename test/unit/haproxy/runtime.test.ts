@@ -150,7 +150,7 @@ describe('the runtime API against a real HAProxy admin socket', () => {
         await runCommands({ masterSocket: master }, [...commands, 'set server be/s46 state drain']);
         const after = await servers();
         for (const s of SERVERS.slice(0, 45)) expect(after.get(s)?.weight, s).toBe(5);
-        expect(after.get('s46')?.admin).not.toBe(0);
+        expect(after.get('s46')?.admin).toBeGreaterThan(0);
         await runCommands({ masterSocket: master }, [...SERVERS.slice(0, 45).map((s) => `set server be/${s} weight 1`), 'set server be/s46 state ready']);
         expect((await servers()).get('s46')?.admin).toBe(0);
       });

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MlbError } from '../../../src/errors.js';
 import { parseAppsDocument } from '../../../src/marathon/client.js';
-import { asAppsDocument, slimApp } from '../../../src/marathon/schema.js';
+import { asAppsDocument } from '../../../src/marathon/schema.js';
+import { buildModel } from '../../../src/model/build.js';
+import { buildVipModel } from '../../../src/model/vips.js';
 import { app, task, withBridge, withIp, withIpAddress, withLabels, withPortDefinitions, withTasks } from '../../helpers/builders.js';
 
 const FIXTURES = 'test/fixtures';
@@ -101,10 +103,13 @@ describe('parseAppsDocument with slim (app by app)', () => {
     throw new Error('expected the document to be refused');
   };
 
-  it.each(fixtureDocs)('reads the %s fixture as the whole-document parse does, minus what mlb-ts does not read', (_name, doc) => {
+  it.each(fixtureDocs)('reads the %s fixture to the same LB and VIP models as the whole-document parse', (_name, doc) => {
     const whole = asAppsDocument(doc, 'apps.json');
     const slim = parseAppsDocument(JSON.stringify(doc), 'apps.json', { slim: true });
-    expect(slim.apps).toEqual(whole.apps.map(slimApp));
+    expect(slim.apps.map((a) => a.id)).toEqual(whole.apps.map((a) => a.id));
+    const opts = { groups: ['*'], healthCheck: true };
+    expect(buildModel(slim.apps, opts)).toEqual(buildModel(whole.apps, opts));
+    expect(buildVipModel(slim.apps)).toEqual(buildVipModel(whole.apps));
   });
 
   it('drops the fields mlb-ts does not read, and keeps the ones it does', () => {

@@ -326,7 +326,9 @@ describe('buildVipModel: label shapes', () => {
     const b = app('/b', withPortDefinitions(2), portLabels(0, { VIP_0: `${home}:80` }));
     const { model } = buildVipModel([a, b]);
     expect(model.vips).toHaveLength(2);
-    expect(model.vips.find((v) => v.name === NAME)?.ip).not.toBe(home);
+    const named = model.vips.find((v) => v.name === NAME);
+    expect(named?.ip).toMatch(/^11\./);
+    expect(named?.ip).not.toBe(home);
   });
 
   it('keeps a VIP without running tasks (scaled to zero) with no backends', () => {
