@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+import type { InstallOptions } from './haproxy/install.js';
 import type { ModelOptions } from './model/build.js';
 import type { ListenPorts, RenderOptions } from './render/haproxy-config.js';
 
@@ -78,6 +79,16 @@ export function modelOptionsOf(s: Settings, resolveHost?: (host: string) => stri
   };
 }
 
+/** The server-state file beside a config (saved before a reload, loaded by the next worker). */
+export function stateFileOf(configPath: string): string {
+  return join(dirname(configPath), 'haproxy.state');
+}
+
+/** How a config that lives at `configPath` is installed. */
+export function installOptionsOf(s: Settings, configPath: string): InstallOptions {
+  return { configPath, haproxyBin: s.haproxyBin, skipValidation: s.skipValidation, archiveVersions: s.archiveVersions, stateFile: stateFileOf(configPath) };
+}
+
 /** Render options for a config that will live at `configPath`. */
 export function renderOptionsOf(s: Settings, configPath: string): RenderOptions {
   const dir = dirname(configPath);
@@ -88,7 +99,7 @@ export function renderOptionsOf(s: Settings, configPath: string): RenderOptions 
     dontBindHttpHttps: s.dontBindHttpHttps,
     groupHttpsByVhost: s.groupHttpsByVhost,
     adminSocket: s.haproxySocket,
-    stateFile: join(dir, 'haproxy.state'),
+    stateFile: stateFileOf(configPath),
     hardStopAfter: s.hardStopAfter,
     ports: s.ports,
     mlbApi: apiTarget(s.listen),

@@ -6,7 +6,7 @@ import { HostResolver } from '../io/dns.js';
 import { writeFilesAtomically } from '../io/files.js';
 import { loadTemplateSet } from '../io/templates.js';
 import { warningLine } from '../model/types.js';
-import { renderOptionsOf, type Settings } from '../settings.js';
+import { type Settings, stateFileOf } from '../settings.js';
 import { EMPTY_SERVER_STATE } from '../haproxy/server-state.js';
 import { vipOutputs } from './vips.js';
 
@@ -54,7 +54,7 @@ export async function renderCommand(s: Settings, outArg: string): Promise<number
   mkdirSync(out, { recursive: true });
   writeFilesAtomically(files);
   // The config names a server-state file beside it; an empty one lets `haproxy -c` pass without a warning.
-  const stateFile = renderOptionsOf(s, join(out, 'haproxy.cfg')).stateFile;
+  const stateFile = stateFileOf(join(out, 'haproxy.cfg'));
   if (!existsSync(stateFile)) writeFileSync(stateFile, EMPTY_SERVER_STATE);
   const vipCount = vips ? `, ${vips.model.vips.length} VIPs` : '';
   const ms = (n: number) => Math.round(n);

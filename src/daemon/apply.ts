@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { MlbError, errorLine } from '../errors.js';
 import { installFiles } from '../haproxy/install.js';
-import { renderOptionsOf, type Settings } from '../settings.js';
+import { installOptionsOf, type Settings } from '../settings.js';
 import type { RenderResult } from './render-set.js';
 
 /** Runs the operator's reload command through the shell; E_RELOAD with its output if it fails. */
@@ -17,13 +17,7 @@ export async function runReloadCommand(command: string): Promise<void> {
 /** One-shot mode: install (validated) and reload once. Exit code 0 or 1. */
 export async function applyOnce(s: Settings, result: RenderResult): Promise<number> {
   const configPath = resolve(s.haproxyConfig);
-  const install = await installFiles(result.files, {
-    configPath,
-    haproxyBin: s.haproxyBin,
-    skipValidation: s.skipValidation,
-    archiveVersions: s.archiveVersions,
-    stateFile: renderOptionsOf(s, configPath).stateFile,
-  });
+  const install = await installFiles(result.files, installOptionsOf(s, configPath));
   if (!install.changed) {
     process.stderr.write(`mlb-ts: ${configPath} is already up to date; no reload\n`);
     return 0;

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
 import { blamedSections } from '../haproxy/attribute.js';
 import { installFiles, type InstallFile, validateSet, validationError } from '../haproxy/install.js';
-import { runCommands, saveServerState } from '../haproxy/runtime.js';
+import { runCommands, type RuntimeRoute, saveServerState } from '../haproxy/runtime.js';
 import type { Validation } from '../haproxy/validate.js';
 import { HostResolver } from '../io/dns.js';
 import { loadTemplateSet } from '../io/templates.js';
@@ -15,7 +15,7 @@ import { warningLine, type LbModel } from '../model/types.js';
 import { describeDiff, diffModels } from '../plan/diff.js';
 import { configSkeleton, type Live, liveAfterReload, mapCommands, planServerChanges } from '../plan/runtime.js';
 import type { TemplateSet } from '../render/templates.js';
-import { renderOptionsOf, type Settings } from '../settings.js';
+import { installOptionsOf, type Settings, stateFileOf } from '../settings.js';
 import type { Logger } from './log.js';
 import { daemonMetrics, type Metrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
@@ -436,29 +436,29 @@ export class Daemon {
    * it) and mlb-ts runs HAProxy itself, through the master CLI to the current worker instead,
    * so a deleted socket file does not turn every later change into a reload.
    */
-  private async runRuntimeCommands(commands: string[]): Promise<void> {
+  private async viaRuntimeApi<T>(use: (route: RuntimeRoute) => Promise<T>): Promise<T> {
     try {
-      await runCommands(this.s.haproxySocket, commands);
+      const result = await use(this.s.haproxySocket);
       if (this.adminSocketLost) this.log.info({ socket: this.s.haproxySocket }, 'admin socket reachable again');
       this.adminSocketLost = false;
+      return result;
     } catch (e) {
       if (!isMlbError(e) || e.code !== 'E_RUNTIME_UNREACHABLE' || this.reloader.kind !== 'supervised') throw e;
-      await runCommands({ masterSocket: this.s.masterSocket }, commands);
+      const result = await use({ masterSocket: this.s.masterSocket });
       if (!this.adminSocketLost) this.log.warn({ socket: this.s.haproxySocket, err: errorLine(e) }, 'admin socket unreachable; runtime commands go through the master CLI');
       this.adminSocketLost = true;
       this.metrics.inc('mlb_runtime_via_master_total');
+      return result;
     }
   }
 
-  /** Where the server state is read before a reload: the admin socket, else the master CLI. */
-  private async saveServerState(): Promise<void> {
-    const stateFile = renderOptionsOf(this.s, this.configPath).stateFile;
-    try {
-      await saveServerState(this.s.haproxySocket, stateFile);
-    } catch (e) {
-      if (this.reloader.kind !== 'supervised') throw e;
-      await saveServerState({ masterSocket: this.s.masterSocket }, stateFile);
-    }
+  private runRuntimeCommands(commands: string[]): Promise<void> {
+    return this.viaRuntimeApi((route) => runCommands(route, commands));
+  }
+
+  /** The server state, saved before a reload for the next worker to load. */
+  private saveServerState(): Promise<void> {
+    return this.viaRuntimeApi((route) => saveServerState(route, stateFileOf(this.configPath)));
   }
 
   private async reloadWithRetries({ category: reason, why }: ReloadReason): Promise<void> {
@@ -484,13 +484,7 @@ export class Daemon {
   }
 
   private installOptions() {
-    return {
-      configPath: this.configPath,
-      haproxyBin: this.s.haproxyBin,
-      skipValidation: this.s.skipValidation,
-      archiveVersions: this.s.archiveVersions,
-      stateFile: renderOptionsOf(this.s, this.configPath).stateFile,
-    };
+    return installOptionsOf(this.s, this.configPath);
   }
 
   /**
@@ -512,7 +506,7 @@ export class Daemon {
 
   private async validate(doc: AppsDocument, excluded: Set<string>): Promise<{ result: RenderResult; validation: Validation }> {
     const result = await this.render({ apps: doc.apps.filter((a) => !excluded.has(a.id)) });
-    const validation = await validateSet(result.files, dirname(this.configPath), this.s.haproxyBin, renderOptionsOf(this.s, this.configPath).stateFile);
+    const validation = await validateSet(result.files, dirname(this.configPath), this.s.haproxyBin, stateFileOf(this.configPath));
     return { result, validation };
   }
 

@@ -101,7 +101,7 @@ export function daemonMetrics(): Metrics {
   m.declare('mlb_reload_failures_total', 'counter', 'reloads that failed, by reason');
   m.declare('mlb_runtime_updates_total', 'counter', 'changes applied through the runtime API without a reload');
   m.declare('mlb_runtime_fallbacks_total', 'counter', 'runtime API updates that failed and fell back to a reload');
-  m.declare('mlb_runtime_via_master_total', 'counter', 'runtime API updates sent through the master CLI because the admin socket was unreachable');
+  m.declare('mlb_runtime_via_master_total', 'counter', 'runtime API calls (updates, server-state saves) sent through the master CLI because the admin socket was unreachable');
   m.declare('mlb_validation_failures_total', 'counter', 'configs refused by haproxy -c');
   m.declare('mlb_apps_dropped_total', 'counter', 'apps dropped because HAProxy refused their part of the config');
   m.declare('mlb_render_seconds', 'summary', 'model + render duration');

@@ -1,14 +1,15 @@
 /**
- * Where each app of an apps document lies in its bytes (UTF-8), found without parsing it, so
- * that each app can be decoded and parsed on its own and what mlb-ts doesn't read dropped
- * while it is young. Bytes, not a string: a 16 MB document never becomes a 16 MB string.
- * (In UTF-8 no byte of a multi-byte character is ASCII, so quotes and brackets are exact.)
+ * Where the apps of an apps document lie in its bytes (UTF-8), found without parsing it, so
+ * that the document can be decoded and parsed a stretch at a time and what mlb-ts doesn't read
+ * dropped while it is young. Bytes, not a string: a 16 MB document never becomes a 16 MB
+ * string. (In UTF-8 no byte of a multi-byte character is ASCII, so quotes and brackets are exact.)
  *
- * Only the layout Marathon sends is recognised: `{"apps": [ {…}, {…} ]}` with JSON
- * whitespace anywhere. Anything else (another top-level key, an element that is not an
- * object, broken structure) gives undefined, and the caller parses the whole text instead,
- * which is also what reports a broken document exactly. Inside an app only strings and
- * brackets are followed; JSON.parse of the app's text checks the rest.
+ * Two ways, both only for the layout Marathon sends, `{"apps": [ {…}, {…} ]}` with JSON
+ * whitespace anywhere: appChunks guesses cuts between apps with a native search (fast; a wrong
+ * guess shows as a stretch that doesn't parse), appSpans follows strings and brackets byte by
+ * byte to find each app exactly. Either gives undefined for any other layout, and the caller
+ * parses the whole text instead, which is also what reports a broken document exactly.
+ * JSON.parse of each stretch checks everything the cuts don't.
  */
 
 const QUOTE = 0x22;
@@ -20,12 +21,14 @@ const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
+/** JSON whitespace: space, line feed, carriage return, tab. */
+function isSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
 function skipSpace(text: Uint8Array, i: number): number {
-  for (;;) {
-    const c = text[i];
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
-    i++;
-  }
+  while (isSpace(text[i])) i++;
+  return i;
 }
 
 /** Index of the quote that closes the string opened at `open`, or -1. */
@@ -67,10 +70,6 @@ function appsStart(text: Buffer): number {
   if (text[i] !== COLON) return -1;
   i = skipSpace(text, i + 1);
   return text[i] === OPEN_BRACKET ? i + 1 : -1;
-}
-
-function isSpace(c: number | undefined): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 /** Index of the `]` of a text that ends in `]}` (JSON whitespace allowed), or -1. */

@@ -24,7 +24,7 @@ function filePathOf(s: string): string {
 }
 
 export interface ParseOptions {
-  /** Keep only what mlb-ts reads of each app (render and daemon; zdd needs whole apps). */
+  /** Keep only what mlb-ts reads of each app (slimApp), parsing a stretch at a time. */
   slim?: boolean;
 }
 

@@ -55,7 +55,7 @@ function watchedFetch(opts: StreamOptions, watch: Watched): FetchLike {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location && hops < 5) {
           res.resume();
-          open(new URL(res.headers.location, url), signal, headers, hops + 1).then((r) => resolve({ ...r, redirected: true, url: r.url, status: r.status, headers: r.headers, body: r.body }), reject);
+          open(new URL(res.headers.location, url), signal, headers, hops + 1).then(resolve, reject);
           return;
         }
         const reader = (Readable.toWeb(res) as ReadableStream<Uint8Array>).getReader();

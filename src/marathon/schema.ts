@@ -3,13 +3,7 @@ import { validate, validateApp, type ValidateFunction } from '../../generated/ap
 import { appChunks, appSpans } from './app-spans.js';
 import type { AppsDocument, MarathonApp, Task } from './types.js';
 
-export { appsDocumentSchema } from './apps-schema.js';
-
-/**
- * Only what mlb-ts relies on is constrained; everything else Marathon sends passes through,
- * so a newer Marathon with extra fields is still accepted. The validators are generated from
- * the schema ahead of time (scripts/gen-validator.mjs), so no schema compiles at start.
- */
+// The validators are generated from apps-schema.ts ahead of time (scripts/gen-validator.mjs).
 
 function notMarathon(source: string, where: string): MlbError {
   return new MlbError('E_INPUT_NOT_MARATHON', `${source} is not a Marathon apps document (GET /v2/apps?embed=apps.tasks): ${where}`);
@@ -66,26 +60,27 @@ function slimTask(t: Task): Task {
  */
 export function slimAppsDocument(bytes: Buffer): AppsDocument | undefined {
   const chunks = appChunks(bytes);
-  const fromChunks = chunks && slimAppsOf(bytes, chunks);
-  if (fromChunks) return fromChunks;
+  const fromChunks = chunks ? slimAppsOf(bytes, chunks) : 'unparsable';
+  if (fromChunks !== 'unparsable') return fromChunks === 'invalid' ? undefined : fromChunks;
   // A guessed boundary was wrong (or the text is broken): split exactly, app by app.
   const spans = appSpans(bytes);
-  return spans && slimAppsOf(bytes, spans);
+  const fromSpans = spans ? slimAppsOf(bytes, spans) : 'unparsable';
+  return typeof fromSpans === 'string' ? undefined : fromSpans;
 }
 
-/** The apps of each range (a comma-separated list of apps), checked and slimmed; undefined if any fails. */
-function slimAppsOf(bytes: Buffer, ranges: number[]): AppsDocument | undefined {
+/** The apps of each range (a comma-separated list of apps), checked and slimmed, or why not. */
+function slimAppsOf(bytes: Buffer, ranges: number[]): AppsDocument | 'unparsable' | 'invalid' {
   const apps: MarathonApp[] = [];
   for (let k = 0; k < ranges.length; k += 2) {
     let list: unknown[];
     try {
       list = JSON.parse(`[${bytes.toString('utf8', ranges[k], ranges[k + 1])}]`) as unknown[];
     } catch {
-      return undefined;
+      return 'unparsable';
     }
     for (let i = 0; i < list.length; i++) {
       const app = list[i];
-      if (!validateApp(app) || (app as MarathonApp).id === '') return undefined;
+      if (!validateApp(app) || (app as MarathonApp).id === '') return 'invalid';
       apps.push(slimApp(app as MarathonApp));
     }
   }

@@ -6,7 +6,7 @@ import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from '.
 import { assignServerIds, backendName, serverName } from './naming.js';
 import { assignServicePorts, cmp, portKey } from './service-ports.js';
 import { taskState } from './tasks.js';
-import type { LbModel, Server, Service, Warning } from './types.js';
+import { type LbModel, type Server, type Service, type Warn, type Warning, warnInto } from './types.js';
 
 export interface ModelOptions {
   /** --group; `*` matches every app. */
@@ -47,7 +47,7 @@ interface Candidate {
 /** Apps + tasks → LbModel. Pure and deterministic: input order does not matter. */
 export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): ModelResult {
   const warnings: Warning[] = [];
-  const warn = (code: string, appId: string, message: string, label?: string) => warnings.push({ code, appId, message, ...(label ? { label } : {}) });
+  const warn = warnInto(warnings);
   const sorted = [...apps].sort((a, b) => cmp(a.id, b.id));
 
   const candidates: Candidate[] = [];
@@ -103,8 +103,6 @@ class CandidateIndex {
     return this.byAppPort.get(portKey(appId, portIndex));
   }
 }
-
-type Warn = (code: string, appId: string, message: string, label?: string) => void;
 
 function matchesGroups(groups: string[], appGroups: string[]): boolean {
   if (groups.includes('*')) return true;
@@ -195,7 +193,7 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
     const port = net.ports[p] as AppPort;
     const raws = portRaw[port.index] ?? NO_RAWS;
     if (!portMatchesGroups(raws, appLabels, opts.groups)) continue;
-    const labels = parsePortLabels(app.id, raws, warn);
+    const labels = parsePortLabels(app.id, port.index, raws, warn);
     if (!labels) continue;
     const enabled = opts.strictMode ? labels.enabled === true : labels.enabled !== false;
     if (!enabled) continue;
@@ -229,7 +227,7 @@ function portMatchesGroups(raws: PortRaw[], appLabels: AppLabels, groups: string
   }
 }
 
-function parsePortLabels(appId: string, raws: PortRaw[], warn: Warn): PortLabels | undefined {
+function parsePortLabels(appId: string, portIndex: number, raws: PortRaw[], warn: Warn): PortLabels | undefined {
   const labels: Record<string, unknown> = { ...NO_PORT_LABELS };
   for (let i = 0; i < raws.length; i++) {
     const { key, label: name, raw } = raws[i] as PortRaw;
@@ -237,8 +235,7 @@ function parsePortLabels(appId: string, raws: PortRaw[], warn: Warn): PortLabels
       labels[key] = PORT_LABELS[key].parse(raw);
     } catch (e) {
       if (!(e instanceof LabelValueError)) throw e;
-      const index = /^HAPROXY_(\d+)_/.exec(name)?.[1];
-      warn('E_LABEL_INVALID', appId, `${JSON.stringify(raw)} ${e.message}; port ${index} dropped`, name);
+      warn('E_LABEL_INVALID', appId, `${JSON.stringify(raw)} ${e.message}; port ${portIndex} dropped`, name);
       return undefined;
     }
   }
@@ -335,7 +332,6 @@ function startedAt(c: Candidate | undefined): string {
  * starts without a structural change; the newer side's tasks join it.
  */
 function mergeDeploymentGroups(services: Service[], sources: CandidateIndex): Service[] {
-  const candidateOf = (s: Service) => sources.ownOf(s);
   const groups = new Map<string, Service[]>();
   const out: Service[] = [];
   for (const s of services) {
@@ -347,7 +343,7 @@ function mergeDeploymentGroups(services: Service[], sources: CandidateIndex): Se
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }
   for (const group of groups.values()) {
-    group.sort((a, b) => cmp(startedAt(candidateOf(a)), startedAt(candidateOf(b))) || cmp(a.sourceAppIds[0] ?? '', b.sourceAppIds[0] ?? ''));
+    group.sort((a, b) => cmp(startedAt(sources.ownOf(a)), startedAt(sources.ownOf(b))) || cmp(a.sourceAppIds[0] ?? '', b.sourceAppIds[0] ?? ''));
     const oldest = group[0] as Service;
     oldest.sourceAppIds = group.flatMap((s) => s.sourceAppIds);
     out.push(oldest);

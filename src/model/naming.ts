@@ -85,8 +85,9 @@ function serverHash(host: string, ip: string, port: number): number {
   return fnv1aMix(h, String(port)) >>> 0;
 }
 
-/** Task servers get ids in 1..ID_RANGE; the ids above are kept for spare slots. */
-const ID_RANGE = 2147482624;
+/** Task servers get ids in 1..SPARE_ID_BASE; the ids above it are for spare slots. */
+export const SPARE_ID_BASE = 2147482624;
+const ID_RANGE = SPARE_ID_BASE;
 
 /**
  * Stable server ids in 1..ID_RANGE from host, IP and port. Collisions inside one backend are

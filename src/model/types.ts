@@ -76,6 +76,16 @@ export interface Warning {
   message: string;
 }
 
+/** Records a warning about an app; `label` when one label is to blame. */
+export type Warn = (code: string, appId: string, message: string, label?: string) => void;
+
+/** A Warn that appends to `warnings`. */
+export function warnInto(warnings: Warning[]): Warn {
+  return (code, appId, message, label) => {
+    warnings.push({ code, appId, message, ...(label ? { label } : {}) });
+  };
+}
+
 export function warningLine(w: Warning): string {
   return `${w.code}: app ${w.appId}${w.label ? ` ${w.label}` : ''}: ${w.message}`;
 }

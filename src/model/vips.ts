@@ -8,9 +8,9 @@ import { type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { fnv1a } from './naming.js';
 import { cmp } from './service-ports.js';
 import { isHealthy } from './tasks.js';
-import type { NetworkingMode, Warning } from './types.js';
+import { type NetworkingMode, type Warn, type Warning, warnInto } from './types.js';
 
-export const VIP_DOMAIN = 'marathon.l4lb.thisdcos.directory';
+const VIP_DOMAIN = 'marathon.l4lb.thisdcos.directory';
 
 export type VipProtocol = 'tcp' | 'udp';
 
@@ -198,8 +198,6 @@ export function allocateVipAddresses(names: Iterable<string>, reserved: Iterable
 
 /* ---------- the model ---------- */
 
-type Warn = (code: string, appId: string, message: string, label?: string) => void;
-
 /** One VIP label of one port of one app, for one protocol. */
 interface VipRef {
   target: VipTarget;
@@ -278,7 +276,7 @@ function backendOf(ref: VipRef, task: Task, resolve: (host: string, appId: strin
  */
 export function buildVipModel(apps: readonly MarathonApp[], opts: VipOptions = {}): VipResult {
   const warnings: Warning[] = [];
-  const warn: Warn = (code, appId, message, label) => warnings.push({ code, appId, message, ...(label ? { label } : {}) });
+  const warn = warnInto(warnings);
   const refs = [...apps].sort((a, b) => cmp(a.id, b.id)).flatMap((app) => vipRefsOf(app, warn));
 
   const names = refs.flatMap((r) => (r.target.kind === 'named' ? [r.target.name] : []));

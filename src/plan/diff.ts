@@ -4,7 +4,7 @@ export interface ServerDelta {
   backend: string;
   added: Server[];
   removed: Server[];
-  /** Same address, different state (ready ⇄ drain) or check port. */
+  /** Same address, different state (ready ⇄ drain), check port or name (the agent host). */
   changed: { before: Server; after: Server }[];
 }
 

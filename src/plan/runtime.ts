@@ -117,6 +117,8 @@ export function mapCommands(path: string, before: string, after: string): string
 export function configSkeleton(config: string): string {
   return config
     .split('\n')
-    .filter((l) => !/^\s+server\s/.test(l))
+    .filter((l) => !SERVER_LINE.test(l))
     .join('\n');
 }
+
+const SERVER_LINE = /^\s+server\s/;

@@ -1,4 +1,4 @@
-import { cleanedUp, hostAclNames } from '../model/naming.js';
+import { cleanedUp, hostAclNames, SPARE_ID_BASE } from '../model/naming.js';
 import { cmp } from '../model/service-ports.js';
 import type { LbModel, Server, Service, Warning } from '../model/types.js';
 import type { Render, TemplateContext, TemplateSet } from './templates.js';
@@ -174,7 +174,7 @@ function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, 
 
   const vhostRules = http
     ? s.vhosts.map((hostname) => {
-        const vhost = { hostname, cleanedUpHostname: aclNames.get(hostname) ?? cleanedUp(hostname), path: s.path };
+        const vhost = { hostname, cleanedUpHostname: aclNames.get(hostname), path: s.path };
         const plain = !s.path && !s.auth && !s.redirectToHttps;
         return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain };
       })
@@ -235,9 +235,6 @@ function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Rend
   }
   return out;
 }
-
-/** Ids above this are for spare slots; task servers hash below it. */
-export const SPARE_ID_BASE = 2147482624;
 
 /** A placeholder the runtime API can turn into a server without a reload. */
 export function spareSlotName(i: number): string {
@@ -313,24 +310,25 @@ function httpsFrontend(rules: VhostRule[], templates: TemplateSet, common: Templ
  * TLS frontend of its certificate group (over abns@ with PROXY v2).
  */
 function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
+  const certsOf = (r: VhostRule) => (r.service.sslCert ? [r.service.sslCert] : opts.sslCerts).map((c) => `crt ${c}`).join(' ');
   const groups = new Map<string, VhostRule[]>();
   for (const r of rules) {
-    const certs = r.service.sslCert ? [r.service.sslCert] : opts.sslCerts;
-    const key = certs.map((c) => `crt ${c}`).join(' ');
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const key = certsOf(r);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
   const keys = [...groups.keys()].sort();
-  const nameOf = (key: string) => `https_group_${keys.indexOf(key) + 1}`;
+  const names = new Map(keys.map((key, i) => [key, `https_group_${i + 1}`]));
   let out = templates.get('HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')({ ...common, name: 'marathon_https_in' });
   const seen = new Set<string>();
   for (const r of rules) {
-    const key = (r.service.sslCert ? [r.service.sslCert] : opts.sslCerts).map((c) => `crt ${c}`).join(' ');
     if (seen.has(r.hostname)) continue;
     seen.add(r.hostname);
-    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name: nameOf(key), hostname: r.hostname });
+    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name: names.get(certsOf(r)), hostname: r.hostname });
   }
   for (const key of keys) {
-    const ctx = { ...common, name: nameOf(key), sslCerts: key };
+    const ctx = { ...common, name: names.get(key), sslCerts: key };
     out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_BACKEND_HEAD')(ctx);
     out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_HEAD')(ctx) + httpsRules(groups.get(key) ?? [], templates, false);
   }

@@ -6,7 +6,7 @@ import { MlbError } from '../errors.js';
 import { isIpv4 } from '../model/labels/values.js';
 import type { Vip, VipBackend, VipModel } from '../model/vips.js';
 
-export const IPVS_SCHEDULER = 'wlc';
+const IPVS_SCHEDULER = 'wlc';
 
 function serviceArg(v: Vip): string {
   return `${v.protocol === 'udp' ? '-u' : '-t'} ${v.ip}:${v.port}`;

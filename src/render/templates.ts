@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type Handlebars from 'handlebars';
+import Handlebars from 'handlebars';
 import { MlbError } from '../errors.js';
 import { TEMPLATE_BY_NAME, type TemplateSpec, variablesOf } from './template-registry.js';
 
@@ -17,16 +16,7 @@ export interface TemplateSource {
   origin: string;
 }
 
-let instance: typeof Handlebars | undefined;
-
-/**
- * Handlebars, loaded on first need: the default templates never need it (they render through
- * renderParts), and loading it took ~10 ms of every start.
- */
-function hb(): typeof Handlebars {
-  instance ??= (createRequire(import.meta.url)('handlebars') as typeof Handlebars).create();
-  return instance;
-}
+const hb = Handlebars.create();
 
 function specOf(name: string): TemplateSpec {
   const spec = TEMPLATE_BY_NAME.get(name);
@@ -72,7 +62,7 @@ export function parseMarathonLbFormat(source: string, known: Set<string>): Part[
 }
 
 /**
- * Text and `{name}` / `{{name}}` parts → one function of straight-line concatenation. Names
+ * Parts (text, variables, `if` blocks) → one function of straight-line concatenation. Names
  * and text enter the generated code only as JSON string literals, so nothing in a template
  * can become code; constant keys make every variable a named (inline-cached) property load.
  * This runs for every server line of the cluster: it is the hottest code of a render.
@@ -104,27 +94,18 @@ function lookupCode(name: string): string {
   return `v = extra === undefined ? undefined : extra[${key}]; if (v == null) v = ctx[${key}]; `;
 }
 
-type HbNode = { type: string; value?: string; path?: { type: string; parts?: string[]; data?: boolean }; params?: unknown[]; hash?: unknown };
-
-/**
- * Templates made only of text and plain `{{name}}` (most of them, the per-server ones
- * included) render as string concatenation: same output as Handlebars, many times faster.
- */
-function plainParts(source: string): Part[] | undefined {
-  return simpleParts(source) ?? parsedPlainParts(source);
-}
-
 /** Words Handlebars reads as something else than a variable of the context. */
 const NOT_VARIABLES = new Set(['this', 'else', 'true', 'false', 'null', 'undefined']);
 const SIMPLE_MUSTACHE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 /**
- * Text and `{{ name }}`, and `{{#if name}}` … `{{/if}}` each alone on its line (not nested, no
- * `{{else}}`), told apart without Handlebars' parser, which is slow to warm up: that is every
- * default template. Anything else goes to the parser. A block tag alone on its line vanishes
- * with its line, as Handlebars' "standalone" rule has it.
+ * Templates made of text, `{{ name }}`, and `{{#if name}}` … `{{/if}}` each alone on its line
+ * (not nested, no `{{else}}`) — every default template, the per-server ones included — render
+ * as string concatenation: same output as Handlebars, many times faster, and without loading
+ * Handlebars. Anything else is undefined and goes to Handlebars. A block tag alone on its line
+ * vanishes with its line, as Handlebars' "standalone" rule has it.
  */
-function simpleParts(source: string): Part[] | undefined {
+export function plainParts(source: string): Part[] | undefined {
   const top: Part[] = [];
   let block: { ifVariable: string; parts: Part[] } | undefined;
   let text = '';
@@ -171,18 +152,6 @@ function textParts(source: string): Part[] | undefined {
   return parts;
 }
 
-function parsedPlainParts(source: string): Part[] | undefined {
-  const parts: Part[] = [];
-  for (const node of hb().parse(source).body as unknown as HbNode[]) {
-    if (node.type === 'ContentStatement') parts.push(node.value ?? '');
-    else if (node.type === 'CommentStatement') continue;
-    else if (node.type === 'MustacheStatement' && node.path?.type === 'PathExpression' && !node.path.data && node.path.parts?.length === 1 && !node.params?.length && !node.hash) {
-      parts.push({ variable: node.path.parts[0] as string });
-    } else return undefined;
-  }
-  return parts;
-}
-
 /** Compiles a template or throws E_TEMPLATE_INVALID naming template, origin and reason. */
 export function compileTemplate(name: string, tpl: TemplateSource): Render {
   const spec = specOf(name);
@@ -194,7 +163,7 @@ export function compileTemplate(name: string, tpl: TemplateSource): Render {
     if (tpl.format === 'marathon-lb') return renderParts(parseMarathonLbFormat(tpl.source, variablesOf(spec)));
     const plain = plainParts(tpl.source);
     if (plain) return renderParts(plain);
-    const compiled = hb().compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: { if: true, unless: true, each: true, with: true } });
+    const compiled = hb.compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: { if: true, unless: true, each: true, with: true } });
     const render: Render = (ctx, extra) => {
       try {
         return compiled(extra ? { ...ctx, ...extra } : ctx);
@@ -232,22 +201,22 @@ export function detectFormat(name: string, source: string): TemplateFormat {
 export class TemplateSet {
   private readonly compiled = new Map<string, Render>();
   private readonly labelCache = new Map<string, Render>();
+  /** Templates the operator's --templates DIR replaces with something else than the default. */
+  private readonly overridden = new Set<string>();
 
-  constructor(
-    private readonly defaults: ReadonlyMap<string, TemplateSource>,
-    private readonly overrides: ReadonlyMap<string, TemplateSource> = new Map(),
-  ) {
+  constructor(defaults: ReadonlyMap<string, TemplateSource>, overrides: ReadonlyMap<string, TemplateSource> = new Map()) {
     for (const spec of TEMPLATE_BY_NAME.values()) {
-      const tpl = overrides.get(spec.name) ?? defaults.get(spec.name);
+      const override = overrides.get(spec.name);
+      const tpl = override ?? defaults.get(spec.name);
       if (!tpl) throw new MlbError('E_TEMPLATE_DIR', `no default template for ${spec.name}`);
       this.compiled.set(spec.name, compileTemplate(spec.name, tpl));
+      if (override && !(override.format === 'handlebars' && override.source === defaults.get(spec.name)?.source)) this.overridden.add(spec.name);
     }
   }
 
   /** True when the operator's --templates DIR replaces this template. */
   isOverridden(name: string): boolean {
-    const o = this.overrides.get(name);
-    return o !== undefined && !(o.format === 'handlebars' && o.source === this.defaults.get(name)?.source);
+    return this.overridden.has(name);
   }
 
   get(name: string): Render {

@@ -1,5 +1,6 @@
 import { MlbError } from '../errors.js';
 import { showProc } from '../haproxy/master.js';
+import { sendCommands } from '../haproxy/runtime.js';
 import { socketCommand } from '../haproxy/socket.js';
 import { httpCall } from '../marathon/http.js';
 
@@ -88,7 +89,7 @@ export async function readStats(lb: LbSource, timeoutMs = 5000): Promise<StatRow
     const workers = [...proc.workers.map((w) => ({ pid: w.pid, old: false })), ...proc.oldWorkers.map((w) => ({ pid: w.pid, old: true }))];
     for (const w of workers) {
       // An old worker may finish (and go) between `show proc` and this: its sessions are gone.
-      const text = await socketCommand(lb.path, `@!${w.pid} show stat`, timeoutMs).catch(() => '');
+      const text = await sendCommands({ masterSocket: lb.path, worker: w.pid }, ['show stat'], timeoutMs).catch(() => '');
       if (!text.includes('# pxname')) continue;
       for (const r of parseStatsCsv(text, `${lb.path} (worker ${w.pid})`)) rows.push({ ...r, worker: w.pid, ...(w.old ? { old: true } : {}) });
     }
@@ -126,7 +127,8 @@ export function drainable(rows: readonly StatRow[], addrs: ReadonlySet<string>):
  */
 export async function setServerState(lb: { kind: 'socket' | 'master'; path: string }, ref: ServerRef, state: 'drain' | 'ready'): Promise<void> {
   const command = `set server ${ref.server} state ${state}`;
-  const line = lb.kind === 'master' && ref.worker !== undefined ? `@!${ref.worker} ${command}` : command;
-  const answer = (await socketCommand(lb.path, line)).trim();
-  if (answer !== '') throw new MlbError('E_RUNTIME', `${lb.path}: ${line}: ${answer}`);
+  const route = lb.kind === 'master' ? { masterSocket: lb.path, ...(ref.worker !== undefined ? { worker: ref.worker } : {}) } : lb.path;
+  // It answers nothing when done: any answer is a refusal (runCommands' patterns miss some, e.g. "Proxy is disabled.").
+  const answer = (await sendCommands(route, [command])).trim();
+  if (answer !== '') throw new MlbError('E_RUNTIME', `${lb.path}: ${command}${ref.worker !== undefined ? ` (worker ${ref.worker})` : ''}: ${answer}`);
 }

@@ -40,7 +40,7 @@ interface Tally {
   deleted: string[];
 }
 
-/** A server zdd put into drain on an admin socket. */
+/** A server zdd put into drain, on an admin socket or through a master CLI. */
 interface Drained {
   lb: { kind: 'socket' | 'master'; path: string };
   ref: ServerRef;
@@ -62,7 +62,7 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 function drainNote(opts: ZddRunOptions): string {
-  if (opts.lbs.length === 0) return 'at once (no --haproxy-socket or --lb-stats-url to watch its sessions)';
+  if (opts.lbs.length === 0) return 'at once (no --haproxy-socket, --haproxy-master-socket or --lb-stats-url to watch its sessions)';
   const limit = opts.drainTimeoutMs === undefined ? '--max-wait' : `${opts.drainTimeoutMs / 1000} s`;
   const drain = opts.lbs.some((lb) => lb.kind !== 'url') ? 'after draining it through the admin socket or master CLI, ' : '';
   const who = opts.lbs.length === 1 ? 'the load balancer shows no sessions' : `none of the ${opts.lbs.length} load balancers shows a session`;
@@ -187,7 +187,7 @@ class Deploy {
   }
 
   /**
-   * Drains the task's servers on every admin socket and master CLI (there on every worker):
+   * Drains the task's servers on every admin socket and master CLI (there on the current worker):
    * new sessions go elsewhere, so its current ones can end (on a server still in rotation
    * there would always be new ones).
    */
@@ -327,7 +327,7 @@ export async function runZdd(opts: ZddRunOptions, out: ZddOutput): Promise<void>
   }
   if (!opts.source.urls.some(isHttpUrl)) throw new MlbError('E_USAGE', 'a deploy needs a Marathon URL (-m http://…); a file only works with --dry-run');
   await checkLbs(opts.lbs);
-  if (opts.lbs.length === 0) out.progress('no --haproxy-socket or --lb-stats-url: tasks are killed without waiting for their sessions to end');
+  if (opts.lbs.length === 0) out.progress('no --haproxy-socket, --haproxy-master-socket or --lb-stats-url: tasks are killed without waiting for their sessions to end');
   announce(plan, out);
   if (plan.kind === 'first' || plan.kind === 'deploy') {
     await createApp(opts.source, plan.create.def);

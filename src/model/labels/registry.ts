@@ -106,10 +106,10 @@ export const APP_LABELS: Registry<AppLabels> = {
 };
 
 /** HAPROXY_{n}_<SUFFIX> → registry key, for port labels and port templates. */
-export const PORT_LABEL_BY_SUFFIX: ReadonlyMap<string, keyof PortLabels> = new Map(
+const PORT_LABEL_BY_SUFFIX: ReadonlyMap<string, keyof PortLabels> = new Map(
   (Object.keys(PORT_LABELS) as (keyof PortLabels)[]).map((k) => [PORT_LABELS[k].name.slice('HAPROXY_{n}_'.length), k]),
 );
-export const APP_LABEL_BY_NAME: ReadonlyMap<string, keyof AppLabels> = new Map(
+const APP_LABEL_BY_NAME: ReadonlyMap<string, keyof AppLabels> = new Map(
   (Object.keys(APP_LABELS) as (keyof AppLabels)[]).map((k) => [APP_LABELS[k].name, k]),
 );
 

@@ -4,12 +4,12 @@
  */
 export class LabelValueError extends Error {}
 
-const LINE_BREAK = /[\r\n\v\f\u0085\u2028\u2029]/;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000e-\u001f\u007f]/;
+const LINE_BREAK_CHARS = '\\r\\n\\v\\f\\u0085\\u2028\\u2029';
+const CONTROL_CHARS = '\\u0000-\\u0008\\u000e-\\u001f\\u007f';
+const LINE_BREAK = new RegExp(`[${LINE_BREAK_CHARS}]`);
+const CONTROL = new RegExp(`[${CONTROL_CHARS}]`);
 /** Anything assertSingleLine could object to: one test for the common, clean value. */
-// eslint-disable-next-line no-control-regex
-const SUSPECT = /[\r\n\v\f\u0085\u2028\u2029#\u0000-\u0008\u000e-\u001f\u007f]/;
+const SUSPECT = new RegExp(`[${LINE_BREAK_CHARS}${CONTROL_CHARS}#]`);
 
 /** Rejects what would break out of a config line: line breaks and `#` (a comment start). */
 export function assertSingleLine(raw: string, allowHash = false): void {

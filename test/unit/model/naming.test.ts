@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignServerIds, backendName, cleanedUp, cleanIdentifier, fnv1a, hostAclNames, serverName, stripSlash } from '../../../src/model/naming.js';
-import { SPARE_ID_BASE } from '../../../src/render/haproxy-config.js';
+import { assignServerIds, backendName, cleanedUp, cleanIdentifier, fnv1a, hostAclNames, serverName, SPARE_ID_BASE, stripSlash } from '../../../src/model/naming.js';
 
 describe('backendName', () => {
   it.each([
