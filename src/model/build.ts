@@ -55,13 +55,13 @@ export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): Mo
 
   assignMissingServicePorts(candidates, opts, warn);
 
-  const sources = new CandidateIndex(candidates);
+  const sources = new CandidateIndex();
   const withPorts: Service[] = [];
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates[i] as Candidate;
     if (c.servicePort !== undefined) withPorts.push(sources.serviceOf(c, toService(c, warn)));
   }
-  const merged = mergeDeploymentGroups(withPorts, sources);
+  const merged = mergeDeploymentGroups(withPorts, sources, warn);
   const services = dropConflicts(merged, new Set(opts.reservedPorts ?? []), warn);
 
   const resolve = hostResolver(opts, warn);
@@ -75,32 +75,34 @@ export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): Mo
   return { model: { services }, warnings };
 }
 
-/** The candidates behind each service: its own, and (blue/green) those of the apps merged into it. */
+/** The candidates behind each service: its own, and (blue/green) those of the services merged into it. */
 class CandidateIndex {
   private readonly own = new Map<Service, Candidate>();
-  private byAppPort: Map<string, Candidate> | undefined;
-
-  constructor(private readonly candidates: Candidate[]) {}
+  private readonly merged = new Map<Service, Candidate[]>();
 
   serviceOf(c: Candidate, s: Service): Service {
     this.own.set(s, c);
     return s;
   }
 
+  /**
+   * `s` is now fed by the candidates of `parts`, in their order. Each app's own candidate: the
+   * apps of one deployment group can bind the service port at different port indices.
+   */
+  merge(s: Service, parts: Service[]): void {
+    this.merged.set(s, parts.flatMap((p) => this.own.get(p) ?? []));
+  }
+
   /** The candidates feeding `s`, in the order of its sourceAppIds. */
-  sourcesOf(s: Service): (Candidate | undefined)[] {
-    if (s.sourceAppIds.length === 1) return [this.own.get(s)];
-    return s.sourceAppIds.map((appId) => this.at(appId, s.portIndex));
+  sourcesOf(s: Service): Candidate[] {
+    const merged = this.merged.get(s);
+    if (merged) return merged;
+    const own = this.own.get(s);
+    return own ? [own] : [];
   }
 
   ownOf(s: Service): Candidate | undefined {
     return this.own.get(s);
-  }
-
-  /** The candidate of an app's port (built on first use: only blue/green groups need it). */
-  at(appId: string, portIndex: number): Candidate | undefined {
-    this.byAppPort ??= new Map(this.candidates.map((c) => [portKey(c.parsed.app.id, c.port.index), c]));
-    return this.byAppPort.get(portKey(appId, portIndex));
   }
 }
 
@@ -314,6 +316,8 @@ function toService(c: Candidate, warn: Warn): Service {
   s.auth = l.auth || undefined;
   s.allowedNetworks = l.allowedNetworks || undefined;
   s.healthCheck = haproxyHealthCheck(healthCheckDefFor(app, l.healthCheckPortIndex ?? i));
+  // The check is looked up by port index, so the one found has the index it was looked up by.
+  s.healthCheckPortIndex = l.healthCheckPortIndex ?? (s.healthCheck ? i : undefined);
   s.proxypassPath = l.proxypassPath ? l.proxypassPath.replace(/\/+$/, '') || '/' : undefined;
   s.revproxyPath = l.revproxyPath ? l.revproxyPath.replace(/\/+$/, '') : undefined;
   s.redirPath = l.redirPath || undefined;
@@ -331,7 +335,7 @@ function startedAt(c: Candidate | undefined): string {
  * while both exist. The older side's service (its name and settings) stays, so a deploy
  * starts without a structural change; the newer side's tasks join it.
  */
-function mergeDeploymentGroups(services: Service[], sources: CandidateIndex): Service[] {
+function mergeDeploymentGroups(services: Service[], sources: CandidateIndex, warn: Warn): Service[] {
   const groups = new Map<string, Service[]>();
   const out: Service[] = [];
   for (const s of services) {
@@ -343,10 +347,26 @@ function mergeDeploymentGroups(services: Service[], sources: CandidateIndex): Se
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }
   for (const group of groups.values()) {
-    group.sort((a, b) => cmp(startedAt(sources.ownOf(a)), startedAt(sources.ownOf(b))) || cmp(a.sourceAppIds[0] ?? '', b.sourceAppIds[0] ?? ''));
-    const oldest = group[0] as Service;
-    oldest.sourceAppIds = group.flatMap((s) => s.sourceAppIds);
+    group.sort((a, b) => cmp(startedAt(sources.ownOf(a)), startedAt(sources.ownOf(b))) || cmp(a.sourceAppIds[0] ?? '', b.sourceAppIds[0] ?? '') || a.portIndex - b.portIndex);
+    const feeding = firstOfEachApp(group, warn);
+    const oldest = feeding[0] as Service;
+    oldest.sourceAppIds = feeding.flatMap((s) => s.sourceAppIds);
+    if (feeding.length > 1) sources.merge(oldest, feeding);
     out.push(oldest);
+  }
+  return out;
+}
+
+/** An app's first service of the group; its others bind the same port again, a conflict as without a group. */
+function firstOfEachApp(group: Service[], warn: Warn): Service[] {
+  const out: Service[] = [];
+  for (const s of group) {
+    const appId = s.sourceAppIds[0] ?? s.appId;
+    if (out.some((o) => o.sourceAppIds[0] === appId)) {
+      warn('E_PORT_CONFLICT', appId, `port ${s.portIndex} dropped: service port ${s.servicePort} is already bound by ${appId}`);
+      continue;
+    }
+    out.push(s);
   }
   return out;
 }
@@ -397,12 +417,11 @@ function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, reso
   const servers: Server[] = [];
   const feeding = sources.sourcesOf(s);
   let taskCount = 0;
-  for (let i = 0; i < feeding.length; i++) taskCount += feeding[i]?.parsed.app.tasks?.length ?? 0;
+  for (let i = 0; i < feeding.length; i++) taskCount += (feeding[i] as Candidate).parsed.app.tasks?.length ?? 0;
   // Two tasks on one address are one server; most backends are small enough to check by scanning.
   const seen = taskCount > 32 ? new Set<string>() : undefined;
   for (let f = 0; f < feeding.length; f++) {
-    const c = feeding[f];
-    if (!c) continue;
+    const c = feeding[f] as Candidate;
     const app = c.parsed.app;
     // Without a health check there is nothing to point at another port.
     const checkIndex = s.healthCheck ? c.labels.healthCheckPortIndex : undefined;
@@ -474,10 +493,12 @@ function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number
  */
 function applyDeploymentDrain(services: Service[], sources: CandidateIndex): void {
   for (const s of services) {
-    if (s.sourceAppIds.length < 2) continue;
-    const newest = s.sourceAppIds[s.sourceAppIds.length - 1] as string;
-    const target = sources.at(newest, s.portIndex)?.parsed.appLabels.deploymentTargetInstances;
+    const feeding = sources.sourcesOf(s);
+    if (feeding.length < 2) continue;
+    const newestSide = (feeding[feeding.length - 1] as Candidate).parsed;
+    const target = newestSide.appLabels.deploymentTargetInstances;
     if (target === undefined) continue;
+    const newest = newestSide.app.id;
     const readyNew = s.servers.filter((sv) => sv.appId === newest && sv.state === 'ready').length;
     if (readyNew < target) continue;
     for (const sv of s.servers) if (sv.appId !== newest) sv.state = 'drain';

@@ -55,6 +55,11 @@ export interface Service {
   auth?: BasicAuth;
   allowedNetworks?: string[];
   healthCheck?: HealthCheck;
+  /**
+   * Port index whose port the check uses: HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX, else the
+   * port index of the Marathon check behind `healthCheck`; unset when neither.
+   */
+  healthCheckPortIndex?: number;
   proxypassPath?: string;
   revproxyPath?: string;
   redirPath?: string;

@@ -133,6 +133,7 @@ function serviceContext(s: Service, opts: RenderOptions): TemplateContext {
     healthCheckTimeoutSeconds: hc?.timeoutSeconds,
     healthCheckIntervalSeconds: hc?.intervalSeconds,
     healthCheckFalls: hc?.falls,
+    healthCheckPortIndex: s.healthCheckPortIndex,
     user: s.auth?.user,
     passwd: s.auth?.password,
     realm: s.auth?.realm,

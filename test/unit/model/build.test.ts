@@ -77,6 +77,10 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
     ['HAPROXY_APP_ID renames routing and backend', { HAPROXY_APP_ID: 'shop' }, { appId: '/shop', sourceAppIds: ['/web'], backend: 'shop_10000' }],
     ['HAPROXY_APP_ID with a slash', { HAPROXY_APP_ID: '/team/shop' }, { appId: '/team/shop', backend: 'team_shop_10000' }],
     ['HAPROXY_DEPLOYMENT_GROUP alone', { HAPROXY_DEPLOYMENT_GROUP: 'web' }, { deploymentGroup: 'web' }],
+    ['BACKEND_HEALTHCHECK_PORT_INDEX is the check port index', { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '0' }, { healthCheckPortIndex: 0 }, [withHealthChecks({ protocol: 'TCP' })]],
+    ['BACKEND_HEALTHCHECK_PORT_INDEX without a check is still the check port index', { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '0' }, { healthCheckPortIndex: 0, healthCheck: undefined }],
+    ['check port index default: the port index of the check used', {}, { healthCheckPortIndex: 0 }, [withHealthChecks({ protocol: 'TCP' })]],
+    ['check port index default with a COMMAND check (no HAProxy check): unset', {}, { healthCheckPortIndex: undefined, healthCheck: undefined }, [withHealthChecks({ protocol: 'COMMAND' })]],
     ['a per-port template label', { HAPROXY_0_BACKEND_HEAD: '\nbackend {backend}\n' }, { templates: { HAPROXY_BACKEND_HEAD: ['HAPROXY_0_BACKEND_HEAD', '\nbackend {backend}\n'] } }],
   ])('%s', (_name, labels, expected, parts = []) => {
     const result = build([web(labels, ...parts)]);
@@ -90,7 +94,7 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
   it('an absent optional label leaves its field unset (and out of the model as JSON)', () => {
     const s = onlyService(build([web()]));
     const json = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
-    for (const key of ['path', 'sslCert', 'auth', 'allowedNetworks', 'healthCheck', 'proxypassPath', 'revproxyPath', 'redirPath', 'deploymentGroup'] as const) {
+    for (const key of ['path', 'sslCert', 'auth', 'allowedNetworks', 'healthCheck', 'healthCheckPortIndex', 'proxypassPath', 'revproxyPath', 'redirPath', 'deploymentGroup'] as const) {
       expect(s[key], key).toBeUndefined();
       expect(json, key).not.toHaveProperty(key);
     }
@@ -111,6 +115,7 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
     );
     const s = onlyService(build([a]));
     expect(s.healthCheck).toMatchObject({ protocol: 'tcp', intervalSeconds: 3 });
+    expect(s.healthCheckPortIndex).toBe(1);
     expect(s.servers.map((sv) => [sv.port, sv.checkPort])).toEqual([
       [31000, 31001],
       [32000, 32001],
@@ -518,6 +523,73 @@ describe('buildModel: blue/green', () => {
     const result = build([blue, other]);
     expect(result.model.services).toHaveLength(1);
     expect(codes(result.warnings)).toEqual(['E_PORT_CONFLICT']);
+  });
+});
+
+describe('buildModel: blue/green, the service port at another port index of each side', () => {
+  /** A task port is its service port + 20000, so a server on the wrong port of its task shows. */
+  const taskPorts = (servicePorts: number[]) => servicePorts.map((p) => p + 20000);
+  /** An app of deployment group `shop` binding `servicePorts` (HAPROXY_{n}_PORT, in port index order) with one task per host. */
+  const side = (id: string, startedAt: string, servicePorts: number[], hosts: string[], extra: Record<string, string> = {}, ...parts: AppPart[]) =>
+    app(
+      id,
+      withPortDefinitions(...servicePorts.map((_, i) => 11000 + i)),
+      withLabels({ HAPROXY_DEPLOYMENT_GROUP: 'shop', HAPROXY_DEPLOYMENT_STARTED_AT: startedAt, HAPROXY_APP_ID: '/shop', ...Object.fromEntries(servicePorts.map((p, i) => [`HAPROXY_${i}_PORT`, String(p)])), ...extra }),
+      withTasks(...hosts.map((h) => task(h, taskPorts(servicePorts)))),
+      ...parts,
+    );
+  const BLUE_AT = '2026-11-01T09:00:00Z';
+  const GREEN_AT = '2026-11-01T10:00:00Z';
+  /** backend → [ip, port, app id, state] of its servers. */
+  const serversByBackend = (result: ModelResult) => Object.fromEntries(result.model.services.map((s) => [s.backend, s.servers.map((sv) => [sv.ip, sv.port, sv.appId, sv.state])]));
+  const blueA = ['10.0.0.1', 30000, '/shop-blue', 'ready'];
+  const blueB = ['10.0.0.1', 30001, '/shop-blue', 'ready'];
+  const greenA = ['10.0.0.3', 30000, '/shop-green', 'ready'];
+  const greenB = ['10.0.0.3', 30001, '/shop-green', 'ready'];
+
+  it.each<[string, number[], number[], Record<string, unknown[][]>]>([
+    ['old A,B; new B,A (swapped): each side serves each port from its own index', [10000, 10001], [10001, 10000], { shop_10000: [blueA, greenA], shop_10001: [blueB, greenB] }],
+    ['old A,B; new B only: B is merged from index 1 of the old side and index 0 of the new', [10000, 10001], [10001], { shop_10000: [blueA], shop_10001: [blueB, greenB] }],
+    ['old B only; new A,B: B is merged from index 0 of the old side and index 1 of the new', [10001], [10000, 10001], { shop_10000: [greenA], shop_10001: [blueB, greenB] }],
+    ['old A,B; new A,B (same indices)', [10000, 10001], [10000, 10001], { shop_10000: [blueA, greenA], shop_10001: [blueB, greenB] }],
+  ])('%s', (_name, bluePorts, greenPorts, expected) => {
+    const result = build([side('/shop-green', GREEN_AT, greenPorts, ['10.0.0.3']), side('/shop-blue', BLUE_AT, bluePorts, ['10.0.0.1'])]);
+    expect(result.warnings).toEqual([]);
+    expect(serversByBackend(result)).toEqual(expected);
+  });
+
+  it.each<[string, Record<string, string>, number | undefined]>([
+    ['the new side checks on its own BACKEND_HEALTHCHECK_PORT_INDEX', { HAPROXY_0_ENABLED: 'false', HAPROXY_1_BACKEND_HEALTHCHECK_PORT_INDEX: '0' }, 30001],
+    ['the new side without the label checks the port it serves', { HAPROXY_0_ENABLED: 'false' }, undefined],
+  ])('health check port: %s', (_name, greenLabels, greenCheckPort) => {
+    // Service port 10000 with an admin port (10001) to check; the new side has them the other way round.
+    const blue = side('/shop-blue', BLUE_AT, [10000, 10001], ['10.0.0.1'], { HAPROXY_1_ENABLED: 'false', HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1' }, withHealthChecks({ protocol: 'TCP', portIndex: 1 }));
+    const green = side('/shop-green', GREEN_AT, [10001, 10000], ['10.0.0.3'], greenLabels, withHealthChecks({ protocol: 'TCP', portIndex: 0 }));
+    const result = build([blue, green]);
+    expect(result.warnings).toEqual([]);
+    const s = onlyService(result);
+    expect(s).toMatchObject({ backend: 'shop_10000', healthCheckPortIndex: 1, healthCheck: { protocol: 'tcp' } });
+    expect(s.servers.map((sv) => [sv.appId, sv.port, sv.checkPort])).toEqual([
+      ['/shop-blue', 30000, 30001],
+      ['/shop-green', 30000, greenCheckPort],
+    ]);
+  });
+
+  it("the old side drains once the new side's target is reached, the new side's port at another index", () => {
+    const result = build([side('/shop-blue', BLUE_AT, [10000, 10001], ['10.0.0.1']), side('/shop-green', GREEN_AT, [10001], ['10.0.0.3'], { HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '1' })]);
+    expect(serversByBackend(result)).toEqual({ shop_10000: [blueA], shop_10001: [[...blueB.slice(0, 3), 'drain'], greenB] });
+  });
+
+  it('an app binding the port twice feeds it once, from its lower index; the other claim is a port conflict', () => {
+    const blue = app(
+      '/shop-blue',
+      withPortDefinitions(11000, 11001),
+      withLabels({ HAPROXY_DEPLOYMENT_GROUP: 'shop', HAPROXY_DEPLOYMENT_STARTED_AT: BLUE_AT, HAPROXY_APP_ID: '/shop', HAPROXY_0_PORT: '10000', HAPROXY_1_PORT: '10000' }),
+      withTasks(task('10.0.0.1', [30000, 30005])),
+    );
+    const result = build([blue, side('/shop-green', GREEN_AT, [10000], ['10.0.0.3'])]);
+    expect(serversByBackend(result)).toEqual({ shop_10000: [blueA, greenA] });
+    expect(result.warnings).toEqual([{ code: 'E_PORT_CONFLICT', appId: '/shop-blue', message: 'port 1 dropped: service port 10000 is already bound by /shop-blue' }]);
   });
 });
 

@@ -312,6 +312,41 @@ describe('renderConfig: label templates', () => {
   });
 });
 
+describe('renderConfig: healthCheckPortIndex', () => {
+  /** Two ports (12000, 12001): index `served` is served, the other disabled; `tpl` overrides its backend head. */
+  const twoPorts = (served: number, labels: Record<string, string>, tpl: string, ...parts: Parameters<typeof app>[1][]) =>
+    app(
+      '/web',
+      withPortDefinitions(12000, 12001),
+      withLabels({ [`HAPROXY_${1 - served}_ENABLED`]: 'false', [`HAPROXY_${served}_BACKEND_HEAD`]: tpl, ...labels }),
+      withTasks(task('10.0.0.1', [31000, 31001])),
+      ...parts,
+    );
+  const HANDLEBARS = '\nbackend {{backend}}\n  balance {{balance}}\n  mode {{mode}}\n  # check port index: {{healthCheckPortIndex}}.\n';
+  const MARATHON_LB = '\nbackend {backend}\n  balance {balance}\n  mode {mode}\n  # check port index: {healthCheckPortIndex}.\n';
+
+  it.each<[string, number, Record<string, string>, Parameters<typeof app>[1][], string, string]>([
+    ['BACKEND_HEALTHCHECK_PORT_INDEX, Handlebars', 0, { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1' }, [withHealthChecks({ protocol: 'TCP', portIndex: 1 })], HANDLEBARS, '1'],
+    ['BACKEND_HEALTHCHECK_PORT_INDEX, marathon-lb format', 0, { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1' }, [withHealthChecks({ protocol: 'TCP', portIndex: 1 })], MARATHON_LB, '1'],
+    ['BACKEND_HEALTHCHECK_PORT_INDEX 0 renders as 0', 1, { HAPROXY_1_BACKEND_HEALTHCHECK_PORT_INDEX: '0' }, [withHealthChecks({ protocol: 'HTTP', path: '/h', portIndex: 0 })], HANDLEBARS, '0'],
+    ['BACKEND_HEALTHCHECK_PORT_INDEX without a health check: the label', 0, { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1' }, [], HANDLEBARS, '1'],
+    ["no label: the Marathon check's portIndex", 1, {}, [withHealthChecks({ protocol: 'TCP', portIndex: 1 })], MARATHON_LB, '1'],
+    ['no label, no check: empty', 1, {}, [], HANDLEBARS, ''],
+    ['no label, only a check of another port: empty', 1, {}, [withHealthChecks({ protocol: 'TCP', portIndex: 0 })], MARATHON_LB, ''],
+  ])('%s', (_name, served, labels, parts, tpl, expected) => {
+    const r = render([twoPorts(served, labels, tpl, ...parts)]);
+    expect(section(r.config, `backend web_${12000 + served}`)).toContain(`# check port index: ${expected}.`);
+  });
+
+  it('an operator template (--templates DIR) of the check options sees it too', () => {
+    const overrides = new Map([['HAPROXY_BACKEND_TCP_HEALTHCHECK_OPTIONS', { source: '  # check on port index {{healthCheckPortIndex}}\n', format: 'handlebars' as const, origin: 'dir/HAPROXY_BACKEND_TCP_HEALTHCHECK_OPTIONS.hbs' }]]);
+    const a = app('/web', withPortDefinitions(12000, 12001), withLabels({ HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1', HAPROXY_1_ENABLED: 'false' }), withHealthChecks({ protocol: 'TCP', portIndex: 1 }), withTasks(task('10.0.0.1', [31000, 31001])));
+    const { model } = buildModel([a], { groups: ['*'] });
+    const r = renderConfig(model, new TemplateSet(readDefaultTemplates(), overrides), options());
+    expect(section(r.config, 'backend web_12000')).toContain('# check on port index 1');
+  });
+});
+
 describe('renderConfig: determinism', () => {
   function world(): MarathonApp[] {
     nextPort = 13000;
