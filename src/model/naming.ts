@@ -109,13 +109,14 @@ export function assignServerIds<T extends { host: string; ip: string; port: numb
 }
 
 /**
- * ACL-safe names for host names, unique per host: two hosts that clean up to the same text
- * (a-b.com, a.b.com) get distinct suffixes in sorted order, so one ACL never matches both.
+ * ACL-safe names for host names or app ids, unique per value: two values that clean up to the
+ * same text (a-b.com and a.b.com, /team-api and /team/api) get distinct suffixes in sorted
+ * order, so one ACL never matches both.
  */
-export function hostAclNames(hosts: Iterable<string>): Map<string, string> {
+export function uniqueAclNames(values: Iterable<string>): Map<string, string> {
   const names = new Map<string, string>();
   const taken = new Set<string>();
-  for (const h of [...new Set(hosts)].sort()) {
+  for (const h of [...new Set(values)].sort()) {
     const base = cleanedUp(h);
     let name = base;
     for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;

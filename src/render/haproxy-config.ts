@@ -1,4 +1,5 @@
-import { cleanedUp, hostAclNames, SPARE_ID_BASE } from '../model/naming.js';
+import { SPARE_ID_BASE, uniqueAclNames } from '../model/naming.js';
+import { longestPathPrefix } from '../model/labels/values.js';
 import { cmp } from '../model/service-ports.js';
 import type { LbModel, Server, Service, Warning } from '../model/types.js';
 import type { Render, TemplateContext, TemplateSet } from './templates.js';
@@ -49,6 +50,8 @@ interface VhostRule {
   vhost: TemplateContext;
   /** Routed through domain2backend.map instead of ACLs. */
   viaMap: boolean;
+  /** Its longest path prefix (0: none): longer, more specific prefixes are tried first. */
+  pathLength: number;
 }
 
 interface ServiceParts {
@@ -63,7 +66,7 @@ interface ServiceParts {
 /** LbModel → haproxy.cfg and map files. Pure: same model, templates and options → same bytes. */
 export function renderConfig(model: LbModel, templates: TemplateSet, opts: RenderOptions): Rendered {
   const warnings: Warning[] = [];
-  const aclNames = hostAclNames(model.services.flatMap((s) => s.vhosts));
+  const aclNames: AclNames = { hosts: uniqueAclNames(model.services.flatMap((s) => s.vhosts)), appIds: uniqueAclNames(model.services.map((s) => s.appId)) };
   const parts: ServiceParts[] = [];
   for (let i = 0; i < model.services.length; i++) {
     const s = model.services[i] as Service;
@@ -116,12 +119,29 @@ function hasOverride(templates: TemplateSet, s: Service, name: string): boolean 
   return name in s.templates || templates.isOverridden(name);
 }
 
-function serviceContext(s: Service, opts: RenderOptions): TemplateContext {
+/** ACL names of the config's host names and app ids (see uniqueAclNames). */
+interface AclNames {
+  hosts: Map<string, string>;
+  appIds: Map<string, string>;
+}
+
+/**
+ * The service's host names as one regex group, for rewriting only the response headers that
+ * point at the service itself (a redirect to another host is left alone); `()` without a VHOST,
+ * which no absolute URL matches. Dots are `[.]` (a backslash means something to HAProxy's
+ * parser); a wildcard's `*` is one or more host characters.
+ */
+function vhostRegexOf(vhosts: readonly string[]): string {
+  if (vhosts.length === 0) return '()';
+  return `(${vhosts.map((h) => h.replace(/^\*/, '[^/:]+').replace(/\./g, '[.]')).join('|')})`;
+}
+
+function serviceContext(s: Service, opts: RenderOptions, aclNames: AclNames): TemplateContext {
   const hc = s.healthCheck;
   return {
     backend: s.backend,
     appId: s.appId,
-    cleanedUpAppId: cleanedUp(s.appId),
+    cleanedUpAppId: aclNames.appIds.get(s.appId),
     servicePort: s.servicePort,
     bindAddr: s.bindAddr,
     bindOptions: s.bindOptions ? ` ${s.bindOptions}` : '',
@@ -142,14 +162,15 @@ function serviceContext(s: Service, opts: RenderOptions): TemplateContext {
     rootpath: s.revproxyPath,
     redirpath: s.redirPath,
     hostname: s.vhosts[0],
+    vhostRegex: vhostRegexOf(s.vhosts),
     deployment_group: s.deploymentGroup,
     haproxy_dir: opts.haproxyDir,
   };
 }
 
-function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, aclNames: Map<string, string>): ServiceParts {
+function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, aclNames: AclNames): ServiceParts {
   const t = (name: string) => templateFor(templates, s, name);
-  const ctx = serviceContext(s, opts);
+  const ctx = serviceContext(s, opts, aclNames);
   const http = s.mode === 'http';
   const userlist = http && s.auth ? t('HAPROXY_USERLIST_HEAD')(ctx) : '';
   const frontend = t('HAPROXY_FRONTEND_HEAD')(ctx) + t('HAPROXY_FRONTEND_BACKEND_GLUE')(ctx);
@@ -173,11 +194,12 @@ function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, 
   if (hcKind) backend += t(`HAPROXY_BACKEND_${hcKind}_HEALTHCHECK_OPTIONS`)(ctx);
   backend += serverLines(s, ctx, t, hcKind, opts.spareSlots?.(s) ?? 0);
 
+  const pathLength = longestPathPrefix(s.path);
   const vhostRules = http
     ? s.vhosts.map((hostname) => {
-        const vhost = { hostname, cleanedUpHostname: aclNames.get(hostname), path: s.path };
+        const vhost = { hostname, cleanedUpHostname: aclNames.hosts.get(hostname), path: s.path };
         const plain = !s.path && !s.auth && !s.redirectToHttps;
-        return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain };
+        return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain, pathLength };
       })
     : [];
   return { service: s, ctx, userlist, frontend, backend: flat(backend), vhostRules };
@@ -246,7 +268,7 @@ export function spareSlotName(i: number): string {
 function compareRules(a: VhostRule, b: VhostRule): number {
   return (
     b.service.backendWeight - a.service.backendWeight ||
-    (b.service.path?.length ?? 0) - (a.service.path?.length ?? 0) ||
+    b.pathLength - a.pathLength ||
     cmp(a.hostname, b.hostname) ||
     cmp(a.service.backend, b.service.backend)
   );
@@ -269,7 +291,9 @@ function httpFrontend(rules: VhostRule[], templates: TemplateSet, common: Templa
     const t = (name: string) => templateFor(templates, r.service, name);
     const combined = `HAPROXY_HTTP_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`;
     const suffix = variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_PATH_AND_AUTH');
-    if (hasOverride(templates, r.service, combined)) {
+    // A redirect names the host (and path) ACL before the routes: it needs the declaration-only
+    // template, whatever the combined one says (as marathon-lb does).
+    if (hasOverride(templates, r.service, combined) && !r.service.redirectToHttps) {
       routes += t(combined)(r.ctx, r.vhost);
     } else {
       acls += t(`HAPROXY_HTTP_FRONTEND_ACL_ONLY${suffix}`)(r.ctx, r.vhost);
@@ -311,10 +335,18 @@ function httpsFrontend(rules: VhostRule[], templates: TemplateSet, common: Templ
  * TLS frontend of its certificate group (over abns@ with PROXY v2).
  */
 function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
-  const certsOf = (r: VhostRule) => (r.service.sslCert ? [r.service.sslCert] : opts.sslCerts).map((c) => `crt ${c}`).join(' ');
+  // SNI picks one TLS frontend per host, so every rule of a host goes to the group of the host's
+  // certificates (those of all its services), not of each rule's own.
+  const hostCerts = new Map<string, Set<string>>();
+  for (const r of rules) {
+    const certs = hostCerts.get(r.hostname) ?? new Set<string>();
+    for (const c of r.service.sslCert ? [r.service.sslCert] : opts.sslCerts) certs.add(c);
+    hostCerts.set(r.hostname, certs);
+  }
+  const groupKeyOf = (hostname: string) => [...(hostCerts.get(hostname) ?? [])].map((c) => `crt ${c}`).join(' ');
   const groups = new Map<string, VhostRule[]>();
   for (const r of rules) {
-    const key = certsOf(r);
+    const key = groupKeyOf(r.hostname);
     const group = groups.get(key);
     if (group) group.push(r);
     else groups.set(key, [r]);
@@ -322,11 +354,8 @@ function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, commo
   const keys = [...groups.keys()].sort();
   const names = new Map(keys.map((key, i) => [key, `https_group_${i + 1}`]));
   let out = templates.get('HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')({ ...common, name: 'marathon_https_in' });
-  const seen = new Set<string>();
-  for (const r of rules) {
-    if (seen.has(r.hostname)) continue;
-    seen.add(r.hostname);
-    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name: names.get(certsOf(r)), hostname: r.hostname });
+  for (const hostname of hostCerts.keys()) {
+    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name: names.get(groupKeyOf(hostname)), hostname });
   }
   for (const key of keys) {
     const ctx = { ...common, name: names.get(key), sslCerts: key };

@@ -14,7 +14,7 @@ export const TEMPLATE_VARIABLES = {
     'backend', 'appId', 'cleanedUpAppId', 'servicePort', 'bindAddr', 'bindOptions', 'sslCert', 'mode', 'balance',
     'healthCheckPath', 'healthCheckProtocol', 'healthCheckTimeoutSeconds', 'healthCheckIntervalSeconds', 'healthCheckFalls',
     'healthCheckPortIndex', 'user', 'passwd', 'realm', 'network_allowed', 'proxypath', 'rootpath', 'redirpath', 'hostname',
-    'deployment_group', 'haproxy_dir',
+    'vhostRegex', 'deployment_group', 'haproxy_dir',
   ],
   vhost: ['cleanedUpHostname', 'path'],
   server: [

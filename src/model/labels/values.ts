@@ -81,6 +81,31 @@ export function parseUrlPath(raw: string): string {
   return s;
 }
 
+/**
+ * HAPROXY_{n}_PATH, as marathon-lb reads it: the arguments of HAProxy's `path_beg`, so one or
+ * more prefixes separated by spaces, optionally after `-i` (ignore case). Normalised to single
+ * spaces.
+ */
+export function parsePathPrefixes(raw: string): string {
+  assertSingleLine(raw);
+  const words = raw.trim().split(/\s+/).filter(Boolean);
+  const prefixes = words[0] === '-i' ? words.slice(1) : words;
+  if (prefixes.length === 0) throw new LabelValueError("has no path (a path starts with '/')");
+  for (const w of prefixes) {
+    if (!w.startsWith('/')) throw new LabelValueError(`'${w}' does not start with '/'`);
+    if (/["'\\]/.test(w)) throw new LabelValueError(`'${w}' contains a quote or backslash`);
+  }
+  return words.join(' ');
+}
+
+/** The length of the longest prefix of a PATH label value: more specific paths are matched first. */
+export function longestPathPrefix(path: string | undefined): number {
+  if (!path) return 0;
+  let longest = 0;
+  for (const w of path.split(' ')) if (w.startsWith('/') && w.length > longest) longest = w.length;
+  return longest;
+}
+
 export function parseWord(raw: string): string {
   assertSingleLine(raw);
   const s = raw.trim();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignServerIds, backendName, cleanedUp, cleanIdentifier, fnv1a, hostAclNames, serverName, SPARE_ID_BASE, stripSlash } from '../../../src/model/naming.js';
+import { assignServerIds, backendName, cleanedUp, cleanIdentifier, fnv1a, uniqueAclNames, serverName, SPARE_ID_BASE, stripSlash } from '../../../src/model/naming.js';
 
 describe('backendName', () => {
   it.each([
@@ -126,9 +126,9 @@ describe('assignServerIds', () => {
   });
 });
 
-describe('hostAclNames', () => {
+describe('uniqueAclNames', () => {
   it('cleans each host up', () => {
-    expect(hostAclNames(['a.example.com', 'b.example.com'])).toEqual(
+    expect(uniqueAclNames(['a.example.com', 'b.example.com'])).toEqual(
       new Map([
         ['a.example.com', 'a_example_com'],
         ['b.example.com', 'b_example_com'],
@@ -137,7 +137,7 @@ describe('hostAclNames', () => {
   });
 
   it('hosts that clean up to the same text get distinct names, in sorted order', () => {
-    expect(hostAclNames(['a.b.com', 'a-b.com', 'a_b.com'])).toEqual(
+    expect(uniqueAclNames(['a.b.com', 'a-b.com', 'a_b.com'])).toEqual(
       new Map([
         ['a-b.com', 'a_b_com'],
         ['a.b.com', 'a_b_com_2'],
@@ -147,14 +147,14 @@ describe('hostAclNames', () => {
   });
 
   it('a host whose own name looks like a suffixed one does not collide', () => {
-    const names = hostAclNames(['a-b.com', 'a.b.com', 'a.b.com-2']);
+    const names = uniqueAclNames(['a-b.com', 'a.b.com', 'a.b.com-2']);
     expect(new Set(names.values()).size).toBe(3);
   });
 
   it('does not depend on input order or duplicates', () => {
     const hosts = ['x.y', 'x-y', 'x_y', 'a.b', 'x.y'];
-    expect(hostAclNames(hosts)).toEqual(hostAclNames([...hosts].reverse()));
-    expect(hostAclNames(hosts).size).toBe(4);
+    expect(uniqueAclNames(hosts)).toEqual(uniqueAclNames([...hosts].reverse()));
+    expect(uniqueAclNames(hosts).size).toBe(4);
   });
 
   it('names stay unique for every host built from a colliding alphabet', () => {
@@ -165,7 +165,7 @@ describe('hostAclNames', () => {
       for (const c of alphabet) grow(prefix + c);
     };
     grow('');
-    const names = hostAclNames(hosts);
+    const names = uniqueAclNames(hosts);
     expect(names.size).toBe(alphabet.length ** 4);
     expect(new Set(names.values()).size).toBe(names.size);
     for (const n of names.values()) expect(n).toMatch(/^[A-Za-z0-9_]+$/);

@@ -118,6 +118,18 @@ describe('renderConfig: frontends', () => {
   });
 });
 
+describe('renderConfig: app-id ACL names', () => {
+  it('app ids that clean up alike get distinct ACLs on :9091', () => {
+    const { config, services } = render([svc('/team/api', { HAPROXY_0_MODE: 'http' }), svc('/team-api', { HAPROXY_0_MODE: 'http' })]);
+    const backendOf = (id: string) => services.find((s) => s.appId === id)!.backend;
+    const body = section(config, 'frontend marathon_http_appid_in');
+    expect(body).toContain('acl app__team_api hdr(x-marathon-app-id) -i /team-api');
+    expect(body).toContain(`use_backend ${backendOf('/team-api')} if app__team_api`);
+    expect(body).toContain('acl app__team_api_2 hdr(x-marathon-app-id) -i /team/api');
+    expect(body).toContain(`use_backend ${backendOf('/team/api')} if app__team_api_2`);
+  });
+});
+
 describe('renderConfig: vhost rules', () => {
   it('orders rules by weight, then by path length, then by host', () => {
     const apps = [
@@ -133,6 +145,21 @@ describe('renderConfig: vhost rules', () => {
     expect(routes).toEqual(['heavy', 'apiv2', 'api', 'root', 'b', 'b', 'light']);
     const sni = section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend')).map((l) => l.split(' ')[1]?.replace(/_\d+$/, ''));
     expect(sni).toEqual(routes);
+  });
+
+  it('PATH with several prefixes (and -i): one path_beg ACL with all of them, ordered by its longest prefix', () => {
+    const apps = [
+      svc('/short', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '/abc' }),
+      svc('/multi', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '-i /a /abc/def' }),
+      svc('/root', { HAPROXY_0_VHOST: 'a.com' }),
+    ];
+    const { config, services } = render(apps);
+    const multi = services.find((s) => s.appId === '/multi')!.backend;
+    const body = section(config, 'frontend marathon_http_in');
+    expect(body).toContain(`acl path_${multi} path_beg -i /a /abc/def`);
+    const routes = body.filter((l) => l.startsWith('use_backend')).map((l) => l.split(' ')[1]?.replace(/_\d+$/, ''));
+    expect(routes).toEqual(['multi', 'short', 'root']);
+    expect(section(config, 'frontend marathon_https_in')).toContain(`acl path_${multi} path_beg -i /a /abc/def`);
   });
 
   it('declares a host ACL once however many services use the host, before any routing', () => {
@@ -157,6 +184,29 @@ describe('renderConfig: vhost rules', () => {
     const redirects = body.filter((l) => l.startsWith('redirect'));
     expect(redirects).toEqual(['redirect scheme https code 301 if !{ ssl_fc } host_a_com', 'redirect scheme https code 301 if !{ ssl_fc } host_b_com']);
     expect(body.indexOf(redirects[1]!)).toBeLessThan(body.findIndex((l) => l.startsWith('use_backend')));
+  });
+});
+
+describe('renderConfig: REDIRECT_TO_HTTPS with an overridden combined ACL template', () => {
+  const COMBINED = '  acl host_{cleanedUpHostname} hdr(host),field(1,:) -i {hostname}\n  use_backend {backend} if host_{cleanedUpHostname}\n';
+  it.each<[string, Record<string, string>, Partial<RenderOptions>]>([
+    ['a label override', { HAPROXY_0_HTTP_FRONTEND_ACL: COMBINED }, {}],
+    ['a label override, with a path', { HAPROXY_0_PATH: '/p', HAPROXY_0_HTTP_FRONTEND_ACL_WITH_PATH: '  acl host_{cleanedUpHostname} hdr(host),field(1,:) -i {hostname}\n  acl path_{backend} path_beg {path}\n  use_backend {backend} if host_{cleanedUpHostname} path_{backend}\n' }, {}],
+  ])('%s: the ACL is declared before the redirect names it', (_name, labels) => {
+    const { config } = render([svc('/r', { HAPROXY_0_VHOST: 'r.com', HAPROXY_0_REDIRECT_TO_HTTPS: 'true', ...labels })]);
+    const body = section(config, 'frontend marathon_http_in');
+    const acl = body.indexOf('acl host_r_com hdr(host),field(1,:) -i r.com');
+    const redirect = body.findIndex((l) => l.startsWith('redirect scheme https'));
+    expect(acl).toBeGreaterThanOrEqual(0);
+    expect(redirect).toBeGreaterThan(acl);
+    expect(body.findIndex((l) => l.startsWith('use_backend'))).toBeGreaterThan(redirect);
+  });
+
+  it('an operator override (--templates DIR) of the combined template, with a redirect', () => {
+    const overrides = new Map([['HAPROXY_HTTP_FRONTEND_ACL', { source: '  acl host_{{cleanedUpHostname}} hdr(host),field(1,:) -i {{hostname}}\n  use_backend {{backend}} if host_{{cleanedUpHostname}}\n', format: 'handlebars' as const, origin: 'dir/HAPROXY_HTTP_FRONTEND_ACL.hbs' }]]);
+    const { model } = buildModel([svc('/r', { HAPROXY_0_VHOST: 'r.com', HAPROXY_0_REDIRECT_TO_HTTPS: 'true' }), svc('/s', { HAPROXY_0_VHOST: 's.com' })], { groups: ['*'] });
+    const body = section(renderConfig(model, new TemplateSet(readDefaultTemplates(), overrides), options()).config, 'frontend marathon_http_in');
+    expect(body.indexOf('acl host_r_com hdr(host),field(1,:) -i r.com')).toBeLessThan(body.findIndex((l) => l.startsWith('redirect')));
   });
 });
 
@@ -210,6 +260,32 @@ describe('renderConfig: --group-https-by-vhost', () => {
     expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT}`);
     expect(section(config, 'frontend https_group_2').filter((l) => l.startsWith('use_backend'))).toEqual([expect.stringMatching(/^use_backend own_\d+ if \{ ssl_fc_sni -i own.com \}$/)]);
     expect(section(config, 'frontend https_group_1').filter((l) => l.startsWith('use_backend'))).toHaveLength(3);
+  });
+});
+
+describe('renderConfig: --group-https-by-vhost, one host with several certificates', () => {
+  it("every rule of a host goes to the group of the host's certificates (all of its services')", () => {
+    const apps = [svc('/web', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_SSL_CERT: OTHER_CERT }), svc('/api', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '/api' }), svc('/b', { HAPROXY_0_VHOST: 'b.com' })];
+    const { config } = render(apps, { groupHttpsByVhost: true });
+    const sni = section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend'));
+    expect(sni).toEqual(['use_backend https_group_2 if { req_ssl_sni -i a.com }', 'use_backend https_group_1 if { req_ssl_sni -i b.com }']);
+    const group2 = section(config, 'frontend https_group_2');
+    expect(group2[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${DEFAULT_CERT} crt ${OTHER_CERT}`);
+    expect(group2.filter((l) => l.startsWith('use_backend')).map((l) => l.split(' ')[1]?.replace(/_\d+$/, ''))).toEqual(['api', 'web']);
+    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
+  });
+});
+
+describe('renderConfig: HTTP_BACKEND_REVPROXY_PATH rewrites only what points at the service', () => {
+  it.each<[string, Record<string, string>, string]>([
+    ['its vhosts, a wildcard among them', { HAPROXY_0_VHOST: 'a.com,*.b.com' }, '(a[.]com|[^/:]+[.]b[.]com)'],
+    ['no vhost: relative locations only', { HAPROXY_0_MODE: 'http' }, '()'],
+  ])('%s', (_name, labels, hosts) => {
+    const r = render([svc('/ui', { ...labels, HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: '/ui' })]);
+    const body = section(r.config, `backend ${r.services[0]!.backend}`);
+    for (const header of ['Location', 'Content-Location', 'URI']) {
+      expect(body).toContain(`http-response replace-header ${header} ^(https?://${hosts}(:[0-9]+)?)?/(.*)$ \\1/ui/\\4`);
+    }
   });
 });
 
@@ -394,6 +470,10 @@ describe('renderConfig: HAProxy accepts what it renders', () => {
       svc('/tcp-acl', { HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: '192.168.0.0/16', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_BIND_OPTIONS: 'v4v6' }, withHealthChecks({ protocol: 'TCP' })),
       svc('/https-check', { HAPROXY_0_MODE: 'http' }, withHealthChecks({ protocol: 'HTTPS', path: '/h' })),
       svc('/draining', {}, withTasks(task('10.0.0.2', [31999], inState('TASK_KILLING')))),
+      svc('/wild', { HAPROXY_0_VHOST: '*.wild.com,wild.com', HAPROXY_0_PATH: '-i /one /two', HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: '/w', HAPROXY_0_SSL_CERT: OTHER_CERT }),
+      svc('/team/api', { HAPROXY_0_MODE: 'http', HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: '/t' }),
+      svc('/team-api', { HAPROXY_0_MODE: 'http' }),
+      svc('/combined', { HAPROXY_0_VHOST: 'combined.com', HAPROXY_0_REDIRECT_TO_HTTPS: 'true', HAPROXY_0_HTTP_FRONTEND_ACL: '  acl host_{cleanedUpHostname} hdr(host),field(1,:) -i {hostname}\n  use_backend {backend} if host_{cleanedUpHostname}\n' }),
       svc('/label-tpl', { HAPROXY_0_BACKEND_HEAD: '\nbackend {backend}\n  balance {balance}\n  mode {mode}\n  timeout server 60s\n', HAPROXY_0_FRONTEND_HEAD: '\nfrontend {{backend}}\n  bind {{bindAddr}}:{{servicePort}}\n  mode {{mode}}\n' }),
       app('/empty', withPortDefinitions(14999)),
     ];

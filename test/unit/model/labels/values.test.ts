@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertSingleLine,
+  longestPathPrefix,
   isIpLiteral,
   isIpv4,
   isIpv6,
@@ -15,6 +16,7 @@ import {
   parseNetworks,
   parsePort,
   parsePortIndex,
+  parsePathPrefixes,
   parseTimestamp,
   parseUrlPath,
   parseVhosts,
@@ -48,6 +50,7 @@ const PARSERS: [string, (raw: string) => unknown, string][] = [
   ['parseList', parseList, 'a,Xb'],
   ['parseVhosts', parseVhosts, 'a.example.cXom'],
   ['parseUrlPath', parseUrlPath, '/aXb'],
+  ['parsePathPrefixes', parsePathPrefixes, '-i /a /bX'],
   ['parseWord', parseWord, '/etc/sXsl.pem'],
   ['parseWords', parseWords, 'accept-proxy Xv4v6'],
   ['parseBalance', parseBalance, 'leastXconn'],
@@ -215,6 +218,47 @@ describe('parseUrlPath', () => {
     ['/a\tb', 'contains a space, quote or backslash'],
   ])('rejects %j', (raw, reason) => {
     expect(reasonOf(() => parseUrlPath(raw))).toBe(reason);
+  });
+});
+
+describe('parsePathPrefixes (HAPROXY_{n}_PATH: the arguments of path_beg)', () => {
+  it.each([
+    ['/', '/'],
+    ['/api', '/api'],
+    [' /api/v1/ ', '/api/v1/'],
+    ['/v1 /v2', '/v1 /v2'],
+    ['-i /multiple /paths', '-i /multiple /paths'],
+    ['  -i   /a\t/b  ', '-i /a /b'],
+    ['/a-b_c.d~e%20', '/a-b_c.d~e%20'],
+  ])('%j → %j', (raw, path) => {
+    expect(parsePathPrefixes(raw)).toBe(path);
+  });
+  it.each([
+    ['', "has no path (a path starts with '/')"],
+    ['-i', "has no path (a path starts with '/')"],
+    ['api', "'api' does not start with '/'"],
+    ['/a api', "'api' does not start with '/'"],
+    ['-m /a', "'-m' does not start with '/'"],
+    ['/a -i', "'-i' does not start with '/'"],
+    ['/a"b', `'/a"b' contains a quote or backslash`],
+    ["/a'b", `'/a'b' contains a quote or backslash`],
+    ['/a\\b', `'/a\\b' contains a quote or backslash`],
+    ['/a#b', "contains '#', which would start a comment"],
+  ])('rejects %j', (raw, reason) => {
+    expect(reasonOf(() => parsePathPrefixes(raw))).toBe(reason);
+  });
+});
+
+describe('longestPathPrefix', () => {
+  it.each<[string | undefined, number]>([
+    [undefined, 0],
+    ['', 0],
+    ['/', 1],
+    ['/api', 4],
+    ['/a /abc/def', 8],
+    ['-i /abc /a', 4],
+  ])('%j → %d', (path, n) => {
+    expect(longestPathPrefix(path)).toBe(n);
   });
 });
 
