@@ -1,4 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+
+/** How a backend answers one request target: its status and headers added to the usual ones. */
+export interface PathReply {
+  status?: number;
+  headers?: OutgoingHttpHeaders;
+}
 
 export interface BackendOptions {
   /** Identifies the backend in every answer. */
@@ -10,6 +16,11 @@ export interface BackendOptions {
   delayMs?: number;
   /** Status of every answer (default 200). */
   status?: number;
+  /**
+   * Per request target (path and query, exactly as received): the status and extra headers of
+   * the answer to it (e.g. a redirect's Location); the body is the usual JSON reply.
+   */
+  replies?: Record<string, PathReply>;
 }
 
 /** What a backend answers: which backend served, and the request as it arrived. */
@@ -48,9 +59,9 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
-function reply(res: ServerResponse, status: number, body: BackendReply): void {
+function reply(res: ServerResponse, status: number, body: BackendReply, headers: OutgoingHttpHeaders = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-backend': body.name });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-backend': body.name });
   res.end(text);
 }
 
@@ -64,10 +75,12 @@ export async function startBackend(opts: BackendOptions): Promise<Backend> {
     const seen: BackendReply = { name: opts.name, port, path: req.url ?? '', method: req.method ?? '', headers: req.headers };
     requests.push(seen);
     req.resume();
-    if (!opts.delayMs) return reply(res, opts.status ?? 200, seen);
+    const special = opts.replies && Object.hasOwn(opts.replies, seen.path) ? opts.replies[seen.path] : undefined;
+    const status = special?.status ?? opts.status ?? 200;
+    if (!opts.delayMs) return reply(res, status, seen, special?.headers);
     const timer = setTimeout(() => {
       timers.delete(timer);
-      reply(res, opts.status ?? 200, seen);
+      reply(res, status, seen, special?.headers);
     }, opts.delayMs);
     timers.add(timer);
   });

@@ -1,5 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { expect } from 'vitest';
+import type { BackendReply } from './backends.js';
 
 export interface RequestOptions {
   port: number;
@@ -65,4 +67,16 @@ export function jsonOf<T>(res: HttpResponse): T {
   } catch {
     throw new Error(`not JSON (status ${res.status}): ${res.body.slice(0, 200)}`);
   }
+}
+
+/** Which backend (test/helpers/backends.ts) answered a request, or the status when none did (e.g. "503"). */
+export async function servedBy(opts: RequestOptions): Promise<string> {
+  const res = await request(opts);
+  return res.status === 200 ? jsonOf<BackendReply>(res).name : String(res.status);
+}
+
+/** The backend's reply to a request that must have succeeded. */
+export function replyOf(res: HttpResponse): BackendReply {
+  expect(res.status, res.body).toBe(200);
+  return jsonOf<BackendReply>(res);
 }

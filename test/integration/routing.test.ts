@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MarathonApp } from '../../src/marathon/types.js';
-import { type Backend, type BackendReply, startBackend, stopAll } from '../helpers/backends.js';
+import { type Backend, startBackend, stopAll } from '../helpers/backends.js';
 import { app, type AppPart, inState, task, type TaskPart, withHealth, withHealthChecks, withLabels, withPortDefinitions, withTasks } from '../helpers/builders.js';
 import { checkRendered, retryWhilePortTaken, type RunningHaproxy, startHaproxy } from '../helpers/haproxy.js';
-import { type HttpResponse, jsonOf, request, type RequestOptions } from '../helpers/http.js';
+import { replyOf, request, type RequestOptions, servedBy } from '../helpers/http.js';
 import { boundPorts, freeLbPorts, type LbPorts, renderApps } from '../helpers/lb.js';
 import { freePorts } from '../helpers/ports.js';
 
@@ -107,17 +107,6 @@ async function startLb(root: string, name: string, b: Backends, extra: string[])
     const haproxy = await startHaproxy(join(dir, 'haproxy.cfg'), { masterSocket: join(dir, 'master.sock'), ports: boundPorts(ports, routed) });
     return { ports, service, dir, config: rendered.config, haproxy };
   });
-}
-
-/** Which backend answered a request, or the status when no backend did (e.g. "503"). */
-async function servedBy(opts: RequestOptions): Promise<string> {
-  const res = await request(opts);
-  return res.status === 200 ? jsonOf<BackendReply>(res).name : String(res.status);
-}
-
-function replyOf(res: HttpResponse): BackendReply {
-  expect(res.status, res.body).toBe(200);
-  return jsonOf<BackendReply>(res);
 }
 
 /** Sends `n` requests one after the other; returns how many each backend answered. */
