@@ -34,11 +34,32 @@ export function isMlbError(e: unknown): e is MlbError {
   return e instanceof MlbError;
 }
 
+/** An error's own message; an AggregateError's that has none: its errors' messages. */
+function messageOf(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  if (e.message.trim() || !(e instanceof AggregateError) || !Array.isArray(e.errors)) return e.message.trim();
+  return (e.errors as unknown[]).map(messageOf).filter(Boolean).join(', ');
+}
+
+/**
+ * What went wrong, in one line: the error's message. An AggregateError has none when every
+ * address of a host name refused (Node tries each): its errors' messages then, else its
+ * code, else "connection failed". Any other error without a message: its code, else its name.
+ */
+export function causeOf(e: unknown): string {
+  let text = messageOf(e);
+  if (!text && e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    text = typeof code === 'string' && code ? code : e instanceof AggregateError ? 'connection failed' : e.name;
+  }
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
 /** One line, suitable for stderr: `CODE: message (cause)`. */
 export function errorLine(e: unknown): string {
   if (isMlbError(e)) {
-    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+    const cause = e.cause instanceof Error ? `: ${causeOf(e.cause)}` : '';
     return `${e.code}: ${e.message}${cause}`.replace(/\s*\n\s*/g, ' ');
   }
-  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
+  return causeOf(e);
 }

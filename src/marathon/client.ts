@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MlbError } from '../errors.js';
-import { type HttpAuth, httpCall } from './http.js';
+import { causeOf, isMlbError, MlbError } from '../errors.js';
+import { displayUrl, type HttpAuth, httpCall } from './http.js';
 import { asAppsDocument, slimAppsDocument } from './schema.js';
 import type { AppsDocument } from './types.js';
 
@@ -17,10 +17,6 @@ export const APPS_PATH = '/v2/apps?embed=apps.tasks';
 
 export function isHttpUrl(s: string): boolean {
   return /^https?:\/\//i.test(s);
-}
-
-function filePathOf(s: string): string {
-  return s.startsWith('file:') ? fileURLToPath(s) : s;
 }
 
 export interface ParseOptions {
@@ -48,8 +44,11 @@ export interface RawApps {
   source: string;
 }
 
-async function rawFromFile(path: string): Promise<RawApps> {
+/** `input`: a path or a `file:` URL. */
+function rawFromFile(input: string): RawApps {
+  let path = input;
   try {
+    path = input.startsWith('file:') ? fileURLToPath(input) : input;
     // One blocking read: an async read of a big file goes through the thread pool in 512 KB round trips.
     return { bytes: readFileSync(path), source: path };
   } catch (e) {
@@ -59,25 +58,36 @@ async function rawFromFile(path: string): Promise<RawApps> {
 
 async function rawFromUrl(base: string, src: MarathonSource): Promise<RawApps> {
   const url = `${base.replace(/\/+$/, '')}${APPS_PATH}`;
+  const shown = displayUrl(url);
   const res = await httpCall(url, { auth: src.auth, ca: src.ca, timeoutMs: src.timeoutMs });
-  if (res.status !== 200) throw new MlbError('E_MARATHON_HTTP', `${url} answered HTTP ${res.status}`);
+  if (res.status !== 200) throw new MlbError('E_MARATHON_HTTP', `${shown} answered HTTP ${res.status}`);
   // A proxy's error page instead of Marathon's answer is a failed source: try the next one.
-  if (!/^\s*[[{]/.test(res.body.toString('utf8', 0, 64))) throw new MlbError('E_INPUT_NOT_JSON', `${url} did not answer JSON`);
-  return { bytes: res.body, source: url };
+  if (!/^\s*[[{]/.test(res.body.toString('utf8', 0, 64))) throw new MlbError('E_INPUT_NOT_JSON', `${shown} did not answer JSON`);
+  return { bytes: res.body, source: shown };
 }
 
-/** The first source that answers, unparsed; an unreachable one tries the next. */
+/**
+ * The first source that can be read, unparsed: an unreachable URL or an unreadable file
+ * tries the next. When none can, one error lists every source's failure; a single file
+ * keeps its own E_INPUT_UNREADABLE. The code is E_INPUT_UNREADABLE when the last source
+ * tried is a file, E_MARATHON_UNREACHABLE when it is a URL.
+ */
 export async function fetchAppsText(src: MarathonSource): Promise<RawApps> {
   const failures: string[] = [];
+  let last: { file: boolean; error: unknown } | undefined;
   for (const u of src.urls) {
-    if (!isHttpUrl(u)) return rawFromFile(filePathOf(u));
+    const file = !isHttpUrl(u);
     try {
-      return await rawFromUrl(u, src);
+      return file ? rawFromFile(u) : await rawFromUrl(u, src);
     } catch (e) {
-      failures.push(`${u}: ${e instanceof Error ? e.message : String(e)}`);
+      // A file's error is `cannot read PATH` with the reason as its cause.
+      failures.push(`${displayUrl(u)}: ${causeOf(file && isMlbError(e) && e.cause !== undefined ? e.cause : e)}`);
+      last = { file, error: e };
     }
   }
-  throw new MlbError('E_MARATHON_UNREACHABLE', `no Marathon answered (${failures.join('; ')})`);
+  if (last?.file && src.urls.length === 1) throw last.error;
+  const what = src.urls.every(isHttpUrl) ? 'no Marathon answered' : 'no --marathon source could be read';
+  throw new MlbError(last?.file ? 'E_INPUT_UNREADABLE' : 'E_MARATHON_UNREACHABLE', `${what} (${failures.join('; ')})`);
 }
 
 /**

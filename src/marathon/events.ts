@@ -2,7 +2,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
-import { authHeaders, type HttpAuth } from './http.js';
+import { causeOf } from '../errors.js';
+import { authHeaders, displayUrl, type HttpAuth, requestTarget } from './http.js';
 
 /** The events that change what is balanced (MARATHON.md); Marathon filters server-side. */
 export const RELEVANT_EVENTS = ['status_update_event', 'health_status_changed_event', 'api_post_event'] as const;
@@ -14,7 +15,10 @@ export function eventsUrl(base: string): string {
 
 export interface StreamHooks {
   onEvent(type: string, data: unknown): void;
-  /** After every (re)connect: the caller resyncs fully, since events may have been missed. */
+  /**
+   * After every (re)connect: the caller resyncs fully, since events may have been missed.
+   * `url`: the base URL connected to, without its user:password (displayUrl).
+   */
   onConnect(url: string): void;
   onDisconnect(reason: string, retryInMs: number): void;
 }
@@ -44,18 +48,20 @@ interface Watched {
 }
 
 /**
- * A FetchLike over node:http(s): adds auth, trusts the CA bundle, follows redirects to the
- * leader, and stamps every received chunk so a silent stream can be detected.
+ * A FetchLike over node:http(s): adds auth (a URL's user:password becomes Basic auth, kept
+ * across redirects), trusts the CA bundle, follows redirects to the leader, and stamps every
+ * received chunk so a silent stream can be detected. A failure's message is its causeOf.
  */
-function watchedFetch(opts: StreamOptions, watch: Watched): FetchLike {
-  const open = (url: URL, signal: AbortSignal | undefined, headers: Record<string, string>, hops: number): Promise<FetchLikeResponse> =>
+function watchedFetch(opts: Pick<StreamOptions, 'auth' | 'ca'>, watch: Watched): FetchLike {
+  const open = (target: URL, signal: AbortSignal | undefined, headers: Record<string, string>, hops: number, given: HttpAuth | undefined): Promise<FetchLikeResponse> =>
     new Promise((resolve, reject) => {
-      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { headers: { ...headers, ...authHeaders(opts.auth) }, ...(opts.ca ? { ca: opts.ca } : {}) }, (res: IncomingMessage) => {
+      const { url, auth } = requestTarget(target, given);
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { headers: { ...headers, ...authHeaders(auth) }, ...(opts.ca ? { ca: opts.ca } : {}) }, (res: IncomingMessage) => {
         watch.lastByteAt = Date.now();
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location && hops < 5) {
           res.resume();
-          open(new URL(res.headers.location, url), signal, headers, hops + 1).then(resolve, reject);
+          open(new URL(res.headers.location, url), signal, headers, hops + 1, auth).then(resolve, reject);
           return;
         }
         const reader = (Readable.toWeb(res) as ReadableStream<Uint8Array>).getReader();
@@ -79,10 +85,11 @@ function watchedFetch(opts: StreamOptions, watch: Watched): FetchLike {
       const abort = () => req.destroy(new Error('aborted'));
       if (signal?.aborted) abort();
       signal?.addEventListener('abort', abort, { once: true });
-      req.on('error', reject);
+      // eventsource reports an error's message: one with none (an AggregateError) would say nothing.
+      req.on('error', (e) => reject(new Error(causeOf(e))));
       req.end();
     });
-  return (input, init) => open(new URL(String(input)), init.signal as AbortSignal | undefined, { ...init.headers }, 0);
+  return (input, init) => open(new URL(String(input)), init.signal as AbortSignal | undefined, { ...init.headers }, 0, opts.auth);
 }
 
 function headerValue(res: IncomingMessage, name: string): string | null {
@@ -139,11 +146,11 @@ export class MarathonEventStream {
       this.connected = true;
       this.failures = 0;
       this.attempt--; // stay on the URL that works
-      this.hooks.onConnect(base);
+      this.hooks.onConnect(displayUrl(base));
     };
     es.onerror = (ev) => {
       if (this.es !== es) return;
-      this.retry(ev.message ?? (ev.code ? `HTTP ${ev.code}` : 'stream closed'));
+      this.retry(ev.message || (ev.code ? `HTTP ${ev.code}` : 'stream closed'));
     };
     for (const type of RELEVANT_EVENTS) {
       es.addEventListener(type, (ev: MessageEvent) => {

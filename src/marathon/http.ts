@@ -29,14 +29,40 @@ export function authHeaders(auth: HttpAuth | undefined): Record<string, string> 
   return {};
 }
 
+/** `url` as logs and messages show it: without the user:password a --marathon URL may carry. */
+export function displayUrl(url: string): string {
+  return url.replace(/^(https?:\/\/)[^/?#\\]*@/i, '$1');
+}
+
+function decoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s; // a stray `%`: taken as written
+  }
+}
+
+/**
+ * `url` without its user:password, and the auth to send: the explicit one (a credential
+ * file) wins, else the URL's user:password as Basic auth, percent-decoded. Sent as auth
+ * rather than in the URL, the credentials survive Marathon's redirect to its leader.
+ */
+export function requestTarget(url: URL, auth: HttpAuth | undefined): { url: URL; auth: HttpAuth | undefined } {
+  if (!url.username && !url.password) return { url, auth };
+  const bare = new URL(url);
+  bare.username = '';
+  bare.password = '';
+  return { url: bare, auth: auth?.basic ? auth : { ...auth, basic: `${decoded(url.username)}:${decoded(url.password)}` } };
+}
+
 /** One HTTP request with auth, CA, timeout and redirects (Marathon redirects to its leader). */
 export async function httpCall(url: string, opts: HttpOptions = {}): Promise<HttpResponse> {
-  const u = new URL(url);
+  const { url: u, auth } = requestTarget(new URL(url), opts.auth);
   // Loaded on first use: rendering from a file never needs them, and loading them takes ~10 ms of every start.
   const { request } = u.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
     const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders(opts.auth), ...opts.headers };
+    const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders(auth), ...opts.headers };
     if (body) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
     const req = request(
       u,
@@ -46,7 +72,7 @@ export async function httpCall(url: string, opts: HttpOptions = {}): Promise<Htt
         const location = res.headers.location;
         if (status >= 300 && status < 400 && location && (opts.maxRedirects ?? 5) > 0) {
           res.resume();
-          httpCall(new URL(location, u).toString(), { ...opts, maxRedirects: (opts.maxRedirects ?? 5) - 1 }).then(resolve, reject);
+          httpCall(new URL(location, u).toString(), { ...opts, auth, maxRedirects: (opts.maxRedirects ?? 5) - 1 }).then(resolve, reject);
           return;
         }
         const chunks: Buffer[] = [];

@@ -2,7 +2,7 @@ import { MlbError } from '../errors.js';
 import { showProc } from '../haproxy/master.js';
 import { sendCommands } from '../haproxy/runtime.js';
 import { socketCommand } from '../haproxy/socket.js';
-import { httpCall } from '../marathon/http.js';
+import { displayUrl, httpCall } from '../marathon/http.js';
 
 /**
  * A load balancer zdd watches: its admin socket (`show stat` of the current worker), its
@@ -27,7 +27,7 @@ export interface StatRow {
 }
 
 export function lbName(lb: LbSource): string {
-  return lb.kind === 'url' ? lb.url : lb.path;
+  return lb.kind === 'url' ? displayUrl(lb.url) : lb.path;
 }
 
 /** One CSV line; HAProxy quotes fields that hold a comma or a quote. */
@@ -99,10 +99,10 @@ export async function readStats(lb: LbSource, timeoutMs = 5000): Promise<StatRow
   try {
     res = await httpCall(lb.url, { timeoutMs, headers: { Accept: 'text/csv, text/plain, */*' } });
   } catch (e) {
-    throw new MlbError('E_RUNTIME', `${lb.url}: no answer`, { cause: e });
+    throw new MlbError('E_RUNTIME', `${lbName(lb)}: no answer`, { cause: e });
   }
-  if (res.status !== 200) throw new MlbError('E_RUNTIME', `${lb.url} answered HTTP ${res.status}`);
-  return parseStatsCsv(res.body.toString('utf8'), lb.url);
+  if (res.status !== 200) throw new MlbError('E_RUNTIME', `${lbName(lb)} answered HTTP ${res.status}`);
+  return parseStatsCsv(res.body.toString('utf8'), lbName(lb));
 }
 
 /** A server of one worker: `backend/server`, and the worker's pid when read through a master CLI. */

@@ -1,11 +1,12 @@
-import { MlbError } from '../errors.js';
+import { causeOf, MlbError } from '../errors.js';
 import { isHttpUrl, type MarathonSource } from '../marathon/client.js';
-import { httpCall } from '../marathon/http.js';
+import { displayUrl, httpCall } from '../marathon/http.js';
 
 /** The changes zdd makes through Marathon's REST API. */
 
 interface Answer {
   status: number;
+  /** As messages show it (displayUrl). */
   url: string;
   message: string;
 }
@@ -31,9 +32,9 @@ async function call(src: MarathonSource, method: string, path: string, body?: un
     const url = `${base.replace(/\/+$/, '')}${path}`;
     try {
       const res = await httpCall(url, { method, body, auth: src.auth, ca: src.ca, timeoutMs: src.timeoutMs });
-      return { status: res.status, url, message: messageOf(res.body) };
+      return { status: res.status, url: displayUrl(url), message: messageOf(res.body) };
     } catch (e) {
-      failures.push(`${url}: ${e instanceof Error ? e.message : String(e)}`);
+      failures.push(`${displayUrl(url)}: ${causeOf(e)}`);
     }
   }
   throw new MlbError('E_MARATHON_UNREACHABLE', `${method} ${path}: no Marathon answered (${failures.join('; ') || 'no http(s) URL given'})`);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/haproxy/validate.js';
+import { freePort } from '../helpers/ports.js';
 
 /** The built bin (`npm test` builds first), driven as an operator would: CLI.md's contract. */
 const BIN = 'dist/cli/main.js';
@@ -83,6 +84,36 @@ describe('the mlb-ts executable', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(code);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it.each([
+    ['a missing file', ['/nonexistent'], "mlb-ts: E_INPUT_UNREADABLE: cannot read /nonexistent: ENOENT: no such file or directory, open '/nonexistent'\n"],
+    ['a file: URL on another host', ['file://otherhost/x.json'], 'mlb-ts: E_INPUT_UNREADABLE: cannot read file://otherhost/x.json: File URL host must be "localhost" or empty on linux\n'],
+    [
+      'two missing files',
+      ['/nonexistent', '/nonexistent.2'],
+      "mlb-ts: E_INPUT_UNREADABLE: no --marathon source could be read (/nonexistent: ENOENT: no such file or directory, open '/nonexistent'; /nonexistent.2: ENOENT: no such file or directory, open '/nonexistent.2')\n",
+    ],
+  ])('unreadable input (%s): exit 1, exactly this line', (_name, sources, line) => {
+    const out = join(tmp, `out-unreadable-${sources.length}`);
+    const r = mlb('render', ...sources.flatMap((m) => ['-m', m]), '--out', out, '--group', 'external');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(line);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('sources are tried in order: an unreadable file or refused URL first, the next source renders', async () => {
+    const dead = `http://alice:s3cret@127.0.0.1:${await freePort()}`;
+    const r = mlb('--dry-run', '-m', '/nonexistent', '-m', dead, '-m', 'examples/apps.json', '--group', 'external');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('backend httpi_3141');
+  });
+
+  it('a URL with user:password that fails: the error line shows the URL without them', async () => {
+    const port = await freePort();
+    const r = mlb('--dry-run', '-m', `http://alice:s3cret@127.0.0.1:${port}`, '--group', 'external');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^mlb-ts: E_MARATHON_UNREACHABLE: no Marathon answered \\(http://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\n$`));
   });
 
   it('one-shot: validates, installs, runs --command; a config HAProxy refuses leaves nothing behind', () => {

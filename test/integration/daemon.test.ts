@@ -494,3 +494,39 @@ describe('mlb-ts --sse --command CMD', () => {
     expect((await request({ port: ownPort })).body).toBe('own');
   }, 30_000);
 });
+
+describe('mlb-ts --sse -m http://user:password@<a Marathon that redirects to its leader>', () => {
+  it('keeps the credentials across the redirect, and no log line or error shows them', async () => {
+    const [port, later] = (await freePorts(2)) as [number, number];
+    const fake = await FakeMarathon.start({ credentials: 'alice:s3cret', redirect: true, keepAliveMs: 500, apps: [servedApp('/web', port, { HAPROXY_0_VHOST: 'web.test' })] });
+    let d: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      const follower = fake.followerUrl as string;
+      d = await startDaemon(follower.replace('http://', 'http://alice:s3cret@'), ['--reload-interval', '0.5', '--debounce-ms', '20']);
+      const connected = await d.waitForLog((l) => l.msg === 'event stream connected; full resync');
+      expect(connected.url).toBe(follower);
+      expect(d.installed()).toContain(`backend web_${port}`);
+      // an event, then a refetch: both through the follower's redirect
+      fake.addApp(servedApp('/later', later, { HAPROXY_0_VHOST: 'later.test' }));
+      await eventually(async () => (await d?.config())?.includes(`backend later_${later}`), 8000, '/later in the config');
+
+      // Marathon gone: the failed resync names the URL, without the credentials
+      await fake.close();
+      const mark = d.mark();
+      d.signal('SIGHUP');
+      const failed = await d.waitForLog((l) => l.msg === 'sync failed; the last good config keeps serving', 8000, mark);
+      expect(failed.err).toMatch(new RegExp(`^E_MARATHON_UNREACHABLE: no Marathon answered \\(${follower}: connect ECONNREFUSED`));
+      const health = JSON.parse((await d.get('/healthz')).body) as { lastError: string };
+      expect(health.lastError).toContain(follower);
+    } finally {
+      await fake.close();
+      const daemon = d;
+      if (daemon) {
+        await daemon.stop();
+        const everything = `${daemon.logs.map((l) => JSON.stringify(l)).join('\n')}\n${daemon.stderr()}`;
+        expect(everything).not.toMatch(/alice|s3cret/);
+      }
+    }
+  }, 40_000);
+});

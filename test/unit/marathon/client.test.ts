@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorLine } from '../../../src/errors.js';
+import { fakeHost } from '../../helpers/dns.js';
 import { rejection } from '../../helpers/models.js';
 import { type AppInput, FakeMarathon } from '../../../src/demo/fake-marathon.js';
 import { APPS_PATH, fetchApps, fetchAppsText, isHttpUrl, type MarathonSource } from '../../../src/marathon/client.js';
@@ -84,10 +86,54 @@ describe('fetchAppsText', () => {
     expect(await fetchAppsText({ urls: [pathToFileURL(path).href] })).toEqual({ bytes: Buffer.from(DOC), source: path });
   });
 
-  it('a missing file → E_INPUT_UNREADABLE (files do not fail over)', async () => {
-    const e = await rejection(fetchAppsText({ urls: [join(tmp, 'missing.json'), leader.url] }));
+  it('a missing file alone → its own E_INPUT_UNREADABLE, the cause in the line', async () => {
+    const missing = join(tmp, 'missing.json');
+    const e = await rejection(fetchAppsText({ urls: [missing] }));
     expect(e.code).toBe('E_INPUT_UNREADABLE');
-    expect(e.message).toContain('missing.json');
+    expect(errorLine(e)).toBe(`E_INPUT_UNREADABLE: cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'`);
+  });
+
+  it('a file: URL on another host → E_INPUT_UNREADABLE naming it', async () => {
+    const e = await rejection(fetchAppsText({ urls: ['file://otherhost/x.json'] }));
+    expect(e.code).toBe('E_INPUT_UNREADABLE');
+    expect(errorLine(e)).toMatch(/^E_INPUT_UNREADABLE: cannot read file:\/\/otherhost\/x\.json: File URL host must be "localhost" or empty/);
+  });
+
+  // Sources are tried in order (CLI.md): an unreadable file is a failed source like an unreachable URL.
+  it.each<[string, (f: { missing: string; file: string }) => string[], string]>([
+    ['a missing file, then a URL', (f) => [f.missing, leader.url], '/web'],
+    ['a file: URL on another host, then a URL', () => ['file://otherhost/x.json', leader.url], '/web'],
+    ['a dead URL, a missing file, then a file', (f) => [dead, f.missing, f.file], '/from-file'],
+    ['a missing file, then a file', (f) => [f.missing, f.file], '/from-file'],
+  ])('fails over: %s', async (_name, urls, want) => {
+    const file = join(tmp, 'failover.json');
+    writeFileSync(file, DOC);
+    const raw = await fetchAppsText({ urls: urls({ missing: join(tmp, 'missing.json'), file }) });
+    expect(ids(raw.bytes.toString())).toEqual([want]);
+  });
+
+  it.each<[string, (m: string) => string[], string, RegExp]>([
+    ['two missing files', (m) => [m, `${m}.2`], 'E_INPUT_UNREADABLE', /^no --marathon source could be read \((\S+missing\.json): ENOENT: [^;]*'\1'; \1\.2: ENOENT: [^;]*'\1\.2'\)$/],
+    ['a dead URL, then a missing file (a file last)', (m) => [dead, m], 'E_INPUT_UNREADABLE', /^no --marathon source could be read \(http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED [^;]+; \S+missing\.json: ENOENT: [^;]+\)$/],
+    ['a missing file, then a dead URL (a URL last)', (m) => [m, dead], 'E_MARATHON_UNREACHABLE', /^no --marathon source could be read \(\S+missing\.json: ENOENT: [^;]+; http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED [^;]+\)$/],
+    ['a file: URL on another host, then a missing file', (m) => ['file://otherhost/x.json', m], 'E_INPUT_UNREADABLE', /^no --marathon source could be read \(file:\/\/otherhost\/x\.json: File URL host must be [^;]+; \S+missing\.json: ENOENT: [^;]+\)$/],
+  ])('none readable (%s): one line listing each failure', async (_name, urls, code, message) => {
+    const e = await rejection(fetchAppsText({ urls: urls(join(tmp, 'missing.json')) }));
+    expect(e.code).toBe(code);
+    expect(e.message).toMatch(message);
+    expect(errorLine(e).split('\n')).toHaveLength(1);
+  });
+
+  it('a host name whose every address refuses (an AggregateError): the line names each refusal', async () => {
+    const port = Number(new URL(dead).port);
+    const restore = fakeHost('marathon.test', ['127.0.0.1', '127.0.0.2']);
+    try {
+      const e = await rejection(fetchAppsText({ urls: [`http://marathon.test:${port}`] }));
+      expect(e.code).toBe('E_MARATHON_UNREACHABLE');
+      expect(e.message).toBe(`no Marathon answered (http://marathon.test:${port}: connect ECONNREFUSED 127.0.0.1:${port}, connect ECONNREFUSED 127.0.0.2:${port})`);
+    } finally {
+      restore();
+    }
   });
 
   it('a URL: GET <base>/v2/apps?embed=apps.tasks, the body as text', async () => {
@@ -141,6 +187,42 @@ describe('fetchAppsText', () => {
     expect(echo.requests[0]?.headers.authorization).toBe('token=jwt123');
   });
 
+  it.each<[string, (base: string) => string, MarathonSource['auth']]>([
+    ['user:password in the URL', (b) => b.replace('http://', 'http://alice:s3cret@'), undefined],
+    ['percent-encoded in the URL', (b) => b.replace('http://', 'http://al%69ce:s3cr%65t@'), undefined],
+    ['a credential file wins over the URL', (b) => b.replace('http://', 'http://alice:wrong@'), { basic: 'alice:s3cret' }],
+  ])("Basic auth from %s: kept across the follower's redirect to the leader", async (_name, url, auth) => {
+    const raw = await fetchAppsText({ urls: [url(authed.followerUrl as string)], ...(auth ? { auth } : {}) });
+    expect(ids(raw.bytes.toString())).toEqual(['/web']);
+    // the source names the URL it came from, without the credentials
+    expect(raw.source).toBe(`${authed.followerUrl as string}${APPS_PATH}`);
+  });
+
+  it('user:password in the URL: sent as Basic auth (decoded), never in a message', async () => {
+    const echo = await canned(200, DOC);
+    await fetchAppsText({ urls: [echo.url.replace('http://', 'http://bob:p%40ss%2Fw%3Ard@')] });
+    expect(echo.requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from('bob:p@ss/w:rd').toString('base64')}`);
+
+    const html = await canned(200, '<html></html>', 'text/html');
+    const urls = [
+      authed.followerUrl as string, // 401 without the right password
+      html.url,
+      dead,
+      authed.url,
+    ].map((u) => u.replace('http://', 'http://alice:wr0ng-pa55@'));
+    const e = await rejection(fetchAppsText({ urls }));
+    expect(e.code).toBe('E_MARATHON_UNREACHABLE');
+    expect(e.message).toContain(`${authed.url}${APPS_PATH} answered HTTP 401`);
+    expect(e.message).toContain(`${html.url}${APPS_PATH} did not answer JSON`);
+    expect(errorLine(e)).not.toMatch(/alice|wr0ng-pa55/);
+
+    const odd = await canned(200, '{"items": []}');
+    const notMarathon = await rejection(fetchApps({ urls: [odd.url.replace('http://', 'http://alice:wr0ng-pa55@')] }));
+    expect(notMarathon.code).toBe('E_INPUT_NOT_MARATHON');
+    expect(errorLine(notMarathon)).toContain(odd.url);
+    expect(errorLine(notMarathon)).not.toMatch(/alice|wr0ng-pa55/);
+  });
+
   it.each([
     ['no credentials', undefined],
     ['wrong credentials', { basic: 'alice:wrong' }],
@@ -191,6 +273,15 @@ describe('fetchApps', () => {
     const odd = await canned(200, '{"items": []}');
     const before = second.requestCount('/v2/apps');
     const e = await rejection(fetchApps({ urls: [odd.url, second.url] }));
+    expect(e.code).toBe('E_INPUT_NOT_MARATHON');
+    expect(second.requestCount('/v2/apps')).toBe(before);
+  });
+
+  it('a file that is read but is no Marathon document fails at once too, without trying the next source', async () => {
+    const path = join(tmp, 'items.json');
+    writeFileSync(path, '{"items": []}');
+    const before = second.requestCount('/v2/apps');
+    const e = await rejection(fetchApps({ urls: [join(tmp, 'missing.json'), path, second.url] }));
     expect(e.code).toBe('E_INPUT_NOT_MARATHON');
     expect(second.requestCount('/v2/apps')).toBe(before);
   });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AppInput, FakeMarathon } from '../../../src/demo/fake-marathon.js';
 import { backoffMs, eventsUrl, MarathonEventStream, RELEVANT_EVENTS, type StreamHooks, type StreamOptions } from '../../../src/marathon/events.js';
+import { fakeHost } from '../../helpers/dns.js';
 import { freePort } from '../../helpers/ports.js';
 
 const FILTER = 'event_type=status_update_event&event_type=health_status_changed_event&event_type=api_post_event';
@@ -200,6 +201,33 @@ describe('MarathonEventStream against the fake Marathon', () => {
     fm.addApp(hostApp('/authed'));
     await until(() => rec.events.some((e) => e.type === 'api_post_event'), 5000, 'an event');
     expect(rec.disconnects).toEqual([]);
+  });
+
+  it.each<[string, string, StreamOptions['auth']]>([
+    ['user:password in the URL', 'alice:s3cret@', undefined],
+    ['percent-encoded in the URL', 'al%69ce:s3cr%65t@', undefined],
+    ['a credential file wins over the URL', 'alice:wr0ng-pa55@', { basic: 'alice:s3cret' }],
+  ])("Basic auth from %s: kept across the redirect; onConnect gets the URL without it", async (_name, userinfo, auth) => {
+    const fm = await fakeMarathon({ credentials: 'alice:s3cret', redirect: true });
+    const follower = fm.followerUrl as string;
+    const rec = new Recorder(fm);
+    follow({ urls: [follower.replace('http://', `http://${userinfo}`)], ...(auth ? { auth } : {}) }, rec);
+    await until(() => rec.connects.length === 1, 5000, 'connected through the follower');
+    expect(rec.connects[0]).toMatchObject({ url: follower, streams: 1 });
+    expect(rec.disconnects).toEqual([]);
+  });
+
+  it('a host name whose every address refuses (an AggregateError): the disconnect reason names each refusal', async () => {
+    const port = await freePort();
+    const restore = fakeHost('marathon.test', ['127.0.0.1', '127.0.0.2']);
+    try {
+      const rec = new Recorder();
+      follow({ urls: [`http://alice:s3cret@marathon.test:${port}`] }, rec);
+      await until(() => rec.disconnects.length >= 1, 5000, 'refused');
+      expect(rec.disconnects[0]?.reason).toBe(`connect ECONNREFUSED 127.0.0.1:${port}, connect ECONNREFUSED 127.0.0.2:${port}`);
+    } finally {
+      restore();
+    }
   });
 
   it('without the credentials the leader answers 401: no connect, a disconnect saying so', async () => {

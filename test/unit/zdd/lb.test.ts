@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MlbError } from '../../../src/errors.js';
-import { drainable, parseStatsCsv, sessionsOn } from '../../../src/zdd/lb.js';
+import { drainable, lbName, parseStatsCsv, readStats, sessionsOn } from '../../../src/zdd/lb.js';
+import { rejection } from '../../helpers/models.js';
+import { freePort } from '../../helpers/ports.js';
 
 /** `show stat` of HAProxy 2.6 (header verbatim), servers edited: sessions, addresses, a quoted check description. */
 const STATS = [
@@ -44,5 +46,16 @@ describe('HAProxy stats CSV', () => {
     ['a CSV without the columns', '# a,b,c\n1,2,3\n'],
   ])('E_RUNTIME for %s', (_, text) => {
     expect(() => parseStatsCsv(text, 'http://lb:9090/haproxy?stats')).toThrow(MlbError);
+  });
+});
+
+describe('a stats URL with user:password', () => {
+  it('is named without them, in lbName and in errors', async () => {
+    const port = await freePort();
+    const lb = { kind: 'url', url: `http://admin:s3cret@127.0.0.1:${port}/stats;csv` } as const;
+    expect(lbName(lb)).toBe(`http://127.0.0.1:${port}/stats;csv`);
+    const e = await rejection(readStats(lb, 2000));
+    expect(e.code).toBe('E_RUNTIME');
+    expect(e.message).toBe(`http://127.0.0.1:${port}/stats;csv: no answer`);
   });
 });
