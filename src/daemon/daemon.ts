@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
 import { blamedSections } from '../haproxy/attribute.js';
-import { installFiles, type InstallFile, validateSet, validationError } from '../haproxy/install.js';
+import { installFiles, type InstallFile, isInstalled, validateSet, validationError } from '../haproxy/install.js';
 import { runCommands, type RuntimeRoute, saveServerState } from '../haproxy/runtime.js';
 import type { Validation } from '../haproxy/validate.js';
 import { HostResolver } from '../io/dns.js';
@@ -49,8 +49,6 @@ interface Loaded {
   live: Live;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /**
  * Service settings apart from servers and vhosts (vhosts show in the config or the maps) and
  * the apps feeding it (a blue/green deploy adds the new colour's tasks as servers).
@@ -82,10 +80,14 @@ export class Daemon {
   private lastEventAt = 0;
   private lastReloadAt = Number.NEGATIVE_INFINITY;
   private pendingReload: Trigger | undefined;
+  /** Counts requestReload() calls: a request made while a reload runs outlives that reload. */
+  private reloadRequests = 0;
   /** The admin socket couldn't be reached last time; runtime commands went through the master CLI. */
   private adminSocketLost = false;
   private wakeup: (() => void) | undefined;
   private stopped = false;
+  /** Aborted by stop(): the waits of the worker (debounce, --reload-interval, reload retries) end at once. */
+  private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private stream: MarathonEventStream | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -131,6 +133,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.stream?.stop();
     await this.watcher?.close();
     clearInterval(this.resyncTimer);
@@ -152,15 +155,36 @@ export class Daemon {
   /** SIGUSR1: reload the current config even if nothing changed. */
   requestReload(trigger: Trigger): void {
     this.pendingReload = trigger;
+    this.reloadRequests++;
     this.markDirty(trigger, true);
   }
 
   onHaproxyExit(): void {
     if (this.stopped) return;
+    const applied = this.applied;
+    const templates = this.loaded?.templates ?? this.templates?.set;
     void this.reloader
       .start()
-      .then(() => this.metrics.inc('mlb_reloads_total', { reason: 'haproxy_restart' }))
+      .then(() => {
+        this.metrics.inc('mlb_reloads_total', { reason: 'haproxy_restart' });
+        this.log.info({ reason: 'haproxy_restart' }, 'HAProxy restarted');
+        this.resetLoaded(applied, templates);
+      })
       .catch((e) => this.log.error({ err: errorLine(e) }, 'cannot restart HAProxy'));
+  }
+
+  /**
+   * HAProxy started again from the installed file: what runtime updates did to the old one
+   * is gone, its servers are the file's. When that file is the applied config, the runtime
+   * updates start again from it; otherwise (it changed meanwhile) a reload loads the current one.
+   */
+  private resetLoaded(applied: Applied | undefined, templates: TemplateSet | undefined): void {
+    if (applied && applied === this.applied && isInstalled(dirname(this.configPath), applied.files)) {
+      this.loaded = { skeleton: configSkeleton(applied.config), templates, settings: settingsOf(applied.model), live: liveAfterReload(applied.model, this.s.spareSlots) };
+      return;
+    }
+    this.loaded = undefined;
+    this.requestReload('haproxy_restart');
   }
 
   /** Template hot-reload: a change in --templates DIR re-renders through the validated path. */
@@ -226,6 +250,21 @@ export class Daemon {
     return true;
   }
 
+  /** Waits `ms`, or less if stop() comes first. */
+  private pause(ms: number): Promise<void> {
+    const signal = this.stopping.signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((r) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        r();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
   private async nextDirty(): Promise<void> {
     while (this.dirty.size === 0 && !this.stopped) await new Promise<void>((r) => (this.wakeup = r));
     this.wakeup = undefined;
@@ -237,7 +276,7 @@ export class Daemon {
       const quiet = now - this.lastEventAt;
       const age = now - this.firstDirtyAt;
       if (quiet >= this.s.debounceMs || age >= this.maxDelayMs || this.stopped) return;
-      await sleep(Math.min(this.s.debounceMs - quiet, this.maxDelayMs - age));
+      await this.pause(Math.min(this.s.debounceMs - quiet, this.maxDelayMs - age));
     }
   }
 
@@ -259,7 +298,7 @@ export class Daemon {
         const retryIn = backoffMs(this.failures, 500, this.s.maxBackoff * 1000);
         this.log.error({ err: this.lastError, triggers, retryInMs: retryIn }, 'sync failed; the last good config keeps serving');
         clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => this.markDirty('retry'), retryIn);
+        if (!this.stopped) this.retryTimer = setTimeout(() => this.markDirty('retry'), retryIn);
       }
     }
   }
@@ -268,10 +307,10 @@ export class Daemon {
     for (const t of triggers) this.metrics.inc('mlb_syncs_total', { trigger: t });
     const raw = await fetchAppsText(this.source);
     // The same bytes as the last applied document render the same config: nothing to do,
-    // unless templates changed, a reload is pending, or it is the periodic full resync
-    // (which also picks up agents whose DNS answer changed).
+    // unless templates changed, a reload is pending, or it is a full resync: periodic (which
+    // also picks up agents whose DNS answer changed) or SIGHUP (which also checks the disk).
     const signature = this.templateSignature();
-    const unchanged = this.appliedInput !== undefined && raw.bytes.equals(this.appliedInput.bytes) && !this.pendingReload && this.appliedInput.templates === signature && !triggers.includes('periodic_resync');
+    const unchanged = this.appliedInput !== undefined && raw.bytes.equals(this.appliedInput.bytes) && !this.pendingReload && this.appliedInput.templates === signature && !triggers.includes('periodic_resync') && !triggers.includes('sighup');
     if (unchanged) {
       this.log.debug({ triggers }, 'no change (same apps document)');
       return;
@@ -329,13 +368,20 @@ export class Daemon {
   private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean): Promise<boolean> {
     let result = await this.render(doc, true);
     const force = this.pendingReload;
-    if (this.applied && sameFiles(this.applied.files, result.files) && !force) {
+    // SIGHUP also checks the disk: files that are not the ones last applied (an operator edited
+    // them, or a rewrite failed) are installed again and reloaded, even if nothing else changed.
+    const drifted = reload && triggers.includes('sighup') && this.applied !== undefined && !isInstalled(dirname(this.configPath), this.applied.files);
+    if (this.applied && sameFiles(this.applied.files, result.files) && !force && !drifted) {
       this.log.debug({ triggers }, 'no change');
       return true;
     }
     const why = this.applied ? describeDiff(diffModels(this.applied.model, result.model)) : 'initial config';
-    let reloadReason: ReloadReason = force ? { category: force, why: `${force} requested a reload` } : { category: 'config_changed', why };
-    if (reload && !force) {
+    let reloadReason: ReloadReason = force
+      ? { category: force, why: `${force} requested a reload` }
+      : drifted
+        ? { category: 'config_on_disk_differs', why: `config on disk differs from the one mlb-ts installed; ${why}` }
+        : { category: 'config_changed', why };
+    if (reload && !force && !drifted) {
       const runtime = await this.tryRuntime(result, why);
       if (runtime === true) return true;
       reloadReason = runtime;
@@ -343,7 +389,8 @@ export class Daemon {
     if (reload) {
       const wait = this.lastReloadAt + this.s.reloadInterval * 1000 - Date.now();
       if (wait > 0) {
-        await sleep(wait);
+        this.log.info({ reason: reloadReason.category, change: reloadReason.why, waitMs: wait }, 'reload waits for --reload-interval');
+        await this.pause(wait);
         if (this.dirty.size > 0 && !this.stopped) {
           // Newer changes arrived while waiting: the next round fetches them all at once.
           for (const t of triggers) this.dirty.add(t);
@@ -351,16 +398,20 @@ export class Daemon {
         }
       }
     }
+    // Stopping: nothing more is installed or reloaded.
+    if (this.stopped) return false;
     const t0 = performance.now();
     result = await this.installValid(doc, result);
     this.logWarnings(result);
-    if (this.applied && sameFiles(this.applied.files, result.files) && !force) {
+    if (this.applied && sameFiles(this.applied.files, result.files) && !force && !drifted) {
       this.log.info({ triggers }, 'nothing to apply once the rejected parts were dropped; the running config stays');
       return true;
     }
     const trigger = force ?? triggers[0] ?? 'marathon_event';
+    const requests = this.reloadRequests;
     if (reload) await this.reloadWithRetries(reloadReason);
-    this.pendingReload = undefined;
+    // A reload requested while this one ran is still to come.
+    if (this.reloadRequests === requests) this.pendingReload = undefined;
     this.loaded = {
       skeleton: configSkeleton(result.rendered.config),
       templates: this.templates?.set,
@@ -474,11 +525,12 @@ export class Daemon {
       } catch (e) {
         this.metrics.inc('mlb_reload_failures_total', { reason });
         this.log.error({ reason, attempt, err: errorLine(e) }, 'reload failed');
-        if (attempt >= this.s.maxReloadRetries) {
+        if (attempt >= this.s.maxReloadRetries || this.stopped) {
           this.pendingReload = 'retry';
           throw e;
         }
-        await sleep(Math.min(5000, 200 * 2 ** attempt));
+        await this.pause(Math.min(5000, 200 * 2 ** attempt));
+        if (this.stopped) throw e;
       }
     }
   }

@@ -2,6 +2,7 @@ import { renameSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
+import { socketCommand } from '../../src/haproxy/socket.js';
 import type { Task } from '../../src/marathon/types.js';
 import { configServers, eventually, HEALTH_CHECK, isHealthy, isReloadDone, isRunning, type LogLine, type MetricsSnapshot, type RunningDaemon, servedApp, sleep, startDaemon, taskAddress } from '../helpers/daemon.js';
 import { describeLoad, startLoad } from '../helpers/load.js';
@@ -268,4 +269,78 @@ describe('runtime API updates (mlb-ts --sse --spare-slots 16 -H)', () => {
     const proc = await showProc(d.masterSocket);
     expect(proc.master.failedReloads).toBe(0);
   }, 40_000);
+});
+
+describe('runtime API updates after HAProxy was restarted (mlb-ts --sse --spare-slots 4)', () => {
+  let fake: FakeMarathon;
+  let d: RunningDaemon;
+  let svcPort: number;
+
+  const svc = () => fake.tasks('/svc');
+  const reloads = (m: MetricsSnapshot) => m.value('mlb_reloads_total');
+  const svcConfigIs = async (tasks: Task[]) => same(serversOf(await d.config(), 'svc_'), tasks.map(taskAddress));
+
+  beforeAll(async () => {
+    [svcPort] = (await freePorts(1)) as [number];
+    // A killed task keeps serving (TASK_KILLING) for 20 s: traffic it still gets is visible.
+    fake = await FakeMarathon.start({ killGraceSeconds: 20, apps: [servedApp('/svc', svcPort, { HAPROXY_0_VHOST: 'svc.test' }, { instances: 2, taskKillGracePeriodSeconds: 20 })] });
+    await fake.settled();
+    d = await startDaemon(fake.url, ['--spare-slots', '4', '--reload-interval', '0.5', '--debounce-ms', '20']);
+    await d.waitForLog((l) => l.msg === 'event stream connected; full resync');
+    await eventually(() => svcConfigIs(svc()), 5000, 'both /svc tasks in the config');
+  });
+
+  afterAll(async () => {
+    const stopped = await d?.stop();
+    await fake?.close();
+    expect(stopped?.haproxyAlive ?? []).toEqual([]);
+  });
+
+  it('a task added into a spare slot, then the master SIGKILLed and restarted: scaling down drains that task', async () => {
+    const before = await d.metrics();
+    const original = new Set(svc().map((t) => t.id));
+    let mark = d.mark();
+    fake.scale('/svc', 3);
+    await fake.waitFor(() => svc().filter(isRunning).length === 3, 5000);
+    await d.waitForLog((l) => isRuntime(l) && String(l.change).includes('svc_'), 5000, mark);
+    await eventually(() => svcConfigIs(svc()), 5000, 'the 3 /svc tasks in the config');
+    expect(reloads(await d.metrics())).toBe(reloads(before));
+    const added = svc().find((t) => !original.has(t.id)) as Task;
+    // The added task serves from spare slot mlb_spare_1; the file on disk names it as a regular server.
+    const state = await socketCommand(d.adminSocket, 'show servers state');
+    expect(state).toMatch(new RegExp(`\\bmlb_spare_1 127\\.0\\.0\\.1 2 .* ${added.ports?.[0]}\\b`));
+    const warm = await startLoad({ port: d.ports.http, hostHeader: 'svc.test', concurrency: 3, maxRequests: 60, maxSeconds: 5 }).done;
+    expect(warm.byTask[added.id] ?? 0, describeLoad(warm)).toBeGreaterThan(0);
+
+    // The master dies; the daemon starts HAProxy again from the installed file.
+    const old = await showProc(d.masterSocket);
+    mark = d.mark();
+    process.kill(old.master.pid, 'SIGKILL');
+    await d.waitForLog((l) => l.msg === 'HAProxy master exited unexpectedly; restarting it', 5000, mark);
+    const restarted = await d.waitForLog((l) => l.msg === 'HAProxy restarted', 15_000, mark);
+    expect(restarted.reason).toBe('haproxy_restart');
+    const proc = await showProc(d.masterSocket);
+    expect(proc.master.pid).not.toBe(old.master.pid);
+    expect(proc.workers.length).toBeGreaterThan(0);
+    expect((await d.metrics()).value('mlb_reloads_total', { reason: 'haproxy_restart' })).toBe(1);
+
+    // Scale back down, removing the added task: it still runs (TASK_KILLING) but gets no new request.
+    mark = d.mark();
+    fake.kill(added.id, { scale: true });
+    await d.waitForLog((l) => (isRuntime(l) || isReloadDone(l)) && String(l.change).includes('svc_'), 8000, mark);
+    // TASK_KILLING: in the config as a draining server until it is gone.
+    expect(fake.tasks('/svc').find((t) => t.id === added.id)?.state).toBe('TASK_KILLING');
+    const r = await startLoad({ port: d.ports.http, hostHeader: 'svc.test', concurrency: 3, maxRequests: 90, maxSeconds: 5 }).done;
+    console.info(`after the restart and the scale-down: ${describeLoad(r)}`);
+    expect(r.failed, describeLoad(r)).toBe(0);
+    expect(r.byTask[added.id], describeLoad(r)).toBeUndefined();
+    expect(Object.keys(r.byTask).sort()).toEqual([...original].sort());
+    // HAProxy itself: every server at the added task's address is in MAINT or DRAIN (admin state bits 0x01…0x40), or there is none.
+    const rows = (await socketCommand(d.adminSocket, 'show servers state'))
+      .split('\n')
+      .filter((l) => /^\d/.test(l))
+      .map((l) => l.split(' '))
+      .filter((f) => f[1]?.startsWith('svc_') && f[4] === '127.0.0.1' && f[18] === String(added.ports?.[0]));
+    for (const f of rows) expect(Number(f[6]) & 0x7f, f.join(' ')).not.toBe(0);
+  }, 60_000);
 });

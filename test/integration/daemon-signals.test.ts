@@ -1,0 +1,139 @@
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeMarathon } from '../../src/demo/fake-marathon.js';
+import { showProc } from '../../src/haproxy/master.js';
+import { eventually, isReloadDone, type RunningDaemon, servedApp, sleep, startDaemon, waitGone } from '../helpers/daemon.js';
+import { freePorts } from '../helpers/ports.js';
+
+/**
+ * The daemon's signals at awkward moments: SIGTERM while a reload waits for --reload-interval
+ * or between reload retries, SIGUSR1 while a reload runs, SIGHUP after an operator edited the
+ * installed config.
+ */
+
+describe('mlb-ts --sse: signals while the daemon is busy', () => {
+  let fake: FakeMarathon;
+  let d: RunningDaemon | undefined;
+  let dir: string;
+  let ports: number[];
+  let nextPort = 0;
+
+  /** A new app (a new backend: a change only a reload applies). */
+  const addApp = (name: string) => fake.addApp(servedApp(`/${name}`, ports[nextPort++] as number, { HAPROXY_0_VHOST: `${name}.test` }));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mlb-ts-signals-'));
+    ports = await freePorts(12);
+    fake = await FakeMarathon.start({ killGraceSeconds: 1, apps: [servedApp('/web', ports[nextPort++] as number, { HAPROXY_0_VHOST: 'web.test' })] });
+    await fake.settled();
+  });
+
+  afterEach(async () => {
+    await d?.stop();
+    d = undefined;
+  });
+
+  afterAll(async () => {
+    await fake?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('SIGTERM while a reload waits for --reload-interval 60: exits 0 at once, installs and reloads nothing more', async () => {
+    const daemon = (d = await startDaemon(fake.url, ['--reload-interval', '60', '--debounce-ms', '20']));
+    await daemon.waitForLog((l) => l.msg === 'event stream connected; full resync');
+    // A first reload (none before it: no wait), then a change that has to wait 60 s for the next.
+    let mark = daemon.mark();
+    addApp('first');
+    await daemon.waitForLog(isReloadDone, 8000, mark);
+    mark = daemon.mark();
+    addApp('second');
+    const waiting = await daemon.waitForLog((l) => l.msg === 'reload waits for --reload-interval', 8000, mark);
+    expect(waiting.reason).toBe('structure_changed');
+    expect(Number(waiting.waitMs)).toBeGreaterThan(50_000);
+    const installed = daemon.installed();
+    const mtime = statSync(daemon.configPath).mtimeMs;
+    expect(installed).not.toContain('backend second_');
+    const pids = await daemon.pids();
+    mark = daemon.mark();
+    const t0 = Date.now();
+    daemon.signal('SIGTERM');
+    const exit = await daemon.exited;
+    const took = Date.now() - t0;
+    console.info(`SIGTERM with a reload waiting: exited after ${took} ms`);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(took).toBeLessThan(2000);
+    expect(daemon.installed()).toBe(installed);
+    expect(statSync(daemon.configPath).mtimeMs).toBe(mtime);
+    expect(daemon.logsMatching((l) => l.msg === 'reloading HAProxy' || isReloadDone(l), mark)).toEqual([]);
+    expect(daemon.logsMatching((l) => l.msg === 'stopped', mark)).toHaveLength(1);
+    expect(await waitGone(pids, 5000)).toEqual([]);
+  }, 30_000);
+
+  it('SIGTERM while a failing --command is retried: exits 0 within 3 s', async () => {
+    const daemon = (d = await startDaemon(fake.url, ['--command', 'false', '--master-socket', join(dir, 'none.sock'), '--reload-interval', '0.5', '--debounce-ms', '20']));
+    // The start-up reload fails and is retried with a growing backoff (26 s in all by default).
+    await daemon.waitForLog((l) => l.msg === 'reload failed' && Number(l.attempt) >= 3, 10_000);
+    const mark = daemon.mark();
+    const t0 = Date.now();
+    daemon.signal('SIGTERM');
+    const exit = await daemon.exited;
+    const took = Date.now() - t0;
+    console.info(`SIGTERM between reload retries: exited after ${took} ms`);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(took).toBeLessThan(3000);
+    expect(daemon.logsMatching((l) => l.msg === 'stopped', mark)).toHaveLength(1);
+  }, 30_000);
+
+  it('SIGUSR1 and /_mlb_signal/usr1 while a reload runs: each is followed by a reload of its own', async () => {
+    const runs = join(dir, 'runs.log');
+    const runCount = () => (existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean).length : 0);
+    // The reload command takes 1.5 s; each run leaves a line.
+    const daemon = (d = await startDaemon(fake.url, ['--command', `sleep 1.5; echo run >> '${runs}'`, '--master-socket', join(dir, 'none.sock'), '--reload-interval', '0.2', '--debounce-ms', '20']));
+    // The start-up reload (the config goes to the operator's HAProxy): request another while it runs.
+    await daemon.waitForLog((l) => l.msg === 'reloading HAProxy', 8000);
+    await sleep(300);
+    expect(runCount()).toBe(0);
+    daemon.signal('SIGUSR1');
+    await daemon.waitForLog(isReloadDone, 8000);
+    // The second reload, the one SIGUSR1 asked for: request a third through HTTP while it runs.
+    const second = await daemon.waitForLog((l) => l.msg === 'reloading HAProxy' && l.reason === 'sigusr1', 8000);
+    await sleep(300);
+    expect((await daemon.get('/_mlb_signal/usr1')).status).toBe(200);
+    await eventually(() => daemon.logsMatching(isReloadDone).length === 3, 10_000, 'three reloads');
+    await sleep(2500); // and no more
+    const done = daemon.logsMatching(isReloadDone);
+    expect(done.map((l) => l.reason)).toEqual(['startup', 'sigusr1', 'sigusr1']);
+    expect(runCount()).toBe(3);
+    expect(second.reason).toBe('sigusr1');
+    expect((await daemon.metrics()).value('mlb_reloads_total', { reason: 'sigusr1' })).toBe(2);
+  }, 30_000);
+
+  it('SIGHUP and /_mlb_signal/hup rewrite a config edited on disk and reload it, saying why', async () => {
+    const daemon = (d = await startDaemon(fake.url, ['--reload-interval', '0.2', '--debounce-ms', '20']));
+    await daemon.waitForLog((l) => l.msg === 'event stream connected; full resync');
+    const rendered = await daemon.config();
+    expect(daemon.installed()).toBe(rendered);
+    for (const via of ['SIGHUP', '/_mlb_signal/hup'] as const) {
+      const worker = (await showProc(daemon.masterSocket)).workers[0]?.pid;
+      appendFileSync(daemon.configPath, '# an operator was here\n');
+      const mark = daemon.mark();
+      if (via === 'SIGHUP') daemon.signal('SIGHUP');
+      else expect((await daemon.get(via)).status).toBe(200);
+      const done = await daemon.waitForLog(isReloadDone, 8000, mark);
+      expect(done.reason).toBe('config_on_disk_differs');
+      expect(String(done.change)).toContain('config on disk differs');
+      expect(daemon.installed()).toBe(rendered);
+      expect(await daemon.config()).toBe(rendered);
+      expect((await showProc(daemon.masterSocket)).workers[0]?.pid).not.toBe(worker);
+    }
+    expect((await daemon.metrics()).value('mlb_reloads_total', { reason: 'config_on_disk_differs' })).toBe(2);
+    // The files on disk as rendered: a SIGHUP reloads nothing.
+    const mark = daemon.mark();
+    daemon.signal('SIGHUP');
+    await eventually(async () => (await daemon.metrics()).value('mlb_syncs_total', { trigger: 'sighup' }) === 3, 5000, 'a third sighup sync');
+    await sleep(500);
+    expect(daemon.logsMatching((l) => l.msg === 'reloading HAProxy', mark)).toEqual([]);
+  }, 30_000);
+});
