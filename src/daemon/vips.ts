@@ -6,18 +6,34 @@ import { writeFilesAtomically } from '../io/files.js';
 import type { AppsDocument } from '../marathon/types.js';
 import { warningLine } from '../model/types.js';
 import { type VipModel } from '../model/vips.js';
-import { parseVipJson, renderIpvsDelta } from '../render/ipvs.js';
+import { parseVipJson, renderIpvsDelta, renderIpvsRules, renderVipJson } from '../render/ipvs.js';
 import { vipOutputs } from '../cli/vips.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
+/** The model the kernel table was last brought to (vips.json form); see IpvsSync. */
+export const IPVS_APPLIED_FILE = 'ipvs.applied.json';
+
 /**
- * --ipvs in the daemon: keeps ipvs.rules, vips.hosts and vips.json beside haproxy.cfg, and
- * when the VIP set changes writes ipvs.delta (only -A/-D/-a/-e/-d lines from the applied set
- * to the new one, never a flush) and pipes it to --ipvs-apply-command (e.g. `ipvsadm -R`).
+ * --ipvs in the daemon: keeps ipvs.rules, vips.hosts and vips.json (the rendered model) beside
+ * haproxy.cfg, and when the VIP set differs from the applied one writes ipvs.delta (only
+ * -A/-D/-a/-e/-d lines from the applied set to the new one, never a flush) and pipes it to
+ * --ipvs-apply-command (e.g. `ipvsadm -R`).
+ *
+ * The applied set is kept apart from vips.json, in ipvs.applied.json, written only once the
+ * command has exited 0 (or, without a command, once ipvs.delta is written): a failed apply
+ * leaves it as it was, in memory and on disk, so the next sync, in this process or after a
+ * restart, computes the delta from what the table really holds and the missed change is not
+ * lost. Without that file, see seededApplied; when it can't be read, the table's state is
+ * unknown and the first apply is the full rule set (-A/-a of every VIP).
+ * (Reading the table back with `ipvsadm-save -n` would be the other way; it needs the ip_vs
+ * module on the machine running the daemon, and the rules of other tools would show up too.)
  */
 export class IpvsSync {
-  private applied: VipModel;
+  /** undefined: nothing known to be applied, the next apply is the full rule set. */
+  private applied: VipModel | undefined;
+  /** vips.json as last written (or found at startup), so an unchanged model is not rewritten. */
+  private writtenJson: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -25,27 +41,70 @@ export class IpvsSync {
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.applied = this.lastWritten();
+    this.applied = this.lastApplied();
+    this.writtenJson = this.read('vips.json');
     metrics.declare('mlb_vips', 'gauge', 'named and IP VIP services (address:port/protocol) in the last model');
     metrics.declare('mlb_ipvs_applies_total', 'counter', 'incremental IPVS rule sets applied, by result');
   }
 
-  private lastWritten(): VipModel {
-    const path = join(this.dir, 'vips.json');
+  private read(name: string): string | undefined {
+    const path = join(this.dir, name);
     try {
-      return existsSync(path) ? parseVipJson(readFileSync(path, 'utf8')) : { vips: [] };
+      return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
     } catch {
-      return { vips: [] };
+      return undefined;
     }
+  }
+
+  private lastApplied(): VipModel | undefined {
+    const text = this.read(IPVS_APPLIED_FILE);
+    if (text === undefined) return this.seededApplied();
+    try {
+      return parseVipJson(text);
+    } catch (e) {
+      this.log.warn({ file: join(this.dir, IPVS_APPLIED_FILE), err: errorLine(e) }, 'applied IPVS state unreadable; the next apply is the full rule set');
+      return undefined;
+    }
+  }
+
+  /**
+   * No applied file yet: a fresh node (nothing applied), or one upgraded from a version that
+   * kept only vips.json, whose applies nearly always succeeded: its vips.json is taken as
+   * applied rather than re-adding every rule (`ipvsadm -R` fails on rules that exist). Written
+   * at once, so a failed first apply is retried from it after a restart.
+   */
+  private seededApplied(): VipModel | undefined {
+    const legacy = this.read('vips.json');
+    let seed: VipModel;
+    try {
+      seed = legacy === undefined ? { vips: [] } : parseVipJson(legacy);
+    } catch {
+      return undefined;
+    }
+    this.write([{ name: IPVS_APPLIED_FILE, content: renderVipJson(seed) }]);
+    return seed;
+  }
+
+  private write(files: { name: string; content: string }[]): void {
+    writeFilesAtomically(files.map((f) => ({ path: join(this.dir, f.name), content: f.content })));
   }
 
   async sync(doc: AppsDocument, resolveHost: (host: string) => string | undefined): Promise<void> {
     const out = vipOutputs(doc, resolveHost);
     this.metrics.set('mlb_vips', out.model.vips.length);
-    const delta = renderIpvsDelta(this.applied, out.model);
-    if (!delta) return;
+    const json = renderVipJson(out.model);
+    const delta = this.applied ? renderIpvsDelta(this.applied, out.model) : renderIpvsRules(out.model);
+    if (!delta) {
+      // Nothing to apply, but vips.json may still hold a model whose apply failed since.
+      if (json !== this.writtenJson) {
+        this.write(out.files);
+        this.writtenJson = json;
+      }
+      return;
+    }
     for (const w of out.warnings) this.log.warn({ code: w.code, app: w.appId, label: w.label }, warningLine(w));
-    writeFilesAtomically([...out.files, { name: 'ipvs.delta', content: delta }].map((f) => ({ path: join(this.dir, f.name), content: f.content })));
+    this.write([...out.files, { name: 'ipvs.delta', content: delta }]);
+    this.writtenJson = json;
     if (this.applyCommand) {
       const res = await execa(this.applyCommand, { shell: true, input: delta, reject: false, all: true, timeout: 60_000 });
       if (res.exitCode !== 0) {
@@ -55,8 +114,9 @@ export class IpvsSync {
       }
       this.metrics.inc('mlb_ipvs_applies_total', { result: 'ok' });
     }
-    this.log.info({ lines: delta.split('\n').filter(Boolean).length, vips: out.model.vips.length }, 'IPVS rules updated');
+    this.log.info({ lines: delta.split('\n').filter(Boolean).length, vips: out.model.vips.length, full: this.applied === undefined }, 'IPVS rules updated');
     this.applied = out.model;
+    this.write([{ name: IPVS_APPLIED_FILE, content: json }]);
   }
 
   /** For the error path: a failure here never blocks HAProxy updates. */

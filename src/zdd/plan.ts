@@ -286,14 +286,20 @@ function interruptedError(group: string, older: MarathonApp, newer: MarathonApp)
   );
 }
 
-function interruptedTarget(older: MarathonApp, newer: MarathonApp, opts: PlanOptions): number {
-  const target = opts.targetInstances ?? integerLabel(newer, LABEL.targetInstances) ?? integerLabel(older, LABEL.targetInstances);
+/**
+ * The size the kept app grows to: --new-instances, else the kept app's own target label, else the
+ * other app's. --resume and --complete-cur keep the newer app; --complete-prev keeps the older one
+ * (as marathon-lb's zdd.py swaps the two apps), so it returns to its own size, not the new version's.
+ */
+function interruptedTarget(older: MarathonApp, newer: MarathonApp, choice: InterruptedChoice, opts: PlanOptions): number {
+  const [kept, other] = choice === 'complete-prev' ? [older, newer] : [newer, older];
+  const target = opts.targetInstances ?? integerLabel(kept, LABEL.targetInstances) ?? integerLabel(other, LABEL.targetInstances);
   if (target === undefined) throw zddError(`neither ${newer.id} nor ${older.id} has a ${LABEL.targetInstances} label: pass --new-instances`);
   return target;
 }
 
 function interruptedShift(older: MarathonApp, newer: MarathonApp, choice: InterruptedChoice, opts: PlanOptions): Shift {
-  const target = interruptedTarget(older, newer, opts);
+  const target = interruptedTarget(older, newer, choice, opts);
   if (choice === 'resume') return { from: older.id, to: newer.id, target, step: stepSizeOf(opts.step, target) };
   // Completing either way moves everything at once; draining still protects each killed task.
   if (choice === 'complete-cur') return { from: older.id, to: newer.id, target, step: target };

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IpvsSync } from '../../../src/daemon/vips.js';
+import { IPVS_APPLIED_FILE, IpvsSync } from '../../../src/daemon/vips.js';
 import { createLogger } from '../../../src/daemon/log.js';
 import { daemonMetrics } from '../../../src/daemon/metrics.js';
 import { app, task, withBridge, withTasks } from '../../helpers/builders.js';
@@ -11,6 +11,8 @@ import { Writable } from 'node:stream';
 const quiet = () => createLogger('error', new Writable({ write: (_c, _e, cb) => cb() }));
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const backendIps = (path: string) => (JSON.parse(readFileSync(path, 'utf8')) as { vips: { backends: { ip: string }[] }[] }).vips.flatMap((v) => v.backends.map((b) => b.ip));
 
 function httpi(...hosts: [string, number][]) {
   return app('/httpi', withBridge({ containerPort: 0, hostPort: 0, servicePort: 10101, protocol: 'tcp', labels: { VIP_0: '/httpi:3141' } }), withTasks(...hosts.map(([h, p]) => task(h, [p]))));
@@ -48,5 +50,64 @@ describe('IpvsSync (daemon --ipvs)', () => {
     await failing.sync({ apps: [httpi(['10.0.0.1', 31000])] }, (h) => h);
     expect(metrics.get('mlb_ipvs_applies_total', { result: 'failed' })).toBe(2);
     expect(readFileSync(join(dir, 'ipvs.delta'), 'utf8')).toMatch(/^-A -t /m);
+  });
+
+  /*
+   * A daemon's life in steps: each syncs the VIP /httpi with backends 10.0.0.<n>:3100<n-1>, its
+   * apply command succeeding or failing, optionally in a new IpvsSync (a restart) and after
+   * ipvs.applied.json was removed or garbled. Then a restarted daemon syncs `last` with a working
+   * command: `applies` is what that command received (VIP address as VIP), `[]` for no call.
+   */
+  type Step = { backends: number[]; apply: 'ok' | 'fails' };
+  const ok = (...backends: number[]): Step => ({ backends, apply: 'ok' });
+  const fails = (...backends: number[]): Step => ({ backends, apply: 'fails' });
+  const rs = (n: number) => `-r 10.0.0.${n}:${31000 + n - 1}`;
+
+  it.each<[string, Step[], 'kept' | 'removed' | 'garbled', number[], string[]]>([
+    ['a removal whose apply failed is applied after a restart', [ok(1, 2), fails(1)], 'kept', [1], [`-d -t VIP:3141 ${rs(2)}`]],
+    ['an addition whose apply failed is applied after a restart', [ok(1), fails(1, 2)], 'kept', [1, 2], [`-a -t VIP:3141 ${rs(2)} -m -w 1`]],
+    ['several failed applies: the change from the last applied set', [ok(1, 2), fails(1), fails(1, 3)], 'kept', [1, 3], [`-d -t VIP:3141 ${rs(2)}`, `-a -t VIP:3141 ${rs(3)} -m -w 1`]],
+    ['an applied set and a restart: nothing to apply', [ok(1, 2)], 'kept', [1, 2], []],
+    ['a failed change undone before the restart: nothing to apply', [ok(1), fails(1, 2)], 'kept', [1], []],
+    ['a fresh node (no files at all): every rule', [], 'kept', [1, 2], ['-A -t VIP:3141 -s wlc', `-a -t VIP:3141 ${rs(1)} -m -w 1`, `-a -t VIP:3141 ${rs(2)} -m -w 1`]],
+    ['no applied file but a vips.json (an upgrade from a version without it): vips.json counts as applied', [ok(1, 2)], 'removed', [1, 3], [`-d -t VIP:3141 ${rs(2)}`, `-a -t VIP:3141 ${rs(3)} -m -w 1`]],
+    ['an unreadable applied state: the full rules', [ok(1, 2)], 'garbled', [1], ['-A -t VIP:3141 -s wlc', `-a -t VIP:3141 ${rs(1)} -m -w 1`]],
+  ])('restart: %s', async (_, steps, appliedFile, last, applies) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
+    dirs.push(dir);
+    const log = join(dir, 'applied.log');
+    const working = `cat >> ${log}; echo --- >> ${log}`;
+    const docOf = (backends: number[]) => ({ apps: [httpi(...backends.map((n): [string, number] => [`10.0.0.${n}`, 31000 + n - 1]))] });
+    const rounds = () => (existsSync(log) ? readFileSync(log, 'utf8').split('---\n').filter(Boolean) : []).map((r) => r.replace(/11\.\d+\.\d+\.\d+/g, 'VIP').trimEnd().split('\n'));
+    for (const step of steps) await new IpvsSync(dir, step.apply === 'ok' ? working : 'false', quiet(), daemonMetrics()).sync(docOf(step.backends), (h) => h);
+    const before = rounds().length;
+    if (appliedFile === 'removed') rmSync(join(dir, IPVS_APPLIED_FILE));
+    if (appliedFile === 'garbled') writeFileSync(join(dir, IPVS_APPLIED_FILE), '{"vips": 3}');
+    const metrics = daemonMetrics();
+    await new IpvsSync(dir, working, quiet(), metrics).sync(docOf(last), (h) => h);
+    const after = rounds();
+    expect(after.slice(before)).toEqual(applies.length ? [applies] : []);
+    // Whatever happened, vips.json and the applied state end up holding the backends of the last sync.
+    expect(backendIps(join(dir, 'vips.json'))).toEqual(last.map((n) => `10.0.0.${n}`));
+    expect(backendIps(join(dir, IPVS_APPLIED_FILE))).toEqual(last.map((n) => `10.0.0.${n}`));
+    expect(metrics.get('mlb_ipvs_applies_total', { result: 'ok' }) ?? 0).toBe(applies.length ? 1 : 0);
+  });
+
+  it('the applied state moves only when the command succeeds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
+    dirs.push(dir);
+    const applied = join(dir, IPVS_APPLIED_FILE);
+    await new IpvsSync(dir, 'false', quiet(), daemonMetrics()).sync({ apps: [httpi(['10.0.0.1', 31000])] }, (h) => h);
+    // A fresh node: nothing applied, and the failed first apply did not change that.
+    expect(backendIps(applied)).toEqual([]);
+    expect(backendIps(join(dir, 'vips.json'))).toEqual(['10.0.0.1']);
+    await new IpvsSync(dir, 'true', quiet(), daemonMetrics()).sync({ apps: [httpi(['10.0.0.1', 31000])] }, (h) => h);
+    expect(backendIps(applied)).toEqual(['10.0.0.1']);
+    await new IpvsSync(dir, 'exit 3', quiet(), daemonMetrics()).sync({ apps: [httpi(['10.0.0.2', 31001])] }, (h) => h);
+    expect(backendIps(applied)).toEqual(['10.0.0.1']);
+    expect(backendIps(join(dir, 'vips.json'))).toEqual(['10.0.0.2']);
+    // Without a command, writing ipvs.delta is the apply (for a tool that picks it up).
+    await new IpvsSync(dir, undefined, quiet(), daemonMetrics()).sync({ apps: [httpi(['10.0.0.2', 31001])] }, (h) => h);
+    expect(backendIps(applied)).toEqual(['10.0.0.2']);
   });
 });

@@ -244,6 +244,32 @@ describe('planDeploy', () => {
     expect(planDeploy(definition(), [blue(), g], { ...OPTS, choice: 'resume', targetInstances: 4 })).toMatchObject({ shift: { target: 4 } });
   });
 
+  // The kept app grows to --new-instances, else its own target label, else the other app's:
+  // --resume and --complete-cur keep the newer app, --complete-prev the older one.
+  const TARGET = 'HAPROXY_DEPLOYMENT_TARGET_INSTANCES';
+  it.each([
+    ['--complete-prev: the older app\'s own target, not the newer one\'s', 'complete-prev', '5', '10', {}, { from: '/shop-green', to: '/shop-blue', target: 5, step: 5 }],
+    ['--complete-prev: older without a label takes the newer one\'s', 'complete-prev', '', '10', {}, { to: '/shop-blue', target: 10, step: 10 }],
+    ['--complete-prev: only the older app has a label', 'complete-prev', '5', '', {}, { to: '/shop-blue', target: 5 }],
+    ['--complete-prev: --new-instances wins over both labels', 'complete-prev', '5', '10', { targetInstances: 7 }, { to: '/shop-blue', target: 7, step: 7 }],
+    ['--complete-cur: the newer app\'s target', 'complete-cur', '5', '10', {}, { from: '/shop-blue', to: '/shop-green', target: 10, step: 10 }],
+    ['--complete-cur: newer without a label takes the older one\'s', 'complete-cur', '5', '', {}, { to: '/shop-green', target: 5 }],
+    ['--complete-cur: --new-instances wins over both labels', 'complete-cur', '5', '10', { targetInstances: 7 }, { to: '/shop-green', target: 7 }],
+    ['--resume: the newer app\'s target, in steps', 'resume', '5', '10', {}, { from: '/shop-blue', to: '/shop-green', target: 10, step: 1 }],
+    ['--resume: newer without a label takes the older one\'s', 'resume', '5', '', {}, { to: '/shop-green', target: 5, step: 1 }],
+    ['--resume: --new-instances wins over both labels', 'resume', '5', '10', { targetInstances: 7 }, { to: '/shop-green', target: 7, step: 1 }],
+  ] as const)('interrupted deploy target: %s', (_, choice, olderTarget, newerTarget, extra, shift) => {
+    const apps = [blue({ [TARGET]: olderTarget }, 10000, 1), green({ [TARGET]: newerTarget }, 10001, 4)];
+    expect(planDeploy(definition(), apps, { ...OPTS, ...extra, choice })).toMatchObject({ kind: 'interrupted', shift });
+  });
+
+  it.each(['resume', 'complete-cur', 'complete-prev'] as const)('--%s without a target label on either app needs --new-instances', (choice) => {
+    const apps = [blue({}, 10000, 1), green({ [TARGET]: '' }, 10001, 4)];
+    expect(zddCode(() => planDeploy(definition(), apps, { ...OPTS, choice }))).toBe(
+      'E_ZDD: neither /shop-green nor /shop-blue has a HAPROXY_DEPLOYMENT_TARGET_INSTANCES label: pass --new-instances',
+    );
+  });
+
   it('a fractional step is a share of the target', () => {
     expect(planDeploy(definition(), [blue({}, 10000, 10)], { ...OPTS, step: 0.25 })).toMatchObject({ shift: { target: 10, step: 3 } });
   });
