@@ -23,10 +23,13 @@ export type ErrorCode =
 
 export class MlbError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** What the failing tool said (e.g. HAProxy's alert lines), for attributing the failure. */
+  readonly details: string[];
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: string[] }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = 'MlbError';
+    this.details = options?.details ?? [];
   }
 }
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { MlbError, errorLine } from '../errors.js';
-import { installFiles } from '../haproxy/install.js';
+import { clearReloadPending, installFiles, isReloadPending } from '../haproxy/install.js';
 import { installOptionsOf, type Settings } from '../settings.js';
 import type { RenderResult } from './render-set.js';
 
@@ -9,30 +9,53 @@ import type { RenderResult } from './render-set.js';
 export async function runReloadCommand(command: string): Promise<void> {
   const res = await execa(command, { shell: true, reject: false, all: true, timeout: 120_000 });
   if (res.exitCode !== 0) {
-    const out = String(res.all ?? '').trim().split('\n').slice(-3).join(' | ');
-    throw new MlbError('E_RELOAD', `reload command exited ${res.exitCode ?? res.signal}: ${out}`);
+    const lines = String(res.all ?? '').trim().split('\n');
+    const out = lines.slice(-3).join(' | ');
+    // All of its output goes along: HAProxy's alerts in it may name the proxies at fault.
+    throw new MlbError('E_RELOAD', `reload command exited ${res.exitCode ?? res.signal}: ${out}`, { details: lines.filter(Boolean) });
   }
 }
 
-/** One-shot mode: install (validated) and reload once. Exit code 0 or 1. */
+/**
+ * One-shot mode: install (validated) and reload once. Exit code 0 or 1. Nothing to do only when
+ * the installed files are these and their last reload succeeded: a reload that failed (the
+ * install left <config>.reload-pending) is tried again by the next run. Without --command, a
+ * HAProxy that is not running (no master socket, or a stale one) is left alone: nothing to reload.
+ */
 export async function applyOnce(s: Settings, result: RenderResult): Promise<number> {
   const configPath = resolve(s.haproxyConfig);
-  const install = await installFiles(result.files, installOptionsOf(s, configPath));
+  const install = await installFiles(result.files, { ...installOptionsOf(s, configPath), markPending: true });
+  let reason = 'config changed';
   if (!install.changed) {
-    process.stderr.write(`mlb-ts: ${configPath} is already up to date; no reload\n`);
-    return 0;
+    if (isReloadPending(configPath)) reason = 'the installed config is not loaded yet (an earlier reload failed or found no HAProxy)';
+    else if (s.command) {
+      process.stderr.write(`mlb-ts: ${configPath} is already up to date; no reload\n`);
+      return 0;
+    }
+  } else {
+    for (const w of install.validation?.warnings ?? []) process.stderr.write(`haproxy: ${w}\n`);
+    process.stderr.write(`mlb-ts: installed ${configPath}\n`);
   }
-  for (const w of install.validation?.warnings ?? []) process.stderr.write(`haproxy: ${w}\n`);
-  process.stderr.write(`mlb-ts: installed ${configPath}\n`);
   try {
     if (s.command) {
       await runReloadCommand(s.command);
-      process.stderr.write('mlb-ts: reloaded (reason: config changed)\n');
+      process.stderr.write(`mlb-ts: reloaded (reason: ${reason})\n`);
     } else {
-      const { reloadThroughMaster } = await import('../haproxy/master.js');
-      const reloaded = await reloadThroughMaster(s.masterSocket);
-      process.stderr.write(reloaded ? 'mlb-ts: reloaded through the master socket (reason: config changed)\n' : `mlb-ts: no --command and no HAProxy master at ${s.masterSocket}; config installed, nothing reloaded\n`);
+      const { reloadAndVerify, runningMaster } = await import('../haproxy/master.js');
+      // No master answering (no socket, or a stale one a dead HAProxy left): nothing to reload;
+      // the marker stays, so a run that finds HAProxy running loads these files.
+      if (!(await runningMaster(s.masterSocket))) {
+        process.stderr.write(`mlb-ts: no --command and no HAProxy master at ${s.masterSocket}; config installed, nothing reloaded\n`);
+        return 0;
+      }
+      if (!install.changed && reason === 'config changed') {
+        process.stderr.write(`mlb-ts: ${configPath} is already up to date; no reload\n`);
+        return 0;
+      }
+      await reloadAndVerify(s.masterSocket);
+      process.stderr.write(`mlb-ts: reloaded through the master socket (reason: ${reason})\n`);
     }
+    clearReloadPending(configPath);
   } catch (e) {
     process.stderr.write(`mlb-ts: ${errorLine(e)}\n`);
     return 1;

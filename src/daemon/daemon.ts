@@ -1,16 +1,17 @@
 import { watch, type FSWatcher } from 'chokidar';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
 import { blamedSections } from '../haproxy/attribute.js';
-import { installFiles, type InstallFile, isInstalled, validateSet, validationError } from '../haproxy/install.js';
+import { takenBinds } from '../haproxy/binds.js';
+import { clearReloadPending, installFiles, type InstallFile, isInstalled, isReloadPending, validateSet, validationError } from '../haproxy/install.js';
 import { runCommands, type RuntimeRoute, saveServerState } from '../haproxy/runtime.js';
 import type { Validation } from '../haproxy/validate.js';
 import { HostResolver } from '../io/dns.js';
 import { loadTemplateSet } from '../io/templates.js';
 import { fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.js';
 import { backoffMs, MarathonEventStream } from '../marathon/events.js';
-import type { AppsDocument } from '../marathon/types.js';
+import type { AppsDocument, MarathonApp } from '../marathon/types.js';
 import { warningLine, type LbModel } from '../model/types.js';
 import { describeDiff, diffModels } from '../plan/diff.js';
 import { configSkeleton, type Live, liveAfterReload, mapCommands, planServerChanges } from '../plan/runtime.js';
@@ -65,6 +66,14 @@ function sameFiles(a: InstallFile[], b: InstallFile[]): boolean {
   return a.length === b.length && a.every((f, i) => f.name === b[i]?.name && f.content === b[i]?.content);
 }
 
+/** An app's definition without what scaling and task changes touch: held-back apps are tried again when it changes. */
+function definitionOf(app: MarathonApp): string {
+  return JSON.stringify({ ...app, tasks: undefined, instances: undefined, version: undefined, deployments: undefined });
+}
+
+/** Rounds of dropping apps HAProxy can't load before a failure counts as not theirs. */
+const MAX_NARROWING_ROUNDS = 4;
+
 /**
  * The orchestrator: events mark the state dirty; one worker fetches, renders and applies.
  * Bursts collapse into one sync; reloads are spaced by --reload-interval and changes made
@@ -96,6 +105,17 @@ export class Daemon {
   private readonly resolver = new HostResolver();
   private templates: { signature: string; set: TemplateSet } | undefined;
   private loaded: Loaded | undefined;
+  /**
+   * The files the running HAProxy loaded (and runtime updates rewrote): what a failed reload
+   * puts back, so the installed config is always one HAProxy runs and starts with.
+   */
+  private lastGood: InstallFile[] | undefined;
+  /**
+   * Apps left out because HAProxy could not load them (a reload or start failed on them, e.g.
+   * a port another process holds), while their definition stays the same; a periodic resync
+   * or SIGHUP tries them again.
+   */
+  private readonly heldBack = new Map<string, { definition: string; reason: string }>();
   /** The apps document (as fetched) and the templates' signature behind the applied config. */
   private appliedInput: { bytes: Buffer; templates: string } | undefined;
   private readonly source: ReturnType<typeof marathonSourceOf>;
@@ -120,10 +140,13 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    const first = await this.firstInstall();
-    const adopted = await this.reloader.start();
+    // A config whose reload failed (a one-shot run, an earlier mlb-ts) is not known to work.
+    const pending = isReloadPending(this.configPath);
+    this.lastGood = pending ? undefined : this.installedFiles();
+    const doc = await this.firstInstall();
+    const adopted = await this.startHaproxy(doc);
     // A HAProxy that was already running (adopted, or the operator's) must pick up the new config.
-    if (first && (adopted || this.reloader.kind === 'command')) this.requestReload('startup');
+    if ((doc || pending) && (adopted || this.reloader.kind === 'command')) this.requestReload('startup');
     if (this.s.sse) this.startStream();
     if (this.s.templatesDir) this.watchTemplates(this.s.templatesDir);
     this.resyncTimer = setInterval(() => this.markDirty('periodic_resync'), this.s.resyncInterval * 1000);
@@ -225,12 +248,25 @@ export class Daemon {
     this.stream.start();
   }
 
-  /** Before HAProxy starts it needs a config: the current apps, else the last installed one, else an empty one. */
-  private async firstInstall(): Promise<boolean> {
+  /** The files installed now (config first), if there is a config. */
+  private installedFiles(): InstallFile[] | undefined {
+    const names = [basename(this.configPath), ...(this.s.haproxyMap ? ['domain2backend.map', 'app2backend.map'] : [])];
+    try {
+      return names.map((name) => ({ name, content: readFileSync(join(dirname(this.configPath), name), 'utf8') }));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Before HAProxy starts it needs a config: the current apps, else the last installed one, else
+   * an empty one. Returns the apps document installed (undefined when Marathon did not answer).
+   */
+  private async firstInstall(): Promise<AppsDocument | undefined> {
     try {
       const doc = await loadApps(this.s);
       await this.applyDocument(doc, ['startup'], false);
-      return true;
+      return doc;
     } catch (e) {
       this.lastError = errorLine(e);
       this.log.error({ err: this.lastError }, 'first sync failed; serving the last installed config');
@@ -239,7 +275,41 @@ export class Daemon {
         const installed = await this.currentInstalledOrEmpty();
         if (!installed) throw e;
       }
-      return false;
+      return undefined;
+    }
+  }
+
+  /**
+   * Starts (or adopts) HAProxy. If it can't start with the new config, the apps its alerts blame
+   * are held back and it starts with the rest; failing that, with the files it ran before.
+   */
+  private async startHaproxy(doc: AppsDocument | undefined): Promise<boolean> {
+    for (let round = 0; ; round++) {
+      try {
+        const adopted = await this.reloader.start();
+        if (!adopted && this.reloader.kind === 'supervised') {
+          this.lastGood = this.installedFiles();
+          clearReloadPending(this.configPath);
+        }
+        return adopted;
+      } catch (e) {
+        if (round >= MAX_NARROWING_ROUNDS) throw e;
+        const blamed = doc && this.applied ? this.blamedApps(e, this.applied.config, this.applied.model) : new Map<string, string>();
+        if (doc && blamed.size > 0) {
+          this.log.error({ err: errorLine(e) }, 'HAProxy does not start with the new config; leaving out the apps it blames');
+          this.holdBack(blamed, doc);
+          await this.applyDocument(doc, ['startup'], false);
+          continue;
+        }
+        const before = this.lastGood;
+        if (!before || isInstalled(dirname(this.configPath), before)) throw e;
+        this.log.error({ err: errorLine(e) }, 'HAProxy does not start with the new config and no app is to blame; starting it with the config installed before');
+        await installFiles(before, { ...this.installOptions(), skipValidation: true });
+        // What runs is not what was rendered: the next sync applies the apps again (a reload).
+        this.applied = undefined;
+        this.loaded = undefined;
+        this.markDirty('retry');
+      }
     }
   }
 
@@ -355,17 +425,20 @@ export class Daemon {
     return this.templates.set;
   }
 
+  /** Renders `doc` without the held-back apps (VIPs, with `withVips`, from all of them). */
   private async render(doc: AppsDocument, withVips = false): Promise<RenderResult> {
     const t0 = performance.now();
     const resolveHost = await this.resolver.resolveAll(agentHosts(doc.apps));
     if (withVips) await this.ipvs?.syncSafely(doc, resolveHost);
-    const result = renderAll(doc, this.s, this.templateSet(), this.configPath, resolveHost);
+    const apps = this.heldBack.size > 0 ? { apps: doc.apps.filter((a) => !this.heldBack.has(a.id)) } : doc;
+    const result = renderAll(apps, this.s, this.templateSet(), this.configPath, resolveHost);
     this.metrics.observe('mlb_render_seconds', (performance.now() - t0) / 1000);
     return result;
   }
 
   /** Returns false when it deferred to a newer round (the document was not applied). */
   private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean): Promise<boolean> {
+    this.releaseHeldBack(doc, triggers);
     let result = await this.render(doc, true);
     const force = this.pendingReload;
     // SIGHUP also checks the disk: files that are not the ones last applied (an operator edited
@@ -375,7 +448,7 @@ export class Daemon {
       this.log.debug({ triggers }, 'no change');
       return true;
     }
-    const why = this.applied ? describeDiff(diffModels(this.applied.model, result.model)) : 'initial config';
+    let why = this.applied ? describeDiff(diffModels(this.applied.model, result.model)) : 'initial config';
     let reloadReason: ReloadReason = force
       ? { category: force, why: `${force} requested a reload` }
       : drifted
@@ -401,15 +474,44 @@ export class Daemon {
     // Stopping: nothing more is installed or reloaded.
     if (this.stopped) return false;
     const t0 = performance.now();
-    result = await this.installValid(doc, result);
-    this.logWarnings(result);
-    if (this.applied && sameFiles(this.applied.files, result.files) && !force && !drifted) {
+    const nothingLeft = () => {
+      if (!this.applied || !sameFiles(this.applied.files, result.files) || force || drifted) return false;
+      this.logWarnings(result);
       this.log.info({ triggers }, 'nothing to apply once the rejected parts were dropped; the running config stays');
       return true;
-    }
-    const trigger = force ?? triggers[0] ?? 'marathon_event';
+    };
     const requests = this.reloadRequests;
-    if (reload) await this.reloadWithRetries(reloadReason);
+    for (let round = 0; ; round++) {
+      // Ports another process holds: the reload would fail on them (and pause every listener meanwhile).
+      let blamed = reload && round < MAX_NARROWING_ROUNDS ? await this.unbindableApps(result) : new Map<string, string>();
+      if (blamed.size === 0) {
+        result = await this.installValid(doc, result);
+        if (nothingLeft()) return true;
+        if (!reload) break;
+        try {
+          await this.reloadWithRetries(reloadReason, result);
+          break;
+        } catch (e) {
+          await this.restoreLastGood();
+          blamed = round < MAX_NARROWING_ROUNDS ? this.blamedApps(e, result.rendered.config, result.model) : new Map<string, string>();
+          if (blamed.size === 0) {
+            await this.runtimeForRunningServices(doc);
+            throw e;
+          }
+        }
+      }
+      // Without the apps HAProxy can't load: maybe nothing is left to do, or the rest is runtime-only.
+      this.holdBack(blamed, doc);
+      result = await this.render(doc);
+      if (nothingLeft()) return true;
+      if (this.applied) why = describeDiff(diffModels(this.applied.model, result.model));
+      if (force || drifted) continue;
+      const runtime = await this.tryRuntime(result, why);
+      if (runtime === true) return true;
+      reloadReason = runtime;
+    }
+    this.logWarnings(result);
+    const trigger = force ?? triggers[0] ?? 'marathon_event';
     // A reload requested while this one ran is still to come.
     if (this.reloadRequests === requests) this.pendingReload = undefined;
     this.loaded = {
@@ -421,6 +523,104 @@ export class Daemon {
     this.recordApplied(result, t0);
     if (!reload) this.log.info({ reason: trigger, change: why }, 'config installed');
     return true;
+  }
+
+  /** Held-back apps come back when their definition changed (or they are gone), and all on a periodic resync or SIGHUP. */
+  private releaseHeldBack(doc: AppsDocument, triggers: Trigger[]): void {
+    if (this.heldBack.size === 0) return;
+    const all = triggers.includes('periodic_resync') || triggers.includes('sighup');
+    const apps = new Map(doc.apps.map((a) => [a.id, a]));
+    for (const [id, held] of this.heldBack) {
+      const app = apps.get(id);
+      if (app && !all && definitionOf(app) === held.definition) continue;
+      this.heldBack.delete(id);
+      if (app) this.log.info({ app: id }, `app ${id}: trying it again (${all ? 'full resync' : 'its definition changed'})`);
+    }
+  }
+
+  /** Leaves apps out of the config while their definition stays the same; each logged with HAProxy's reason. */
+  private holdBack(blamed: Map<string, string>, doc: AppsDocument): void {
+    const apps = new Map(doc.apps.map((a) => [a.id, a]));
+    for (const [id, reason] of blamed) {
+      const app = apps.get(id);
+      if (!app || this.heldBack.has(id)) continue;
+      this.heldBack.set(id, { definition: definitionOf(app), reason });
+      this.metrics.inc('mlb_apps_dropped_total');
+      this.log.error({ code: 'E_RELOAD', app: id }, `app ${id} dropped: ${reason}`);
+    }
+  }
+
+  /**
+   * The apps (with why) behind the proxies HAProxy's alerts blame for a failed start or reload
+   * (MlbError.details, and the message), in the config it was given.
+   */
+  private blamedApps(e: unknown, config: string, model: LbModel): Map<string, string> {
+    if (!isMlbError(e)) return new Map();
+    const bySection = new Map<string, string[]>();
+    for (const line of [...e.details, e.message]) {
+      for (const section of blamedSections([line], config)) bySection.set(section, [...(bySection.get(section) ?? []), line]);
+    }
+    return this.appsOfSections(new Map([...bySection].map(([section, lines]) => [section, `HAProxy could not load it: ${lines.slice(0, 2).join(' | ')}`])), model);
+  }
+
+  /** Sections (a service's frontend, backend or userlist) with why → the apps feeding them, with why. */
+  private appsOfSections(reasons: Map<string, string>, model: LbModel): Map<string, string> {
+    const apps = new Map<string, string>();
+    for (const s of model.services) {
+      const reason = reasons.get(s.backend) ?? reasons.get(`user_${s.backend}`);
+      if (reason) for (const a of s.sourceAppIds) if (!apps.has(a)) apps.set(a, reason);
+    }
+    return apps;
+  }
+
+  /**
+   * Apps whose new frontends would bind a port another process already listens on (checked
+   * before reloading the HAProxy mlb-ts runs; ports the running config binds are its own).
+   */
+  private async unbindableApps(result: RenderResult): Promise<Map<string, string>> {
+    const running = this.lastGood?.[0]?.content;
+    if (this.reloader.kind !== 'supervised' || running === undefined) return new Map();
+    return this.appsOfSections(await takenBinds(result.rendered.config, running), result.model);
+  }
+
+  /** After a failed reload: the files the running HAProxy loaded go back in place (atomically, like any install). */
+  private async restoreLastGood(): Promise<void> {
+    const good = this.lastGood;
+    if (!good) {
+      this.log.error({ config: this.configPath }, 'reload failed and no config known to work to put back; the new one stays installed');
+      return;
+    }
+    try {
+      await installFiles(good, { ...this.installOptions(), skipValidation: true });
+      clearReloadPending(this.configPath);
+      this.log.warn({ config: this.configPath }, 'reload failed: the config HAProxy runs is installed again');
+    } catch (e) {
+      this.log.error({ err: errorLine(e) }, 'reload failed and the config HAProxy runs could not be put back');
+    }
+  }
+
+  /**
+   * A reload failed and no app is to blame: the last good config keeps running and the next
+   * attempt follows with backoff. Meanwhile the servers of the services it has still change
+   * through the runtime API, when only they changed.
+   */
+  private async runtimeForRunningServices(doc: AppsDocument): Promise<void> {
+    const applied = this.applied;
+    if (!applied || !this.lastGood || !sameFiles(applied.files, this.lastGood)) {
+      // What runs is not what mlb-ts rendered last (e.g. an adopted HAProxy): only a reload brings them together.
+      this.pendingReload ??= 'retry';
+      return;
+    }
+    this.pendingReload = undefined;
+    try {
+      const running = new Set(applied.model.services.flatMap((s) => s.sourceAppIds));
+      const partial = await this.render({ apps: doc.apps.filter((a) => running.has(a.id)) });
+      if (sameFiles(applied.files, partial.files)) return;
+      const runtime = await this.tryRuntime(partial, describeDiff(diffModels(applied.model, partial.model)));
+      if (runtime !== true) this.log.info({ reason: runtime.category, change: runtime.why }, 'changes to the running services need a reload too; they wait for the next attempt');
+    } catch (e) {
+      this.log.warn({ err: errorLine(e) }, 'runtime update of the running services failed');
+    }
   }
 
   private logWarnings(result: RenderResult): void {
@@ -470,6 +670,7 @@ export class Daemon {
       return { category: 'runtime_failed', why: `runtime update failed (${errorLine(e)}); ${why}` };
     }
     loaded.live = plan.live;
+    this.lastGood = result.files;
     this.metrics.inc('mlb_runtime_updates_total', { kind: commands.length === plan.commands.length ? 'servers' : 'servers_and_maps' });
     this.log.info({ change: why, commands: commands.length, ms: Math.round(performance.now() - t0) }, 'applied through the runtime API (no reload)');
     try {
@@ -512,23 +713,26 @@ export class Daemon {
     return this.viaRuntimeApi((route) => saveServerState(route, stateFileOf(this.configPath)));
   }
 
-  private async reloadWithRetries({ category: reason, why }: ReloadReason): Promise<void> {
+  /**
+   * Reloads, retrying a failure up to --max-reload-retries times with backoff; one HAProxy's
+   * alerts pin on apps of `result` is not retried (those apps are left out instead).
+   */
+  private async reloadWithRetries({ category: reason, why }: ReloadReason, result: RenderResult): Promise<void> {
     this.log.info({ reason, change: why }, 'reloading HAProxy');
     for (let attempt = 0; ; attempt++) {
       try {
         await this.saveServerState().catch((e) => this.log.debug({ err: errorLine(e) }, 'server state not saved'));
         await this.reloader.reload();
         this.lastReloadAt = Date.now();
+        this.lastGood = result.files;
+        clearReloadPending(this.configPath);
         this.metrics.inc('mlb_reloads_total', { reason });
         this.log.info({ reason, change: why, attempt }, 'HAProxy reloaded');
         return;
       } catch (e) {
         this.metrics.inc('mlb_reload_failures_total', { reason });
         this.log.error({ reason, attempt, err: errorLine(e) }, 'reload failed');
-        if (attempt >= this.s.maxReloadRetries || this.stopped) {
-          this.pendingReload = 'retry';
-          throw e;
-        }
+        if (attempt >= this.s.maxReloadRetries || this.stopped || this.blamedApps(e, result.rendered.config, result.model).size > 0) throw e;
         await this.pause(Math.min(5000, 200 * 2 ** attempt));
         if (this.stopped) throw e;
       }
@@ -544,14 +748,16 @@ export class Daemon {
    * by bisection), logs each with HAProxy's reason, and installs the rest.
    */
   private async installValid(doc: AppsDocument, result: RenderResult): Promise<RenderResult> {
+    // Marked as not loaded yet until a reload (or start) loads it, or the last good one is put back.
+    const opts = { ...this.installOptions(), markPending: true };
     try {
-      await installFiles(result.files, this.installOptions());
+      await installFiles(result.files, opts);
       return result;
     } catch (e) {
       if (!isMlbError(e) || e.code !== 'E_HAPROXY_INVALID') throw e;
       this.metrics.inc('mlb_validation_failures_total');
       const fixed = await this.withoutBrokenApps(doc, result, e);
-      await installFiles(fixed.files, { ...this.installOptions(), skipValidation: true });
+      await installFiles(fixed.files, { ...opts, skipValidation: true });
       return fixed;
     }
   }

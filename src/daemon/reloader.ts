@@ -10,6 +10,10 @@ export interface Reloader {
   readonly kind: 'supervised' | 'command';
   /** After the first install: start (or adopt) HAProxy. Returns true when a running one was adopted. */
   start(): Promise<boolean>;
+  /**
+   * Rejects with E_RELOAD when HAProxy did not take the config; its details carry what HAProxy
+   * (or the command) said, which may name the proxies at fault.
+   */
   reload(): Promise<void>;
   /** PIDs of HAProxy processes: master first, then workers (current, then old). */
   pids(): Promise<number[]>;

@@ -1,6 +1,12 @@
+/** `[x:N]` naming an address (`[127.0.0.1:80]`, `[:::80]`, `[*:80]`), not a file and a line. */
+function isAddress(x: string): boolean {
+  return /^(\*|\d{1,3}(\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:.]*)$/i.test(x);
+}
+
 /**
- * Which proxies (frontends/backends/userlists) of a config `haproxy -c` blames: by the line
- * numbers in its alerts (`[file:LINE]`) and by the proxy names it quotes.
+ * Which proxies (frontends/backends/userlists) of a config HAProxy blames in its alerts (from
+ * `haproxy -c`, or from a start or reload that failed): by the line numbers they cite
+ * (`[file:LINE]`) and by the proxy names they quote (or name after "for frontend"/"for proxy").
  */
 export function blamedSections(alerts: string[], config: string): Set<string> {
   const lines = config.split('\n');
@@ -13,11 +19,13 @@ export function blamedSections(alerts: string[], config: string): Set<string> {
   }
   const names = new Set<string>();
   for (const a of alerts) {
-    for (const m of a.matchAll(/\[[^\]]*:(\d+)\]/g)) {
-      const s = sectionAt[Number(m[1]) - 1];
+    for (const m of a.matchAll(/\[([^\]]*):(\d+)\]/g)) {
+      if (isAddress(m[1] ?? '')) continue;
+      const s = sectionAt[Number(m[2]) - 1];
       if (s) names.add(s);
     }
     for (const m of a.matchAll(/(?:proxy|backend|frontend|userlist)\s+'([^']+)'/gi)) if (m[1]) names.add(m[1]);
+    for (const m of a.matchAll(/\b(?:for|starting) (?:proxy|frontend|listen) ([^\s:'",;]+)/gi)) if (m[1]) names.add(m[1].replace(/\.$/, ''));
   }
   return names;
 }

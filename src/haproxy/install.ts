@@ -22,6 +22,12 @@ export interface InstallOptions {
   archiveVersions: number;
   /** The server-state file the config names: created (empty) once the config is installed. */
   stateFile?: string;
+  /**
+   * Mark the new files as not loaded yet (<config>.reload-pending, written before they go in
+   * place): a reload or start that loads them clears it (clearReloadPending), so one that failed
+   * is tried again even though the files are already installed.
+   */
+  markPending?: boolean;
 }
 
 export interface InstallResult {
@@ -35,6 +41,20 @@ function currentContent(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+export function reloadPendingPath(configPath: string): string {
+  return `${configPath}.reload-pending`;
+}
+
+/** Whether the installed config has not been loaded by HAProxy since it was installed (see InstallOptions.markPending). */
+export function isReloadPending(configPath: string): boolean {
+  return existsSync(reloadPendingPath(configPath));
+}
+
+/** HAProxy loaded the installed config. */
+export function clearReloadPending(configPath: string): void {
+  rmSync(reloadPendingPath(configPath), { force: true });
 }
 
 /** True when every file already holds exactly these bytes. */
@@ -102,6 +122,14 @@ export async function installFiles(files: InstallFile[], opts: InstallOptions): 
   } catch (e) {
     discardStaged(staged);
     throw new MlbError('E_INSTALL', `cannot archive ${opts.configPath}`, { cause: e });
+  }
+  if (opts.markPending) {
+    try {
+      writeFileSync(reloadPendingPath(opts.configPath), `${new Date().toISOString()}\n`);
+    } catch (e) {
+      discardStaged(staged);
+      throw new MlbError('E_INSTALL', `cannot write ${reloadPendingPath(opts.configPath)}`, { cause: e });
+    }
   }
   commitStaged(staged);
   if (opts.stateFile && !existsSync(opts.stateFile)) writeFileSync(opts.stateFile, EMPTY_SERVER_STATE);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { MlbError } from '../errors.js';
 import { socketCommand } from './socket.js';
 
@@ -66,9 +66,19 @@ export async function reloadAndVerify(masterSocket: string, timeoutMs = 15_000):
   throw new MlbError('E_RELOAD', `no new HAProxy worker within ${timeoutMs} ms of the reload`);
 }
 
-/** One-shot mode without --command: reload a running master if there is one. */
-export async function reloadThroughMaster(masterSocket: string): Promise<boolean> {
-  if (!existsSync(masterSocket)) return false;
-  await reloadAndVerify(masterSocket);
-  return true;
+/**
+ * The master answering on `masterSocket`, or undefined when no HAProxy runs there: no socket
+ * file, or a stale one nothing listens on (left by a HAProxy that died; removed, so a new master
+ * can create it). Any other failure to ask it throws.
+ */
+export async function runningMaster(masterSocket: string): Promise<ShowProc | undefined> {
+  if (!existsSync(masterSocket)) return undefined;
+  try {
+    return await showProc(masterSocket);
+  } catch (e) {
+    const code = (e instanceof MlbError && (e.cause as NodeJS.ErrnoException | undefined)?.code) || undefined;
+    if (code !== 'ECONNREFUSED' && code !== 'ENOENT') throw e;
+    rmSync(masterSocket, { force: true });
+    return undefined;
+  }
 }

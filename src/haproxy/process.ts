@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { MlbError } from '../errors.js';
-import { reloadAndVerify, showProc, type ShowProc } from './master.js';
+import { reloadAndVerify, runningMaster, showProc, type ShowProc } from './master.js';
 import { INSTALL_HINT } from './validate.js';
 
 export interface SupervisorOptions {
@@ -19,6 +19,17 @@ export interface SupervisorOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** HAProxy's `[ALERT]` lines among `lines`, without the pid prefix. */
+function alertsOf(lines: string[]): string[] {
+  return lines.filter((l) => l.includes('[ALERT]')).map((l) => l.replace(/^\[\w+\]\s*\(\d+\)\s*:\s*/, '').trim());
+}
+
+/** `e` with HAProxy's alert lines attached (MlbError.details), for attributing the failure. */
+function withAlerts(e: unknown, alerts: string[]): unknown {
+  if (!(e instanceof MlbError) || alerts.length === 0) return e;
+  return new MlbError(e.code, e.message, { cause: e.cause, details: [...e.details, ...alerts] });
+}
+
 /**
  * The HAProxy mlb-ts runs itself: master-worker mode (`-W`) with a master CLI socket (`-S`);
  * reloads go through the master, which hands the listening sockets to the new worker.
@@ -27,6 +38,9 @@ export class SupervisedHaproxy {
   private child: ChildProcess | undefined;
   private stopping = false;
   private adoptedPid: number | undefined;
+  /** HAProxy's latest output lines, numbered: what a failed start or reload said. */
+  private readonly output: { seq: number; line: string }[] = [];
+  private seq = 0;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -42,18 +56,22 @@ export class SupervisedHaproxy {
   /** Starts HAProxy, or adopts a master still running from an earlier mlb-ts. */
   async start(timeoutMs = 15_000): Promise<ShowProc> {
     for (const d of [dirname(this.opts.masterSocket), ...(this.opts.socketDirs ?? [])]) mkdirSync(d, { recursive: true });
-    if (existsSync(this.opts.masterSocket)) {
-      try {
-        const proc = await showProc(this.opts.masterSocket);
-        this.adoptedPid = proc.master.pid;
-        this.opts.onLog?.(`adopted running HAProxy master ${proc.master.pid}`, 'stdout');
-        return proc;
-      } catch {
-        rmSync(this.opts.masterSocket, { force: true });
-      }
+    // A socket file nothing answers on (HAProxy died), or one that gives no sensible answer, is
+    // removed: a new master starts.
+    const running = await runningMaster(this.opts.masterSocket).catch(() => {
+      rmSync(this.opts.masterSocket, { force: true });
+      return undefined;
+    });
+    if (running) {
+      this.adoptedPid = running.master.pid;
+      this.opts.onLog?.(`adopted running HAProxy master ${running.master.pid}`, 'stdout');
+      return running;
     }
     this.stopping = false;
     const stderrTail: string[] = [];
+    const from = this.seq;
+    // Until it runs, an exit is start()'s failure to report, not an unexpected one to act on.
+    let started = false;
     const child = spawn(this.opts.bin, ['-W', '-S', `${this.opts.masterSocket},mode,600`, '-f', this.opts.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(new MlbError('E_HAPROXY_MISSING', `cannot start ${this.opts.bin}; ${INSTALL_HINT}`, { cause: e }))));
@@ -61,32 +79,53 @@ export class SupervisedHaproxy {
     for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
-        if (name === 'stderr') stderrTail.splice(0, Math.max(0, stderrTail.length - 5), line);
+        if (name === 'stderr') {
+          stderrTail.push(line);
+          if (stderrTail.length > 6) stderrTail.shift();
+        }
+        this.output.push({ seq: ++this.seq, line });
+        if (this.output.length > 500) this.output.shift();
         this.opts.onLog?.(line, name);
       });
     }
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      if (!this.stopping) this.opts.onExit?.(code, signal);
+      if (!this.stopping && started) this.opts.onExit?.(code, signal);
     });
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new MlbError('E_RELOAD', `HAProxy exited at start (${child.exitCode ?? child.signalCode}): ${stderrTail.join(' | ')}`);
+        await sleep(20); // the last lines it wrote
+        throw new MlbError('E_RELOAD', `HAProxy exited at start (${child.exitCode ?? child.signalCode}): ${stderrTail.join(' | ')}`, { details: this.alertsSince(from) });
       }
       try {
         const proc = await Promise.race([showProc(this.opts.masterSocket), spawnError]);
-        if (proc.workers.length > 0) return proc;
+        if (proc.workers.length > 0) {
+          started = true;
+          return proc;
+        }
       } catch (e) {
         if (e instanceof MlbError && e.code === 'E_HAPROXY_MISSING') throw e;
       }
       await sleep(50);
     }
-    throw new MlbError('E_RELOAD', `HAProxy did not start within ${timeoutMs} ms: ${stderrTail.join(' | ')}`);
+    throw new MlbError('E_RELOAD', `HAProxy did not start within ${timeoutMs} ms: ${stderrTail.join(' | ')}`, { details: this.alertsSince(from) });
   }
 
-  reload(): Promise<ShowProc> {
-    return reloadAndVerify(this.opts.masterSocket);
+  /** HAProxy's alert lines since output line `from` (only a master this process started is heard). */
+  private alertsSince(from: number): string[] {
+    return alertsOf(this.output.filter((o) => o.seq > from).map((o) => o.line));
+  }
+
+  /** Reloads through the master CLI; a refused reload's error carries the alerts HAProxy printed (E_RELOAD, details). */
+  async reload(): Promise<ShowProc> {
+    const from = this.seq;
+    try {
+      return await reloadAndVerify(this.opts.masterSocket);
+    } catch (e) {
+      await sleep(100); // its alerts may still be on their way through the pipe
+      throw withAlerts(e, this.alertsSince(from));
+    }
   }
 
   status(): Promise<ShowProc> {

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { blamedSections } from '../../../src/haproxy/attribute.js';
 import { validateConfig } from '../../../src/haproxy/validate.js';
 import { HAPROXY_BIN } from '../../helpers/haproxy.js';
+import { freePorts } from '../../helpers/ports.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mlb-ts-attribute-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -103,11 +104,38 @@ describe('blamedSections on alert texts', () => {
     ["a quoted name after 'frontend' / 'userlist'", ["in frontend 'web'", "userlist 'ul'"], ['web', 'ul']],
     ['other quoted words are not names', ["unknown keyword 'bogus' in 'backend' section", "'server b1/s' : unknown keyword"], []],
     ['several alerts, several sections', ['parsing [c:6] : x', "in proxy 'b1'", 'parsing [c:8] : y'], ['f1', 'b1']],
+    // what a start or reload that cannot bind says (HAProxy 2.6), and older wordings
+    ['a bind failure: the line, not the address in brackets', ['Binding [/x/haproxy.cfg:6] for frontend f1: cannot bind socket (Address already in use) for [127.0.0.1:8]'], ['f1']],
+    ['an address in brackets is no line number', ['cannot bind socket (Address already in use) for [127.0.0.1:8]', 'for [0.0.0.0:10]', 'for [:::12]', 'for [*:7]'], []],
+    ['an unquoted name after "for frontend"/"for proxy"', ['cannot bind socket for frontend l1: oops', 'Starting proxy b1: cannot bind socket'], ['l1', 'b1']],
   ])('%s', (_name, alerts, want) => {
     expect([...blamedSections(alerts, config)].sort()).toEqual([...want].sort());
   });
 
   it('lines before any section blame nothing', () => {
     expect(blamedSections(['parsing [c:1] : x'], '# comment\nbackend b\n')).toEqual(new Set());
+  });
+});
+
+describe('blamedSections on what a failed start says', () => {
+  it('a port another process holds: the frontend binding it', async () => {
+    const { createServer } = await import('node:net');
+    const { spawnSync } = await import('node:child_process');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen({ host: '127.0.0.1', port: 0, exclusive: true }, r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const [free] = (await freePorts(1)) as [number];
+      const config = [...HEAD, 'frontend ok_1', `  bind 127.0.0.1:${free}`, '  http-request return status 200', '', 'frontend clash_2', `  bind 127.0.0.1:${port}`, '  http-request return status 200', ''].join('\n');
+      const path = join(tmp, 'clash.cfg');
+      writeFileSync(path, config);
+      // -d: in the foreground; it exits at once, unable to bind
+      const r = spawnSync(HAPROXY_BIN, ['-d', '-f', path], { encoding: 'utf8', timeout: 20_000 });
+      const alerts = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('[ALERT]'));
+      expect(alerts.join('\n')).toMatch(/cannot bind socket/);
+      expect(blamedSections(alerts, config)).toEqual(new Set(['clash_2']));
+    } finally {
+      blocker.close();
+    }
   });
 });

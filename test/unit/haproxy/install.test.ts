@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MlbError } from '../../../src/errors.js';
-import { EMPTY_SERVER_STATE, type InstallFile, installFiles, type InstallOptions, isInstalled } from '../../../src/haproxy/install.js';
+import { clearReloadPending, EMPTY_SERVER_STATE, type InstallFile, installFiles, type InstallOptions, isInstalled, isReloadPending, reloadPendingPath } from '../../../src/haproxy/install.js';
 import { HAPROXY_BIN } from '../../helpers/haproxy.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mlb-ts-install-'));
@@ -233,5 +233,27 @@ describe('installFiles', () => {
     const cfg = config(dir).replace(/ {2}server-state-file .*\n/, '').replace(/ {2}load-server-state-from-file .*\n/, '');
     await installFiles([{ name: 'haproxy.cfg', content: cfg }], { ...options(dir), stateFile: undefined });
     expect(readdirSync(dir)).toEqual(['haproxy.cfg']);
+  });
+
+  it('markPending: <config>.reload-pending is written with a change (not when refused, not when already installed) and stays until cleared', async () => {
+    const dir = newDir();
+    const cfgPath = join(dir, 'haproxy.cfg');
+    await refusal(installFiles([{ name: 'haproxy.cfg', content: config(dir, { broken: true }) }], options(dir, { markPending: true })));
+    expect(existsSync(dir)).toBe(false);
+    expect(isReloadPending(cfgPath)).toBe(false);
+    expect((await installFiles([{ name: 'haproxy.cfg', content: config(dir) }], options(dir, { markPending: true }))).changed).toBe(true);
+    expect(isReloadPending(cfgPath)).toBe(true);
+    expect(existsSync(reloadPendingPath(cfgPath))).toBe(true);
+    // the same files again: nothing installed, the mark of the earlier (not yet loaded) install stays
+    expect((await installFiles([{ name: 'haproxy.cfg', content: config(dir) }], options(dir, { markPending: true }))).changed).toBe(false);
+    expect(isReloadPending(cfgPath)).toBe(true);
+    clearReloadPending(cfgPath);
+    expect(isReloadPending(cfgPath)).toBe(false);
+    clearReloadPending(cfgPath); // clearing twice is fine
+    expect((await installFiles([{ name: 'haproxy.cfg', content: config(dir) }], options(dir, { markPending: true }))).changed).toBe(false);
+    expect(isReloadPending(cfgPath)).toBe(false);
+    // without markPending, a change writes no mark
+    await installFiles([{ name: 'haproxy.cfg', content: config(dir, { marker: 'v2' }) }], options(dir));
+    expect(isReloadPending(cfgPath)).toBe(false);
   });
 });

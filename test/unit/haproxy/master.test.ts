@@ -1,14 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlbError } from '../../../src/errors.js';
-import { parseShowProc, reloadAndVerify, reloadThroughMaster, type ShowProc, showProc } from '../../../src/haproxy/master.js';
+import { parseShowProc, reloadAndVerify, runningMaster, type ShowProc, showProc } from '../../../src/haproxy/master.js';
 import { SupervisedHaproxy } from '../../../src/haproxy/process.js';
 import { type Backend, startBackend } from '../../helpers/backends.js';
 import { type RunningHaproxy, retryWhilePortTaken, startHaproxy } from '../../helpers/haproxy.js';
 import { request } from '../../helpers/http.js';
-import { freePort } from '../../helpers/ports.js';
+import { freePort, freePorts } from '../../helpers/ports.js';
 
 const HEADER = '#<PID>          <type>          <reloads>       <uptime>        <version>      ';
 
@@ -200,11 +201,66 @@ describe('against a real master-worker HAProxy (-W -S)', () => {
     expect((await showProc(masterSocket)).workers.map((w) => w.pid)).toEqual(running.workers.map((w) => w.pid));
   });
 
-  it('reloadThroughMaster: false without a master socket, true after a verified reload', async () => {
-    expect(await reloadThroughMaster(join(dir, 'no-such.sock'))).toBe(false);
-    const before = await showProc(masterSocket);
-    expect(await reloadThroughMaster(masterSocket)).toBe(true);
-    expect((await showProc(masterSocket)).master.reloads).toBeGreaterThan(before.master.reloads);
-    expect(readFileSync(cfgPath, 'utf8')).toBe(goodConfig);
+  it('runningMaster: the master answering; undefined without a socket file, or with a stale one (removed)', async () => {
+    expect(await runningMaster(join(dir, 'no-such.sock'))).toBeUndefined();
+    expect((await runningMaster(masterSocket))?.master.pid).toBe(hp?.pid);
+    // a file nothing listens on, as a master killed with SIGKILL leaves its socket behind
+    const stale = join(dir, 'stale.sock');
+    writeFileSync(stale, '');
+    expect(await runningMaster(stale)).toBeUndefined();
+    expect(existsSync(stale)).toBe(false);
   });
+});
+
+describe('SupervisedHaproxy: what a failed reload or start said', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlb-ts-supervised-'));
+  const cfgPath = join(dir, 'haproxy.cfg');
+  const masterSocket = join(dir, 'master.sock');
+  let blocker: Server | undefined;
+  let supervisor: SupervisedHaproxy | undefined;
+
+  const config = (ports: number[]) =>
+    ['global', '  maxconn 200', 'defaults', '  mode http', '  timeout connect 2s', '  timeout client 5s', '  timeout server 5s', '']
+      .concat(ports.flatMap((p) => [`frontend fe_${p}`, `  bind 127.0.0.1:${p}`, '  http-request return status 200', '']))
+      .join('\n');
+
+  afterAll(async () => {
+    await supervisor?.stop(2000);
+    await new Promise((r) => (blocker ? blocker.close(r) : r(undefined)));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a reload refused because a port is taken: E_RELOAD whose details are HAProxy's alerts naming the frontend; the old worker serves on", async () => {
+    const [own, taken] = (await freePorts(2)) as [number, number];
+    blocker = createServer();
+    await new Promise<void>((r) => blocker?.listen({ host: '127.0.0.1', port: taken, exclusive: true }, r));
+    writeFileSync(cfgPath, config([own]));
+    const exits: unknown[] = [];
+    supervisor = new SupervisedHaproxy({ bin: 'haproxy', configPath: cfgPath, masterSocket, onExit: (c, s) => exits.push([c, s]) });
+    const started = await supervisor.start();
+    writeFileSync(cfgPath, config([own, taken]));
+    const err = await supervisor.reload().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(MlbError);
+    expect((err as MlbError).code).toBe('E_RELOAD');
+    const alerts = (err as MlbError).details.join('\n');
+    expect(alerts).toMatch(new RegExp(`for frontend fe_${taken}: cannot bind socket .*127\\.0\\.0\\.1:${taken}`));
+    expect((await showProc(masterSocket)).workers.map((w) => w.pid)).toEqual(started.workers.map((w) => w.pid));
+    expect((await request({ port: own, timeoutMs: 3000 })).status).toBe(200);
+
+    // A start refused for the same reason: its alerts too, and no "unexpected exit" reported.
+    await supervisor.stop(2000);
+    writeFileSync(cfgPath, config([own, taken]));
+    const again = new SupervisedHaproxy({ bin: 'haproxy', configPath: cfgPath, masterSocket, onExit: (c, s) => exits.push([c, s]) });
+    const startErr = await again.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((startErr as MlbError).code).toBe('E_RELOAD');
+    expect((startErr as MlbError).details.join('\n')).toMatch(new RegExp(`for frontend fe_${taken}: cannot bind socket`));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(exits).toEqual([]);
+  }, 30_000);
 });

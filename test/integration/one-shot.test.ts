@@ -1,0 +1,138 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reloadPendingPath } from '../../src/haproxy/install.js';
+import { showProc, type ShowProc } from '../../src/haproxy/master.js';
+import { type Backend, startBackend } from '../helpers/backends.js';
+import { app, task, withLabels, withPortDefinitions, withTasks } from '../helpers/builders.js';
+import { waitGone } from '../helpers/daemon.js';
+import { type RunningHaproxy, startHaproxy } from '../helpers/haproxy.js';
+import { request } from '../helpers/http.js';
+import { freePorts } from '../helpers/ports.js';
+
+/**
+ * One-shot mode (`mlb-ts --group external`, no --sse) as operators run it from cron or a
+ * deploy script: a run after a failed reload reloads again, and without --command a HAProxy
+ * that is not running (no master socket, or a stale one HAProxy left behind) is no error.
+ */
+
+const BIN = 'dist/cli/main.js';
+
+function mlb(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('mlb-ts --group external (one shot)', () => {
+  let tmp: string;
+  let backend: Backend;
+  let appsFile: string;
+  let ports: { service: number; stats: number; appId: number; http: number; https: number };
+  let running: RunningHaproxy | undefined;
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'mlb-ts-oneshot-'));
+    backend = await startBackend({ name: 'web-1' });
+    const [service, stats, appId, http, https] = (await freePorts(5)) as [number, number, number, number, number];
+    ports = { service, stats, appId, http, https };
+    appsFile = join(tmp, 'apps.json');
+    const web = app('/web', withLabels({ HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1' }), withPortDefinitions(service), withTasks(task('127.0.0.1', [backend.port])));
+    writeFileSync(appsFile, JSON.stringify({ apps: [web] }));
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+    await backend?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const common = (dir: string, apps = appsFile) => [
+    '--group', 'external', '-m', apps,
+    '--haproxy-config', join(dir, 'haproxy.cfg'),
+    '--haproxy-socket', join(dir, 'admin.sock'),
+    '--master-socket', join(dir, 'master.sock'),
+    '--listen', '127.0.0.1:0',
+    '--dont-bind-http-https',
+    '--http-port', String(ports.http), '--https-port', String(ports.https),
+    '--stats-port', String(ports.stats), '--appid-port', String(ports.appId),
+  ];
+
+  it('a failed --command is run again by the next run (files unchanged), then "up to date"', () => {
+    const dir = join(tmp, 'command');
+    const log = join(tmp, 'command.log');
+    const failed = mlb([...common(dir), '--command', `echo attempt >> '${log}'; echo 'haproxy said no' >&2; exit 1`]);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toMatch(/E_RELOAD: reload command exited 1: .*haproxy said no/);
+    expect(existsSync(reloadPendingPath(join(dir, 'haproxy.cfg')))).toBe(true);
+    const installed = readFileSync(join(dir, 'haproxy.cfg'), 'utf8');
+
+    const ok = mlb([...common(dir), '--command', `echo reload >> '${log}'`]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).not.toMatch(/already up to date/);
+    expect(ok.stderr).toMatch(/reloaded \(reason: the installed config is not loaded yet/);
+    expect(readFileSync(log, 'utf8')).toBe('attempt\nreload\n');
+    expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toBe(installed);
+    expect(existsSync(reloadPendingPath(join(dir, 'haproxy.cfg')))).toBe(false);
+
+    const again = mlb([...common(dir), '--command', `echo reload >> '${log}'`]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/already up to date; no reload/);
+    expect(readFileSync(log, 'utf8')).toBe('attempt\nreload\n');
+  });
+
+  it('without --command: no HAProxy running (no socket, or a stale one) is no error and starts nothing; a running one is reloaded, the files installed meanwhile included', async () => {
+    const dir = join(tmp, 'supervised');
+    const configPath = join(dir, 'haproxy.cfg');
+    const masterSocket = join(dir, 'master.sock');
+    const serves = async () => (await request({ port: ports.service, timeoutMs: 3000 })).status === 200;
+
+    const first = mlb(common(dir));
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/config installed, nothing reloaded/);
+    expect(existsSync(masterSocket)).toBe(false);
+    expect(existsSync(reloadPendingPath(configPath))).toBe(true);
+
+    // The operator starts HAProxy (on a config of their own): the next run loads the installed files.
+    writeFileSync(join(tmp, 'empty.cfg'), 'global\n  stats timeout 1m\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n');
+    const haproxy = await startHaproxy(join(tmp, 'empty.cfg'), { masterSocket });
+    running = haproxy;
+    const second = mlb(common(dir));
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/reloaded through the master socket \(reason: the installed config is not loaded yet/);
+    expect(existsSync(reloadPendingPath(configPath))).toBe(false);
+    // The reload loads the config the master was started with: HAProxy reads haproxy.cfg only
+    // if that is the file it was started on, so serving is checked on a master started on it.
+    await haproxy.stop();
+
+    const onConfig = await startHaproxy(configPath, { masterSocket, ports: [ports.service] });
+    running = onConfig;
+    expect(await serves()).toBe(true);
+    const third = mlb(common(dir));
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stderr).toMatch(/already up to date; no reload/);
+
+    // A change: reloaded through the running master.
+    const changed = join(tmp, 'apps-leastconn.json');
+    writeFileSync(changed, readFileSync(appsFile, 'utf8').replace('"HAPROXY_GROUP":"external"', '"HAPROXY_GROUP":"external","HAPROXY_0_BALANCE":"leastconn"'));
+    const before: ShowProc = await showProc(masterSocket);
+    const fourth = mlb(common(dir, changed));
+    expect(fourth.code, fourth.stderr).toBe(0);
+    expect(fourth.stderr).toMatch(/reloaded through the master socket \(reason: config changed\)/);
+    expect(readFileSync(configPath, 'utf8')).toContain('balance leastconn');
+    expect((await showProc(masterSocket)).master.reloads).toBeGreaterThan(before.master.reloads);
+    expect(await serves()).toBe(true);
+
+    // HAProxy dies (SIGKILL: nothing cleaned up); its master socket file stays.
+    const pids = [before.master.pid, ...(await showProc(masterSocket)).workers.map((w) => w.pid)];
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    expect(await waitGone(pids, 5000)).toEqual([]);
+    expect(existsSync(masterSocket)).toBe(true);
+    const fifth = mlb(common(dir));
+    expect(fifth.code, fifth.stderr).toBe(0);
+    expect(fifth.stderr).not.toMatch(/ECONNREFUSED/);
+    expect(fifth.stderr).toMatch(/config installed, nothing reloaded/);
+    expect(existsSync(masterSocket)).toBe(false);
+  }, 60_000);
+});
