@@ -25,6 +25,8 @@ export interface Settings {
   maxBackoff: number;
   archiveVersions: number;
   authCredentialFile?: string;
+  /** --auth-credentials user:password; only when no --marathon-auth-credential-file is given (that one wins). */
+  authCredentials?: string;
   dcosTokenFile?: string;
   caCert?: string;
   skipValidation: boolean;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
-import { IGNORED_MARATHON_LB_OPTIONS, RENDER_OPTIONS, RUN_OPTIONS, settingsFrom } from './options.js';
+import { compatNotes, IGNORED_MARATHON_LB_OPTIONS, lastOf, RENDER_OPTIONS, RUN_OPTIONS, settingsFrom } from './options.js';
 import { labelsCommand } from './labels.js';
 import { dryRunCommand, oneShotCommand, renderCommand } from './render.js';
 import { vipsCommand } from './vips.js';
@@ -33,7 +33,7 @@ const SUBCOMMANDS: Subcommand[] = [
     name: 'render',
     describe: 'render every output into --out DIR; reload nothing',
     builder: (y) => renderFlags(y).option('out', { type: 'string', demandOption: true, describe: 'output directory' }) as unknown as Argv,
-    run: (argv) => renderCommand(settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() }), String(argv.out)),
+    run: (argv) => renderCommand(settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() }), String(lastOf(argv.out))),
   },
   {
     name: 'vips',
@@ -56,12 +56,13 @@ const SUBCOMMANDS: Subcommand[] = [
         .option('haproxy-bin', { type: 'string', default: 'haproxy' }) as unknown as Argv,
     run: async (argv) => {
       const { runDemo } = await import('../demo/tour.js');
+      const flag = (k: string) => lastOf(argv[k]);
       return runDemo({
-        dir: String(argv.dir),
+        dir: String(flag('dir')),
         keepRunning: argv['keep-running'] === true,
-        ports: { http: Number(argv['http-port']), https: Number(argv['https-port']), appId: Number(argv['appid-port']), stats: Number(argv['stats-port']) },
-        listen: String(argv.listen),
-        haproxyBin: String(argv['haproxy-bin']),
+        ports: { http: Number(flag('http-port')), https: Number(flag('https-port')), appId: Number(flag('appid-port')), stats: Number(flag('stats-port')) },
+        listen: String(flag('listen')),
+        haproxyBin: String(flag('haproxy-bin')),
       });
     },
   },
@@ -117,8 +118,15 @@ function parserFor(args: string[], sub: Subcommand | undefined): Argv {
   return base(top);
 }
 
+/** marathon-lb's --longhelp (its help with the template reference) is --help here; after `--` it is an argument. */
+function withLonghelp(args: string[]): string[] {
+  const end = args.indexOf('--');
+  return args.map((a, i) => (a === '--longhelp' && (end < 0 || i < end) ? '--help' : a));
+}
+
 /** Runs the command line; returns the exit code: 0 ok, 1 failure, 2 usage. */
-export async function main(args: string[]): Promise<number> {
+export async function main(rawArgs: string[]): Promise<number> {
+  const args = withLonghelp(rawArgs);
   const sub = SUBCOMMANDS.find((c) => c.name === args[0]);
   let argv: Args;
   try {
@@ -129,6 +137,8 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   if (argv.help || argv.version) return 0;
+  // stderr: stdout carries only what the command prints (--dry-run's config).
+  for (const note of compatNotes(argv)) process.stderr.write(`mlb-ts: note: ${note}\n`);
   try {
     return await (sub ? sub.run(argv) : runDefault(argv));
   } catch (e) {

@@ -5,6 +5,7 @@ import { DEFAULTS, type Settings } from '../settings.js';
 /** How to reach Marathon: shared by every command that talks to it. */
 export const MARATHON_AUTH_OPTIONS = {
   'marathon-auth-credential-file': { type: 'string', describe: 'file holding user:password for Basic auth' },
+  'auth-credentials': { type: 'string', describe: 'user:password for Basic auth (shows in ps: prefer --marathon-auth-credential-file, which wins when both are given)' },
   'dcos-token-file': { type: 'string', describe: 'file holding a DC/OS token (Authorization: token=...)' },
   'marathon-ca-cert': { type: 'string', describe: 'CA bundle for an https Marathon' },
 } as const satisfies Record<string, Options>;
@@ -22,8 +23,8 @@ export const RENDER_OPTIONS = {
   'disable-label-templates': { type: 'boolean', default: false, describe: 'ignore per-app HAPROXY_{n}_<TEMPLATE> labels' },
   'dont-bind-http-https': { type: 'boolean', default: false, describe: 'no :80 / :443 frontends' },
   'group-https-by-vhost': { type: 'boolean', default: false, describe: "marathon-lb's SNI-grouped https frontend" },
-  'min-serv-port-ip-per-task': { type: 'number', default: DEFAULTS.minServPortIpPerTask, describe: 'lowest service port given to IP-per-task apps that declare none' },
-  'max-serv-port-ip-per-task': { type: 'number', default: DEFAULTS.maxServPortIpPerTask, describe: 'highest such port' },
+  'min-serv-port-ip-per-task': { type: 'number', default: DEFAULTS.minServPortIpPerTask, describe: 'lowest service port given to IP-per-task apps that declare none; 0 with a max of 0: none given (such ports are not served unless HAPROXY_{n}_PORT sets one)' },
+  'max-serv-port-ip-per-task': { type: 'number', default: DEFAULTS.maxServPortIpPerTask, describe: 'highest such port; 0 with a min of 0: none given' },
   ...MARATHON_AUTH_OPTIONS,
   'haproxy-socket': { type: 'string', default: DEFAULTS.haproxySocket, describe: 'admin (runtime API) socket the rendered config declares' },
   listen: { type: 'string', default: DEFAULTS.listen, describe: "mlb-ts's own HTTP endpoints (health, metrics, config, signals); '' = off" },
@@ -34,7 +35,7 @@ export const RENDER_OPTIONS = {
   'stats-port': { type: 'number', default: DEFAULTS.ports.stats, describe: 'port of the stats listener' },
   'hard-stop-after': { type: 'string', default: DEFAULTS.hardStopAfter, describe: 'how long an old HAProxy worker may finish its connections after a reload' },
   'spare-slots': { type: 'number', default: DEFAULTS.spareSlots, describe: 'disabled server slots per backend that runtime updates fill without a reload' },
-  'log-level': { type: 'string', choices: ['debug', 'info', 'warn', 'error'], default: DEFAULTS.logLevel, describe: 'debug, info, warn, error' },
+  'log-level': { type: 'string', default: DEFAULTS.logLevel, describe: "debug, info, warn, error; marathon-lb's DEBUG, INFO, WARNING, ERROR, CRITICAL, NOTSET too (any case: WARNING = warn, CRITICAL = error, NOTSET = debug)" },
 } as const satisfies Record<string, Options>;
 
 /** Flags of the long-running and one-shot modes. */
@@ -43,7 +44,7 @@ export const RUN_OPTIONS = {
   sse: { alias: 's', type: 'boolean', default: false, describe: "follow Marathon's event stream" },
   command: { alias: 'c', type: 'string', describe: 'reload command (a shell command line); without it mlb-ts reloads the HAProxy it supervises' },
   'reload-interval': { type: 'number', default: DEFAULTS.reloadInterval, describe: 'least seconds between two reloads; changes inside it coalesce' },
-  'max-reload-retries': { type: 'number', default: DEFAULTS.maxReloadRetries, describe: 'attempts of a failed reload' },
+  'max-reload-retries': { type: 'number', default: DEFAULTS.maxReloadRetries, describe: 'retries of a failed reload within one sync (failed syncs are retried with backoff until one succeeds); -1 (marathon-lb: forever) = the default' },
   'max-backoff': { type: 'number', default: DEFAULTS.maxBackoff, describe: 'cap (seconds) of the event-stream reconnect backoff' },
   'archive-versions': { type: 'number', default: DEFAULTS.archiveVersions, describe: 'earlier configs kept beside the live one' },
   'skip-validation': { type: 'boolean', default: false, describe: "don't run haproxy -c before install" },
@@ -55,26 +56,113 @@ export const RUN_OPTIONS = {
   'ipvs-apply-command': { type: 'string', describe: "with --ipvs: command run with the incremental rules file on stdin when the VIP set changes (e.g. 'ipvsadm -R'; ipvsadm-restore would clear the table first)" },
 } as const satisfies Record<string, Options>;
 
+type Argv = Record<string, unknown>;
+
 /** marathon-lb flags accepted so its command lines keep working; they change nothing here. */
 export const IGNORED_MARATHON_LB_OPTIONS = {
   'syslog-socket': { type: 'string', hidden: true },
   'log-format': { type: 'string', hidden: true },
   'lru-cache-capacity': { type: 'number', hidden: true },
   'marathon-lb-group': { type: 'string', hidden: true },
+  'dcos-auth-credentials': { type: 'string', hidden: true },
+  'skip-config-cleanup': { type: 'boolean', hidden: true },
 } as const satisfies Record<string, Options>;
 
-type Argv = Record<string, unknown>;
+/** Why each ignored flag changes nothing, or what to use instead: the note printed when it is given. */
+const IGNORED_WHY: Record<keyof typeof IGNORED_MARATHON_LB_OPTIONS, string> = {
+  'syslog-socket': 'the daemon logs JSON lines to stdout',
+  'log-format': 'logs are JSON lines; --log-level sets the level',
+  'lru-cache-capacity': 'mlb-ts keeps no such cache',
+  'marathon-lb-group': '--group selects the apps',
+  'dcos-auth-credentials': 'mlb-ts does not log in with a service account: put a DC/OS token in a file and pass --dcos-token-file',
+  'skip-config-cleanup': 'with --sse, the apps whose config HAProxy rejects are always left out and the rest applied',
+};
 
-/** A numeric flag, or E_USAGE. */
+/**
+ * One line per marathon-lb flag given that mlb-ts ignores (each once, however often given),
+ * and one for --auth-credentials when the credential file overrides it.
+ */
+export function compatNotes(argv: Argv): string[] {
+  const notes = (Object.keys(IGNORED_WHY) as (keyof typeof IGNORED_WHY)[])
+    .filter((k) => argv[k] !== undefined)
+    .map((k) => `--${k} is accepted for marathon-lb compatibility and ignored (${IGNORED_WHY[k]})`);
+  if (str(argv, 'auth-credentials') !== undefined && str(argv, 'marathon-auth-credential-file') !== undefined) {
+    notes.push('--auth-credentials is ignored: --marathon-auth-credential-file is given and wins, as in marathon-lb');
+  }
+  return notes;
+}
+
+/** A flag given several times counts with its last value, as marathon-lb's argparse has it (yargs gives an array). */
+export function lastOf(v: unknown): unknown {
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+/** A numeric flag (its last value), or E_USAGE. */
 export function numberFlag(argv: Argv, key: string, min: number): number {
-  const v = argv[key];
+  const v = lastOf(argv[key]);
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new MlbError('E_USAGE', `--${key} must be a number ≥ ${min}`);
   return v;
 }
 
-function str(argv: Argv, key: string): string | undefined {
-  const v = argv[key];
+/** A string flag's last value; '' counts as not given. */
+export function str(argv: Argv, key: string): string | undefined {
+  const v = lastOf(argv[key]);
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * --auth-credentials USER:PASSWORD, unless --marathon-auth-credential-file is given (it wins, as
+ * in marathon-lb); E_USAGE without the colon. The value is never part of a message.
+ */
+export function authCredentialsFlag(argv: Argv): string | undefined {
+  const v = str(argv, 'auth-credentials');
+  if (v === undefined || str(argv, 'marathon-auth-credential-file') !== undefined) return undefined;
+  if (!v.includes(':')) throw new MlbError('E_USAGE', '--auth-credentials must be user:password');
+  return v;
+}
+
+const LOG_LEVELS: Record<string, Settings['logLevel']> = {
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  error: 'error',
+  // marathon-lb's (Python logging) names
+  warning: 'warn',
+  critical: 'error',
+  notset: 'debug',
+};
+
+/** --log-level, in any case, marathon-lb's level names included. */
+export function logLevelFlag(argv: Argv): Settings['logLevel'] {
+  const v = (str(argv, 'log-level') ?? DEFAULTS.logLevel).toLowerCase();
+  const level = Object.hasOwn(LOG_LEVELS, v) ? LOG_LEVELS[v] : undefined;
+  if (!level) throw new MlbError('E_USAGE', "--log-level must be debug, info, warn or error (or marathon-lb's DEBUG, INFO, WARNING, ERROR, CRITICAL, NOTSET)");
+  return level;
+}
+
+/**
+ * --max-reload-retries. marathon-lb's -1 (retry forever) is the default count: after it the
+ * whole sync is retried with backoff, forever, and meanwhile newer apps are fetched, the last
+ * good config stays installed and the running services get runtime updates, which a reload
+ * retried in place would block.
+ */
+function reloadRetriesFlag(argv: Argv): number {
+  const v = lastOf(argv['max-reload-retries']);
+  if (v === undefined) return DEFAULTS.maxReloadRetries;
+  if (v === -1) return DEFAULTS.maxReloadRetries;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new MlbError('E_USAGE', '--max-reload-retries must be a number ≥ 0, or -1 (the default: failed syncs are retried until one succeeds)');
+  return v;
+}
+
+/** The IP-per-task service port range; 0 and 0 (marathon-lb's way) turn automatic ports off. */
+function servicePortRange(argv: Argv): { min: number; max: number } {
+  const min = numberFlag(argv, 'min-serv-port-ip-per-task', 0);
+  const max = numberFlag(argv, 'max-serv-port-ip-per-task', 0);
+  if ((min === 0) !== (max === 0)) {
+    throw new MlbError('E_USAGE', '--min-serv-port-ip-per-task and --max-serv-port-ip-per-task are both ≥ 1, or both 0 to give IP-per-task apps no automatic service ports');
+  }
+  if (max < min) throw new MlbError('E_USAGE', '--max-serv-port-ip-per-task is below --min-serv-port-ip-per-task');
+  return { min, max };
 }
 
 function ports(argv: Argv) {
@@ -90,9 +178,7 @@ function ports(argv: Argv) {
 export function settingsFrom(argv: Argv, opts: { requireGroup: boolean; templatesDefault?: string }): Settings {
   const groups = ((argv.group as string[] | undefined) ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean);
   if (opts.requireGroup && groups.length === 0) throw new MlbError('E_USAGE', "--group is required (--group '*' renders every app)");
-  const min = numberFlag(argv, 'min-serv-port-ip-per-task', 1);
-  const max = numberFlag(argv, 'max-serv-port-ip-per-task', 1);
-  if (max < min) throw new MlbError('E_USAGE', '--max-serv-port-ip-per-task is below --min-serv-port-ip-per-task');
+  const { min, max } = servicePortRange(argv);
   const d = DEFAULTS;
   const has = (k: string) => argv[k] !== undefined;
   return {
@@ -112,18 +198,19 @@ export function settingsFrom(argv: Argv, opts: { requireGroup: boolean; template
     sse: argv.sse === true,
     ...optional('command', str(argv, 'command')),
     reloadInterval: has('reload-interval') ? numberFlag(argv, 'reload-interval', 0) : d.reloadInterval,
-    maxReloadRetries: has('max-reload-retries') ? numberFlag(argv, 'max-reload-retries', 0) : d.maxReloadRetries,
+    maxReloadRetries: reloadRetriesFlag(argv),
     maxBackoff: has('max-backoff') ? numberFlag(argv, 'max-backoff', 0.1) : d.maxBackoff,
     archiveVersions: has('archive-versions') ? numberFlag(argv, 'archive-versions', 0) : d.archiveVersions,
     ...optional('authCredentialFile', str(argv, 'marathon-auth-credential-file')),
+    ...optional('authCredentials', authCredentialsFlag(argv)),
     ...optional('dcosTokenFile', str(argv, 'dcos-token-file')),
     ...optional('caCert', str(argv, 'marathon-ca-cert')),
     skipValidation: argv['skip-validation'] === true,
-    logLevel: (str(argv, 'log-level') ?? d.logLevel) as Settings['logLevel'],
+    logLevel: logLevelFlag(argv),
     haproxyBin: str(argv, 'haproxy-bin') ?? d.haproxyBin,
     haproxySocket: str(argv, 'haproxy-socket') ?? d.haproxySocket,
     masterSocket: str(argv, 'master-socket') ?? d.masterSocket,
-    listen: typeof argv.listen === 'string' ? argv.listen : d.listen,
+    listen: typeof lastOf(argv.listen) === 'string' ? (lastOf(argv.listen) as string) : d.listen,
     ipvs: argv.ipvs === true,
     ...optional('ipvsApplyCommand', str(argv, 'ipvs-apply-command')),
     ports: ports(argv),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { MlbError } from '../errors.js';
-import { MARATHON_AUTH_OPTIONS, numberFlag } from './options.js';
+import { authCredentialsFlag, lastOf, MARATHON_AUTH_OPTIONS, numberFlag, str } from './options.js';
 import { marathonSourceOf } from '../daemon/render-set.js';
 import { asAppsDocument } from '../marathon/schema.js';
 import { DEFAULTS } from '../settings.js';
@@ -32,9 +32,8 @@ export const ZDD_OPTIONS = {
 
 type Argv = Record<string, unknown>;
 
-
 function count(argv: Argv, key: string, min: number): number | undefined {
-  const v = argv[key];
+  const v = lastOf(argv[key]);
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new MlbError('E_USAGE', `--${key} must be a whole number ≥ ${min}`);
   return v;
@@ -83,7 +82,7 @@ export async function zddCommand(argv: Argv): Promise<number> {
     lbs,
     dryRun: argv['dry-run'] === true,
     initialInstances: count(argv, 'initial-instances', 1) ?? 1,
-    step: checkStep(Number(argv.step)),
+    step: checkStep(Number(lastOf(argv.step))),
     stepDelayMs: numberFlag(argv, 'step-delay', 0) * 1000,
     maxWaitMs: numberFlag(argv, 'max-wait', 0) * 1000,
     pollMs: numberFlag(argv, 'poll-interval', 0.05) * 1000,
@@ -93,11 +92,12 @@ export async function zddCommand(argv: Argv): Promise<number> {
   };
   const source = marathonSourceOf({
     marathon: strings(argv, 'marathon').length ? strings(argv, 'marathon') : [...DEFAULTS.marathon],
-    authCredentialFile: argv['marathon-auth-credential-file'] as string | undefined,
-    dcosTokenFile: argv['dcos-token-file'] as string | undefined,
-    caCert: argv['marathon-ca-cert'] as string | undefined,
+    authCredentialFile: str(argv, 'marathon-auth-credential-file'),
+    authCredentials: authCredentialsFlag(argv),
+    dcosTokenFile: str(argv, 'dcos-token-file'),
+    caCert: str(argv, 'marathon-ca-cert'),
   });
-  const def = definitionFrom(String(argv.json));
+  const def = definitionFrom(String(lastOf(argv.json)));
   // The first SIGINT/SIGTERM stops at the next step (undoing a drain whose kill did not
   // happen); a second one ends the process the default way.
   const abort = new AbortController();

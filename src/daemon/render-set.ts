@@ -33,11 +33,16 @@ function readSecret(path: string, what: string): string {
   }
 }
 
-export function marathonSourceOf(s: Pick<Settings, 'marathon' | 'authCredentialFile' | 'dcosTokenFile' | 'caCert'>): MarathonSource {
+/**
+ * Where and how to fetch apps. Basic auth comes from --marathon-auth-credential-file, else from
+ * --auth-credentials (marathon-lb's order); a --dcos-token-file token is sent instead when given.
+ */
+export function marathonSourceOf(s: Pick<Settings, 'marathon' | 'authCredentialFile' | 'authCredentials' | 'dcosTokenFile' | 'caCert'>): MarathonSource {
+  const basic = s.authCredentialFile ? readSecret(s.authCredentialFile, '--marathon-auth-credential-file') : s.authCredentials;
   return {
     urls: s.marathon,
     auth: {
-      ...(s.authCredentialFile ? { basic: readSecret(s.authCredentialFile, '--marathon-auth-credential-file') } : {}),
+      ...(basic ? { basic } : {}),
       ...(s.dcosTokenFile ? { token: readSecret(s.dcosTokenFile, '--dcos-token-file') } : {}),
     },
     ...(s.caCert ? { ca: readSecret(s.caCert, '--marathon-ca-cert') } : {}),

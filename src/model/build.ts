@@ -14,6 +14,7 @@ export interface ModelOptions {
   strictMode?: boolean;
   /** -H: only tasks whose Marathon health checks all pass. */
   healthCheck?: boolean;
+  /** Range of the service ports given to IP-per-task ports that declare none; 0 and 0: none given. */
   minServicePort?: number;
   maxServicePort?: number;
   /** Agent host → IP (undefined: unresolvable). IP literals never reach it. */
@@ -245,19 +246,25 @@ function parsePortLabels(appId: string, portIndex: number, raws: PortRaw[], warn
 }
 
 function assignMissingServicePorts(candidates: Candidate[], opts: ModelOptions, warn: Warn): void {
+  const min = opts.minServicePort ?? 10050;
+  const max = opts.maxServicePort ?? 10100;
+  // 0 and 0 (marathon-lb's way to turn assignment off): such ports are not served, and, as the
+  // operator asked for that, without a warning per port.
+  const assigning = min > 0 && max > 0;
   const taken = new Set([...(opts.reservedPorts ?? []), ...candidates.map((c) => c.servicePort).filter((p): p is number => p !== undefined)]);
-  const needing = candidates.filter((c) => c.servicePort === undefined && c.parsed.net.mode === 'container');
+  const needing = assigning ? candidates.filter((c) => c.servicePort === undefined && c.parsed.net.mode === 'container') : [];
   const assigned = assignServicePorts(
     needing.map((c) => ({ appId: c.parsed.app.id, portIndex: c.port.index })),
     taken,
-    opts.minServicePort ?? 10050,
-    opts.maxServicePort ?? 10100,
+    min,
+    max,
   );
   for (const c of candidates) {
     if (c.servicePort !== undefined) continue;
     c.servicePort = assigned.get(portKey(c.parsed.app.id, c.port.index));
     c.servicePortSource = 'assigned';
     if (c.servicePort === undefined) {
+      if (c.parsed.net.mode === 'container' && !assigning) continue;
       const why = c.parsed.net.mode === 'container' ? 'the IP-per-task service port range is exhausted' : 'it has no service port and no HAPROXY_{n}_PORT';
       warn('E_NO_SERVICE_PORT', c.parsed.app.id, `port ${c.port.index} dropped: ${why}`);
     }

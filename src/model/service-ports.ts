@@ -9,10 +9,11 @@ export interface PortRequest {
  * Service ports for IP-per-task ports that declare none, in [min, max]. A pure function of
  * the requests and the ports already taken: each request hashes to a start in the range and
  * probes upwards, in sorted order of (app id, port index). An app keeps its port while the
- * apps hashed before it stay, so ports rarely move when others come and go.
+ * apps hashed before it stay, so ports rarely move when others come and go. A range that
+ * starts at 0 (assignment turned off) gives none.
  */
 export function assignServicePorts(requests: PortRequest[], taken: ReadonlySet<number>, min: number, max: number): Map<string, number> {
-  const size = max - min + 1;
+  const size = min > 0 ? max - min + 1 : 0;
   const used = new Set(taken);
   const out = new Map<string, number>();
   const sorted = [...requests].sort((a, b) => cmp(a.appId, b.appId) || a.portIndex - b.portIndex);

@@ -36,6 +36,28 @@ describe('the mlb-ts executable', () => {
     for (const word of ['--marathon', '--group', '--dry-run', '--sse', 'render', 'labels']) expect(help.stdout).toContain(word);
   });
 
+  it("--longhelp (marathon-lb's) prints the same help as --help, exit 0", () => {
+    const help = mlb('--help');
+    expect(mlb('--longhelp')).toEqual(help);
+    expect(mlb('zdd', '--longhelp')).toEqual(mlb('zdd', '--help'));
+  });
+
+  it('a marathon-lb command line runs unchanged: stdout is the config only, one note per ignored flag on stderr', () => {
+    const plain = mlb('--dry-run', '-m', 'examples/apps.json', '--group', 'external');
+    const r = mlb(
+      '--dry-run', '-m', 'examples/apps.json', '--group', 'external', '--syslog-socket', '/dev/null', '--log-format', '%(message)s',
+      '--lru-cache-capacity', '1000', '--skip-config-cleanup', '--auth-credentials', 'user:hunter2', '--dcos-auth-credentials', '{}',
+      '--log-level', 'WARNING', '--max-reload-retries', '-1', '--min-serv-port-ip-per-task', '0', '--max-serv-port-ip-per-task', '0',
+      '-c', 'echo A', '-c', 'echo B',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(plain.stdout);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('mlb-ts: note: ')).map((l) => l.split(' ')[2])).toEqual([
+      '--syslog-socket', '--log-format', '--lru-cache-capacity', '--dcos-auth-credentials', '--skip-config-cleanup',
+    ]);
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
   it('usage errors exit 2 with one line saying what is wrong', () => {
     const bad = mlb('--bogus-flag', '--group', 'x');
     expect(bad.code).toBe(2);

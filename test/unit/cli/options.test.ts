@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
-import { IGNORED_MARATHON_LB_OPTIONS, numberFlag, RENDER_OPTIONS, RUN_OPTIONS, settingsFrom } from '../../../src/cli/options.js';
+import { compatNotes, IGNORED_MARATHON_LB_OPTIONS, lastOf, numberFlag, RENDER_OPTIONS, RUN_OPTIONS, settingsFrom, str } from '../../../src/cli/options.js';
 import { MlbError } from '../../../src/errors.js';
 import { DEFAULTS, type Settings } from '../../../src/settings.js';
 
@@ -114,7 +114,7 @@ describe('settingsFrom', () => {
 
   it('optional settings are absent, not undefined, when not given', () => {
     const s = settings(['--group', 'x']);
-    for (const k of ['templatesDir', 'command', 'authCredentialFile', 'dcosTokenFile', 'caCert', 'ipvsApplyCommand']) expect(Object.keys(s)).not.toContain(k);
+    for (const k of ['templatesDir', 'command', 'authCredentialFile', 'authCredentials', 'dcosTokenFile', 'caCert', 'ipvsApplyCommand']) expect(Object.keys(s)).not.toContain(k);
   });
 
   it.each([
@@ -177,7 +177,13 @@ describe('settingsFrom', () => {
     ['--stall-timeout', '0.5', /--stall-timeout must be a number ≥ 1/],
     ['--spare-slots', '-1', /--spare-slots must be a number ≥ 0/],
     ['--spare-slots', 'NaN', /--spare-slots must be a number ≥ 0/],
-    ['--min-serv-port-ip-per-task', '0', /--min-serv-port-ip-per-task must be a number ≥ 1/],
+    ['--min-serv-port-ip-per-task', '0', /are both ≥ 1, or both 0/],
+    ['--max-serv-port-ip-per-task', '0', /are both ≥ 1, or both 0/],
+    ['--min-serv-port-ip-per-task', '-1', /--min-serv-port-ip-per-task must be a number ≥ 0/],
+    ['--max-reload-retries', '-0.5', /--max-reload-retries must be a number ≥ 0, or -1/],
+    ['--log-level', 'verbose', /--log-level must be debug, info, warn or error/],
+    ['--log-level', 'fatal', /--log-level must be debug, info, warn or error/],
+    ['--auth-credentials', 'nocolon', /^--auth-credentials must be user:password$/],
     ['--max-serv-port-ip-per-task', '10049', /--max-serv-port-ip-per-task is below --min-serv-port-ip-per-task/],
   ])('%s %s → E_USAGE', (flag, value, message) => {
     expect(usageError(() => settings(['--group', 'x', flag, value])).message).toMatch(message);
@@ -208,5 +214,154 @@ describe('numberFlag', () => {
     ['missing', undefined],
   ])('%s → E_USAGE', (_name, v) => {
     expect(usageError(() => numberFlag({ f: v }, 'f', 0)).message).toBe('--f must be a number ≥ 0');
+  });
+});
+
+describe('marathon-lb command lines', () => {
+  // [flag, first value, last value, the setting, what the last value gives]
+  const twice: [string, string, string, keyof Settings, unknown][] = [
+    ['--haproxy-config', '/a/haproxy.cfg', '/b/haproxy.cfg', 'haproxyConfig', '/b/haproxy.cfg'],
+    ['--ssl-certs', '/a.pem,/c.pem', '/b.pem', 'sslCerts', ['/b.pem']],
+    ['--templates', '/a', '/b', 'templatesDir', '/b'],
+    ['--command', 'echo A', 'echo B', 'command', 'echo B'],
+    ['-c', 'echo A', 'echo B', 'command', 'echo B'],
+    ['--marathon-auth-credential-file', '/a', '/b', 'authCredentialFile', '/b'],
+    ['--auth-credentials', 'a:1', 'b:2', 'authCredentials', 'b:2'],
+    ['--dcos-token-file', '/a', '/b', 'dcosTokenFile', '/b'],
+    ['--marathon-ca-cert', '/a', '/b', 'caCert', '/b'],
+    ['--log-level', 'error', 'DEBUG', 'logLevel', 'debug'],
+    ['--haproxy-bin', '/a', '/b', 'haproxyBin', '/b'],
+    ['--haproxy-socket', '/a', '/b', 'haproxySocket', '/b'],
+    ['--master-socket', '/a', '/b', 'masterSocket', '/b'],
+    ['--listen', '127.0.0.1:1', '', 'listen', ''],
+    ['--listen', '', '127.0.0.1:2', 'listen', '127.0.0.1:2'],
+    ['--ipvs-apply-command', 'a', 'ipvsadm -R', 'ipvsApplyCommand', 'ipvsadm -R'],
+    ['--hard-stop-after', '1m', '30s', 'hardStopAfter', '30s'],
+    ['--min-serv-port-ip-per-task', '1', '10060', 'minServPortIpPerTask', 10060],
+    ['--max-serv-port-ip-per-task', '10000', '10090', 'maxServPortIpPerTask', 10090],
+    ['--reload-interval', '1', '5', 'reloadInterval', 5],
+    ['--max-reload-retries', '-1', '3', 'maxReloadRetries', 3],
+    ['--max-reload-retries', '3', '-1', 'maxReloadRetries', 10],
+    ['--max-backoff', '1', '7', 'maxBackoff', 7],
+    ['--archive-versions', '1', '0', 'archiveVersions', 0],
+    ['--resync-interval', '10', '20', 'resyncInterval', 20],
+    ['--debounce-ms', '10', '0', 'debounceMs', 0],
+    ['--stall-timeout', '10', '20', 'stallTimeout', 20],
+    ['--spare-slots', '1', '8', 'spareSlots', 8],
+  ];
+  it.each(twice)('%s given twice: the last value counts, as with argparse (%s, then %s)', (flag, first, last, key, want) => {
+    expect(settings(['--group', 'x', flag, first, flag, last])[key]).toEqual(want);
+  });
+
+  it.each([
+    ['--http-port', 'http'],
+    ['--https-port', 'https'],
+    ['--appid-port', 'appId'],
+    ['--stats-port', 'stats'],
+  ] as const)('%s given twice: the last value counts', (flag, key) => {
+    expect(settings(['--group', 'x', flag, '1000', flag, '2000']).ports[key]).toBe(2000);
+  });
+
+  it('repeatable flags keep every value', () => {
+    expect(settings(['--group', 'a', '--group', 'b', '-m', 'http://m1', '-m', 'http://m2'])).toMatchObject({ groups: ['a', 'b'], marathon: ['http://m1', 'http://m2'] });
+  });
+
+  it('a bad value given first and a good one last passes; the other way round it fails', () => {
+    expect(settings(['--group', 'x', '--http-port', '0', '--http-port', '8080']).ports.http).toBe(8080);
+    expect(usageError(() => settings(['--group', 'x', '--http-port', '8080', '--http-port', '0'])).message).toMatch(/--http-port must be a number ≥ 1/);
+  });
+
+  it.each([
+    ['debug', 'debug'],
+    ['info', 'info'],
+    ['warn', 'warn'],
+    ['error', 'error'],
+    ['DEBUG', 'debug'],
+    ['INFO', 'info'],
+    ['WARNING', 'warn'],
+    ['warning', 'warn'],
+    ['ERROR', 'error'],
+    ['CRITICAL', 'error'],
+    ['NOTSET', 'debug'],
+    ['Warn', 'warn'],
+  ])('--log-level %s → %s', (value, level) => {
+    expect(settings(['--group', 'x', '--log-level', value]).logLevel).toBe(level);
+  });
+
+  it.each([
+    ['-1 (marathon-lb: forever): the default count, failed syncs being retried until one succeeds', ['--max-reload-retries', '-1'], 10],
+    ['0: no retry', ['--max-reload-retries', '0'], 0],
+    ['a count', ['--max-reload-retries', '3'], 3],
+  ])('--max-reload-retries %s', (_name, args, want) => {
+    expect(settings(['--group', 'x', ...args]).maxReloadRetries).toBe(want);
+  });
+
+  it.each([
+    ['0 and 0: no automatic service ports', ['--min-serv-port-ip-per-task', '0', '--max-serv-port-ip-per-task', '0'], [0, 0]],
+    ['a one-port range', ['--min-serv-port-ip-per-task', '10050', '--max-serv-port-ip-per-task', '10050'], [10050, 10050]],
+  ])('--min/max-serv-port-ip-per-task: %s', (_name, args, [min, max]) => {
+    expect(settings(['--group', 'x', ...args])).toMatchObject({ minServPortIpPerTask: min, maxServPortIpPerTask: max });
+  });
+
+  it.each([
+    ['alone', ['--auth-credentials', 'user:pa:ss'], { authCredentials: 'user:pa:ss' }, []],
+    ['with the credential file, which wins (marathon-lb order)', ['--auth-credentials', 'user:pass', '--marathon-auth-credential-file', '/run/cred'], { authCredentialFile: '/run/cred' }, ['authCredentials']],
+  ])('--auth-credentials %s', (_name, args, want, absent) => {
+    const s = settings(['--group', 'x', ...args]);
+    expect(s).toMatchObject(want);
+    for (const k of absent) expect(Object.keys(s)).not.toContain(k);
+  });
+
+  it('a malformed --auth-credentials is no error when the credential file wins (marathon-lb checks only the one it uses)', () => {
+    expect(settings(['--group', 'x', '--auth-credentials', 'nocolon', '--marathon-auth-credential-file', '/run/cred']).authCredentialFile).toBe('/run/cred');
+  });
+
+  it('the --auth-credentials error does not echo the value', () => {
+    expect(usageError(() => settings(['--group', 'x', '--auth-credentials', 'secretvalue'])).message).not.toContain('secretvalue');
+  });
+
+  it.each<[string, string[], string[]]>([
+    ['none for a plain command line', ['--group', 'x', '-m', 'apps.json'], []],
+    ['--syslog-socket', ['--syslog-socket', '/dev/null'], ['--syslog-socket is accepted for marathon-lb compatibility and ignored (the daemon logs JSON lines to stdout)']],
+    ['--log-format', ['--log-format', '%(message)s'], ['--log-format is accepted for marathon-lb compatibility and ignored (logs are JSON lines; --log-level sets the level)']],
+    ['--lru-cache-capacity', ['--lru-cache-capacity', '500'], ['--lru-cache-capacity is accepted for marathon-lb compatibility and ignored (mlb-ts keeps no such cache)']],
+    ['--marathon-lb-group', ['--marathon-lb-group', 'lb'], ['--marathon-lb-group is accepted for marathon-lb compatibility and ignored (--group selects the apps)']],
+    ['--dcos-auth-credentials', ['--dcos-auth-credentials', '{"uid":"u"}'], ['--dcos-auth-credentials is accepted for marathon-lb compatibility and ignored (mlb-ts does not log in with a service account: put a DC/OS token in a file and pass --dcos-token-file)']],
+    ['--skip-config-cleanup', ['--skip-config-cleanup'], ['--skip-config-cleanup is accepted for marathon-lb compatibility and ignored (with --sse, the apps whose config HAProxy rejects are always left out and the rest applied)']],
+    ['one line for a flag given twice', ['--syslog-socket', 'a', '--syslog-socket', 'b'], ['--syslog-socket is accepted for marathon-lb compatibility and ignored (the daemon logs JSON lines to stdout)']],
+    ['--auth-credentials alone: none', ['--auth-credentials', 'u:p'], []],
+    ['--auth-credentials with the file', ['--auth-credentials', 'u:p', '--marathon-auth-credential-file', '/run/cred'], ['--auth-credentials is ignored: --marathon-auth-credential-file is given and wins, as in marathon-lb']],
+  ])('compatNotes: %s', (_name, args, notes) => {
+    const argv = argvOf(['--group', 'x', ...args]);
+    expect(compatNotes(argv)).toEqual(notes);
+    // the ignored flags still render as without them
+    expect(() => settingsFrom(argv, { requireGroup: true })).not.toThrow();
+  });
+
+  it('compatNotes: several ignored flags, one line each, none naming a value', () => {
+    const notes = compatNotes(argvOf(['--group', 'x', '--syslog-socket', '/dev/log', '--skip-config-cleanup', '--lru-cache-capacity', '9', '--auth-credentials', 'u:secret', '--marathon-auth-credential-file', '/c']));
+    expect(notes.map((n) => n.split(' ')[0])).toEqual(['--syslog-socket', '--lru-cache-capacity', '--skip-config-cleanup', '--auth-credentials']);
+    expect(notes.join('\n')).not.toContain('secret');
+  });
+});
+
+describe('lastOf / str', () => {
+  it.each([
+    ['a value', 'a', 'a'],
+    ['an array: its last', ['a', 'b'], 'b'],
+    ['missing', undefined, undefined],
+  ])('lastOf: %s', (_name, v, want) => expect(lastOf(v)).toBe(want));
+
+  it.each([
+    ['a string', 'a', 'a'],
+    ['the last of several', ['a', 'b'], 'b'],
+    ['empty: not given', '', undefined],
+    ['empty last: not given', ['a', ''], undefined],
+    ['not a string', 5, undefined],
+  ])('str: %s', (_name, v, want) => expect(str({ f: v }, 'f')).toBe(want));
+
+  it('numberFlag takes the last of several', () => {
+    expect(numberFlag({ f: [1, 2] }, 'f', 0)).toBe(2);
+    expect(usageError(() => numberFlag({ f: [1, -1] }, 'f', 0)).message).toBe('--f must be a number ≥ 0');
   });
 });

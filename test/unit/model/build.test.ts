@@ -316,6 +316,32 @@ describe('buildModel: networking end to end', () => {
     expect(result.warnings).toEqual([{ code: 'E_NO_SERVICE_PORT', appId: '/c', message: 'port 0 dropped: the IP-per-task service port range is exhausted' }]);
   });
 
+  it.each<[string, MarathonApp]>([
+    ['legacy ipAddress', app('/ip', withIpAddress(8080), withTasks(task('h', [], withIp('9.0.0.1'))))],
+    ['≥1.5 container network', app('/ip', withContainerNetwork(mapping(8080)), withTasks(task('h', [], withIp('9.0.0.1'))))],
+    ['≤1.4 docker USER', app('/ip', withDockerNetwork('USER', mapping(8080)), withTasks(task('h', [], withIp('9.0.0.1'))))],
+  ])('IP-per-task with the range 0..0 (assignment off, as in marathon-lb): %s without a service port is not served, without a warning', (_name, ipApp) => {
+    const host = app('/host', withPortDefinitions(10000), withTasks(task('10.0.0.1', [31000])));
+    const result = build([ipApp, host], { minServicePort: 0, maxServicePort: 0 });
+    expect(result.model.services.map((s) => s.backend)).toEqual(['host_10000']);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('IP-per-task with the range 0..0: HAPROXY_{n}_PORT and a declared service port still serve', () => {
+    const apps = [
+      app('/labelled', withIpAddress(8080), withLabels({ HAPROXY_0_PORT: '12000' }), withTasks(task('h', [], withIp('9.0.0.1')))),
+      app('/declared', withContainerNetwork(mapping(8080, 10001)), withTasks(task('h', [], withIp('9.0.0.2')))),
+    ];
+    const result = build(apps, { minServicePort: 0, maxServicePort: 0 });
+    expect(result.model.services.map((s) => [s.backend, s.servicePortSource])).toEqual([['declared_10001', 'marathon'], ['labelled_12000', 'label']]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('the range 0..0 leaves the host/bridge warning as it is', () => {
+    const result = build([app('/web', withBridge(mapping(80)), withTasks(task('10.0.0.1', [31000])))], { minServicePort: 0, maxServicePort: 0 });
+    expect(codes(result.warnings)).toEqual(['E_NO_SERVICE_PORT']);
+  });
+
   it('IP-per-task: a range overlapping the reserved ports skips them', () => {
     const result = build([app('/web', withIpAddress(8080), withTasks(task('h', [], withIp('9.0.0.1'))))], { minServicePort: 9090, maxServicePort: 9092 });
     expect(result.warnings).toEqual([]);

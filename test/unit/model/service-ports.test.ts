@@ -54,6 +54,7 @@ describe('assignServicePorts', () => {
   it.each([
     ['an empty range', 10001, 10000],
     ['a range entirely taken', 10000, 10001],
+    ['0..0 (assignment turned off)', 0, 0],
   ])('%s gives nothing', (_name, min, max) => {
     expect(assignServicePorts(requests(3), new Set([10000, 10001]), min, max).size).toBe(0);
   });
