@@ -58,11 +58,12 @@ export function causeOf(e: unknown): string {
   return text.replace(/\s*\n\s*/g, ' ');
 }
 
-/** One line, suitable for stderr: `CODE: message (cause)`. */
+/** One line, suitable for stderr: `CODE: message: cause`; the cause only when the message doesn't say it already. */
 export function errorLine(e: unknown): string {
   if (isMlbError(e)) {
-    const cause = e.cause instanceof Error ? `: ${causeOf(e.cause)}` : '';
-    return `${e.code}: ${e.message}${cause}`.replace(/\s*\n\s*/g, ' ');
+    const message = e.message.replace(/\s*\n\s*/g, ' ');
+    const cause = e.cause instanceof Error ? causeOf(e.cause) : '';
+    return `${e.code}: ${message}${cause && !message.includes(cause) ? `: ${cause}` : ''}`;
   }
   return causeOf(e);
 }

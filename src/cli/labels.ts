@@ -1,5 +1,5 @@
 import { labelReference } from '../model/labels/registry.js';
-import { TEMPLATES, TEMPLATE_VARIABLES } from '../render/template-registry.js';
+import { isFormatted, TEMPLATES, TEMPLATE_VARIABLES } from '../render/template-registry.js';
 
 function table(rows: string[][], markdown: boolean): string {
   if (markdown) {
@@ -13,8 +13,10 @@ function table(rows: string[][], markdown: boolean): string {
 
 export function labelsText(opts: { markdown: boolean; templates: boolean }): string {
   if (opts.templates) {
-    const rows = [['template', 'scope', 'variables', 'description']];
-    for (const t of TEMPLATES) rows.push([t.name, t.scope, t.vars.flatMap((v) => TEMPLATE_VARIABLES[v]).join(' '), t.description]);
+    // How an override in marathon-lb's format is read: filled in ({name} fields, {{ }} literal
+    // braces) or copied verbatim, as marathon-lb does with each template.
+    const rows = [['template', 'scope', 'marathon-lb format', 'variables', 'description']];
+    for (const t of TEMPLATES) rows.push([t.name, t.scope, isFormatted(t) ? 'formatted' : 'verbatim', [...new Set(t.vars.flatMap((v) => TEMPLATE_VARIABLES[v]))].join(' '), t.description]);
     return table(rows, opts.markdown);
   }
   const rows = [['label', 'scope', 'type', 'default', 'description']];

@@ -19,17 +19,22 @@ export function healthCheckDefFor(app: MarathonApp, portIndex: number): HealthCh
 // eslint-disable-next-line no-control-regex
 const UNSAFE_IN_PATH = /[\s#"'\\\u0000-\u001f\u007f]/;
 
-/** Marathon's check → HAProxy's: interval → inter, failures + 1 → fall, timeout → timeout check. */
+/** Marathon's check → HAProxy's: interval → inter, failures + 1 → fall, timeout → timeout check (Marathon's defaults where unset). */
 export function haproxyHealthCheck(def: HealthCheckDef | undefined): HealthCheck | undefined {
   const protocol = PROTOCOLS[(def?.protocol ?? '').toUpperCase()];
   if (!def || !protocol) return undefined;
-  return {
+  const maxConsecutiveFailures = def.maxConsecutiveFailures ?? 3;
+  const check: HealthCheck = {
     protocol,
     path: def.path && def.path.startsWith('/') && !UNSAFE_IN_PATH.test(def.path) ? def.path : '/',
     intervalSeconds: def.intervalSeconds ?? 60,
     timeoutSeconds: def.timeoutSeconds ?? 20,
-    falls: (def.maxConsecutiveFailures ?? 3) + 1,
+    falls: maxConsecutiveFailures + 1,
+    maxConsecutiveFailures,
+    gracePeriodSeconds: def.gracePeriodSeconds ?? 300,
   };
+  if (def.port !== undefined) check.port = def.port;
+  return check;
 }
 
 /** http when the app's first health check is plain HTTP, else tcp (a VHOST or MODE label decides first). */

@@ -10,6 +10,10 @@ export interface HealthCheck {
   timeoutSeconds: number;
   /** maxConsecutiveFailures + 1 */
   falls: number;
+  maxConsecutiveFailures: number;
+  gracePeriodSeconds: number;
+  /** Marathon's fixed `port` of the check, when it has one instead of a port index. */
+  port?: number;
 }
 
 /** `ready` takes traffic; `drain` finishes what it has and gets nothing new (TASK_KILLING, blue/green). */

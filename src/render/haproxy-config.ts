@@ -154,6 +154,10 @@ function serviceContext(s: Service, opts: RenderOptions, aclNames: AclNames): Te
     healthCheckIntervalSeconds: hc?.intervalSeconds,
     healthCheckFalls: hc?.falls,
     healthCheckPortIndex: s.healthCheckPortIndex,
+    healthCheckPort: hc?.port,
+    healthCheckPortOptions: portOptions(hc?.port),
+    healthCheckGracePeriodSeconds: hc?.gracePeriodSeconds,
+    healthCheckMaxConsecutiveFailures: hc?.maxConsecutiveFailures,
     user: s.auth?.user,
     passwd: s.auth?.password,
     realm: s.auth?.realm,
@@ -166,6 +170,11 @@ function serviceContext(s: Service, opts: RenderOptions, aclNames: AclNames): Te
     deployment_group: s.deploymentGroup,
     haproxy_dir: opts.haproxyDir,
   };
+}
+
+/** ` port N`: the check's own port on a server line; empty without one. */
+function portOptions(port: number | undefined): string {
+  return port ? ` port ${port}` : '';
 }
 
 function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, aclNames: AclNames): ServiceParts {
@@ -223,7 +232,9 @@ function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Rend
   const checkOptions = (sv: Server) => {
     let opts = checkCache.get(sv.checkPort);
     if (opts === undefined) {
-      const words = checkWords ? checkWords(ctx, { healthCheckPortOptions: sv.checkPort ? ` port ${sv.checkPort}` : '', healthCheckSslOptions: sslCheck }) : '';
+      // The port the check of this server goes to: HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX's, else the check's own.
+      const port = sv.checkPort ?? s.healthCheck?.port;
+      const words = checkWords ? checkWords(ctx, { healthCheckPort: port, healthCheckPortOptions: portOptions(port), healthCheckSslOptions: sslCheck }) : '';
       opts = words.trim() ? ` ${words.trim().split(/\s+/).join(' ')}` : '';
       checkCache.set(sv.checkPort, opts);
     }
@@ -354,15 +365,24 @@ function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, commo
   const keys = [...groups.keys()].sort();
   const names = new Map(keys.map((key, i) => [key, `https_group_${i + 1}`]));
   let out = templates.get('HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')({ ...common, name: 'marathon_https_in' });
+  // marathon-lb's names too: `backend` (the group's backend = its name), `host`, `bindOpts`.
   for (const hostname of hostCerts.keys()) {
-    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name: names.get(groupKeyOf(hostname)), hostname });
+    const name = names.get(groupKeyOf(hostname));
+    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name, backend: name, hostname, host: hostname });
   }
   for (const key of keys) {
-    const ctx = { ...common, name: names.get(key), sslCerts: key };
+    const name = names.get(key);
+    const ctx = { ...common, name, backend: name, sslCerts: key, bindOpts: groupBindOptions(groups.get(key) ?? []) };
     out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_BACKEND_HEAD')(ctx);
     out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_HEAD')(ctx) + httpsRules(groups.get(key) ?? [], templates, false);
   }
   return out;
+}
+
+/** The BIND_OPTIONS of a group's services, each once, each after a space (marathon-lb's `{bindOpts}`). */
+function groupBindOptions(rules: VhostRule[]): string {
+  const opts = new Set(rules.map((r) => r.service.bindOptions).filter((o): o is string => !!o));
+  return [...opts].sort().map((o) => ` ${o}`).join('');
 }
 
 /** :9091 routes an app id to the app's first http service port. */

@@ -1,6 +1,6 @@
 import Handlebars from 'handlebars';
-import { MlbError } from '../errors.js';
-import { TEMPLATE_BY_NAME, type TemplateSpec, variablesOf } from './template-registry.js';
+import { causeOf, MlbError } from '../errors.js';
+import { isFormatted, TEMPLATE_BY_NAME, type TemplateSpec, variablesOf } from './template-registry.js';
 
 /** mlb-ts's own templates are Handlebars; marathon-lb's are Python str.format text. */
 export type TemplateFormat = 'handlebars' | 'marathon-lb';
@@ -152,15 +152,16 @@ function textParts(source: string): Part[] | undefined {
   return parts;
 }
 
-/** Compiles a template or throws E_TEMPLATE_INVALID naming template, origin and reason. */
+/**
+ * Compiles a template or throws E_TEMPLATE_INVALID naming template, origin and reason. A
+ * marathon-lb-format source of a template marathon-lb copies as it is (TemplateSpec.formatted
+ * false) is literal text, as there.
+ */
 export function compileTemplate(name: string, tpl: TemplateSource): Render {
   const spec = specOf(name);
-  const invalid = (e: unknown) => {
-    const reason = (e instanceof Error ? e.message : String(e)).split('\n').filter(Boolean).join(' ');
-    return new MlbError('E_TEMPLATE_INVALID', `template ${name} from ${tpl.origin} (${tpl.format}): ${reason}`, { cause: e });
-  };
+  const invalid = (e: unknown) => new MlbError('E_TEMPLATE_INVALID', `template ${name} from ${tpl.origin} (${tpl.format}): ${causeOf(e)}`, { cause: e });
   try {
-    if (tpl.format === 'marathon-lb') return renderParts(parseMarathonLbFormat(tpl.source, variablesOf(spec)));
+    if (tpl.format === 'marathon-lb') return renderParts(isFormatted(spec) ? parseMarathonLbFormat(tpl.source, variablesOf(spec)) : [tpl.source]);
     const plain = plainParts(tpl.source);
     if (plain) return renderParts(plain);
     const compiled = hb.compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: { if: true, unless: true, each: true, with: true } });
@@ -179,19 +180,48 @@ export function compileTemplate(name: string, tpl: TemplateSource): Render {
   }
 }
 
-const MUSTACHE = /\{\{\s*([#/^!>]|else\b)?\s*([A-Za-z_@][\w.@]*)?[^}]*\}\}/g;
+/** `{{`, what is between (no brace), `}}`. */
+const MUSTACHE = /\{\{([^{}]*)\}\}/g;
+/** Handlebars' block, inverse, comment, partial and unescaped forms: the sigil follows `{{` (or `{{~`) at once. */
+const HANDLEBARS_SIGIL = /^~?[#/^!>&]/;
+const HANDLEBARS_ELSE = /^~?\s*else(\s|~?$)/;
+const LONE_NAME = /^~?\s*([A-Za-z_][A-Za-z0-9_]*)\s*~?$/;
+const FIELD = /\{([A-Za-z_][A-Za-z0-9_]*)\}/y;
+
+/** Whether `{{inner}}` is Handlebars' own: a block, `else`, a comment…, or a known variable alone. */
+function isHandlebarsMustache(inner: string, known: Set<string>): boolean {
+  if (HANDLEBARS_SIGIL.test(inner) || HANDLEBARS_ELSE.test(inner)) return true;
+  const name = LONE_NAME.exec(inner)?.[1];
+  return name !== undefined && (known.has(name) || name === 'this');
+}
+
+/** Whether the source, read as a Python format string, has a field `{name}` of a known variable. */
+function hasFormatField(source: string, known: Set<string>): boolean {
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if ((c === '{' || c === '}') && source[i + 1] === c) {
+      i++;
+    } else if (c === '{') {
+      FIELD.lastIndex = i;
+      const field = FIELD.exec(source)?.[1];
+      if (field !== undefined && known.has(field)) return true;
+    }
+  }
+  return false;
+}
 
 /**
- * A label value can be either format. It is Handlebars when it has mustaches and every
- * mustache is a block, comment or a variable this template knows; marathon-lb's literal
- * braces (`{{ ssl_fc }}`) name no known variable, so they stay marathon-lb.
+ * A label value can be either format. It is Handlebars when it has mustaches, every one of
+ * them is Handlebars' own (a block, `{{else}}`, a comment, or a variable of this template
+ * alone: `{{ backend }}`), and it has no marathon-lb field `{name}` of a known variable.
+ * marathon-lb's literal braces (`{{ ssl_fc }}`, `!{{ path /internal }}`) are not a lone
+ * name, so they stay marathon-lb even when their first word is a variable's name.
  */
 export function detectFormat(name: string, source: string): TemplateFormat {
   const known = variablesOf(specOf(name));
   const mustaches = [...source.matchAll(MUSTACHE)];
-  if (mustaches.length === 0) return 'marathon-lb';
-  const allHandlebars = mustaches.every(([, sigil, id]) => sigil !== undefined || (id !== undefined && (known.has(id) || id === 'this')));
-  return allHandlebars ? 'handlebars' : 'marathon-lb';
+  if (mustaches.length === 0 || hasFormatField(source, known)) return 'marathon-lb';
+  return mustaches.every(([, inner]) => isHandlebarsMustache(inner as string, known)) ? 'handlebars' : 'marathon-lb';
 }
 
 /**

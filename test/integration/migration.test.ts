@@ -28,13 +28,14 @@ const DIR_OVERRIDES: Record<string, { marathonLb: string; handlebars: string }> 
     marathonLb: '  use_backend {backend} if host_{cleanedUpHostname} !{{ req.hdr(x-block) -m found }}\n',
     handlebars: '  use_backend {{backend}} if host_{{cleanedUpHostname}} !{ req.hdr(x-block) -m found }\n',
   },
+  HAPROXY_BACKEND_HEAD: {
+    marathonLb: '\nbackend {backend}\n  balance {balance}\n  mode {mode}\n  http-response set-header X-Served-By {backend}\n',
+    handlebars: '\nbackend {{backend}}\n  balance {{balance}}\n  mode {{mode}}\n  http-response set-header X-Served-By {{backend}}\n',
+  },
+  // marathon-lb copies this one as it is (no str.format): its single braces are HAProxy's, in both.
   HAPROXY_BACKEND_HTTP_OPTIONS: {
-    marathonLb:
-      '  option forwardfor\n  http-request set-header X-Forwarded-Port %[dst_port]\n  http-request add-header X-Forwarded-Proto https if {{ ssl_fc }}\n' +
-      '  http-response set-header X-Served-By {backend}\n  http-response set-header X-Server %s\n',
-    handlebars:
-      '  option forwardfor\n  http-request set-header X-Forwarded-Port %[dst_port]\n  http-request add-header X-Forwarded-Proto https if { ssl_fc }\n' +
-      '  http-response set-header X-Served-By {{backend}}\n  http-response set-header X-Server %s\n',
+    marathonLb: '  option forwardfor\n  http-request set-header X-Forwarded-Port %[dst_port]\n  http-request add-header X-Forwarded-Proto https if { ssl_fc }\n  http-response set-header X-Server %s\n',
+    handlebars: '  option forwardfor\n  http-request set-header X-Forwarded-Port %[dst_port]\n  http-request add-header X-Forwarded-Proto https if { ssl_fc }\n  http-response set-header X-Server %s\n',
   },
   HAPROXY_FRONTEND_HEAD: {
     marathonLb: '\nfrontend {backend}\n  bind {bindAddr}:{servicePort}{sslCert}{bindOptions}\n  mode {mode}\n  http-request set-header X-Entry svc-{servicePort}\n',
@@ -91,6 +92,7 @@ function probes(): Probe[] {
     { what: 'Host blog.test', req: http({ hostHeader: 'blog.test' }) },
     { what: 'X-Mlb-Host blog.test', req: http({ hostHeader: 'nobody.test', headers: { 'x-mlb-host': 'blog.test' } }) },
     { what: 'Host web.test with X-Block', req: http({ hostHeader: 'web.test', headers: { 'x-block': '1' } }) },
+    { what: 'Host web.test, path /internal', req: http({ hostHeader: 'web.test', path: '/internal' }) },
     { what: 'service port of /web', req: { port: webPort } },
     { what: 'app id /blog', req: { port: ports.appId, headers: { 'x-marathon-app-id': '/blog' } } },
   ];
@@ -213,6 +215,7 @@ describe('marathon-lb-format overrides render and route like their Handlebars tw
       'Host blog.test': { status: 200, backend: 'blog', servedBy: `blog_${blogPort}`, server: mig },
       'X-Mlb-Host blog.test': { status: 200, backend: 'blog', servedBy: `blog_${blogPort}`, server: mig },
       'Host web.test with X-Block': { status: 503 },
+      'Host web.test, path /internal': { status: 200, backend: 'web', servedBy: `web_${webPort}`, server: mig },
       'service port of /web': { status: 200, backend: 'web', servedBy: `web_${webPort}`, server: mig, entry: `svc-${webPort}` },
       'app id /blog': { status: 200, backend: 'blog', servedBy: `blog_${blogPort}`, server: mig },
     });
@@ -234,6 +237,36 @@ describe('marathon-lb-format overrides render and route like their Handlebars tw
     expect(seen['service port of /web']).toEqual({ status: 200, backend: 'web', backendHead: '/web' });
     expect(seen['Host web.test with X-Block']).toEqual({ status: 200, backend: 'web', backendHead: '/web' });
     // The label is /web's own: /blog keeps the default head.
+    expect(seen['Host blog.test']).toEqual({ status: 200, backend: 'blog' });
+  });
+
+  it("labels with marathon-lb's escaped inline ACL and a template marathon-lb copies verbatim = their Handlebars twins: same bytes, same routing", async () => {
+    // marathon-lb's format: `!{{ path /internal }}` is an escaped inline ACL (its first word is
+    // the name of a variable, `path`); BACKEND_HTTP_OPTIONS is not formatted, so `{ ssl_fc }`.
+    const options = '  option forwardfor\n  http-request add-header X-Forwarded-Proto https if { ssl_fc }\n  http-response set-header X-Served-By web-options if { status 200 }\n';
+    const marathonLb = {
+      HAPROXY_0_HTTP_FRONTEND_ACL: '  acl host_{cleanedUpHostname} hdr(host) -i {hostname}\n  use_backend {backend} if host_{cleanedUpHostname} !{{ path /internal }}\n',
+      HAPROXY_0_BACKEND_HTTP_OPTIONS: options,
+    };
+    const handlebars = {
+      HAPROXY_0_HTTP_FRONTEND_ACL: '  acl host_{{cleanedUpHostname}} hdr(host) -i {{hostname}}\n  use_backend {{backend}} if host_{{cleanedUpHostname}} !{ path /internal }\n',
+      HAPROXY_0_BACKEND_HTTP_OPTIONS: options,
+    };
+    const run = await compare('inline-acl', {
+      marathonLb: () => [appsWith(marathonLb), []],
+      handlebars: () => [appsWith(handlebars), []],
+      defaults: () => appsWith(),
+    });
+    expect(run.marathonLb.config).toBe(run.handlebars.config);
+    expect(run.marathonLb.config).not.toBe(run.defaults.config);
+    expect(run.marathonLb.config).toContain(`  use_backend web_${webPort} if host_web_test !{ path /internal }\n`);
+    expect(run.marathonLb.config).toContain(options);
+
+    const seen = run.marathonLb.seen;
+    expect(seen).toEqual(run.handlebars.seen);
+    expect(seen['Host web.test']).toEqual({ status: 200, backend: 'web', servedBy: 'web-options' });
+    expect(seen['Host web.test, path /internal']).toEqual({ status: 503 });
+    expect(seen['service port of /web']).toEqual({ status: 200, backend: 'web', servedBy: 'web-options' });
     expect(seen['Host blog.test']).toEqual({ status: 200, backend: 'blog' });
   });
 });

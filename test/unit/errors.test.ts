@@ -33,5 +33,7 @@ describe('errorLine', () => {
     ['a cause that is no Error is left out', new MlbError('E_ZDD', 'stuck', { cause: 'why' }), 'E_ZDD: stuck'],
     ['no MlbError: the cause alone', refusedEverywhere(1, '127.0.0.1'), 'connect ECONNREFUSED 127.0.0.1:1'],
     ['one line', new MlbError('E_HAPROXY_INVALID', 'refused:\n  [ALERT] line 3'), 'E_HAPROXY_INVALID: refused: [ALERT] line 3'],
+    ['a cause the message already says is not said again', new MlbError('E_TEMPLATE_INVALID', 'template X from t (marathon-lb): single } at offset 2', { cause: new Error('single } at offset 2') }), 'E_TEMPLATE_INVALID: template X from t (marathon-lb): single } at offset 2'],
+    ['nor one the message says over several lines', new MlbError('E_RUNTIME', 'a:\n  b', { cause: new Error('a: b') }), 'E_RUNTIME: a: b'],
   ])('%s', (_name, e, want) => expect(errorLine(e)).toBe(want));
 });

@@ -102,7 +102,7 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
 
   it('health check: the first Marathon check of the port becomes the HAProxy check', () => {
     const s = onlyService(build([web({}, withHealthChecks(httpCheck))]));
-    expect(s.healthCheck).toEqual({ protocol: 'http', path: '/health', intervalSeconds: 5, timeoutSeconds: 2, falls: 3 });
+    expect(s.healthCheck).toEqual({ protocol: 'http', path: '/health', intervalSeconds: 5, timeoutSeconds: 2, falls: 3, maxConsecutiveFailures: 2, gracePeriodSeconds: 300 });
   });
 
   it('BACKEND_HEALTHCHECK_PORT_INDEX: the check of that index, on that port of each task', () => {

@@ -9,7 +9,7 @@ import type { MarathonApp } from '../../../src/marathon/types.js';
 import { buildModel, type ModelOptions } from '../../../src/model/build.js';
 import { SPARE_ID_BASE } from '../../../src/model/naming.js';
 import { DEFAULT_PORTS, type Rendered, type RenderOptions, renderConfig, spareSlotName } from '../../../src/render/haproxy-config.js';
-import { TemplateSet } from '../../../src/render/templates.js';
+import { type TemplateSource, TemplateSet } from '../../../src/render/templates.js';
 import { app, inState, task, withHealthChecks, withLabels, withPortDefinitions, withTasks } from '../../helpers/builders.js';
 import { HAPROXY_BIN } from '../../helpers/haproxy.js';
 
@@ -423,6 +423,84 @@ describe('renderConfig: healthCheckPortIndex', () => {
   });
 });
 
+describe('renderConfig: marathon-lb label values with inline ACLs', () => {
+  it("an escaped inline ACL naming a variable ({{ path /internal }}) is marathon-lb's literal braces", () => {
+    const label = '  acl host_{cleanedUpHostname} hdr(host) -i {hostname}\n  use_backend {backend} if host_{cleanedUpHostname} !{{ path /internal }}\n';
+    const r = render([app('/web', withPortDefinitions(10000), withLabels({ HAPROXY_0_VHOST: 'web.example.com', HAPROXY_0_HTTP_FRONTEND_ACL: label }), withTasks(task('10.0.0.1', [31000])))]);
+    expect(r.warnings).toEqual([]);
+    expect(section(r.config, 'frontend marathon_http_in')).toEqual(expect.arrayContaining(['acl host_web_example_com hdr(host) -i web.example.com', 'use_backend web_10000 if host_web_example_com !{ path /internal }']));
+    expect(r.config).not.toContain('{cleanedUpHostname}');
+  });
+});
+
+describe('renderConfig: health-check variables of marathon-lb', () => {
+  const BACKEND_CHECK = '  option httpchk GET {healthCheckPath}\n  # grace {healthCheckGracePeriodSeconds} failures {healthCheckMaxConsecutiveFailures} falls {healthCheckFalls} port [{healthCheckPort}] options [{healthCheckPortOptions}]\n';
+  const SERVER_CHECK = 'check inter {healthCheckIntervalSeconds}s fall {healthCheckFalls}{healthCheckPortOptions} # [{healthCheckPort}]';
+  const webApp = (check: Parameters<typeof withHealthChecks>[0], labels: Record<string, string> = {}) =>
+    app(
+      '/web',
+      withPortDefinitions(12000, 12001),
+      withLabels({ HAPROXY_0_MODE: 'http', HAPROXY_1_ENABLED: 'false', HAPROXY_0_BACKEND_HTTP_HEALTHCHECK_OPTIONS: BACKEND_CHECK, HAPROXY_0_BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS: SERVER_CHECK, ...labels }),
+      withHealthChecks(check),
+      withTasks(task('10.0.0.1', [31000, 31001])),
+    );
+
+  it.each<[string, MarathonApp, string, string]>([
+    ["the Marathon check's values", webApp({ protocol: 'HTTP', path: '/h', gracePeriodSeconds: 30, maxConsecutiveFailures: 2, intervalSeconds: 4 }), '# grace 30 failures 2 falls 3 port [] options []', 'check inter 4s fall 3 # []'],
+    ["Marathon's defaults", webApp({ protocol: 'HTTP', path: '/h' }), '# grace 300 failures 3 falls 4 port [] options []', 'check inter 60s fall 4 # []'],
+    [
+      'BACKEND_HEALTHCHECK_PORT_INDEX: the port of each server',
+      webApp({ protocol: 'HTTP', path: '/h', portIndex: 1, intervalSeconds: 4 }, { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1' }),
+      '# grace 300 failures 3 falls 4 port [] options []',
+      'check inter 4s fall 4 port 31001 # [31001]',
+    ],
+  ])('%s', (_name, a, backendLine, serverWords) => {
+    const r = render([a]);
+    const backend = section(r.config, 'backend web_12000');
+    expect(backend).toContain(backendLine);
+    expect(backend.filter((l) => l.startsWith('server '))).toEqual([expect.stringMatching(new RegExp(`^server \\S+ 10\\.0\\.0\\.1:31000 id \\d+ ${serverWords.replace(/[[\]]/g, '\\$&')}$`))]);
+  });
+
+  it("a check of a fixed port (Marathon's `port`): healthCheckPort and healthCheckPortOptions are that port", () => {
+    const { model } = buildModel([webApp({ protocol: 'HTTP', path: '/h', intervalSeconds: 4 })], { groups: ['*'] });
+    model.services[0]!.healthCheck!.port = 8081;
+    const backend = section(renderConfig(model, templates, options()).config, 'backend web_12000');
+    expect(backend).toContain('# grace 300 failures 3 falls 4 port [8081] options [ port 8081]');
+    expect(backend.filter((l) => l.startsWith('server '))).toEqual([expect.stringMatching(/ check inter 4s fall 4 port 8081 # \[8081\]$/)]);
+  });
+});
+
+describe('renderConfig: --group-https-by-vhost with marathon-lb-format templates', () => {
+  /** marathon-lb's own grouped templates, in its format (the grouped :443 head is copied verbatim). */
+  const GROUPED: Record<string, string> = {
+    HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD: '\nfrontend marathon_https_in\n  bind *:443\n  mode tcp\n  tcp-request inspect-delay 5s\n  tcp-request content accept if { req_ssl_hello_type 1 }\n',
+    HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL: '  use_backend {backend} if {{ req_ssl_sni -i {host} }}\n',
+    HAPROXY_HTTPS_GROUPED_VHOST_BACKEND_HEAD: '\nbackend {name}\n  mode tcp\n  server loopback-for-tls abns@{name} send-proxy-v2\n',
+    HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_HEAD: '\nfrontend {name}\n  bind abns@{name} accept-proxy ssl {sslCerts}{bindOpts}\n  mode http\n',
+  };
+  const overrides = new Map<string, TemplateSource>(Object.entries(GROUPED).map(([name, source]) => [name, { source, format: 'marathon-lb', origin: `dir/${name}` }]));
+  const apps = () => {
+    nextPort = 15000;
+    return [svc('/a', { HAPROXY_0_VHOST: 'a.com,b.com' }), svc('/own', { HAPROXY_0_VHOST: 'own.com', HAPROXY_0_SSL_CERT: OTHER_CERT, HAPROXY_0_BIND_OPTIONS: 'maxconn 100' })];
+  };
+  const renderWith = (set: TemplateSet) => {
+    const { model } = buildModel(apps(), { groups: ['*'], reservedPorts: [80, 443, 9090, 9091] });
+    return renderConfig(model, set, options({ groupHttpsByVhost: true })).config;
+  };
+
+  it('backend, host and bindOpts are known: the same config as the defaults, plus the bind options', () => {
+    const config = renderWith(new TemplateSet(readDefaultTemplates(), overrides));
+    expect(section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend'))).toEqual([
+      'use_backend https_group_1 if { req_ssl_sni -i a.com }',
+      'use_backend https_group_1 if { req_ssl_sni -i b.com }',
+      'use_backend https_group_2 if { req_ssl_sni -i own.com }',
+    ]);
+    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
+    expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT} maxconn 100`);
+    expect(config.replace(' maxconn 100\n  mode http', '\n  mode http')).toBe(renderWith(templates));
+  });
+});
+
 describe('renderConfig: determinism', () => {
   function world(): MarathonApp[] {
     nextPort = 13000;
@@ -479,6 +557,66 @@ describe('renderConfig: HAProxy accepts what it renders', () => {
     ];
   }
 
+  /** marathon-lb-format text of the templates marathon-lb copies verbatim: HAProxy's single braces, a log format. */
+  const VERBATIM_TEXT: Record<string, string> = {
+    HAPROXY_HEAD:
+      'global\n  log stdout format raw local0 notice\n\ndefaults\n  log global\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n\n' +
+      'listen stats\n  bind 127.0.0.1:9090\n  mode http\n  log-format "%{+Q}r %ST"\n  monitor-uri /_haproxy_health_check\n  http-request deny if { path_beg /private }\n',
+    HAPROXY_HTTP_FRONTEND_HEAD: '\nfrontend marathon_http_in\n  bind *:80\n  mode http\n  http-request set-header X-Host %[req.hdr(host)] if { req.hdr(host) -m found }\n',
+    HAPROXY_HTTP_FRONTEND_APPID_HEAD: '\nfrontend marathon_http_appid_in\n  bind *:9091\n  mode http\n  http-request deny if !{ req.hdr(x-marathon-app-id) -m found }\n',
+    HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD: '\nfrontend marathon_https_in\n  bind *:443\n  mode tcp\n  tcp-request inspect-delay 5s\n  tcp-request content accept if { req_ssl_hello_type 1 }\n',
+    HAPROXY_BACKEND_HTTP_OPTIONS: '  option forwardfor\n  http-request set-header X-Forwarded-Port %[dst_port]\n  http-request add-header X-Forwarded-Proto https if { ssl_fc }\n',
+    HAPROXY_BACKEND_STICKY_OPTIONS: '  cookie mesosphere_server_id insert indirect nocache\n  http-response set-header X-Sticky 1 if { res.cook(mesosphere_server_id) -m found }\n',
+    HAPROXY_BACKEND_HSTS_OPTIONS: '  http-response set-header Strict-Transport-Security "max-age=15768000" if { ssl_fc }\n',
+    HAPROXY_HTTP_BACKEND_ACL_ALLOW_DENY: '  http-request allow if network_allowed\n  http-request deny if !{ src 127.0.0.1 }\n',
+    HAPROXY_TCP_BACKEND_ACL_ALLOW_DENY: '  tcp-request content accept if network_allowed\n  tcp-request content reject if !{ src 127.0.0.1 }\n',
+  };
+
+  async function expectAccepted(r: Rendered, dir: string): Promise<void> {
+    writeFileSync(join(dir, 'haproxy.cfg'), r.config);
+    writeFileSync(join(dir, 'domain2backend.map'), r.domainMap);
+    writeFileSync(join(dir, 'app2backend.map'), r.appMap);
+    writeFileSync(join(dir, 'haproxy.state'), EMPTY_SERVER_STATE);
+    const check = await validateConfig(join(dir, 'haproxy.cfg'), HAPROXY_BIN, dir);
+    expect(check.alerts, check.output).toEqual([]);
+    expect(check.warnings, check.output).toEqual([]);
+    expect(check.ok, check.output).toBe(true);
+  }
+
+  it.each<[string, Partial<RenderOptions>]>([
+    ['defaults', {}],
+    ['--group-https-by-vhost', { groupHttpsByVhost: true }],
+  ])('verbatim templates overridden in marathon-lb format (--templates DIR), %s: copied as they are, and haproxy -c passes', async (_name, o) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-render-'));
+    dirs.push(dir);
+    const overrides = new Map<string, TemplateSource>(Object.entries(VERBATIM_TEXT).map(([name, source]) => [name, { source, format: 'marathon-lb', origin: `dir/${name}` }]));
+    const { model, warnings } = buildModel(everything(), { groups: ['*'], reservedPorts: [80, 443, 9090, 9091] });
+    expect(warnings).toEqual([]);
+    const r = renderConfig(model, new TemplateSet(readDefaultTemplates(), overrides), options({ haproxyDir: dir, stateFile: join(dir, 'haproxy.state'), adminSocket: join(dir, 'socket'), ...o }));
+    expect(r.warnings).toEqual([]);
+    for (const [name, text] of Object.entries(VERBATIM_TEXT)) {
+      if (name === (o.groupHttpsByVhost ? 'HAPROXY_HTTPS_FRONTEND_HEAD' : 'HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')) continue;
+      expect(r.config, name).toContain(text);
+    }
+    await expectAccepted(r, dir);
+  });
+
+  it.each(['HAPROXY_BACKEND_HTTP_OPTIONS', 'HAPROXY_BACKEND_STICKY_OPTIONS', 'HAPROXY_BACKEND_HSTS_OPTIONS', 'HAPROXY_HTTP_BACKEND_ACL_ALLOW_DENY', 'HAPROXY_TCP_BACKEND_ACL_ALLOW_DENY'].map((n) => [n]))(
+    '%s as a per-app label in marathon-lb format: copied as it is, no port dropped, and haproxy -c passes',
+    async (name) => {
+      const dir = mkdtempSync(join(tmpdir(), 'mlb-render-'));
+      dirs.push(dir);
+      const tcp = name === 'HAPROXY_TCP_BACKEND_ACL_ALLOW_DENY';
+      const labels = { [`HAPROXY_0_${name.slice('HAPROXY_'.length)}`]: VERBATIM_TEXT[name]!, HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: '10.0.0.0/8' };
+      nextPort = 14500;
+      const r = render([svc('/web', tcp ? labels : { ...labels, HAPROXY_0_VHOST: 'web.com', HAPROXY_0_STICKY: 'true', HAPROXY_0_USE_HSTS: 'true' })], { haproxyDir: dir, stateFile: join(dir, 'haproxy.state'), adminSocket: join(dir, 'socket') });
+      expect(r.warnings).toEqual([]);
+      expect(r.services).toHaveLength(1);
+      expect(r.config).toContain(VERBATIM_TEXT[name]);
+      await expectAccepted(r, dir);
+    },
+  );
+
   it.each<[string, Partial<RenderOptions>]>([
     ['defaults, with spare slots and the API backend', { spareSlots: () => 2, mlbApi: '127.0.0.1:9095' }],
     ['--haproxy-map', { haproxyMap: true }],
@@ -489,13 +627,6 @@ describe('renderConfig: HAProxy accepts what it renders', () => {
     dirs.push(dir);
     const r = render(everything(), { haproxyDir: dir, stateFile: join(dir, 'haproxy.state'), adminSocket: join(dir, 'socket'), ...o });
     expect(r.services).toHaveLength(everything().length);
-    writeFileSync(join(dir, 'haproxy.cfg'), r.config);
-    writeFileSync(join(dir, 'domain2backend.map'), r.domainMap);
-    writeFileSync(join(dir, 'app2backend.map'), r.appMap);
-    writeFileSync(join(dir, 'haproxy.state'), EMPTY_SERVER_STATE);
-    const check = await validateConfig(join(dir, 'haproxy.cfg'), HAPROXY_BIN, dir);
-    expect(check.alerts, check.output).toEqual([]);
-    expect(check.warnings, check.output).toEqual([]);
-    expect(check.ok, check.output).toBe(true);
+    await expectAccepted(r, dir);
   });
 });

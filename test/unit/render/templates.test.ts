@@ -1,8 +1,8 @@
 import Handlebars from 'handlebars';
 import { describe, expect, it } from 'vitest';
-import { MlbError } from '../../../src/errors.js';
+import { errorLine, MlbError } from '../../../src/errors.js';
 import { readDefaultTemplates } from '../../../src/io/templates.js';
-import { TEMPLATE_BY_NAME, TEMPLATES, variablesOf } from '../../../src/render/template-registry.js';
+import { isFormatted, TEMPLATE_BY_NAME, TEMPLATES, variablesOf } from '../../../src/render/template-registry.js';
 import { compileTemplate, detectFormat, parseMarathonLbFormat, plainParts, type TemplateFormat, type TemplateSource, TemplateSet } from '../../../src/render/templates.js';
 
 const SERVICE_VARS = variablesOf(TEMPLATE_BY_NAME.get('HAPROXY_BACKEND_HEAD')!);
@@ -72,8 +72,36 @@ describe('detectFormat', () => {
     ['handlebars comment', '{{! note }}backend {{backend}}', 'handlebars'],
     ['handlebars this', '{{#with backend}}{{this}}{{/with}}', 'handlebars'],
     ['one known and one unknown mustache', '{{backend}} if {{ ssl_fc }}', 'marathon-lb'],
+    ['marathon-lb literal braces whose first word is a variable', '  http-request deny if {{ mode http }}\n', 'marathon-lb'],
+    ['a known variable alone, and a marathon-lb field', '{{backend}} {balance}', 'marathon-lb'],
+    ['a block, and a marathon-lb field', '{{#if sslCert}}x{{/if}} {backend}', 'marathon-lb'],
+    ['a field after a literal brace pair', '{{{backend}}}', 'marathon-lb'],
+    ['an unknown single-brace name is no marathon-lb field', '{{backend}} {nosuch}', 'handlebars'],
+    ["HAProxy's own single braces", '{{backend}} if { ssl_fc }', 'handlebars'],
+    ['handlebars whitespace control', 'a {{~backend~}} b', 'handlebars'],
+    ['handlebars else if', '{{#if sslCert}}x{{else if mode}}y{{/if}}', 'handlebars'],
+    ['handlebars inverse block', '{{^if sslCert}}x{{/if}}', 'handlebars'],
+    ['handlebars unescaped', '{{&backend}}', 'handlebars'],
+    ['a space before a sigil is no block', '{{ /internal }}', 'marathon-lb'],
+    ['empty braces', 'x {{}}', 'marathon-lb'],
   ])('%s → %s', (_name, source, format) => {
     expect(detectFormat('HAPROXY_BACKEND_HEAD', source)).toBe(format);
+  });
+
+  // marathon-lb's escaped inline ACL `{{ path /internal }}` names `path`, a variable of this
+  // template: it is still marathon-lb's literal braces, and {cleanedUpHostname} says so too.
+  it.each<[string, string, TemplateFormat]>([
+    ['the inline ACL with fields', '  acl host_{cleanedUpHostname} hdr(host) -i {hostname}\n  use_backend {backend} if host_{cleanedUpHostname} !{{ path /internal }}\n', 'marathon-lb'],
+    ['the inline ACL alone', '  use_backend web if !{{ path /internal }}\n', 'marathon-lb'],
+    ['the inline ACL with spaces', '  use_backend web if !{{  path  /internal  }}\n', 'marathon-lb'],
+    ['its Handlebars twin', '  acl host_{{cleanedUpHostname}} hdr(host) -i {{hostname}}\n  use_backend {{backend}} if host_{{cleanedUpHostname}} !{ path /internal }\n', 'handlebars'],
+    ['path alone is the variable', '  acl p path_beg {{ path }}\n', 'handlebars'],
+  ])('HAPROXY_HTTP_FRONTEND_ACL: %s → %s', (_name, source, format) => {
+    expect(detectFormat('HAPROXY_HTTP_FRONTEND_ACL', source)).toBe(format);
+  });
+
+  it.each(TEMPLATES.filter((t) => t.scope === 'port' && defaults.get(t.name)!.source.includes('{{')).map((t) => [t.name]))('the default %s pasted as a label is Handlebars', (name) => {
+    expect(detectFormat(name, defaults.get(name)!.source)).toBe('handlebars');
   });
 
   it('knows variables per template: a server variable is only handlebars where servers are in scope', () => {
@@ -83,6 +111,59 @@ describe('detectFormat', () => {
 
   it('an unknown template name is E_TEMPLATE_INVALID', () => {
     expect(thrown(() => detectFormat('HAPROXY_NOPE', '{x}'))).toMatchObject({ code: 'E_TEMPLATE_INVALID' });
+  });
+});
+
+/** What marathon-lb copies as it is (config() emits these without .format()). */
+const VERBATIM = [
+  'HAPROXY_HEAD',
+  'HAPROXY_HTTP_FRONTEND_HEAD',
+  'HAPROXY_HTTP_FRONTEND_APPID_HEAD',
+  'HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD',
+  'HAPROXY_BACKEND_HTTP_OPTIONS',
+  'HAPROXY_BACKEND_STICKY_OPTIONS',
+  'HAPROXY_BACKEND_HSTS_OPTIONS',
+  'HAPROXY_HTTP_BACKEND_ACL_ALLOW_DENY',
+  'HAPROXY_TCP_BACKEND_ACL_ALLOW_DENY',
+];
+
+describe('templates marathon-lb copies verbatim', () => {
+  it('are exactly these', () => {
+    expect(TEMPLATES.filter((t) => !isFormatted(t)).map((t) => t.name).sort()).toEqual([...VERBATIM].sort());
+  });
+
+  /** marathon-lb's kind of text for each: single braces of HAProxy, log formats, no fields. */
+  const TEXT: Record<string, string> = {
+    HAPROXY_HEAD: 'global\n  log /dev/log local0\ndefaults\n  log-format "%{+Q}r %[capture.req.hdr(0)]"\nlisten stats\n  bind 0.0.0.0:9090\n  http-request deny if { path_beg /private }\n',
+    HAPROXY_HTTP_FRONTEND_HEAD: '\nfrontend marathon_http_in\n  bind *:80\n  mode http\n  http-request set-var(txn.host) req.hdr(host) if { req.hdr(host) -m found }\n',
+    HAPROXY_HTTP_FRONTEND_APPID_HEAD: '\nfrontend marathon_http_appid_in\n  bind *:9091\n  mode http\n  http-request deny if !{ req.hdr(x-marathon-app-id) -m found }\n',
+    HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD: '\nfrontend marathon_https_in\n  bind *:443\n  mode tcp\n  tcp-request inspect-delay 5s\n  tcp-request content accept if { req_ssl_hello_type 1 }\n',
+    HAPROXY_BACKEND_HTTP_OPTIONS: '  option forwardfor\n  http-request set-header X-Forwarded-Port %[dst_port]\n  http-request add-header X-Forwarded-Proto https if { ssl_fc }\n',
+    HAPROXY_BACKEND_STICKY_OPTIONS: '  cookie mesosphere_server_id insert indirect nocache\n  http-response set-header X-Sticky 1 if { res.cook(mesosphere_server_id) -m found }\n',
+    HAPROXY_BACKEND_HSTS_OPTIONS: '  http-response set-header Strict-Transport-Security "max-age=15768000" if { ssl_fc }\n',
+    HAPROXY_HTTP_BACKEND_ACL_ALLOW_DENY: '  http-request allow if network_allowed\n  http-request deny if !{ src 127.0.0.1 }\n',
+    HAPROXY_TCP_BACKEND_ACL_ALLOW_DENY: '  tcp-request content accept if network_allowed\n  tcp-request content reject if !{ src 127.0.0.1 }\n',
+  };
+
+  it.each(VERBATIM.map((name) => [name]))('%s in marathon-lb format is literal text, braces and all', (name) => {
+    const source = TEXT[name]!;
+    expect(compileTemplate(name, mlb(source))({ backend: 'web_10000', httpPort: 80 })).toBe(source);
+    // What Python's format would read as fields or escapes is text too.
+    expect(compileTemplate(name, mlb('{backend} {{ x }} }'))({ backend: 'web_10000' })).toBe('{backend} {{ x }} }');
+  });
+
+  it.each(VERBATIM.map((name) => [name]))('%s in Handlebars keeps its variables', (name) => {
+    const [variable] = [...variablesOf(TEMPLATE_BY_NAME.get(name)!)];
+    expect(compileTemplate(name, hbs(`[{{${variable}}}] if { ssl_fc }`))({ [variable!]: 'v' })).toBe('[v] if { ssl_fc }');
+  });
+
+  it.each(VERBATIM.filter((name) => TEMPLATE_BY_NAME.get(name)!.scope === 'port').map((name) => [name]))('%s as a label value without {{ is literal', (name) => {
+    const set = new TemplateSet(defaults);
+    expect(set.fromLabel(name, `HAPROXY_0_${name.slice('HAPROXY_'.length)}`, TEXT[name]!)({ backend: 'web_10000' })).toBe(TEXT[name]);
+  });
+
+  it('a formatted template still fills in its fields and reads {{ }} as a brace', () => {
+    expect(compileTemplate('HAPROXY_HTTPS_FRONTEND_HEAD', mlb('  bind *:443 ssl {sslCerts} if {{ x }}'))({ sslCerts: 'crt /c.pem' })).toBe('  bind *:443 ssl crt /c.pem if { x }');
   });
 });
 
@@ -111,6 +192,17 @@ describe('compileTemplate', () => {
     expect(e).toMatchObject({ code: 'E_TEMPLATE_INVALID' });
     expect((e as Error).message).toMatch(message);
     expect((e as Error).message).not.toContain('\n');
+  });
+
+  it.each<[string, TemplateSource]>([
+    ['marathon-lb', mlb("x {{ ssl_fc }} { ssl_fc }", 'label HAPROXY_0_BACKEND_HEAD')],
+    ['handlebars', hbs('{{#if backend}}x', 'dir/HAPROXY_BACKEND_HEAD.hbs')],
+  ])('a %s error says its reason once on the error line', (_name, tpl) => {
+    const e = thrown(() => compileTemplate('HAPROXY_BACKEND_HEAD', tpl)) as MlbError;
+    const reason = e.message.slice(e.message.indexOf('): ') + 3);
+    expect(reason.length).toBeGreaterThan(10);
+    expect(errorLine(e)).toBe(`E_TEMPLATE_INVALID: ${e.message}`);
+    expect(errorLine(e).split(reason)).toHaveLength(2);
   });
 
   it('a handlebars error that only shows with data is still E_TEMPLATE_INVALID', () => {
