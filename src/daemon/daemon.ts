@@ -6,6 +6,7 @@ import { blamedSections } from '../haproxy/attribute.js';
 import { takenBinds } from '../haproxy/binds.js';
 import { clearReloadPending, installFiles, type InstallFile, isInstalled, isReloadPending, validateSet, validationError } from '../haproxy/install.js';
 import { runCommands, type RuntimeRoute, saveServerState } from '../haproxy/runtime.js';
+import { configuredServers } from '../haproxy/server-state.js';
 import type { Validation } from '../haproxy/validate.js';
 import { HostResolver } from '../io/dns.js';
 import { loadTemplateSet } from '../io/templates.js';
@@ -708,9 +709,14 @@ export class Daemon {
     return this.viaRuntimeApi((route) => runCommands(route, commands));
   }
 
-  /** The server state, saved before a reload for the next worker to load. */
-  private saveServerState(): Promise<void> {
-    return this.viaRuntimeApi((route) => saveServerState(route, stateFileOf(this.configPath)));
+  /**
+   * The server state, saved before a reload for the next worker to load: only servers `config`
+   * (the config that worker loads) has at the address, port and check port they are at now —
+   * a slot the runtime API pointed at another task would otherwise take its port over.
+   */
+  private saveServerState(config: string): Promise<void> {
+    const next = configuredServers(config);
+    return this.viaRuntimeApi((route) => saveServerState(route, stateFileOf(this.configPath), next));
   }
 
   /**
@@ -721,7 +727,7 @@ export class Daemon {
     this.log.info({ reason, change: why }, 'reloading HAProxy');
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.saveServerState().catch((e) => this.log.debug({ err: errorLine(e) }, 'server state not saved'));
+        await this.saveServerState(result.rendered.config).catch((e) => this.log.debug({ err: errorLine(e) }, 'server state not saved'));
         await this.reloader.reload();
         this.lastReloadAt = Date.now();
         this.lastGood = result.files;

@@ -1,5 +1,6 @@
 import { writeFileSync, renameSync } from 'node:fs';
 import { MlbError } from '../errors.js';
+import { type ConfiguredServers, serverStateFile } from './server-state.js';
 import { socketCommand } from './socket.js';
 
 /** What HAProxy's CLI says when a command did not do what was asked. */
@@ -49,18 +50,16 @@ export async function runCommands(route: RuntimeRoute, commands: string[], batch
 
 /**
  * Saves `show servers state` for the next worker to load (load-server-state-from-file):
- * health and weights survive the reload. Servers an operator or mlb-ts put in maintenance
- * or drain are left out, so the new config decides their state.
+ * health and check state survive the reload. Servers an operator or mlb-ts put in maintenance
+ * or drain are left out, so the new config decides their state; with `next`, the servers of
+ * the config that worker loads, so are the ones it has elsewhere or not at all, and weights
+ * are the config's (see serverStateFile).
  */
-export async function saveServerState(route: RuntimeRoute, stateFile: string): Promise<void> {
+export async function saveServerState(route: RuntimeRoute, stateFile: string, next?: ConfiguredServers): Promise<void> {
   const text = await sendCommands(route, ['show servers state']);
-  const lines = text.split('\n');
-  const header = lines.findIndex((l) => l.startsWith('# be_id'));
-  if (!/^\d+\s*$/.test(lines[0] ?? '') || header < 0) throw new MlbError('E_RUNTIME', `unexpected 'show servers state' answer: ${text.slice(0, 120)}`);
-  const cols = (lines[header] as string).replace(/^#\s*/, '').split(/\s+/);
-  const admin = cols.indexOf('srv_admin_state');
-  const kept = lines.slice(header + 1).filter((l) => l.trim() && Number(l.split(/\s+/)[admin] ?? 0) === 0);
+  const file = serverStateFile(text, next);
+  if (file === undefined) throw new MlbError('E_RUNTIME', `unexpected 'show servers state' answer: ${text.slice(0, 120)}`);
   const tmp = `${stateFile}.tmp`;
-  writeFileSync(tmp, [lines[0], lines[header], ...kept].join('\n') + '\n');
+  writeFileSync(tmp, file);
   renameSync(tmp, stateFile);
 }

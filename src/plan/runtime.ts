@@ -2,7 +2,8 @@ import { spareSlotName } from '../render/haproxy-config.js';
 import type { LbModel, Server } from '../model/types.js';
 import { addressOf } from './diff.js';
 
-export type SlotState = 'ready' | 'drain' | 'maint';
+/** A slot's admin state: serving, or in maintenance (a removed task, or a spare slot never used). */
+export type SlotState = 'ready' | 'maint';
 
 /** One `server` line of the running HAProxy, and what it currently points at. */
 export interface Slot {
@@ -10,18 +11,41 @@ export interface Slot {
   /** ip:port, or undefined for a spare slot never used. */
   addr?: string;
   state: SlotState;
+  /** Its weight now (`show servers state`'s srv_uweight): 0 while its task drains. */
+  weight: number;
+  /**
+   * The weight its config line gave it (srv_iweight). In a backend with a static balance
+   * algorithm (static-rr, map-based hashing) HAProxy refuses any runtime weight but 0 and this one.
+   */
+  initialWeight: number;
   checkPort?: number;
 }
 
 /** The servers of the running HAProxy, backend by backend, as the runtime API left them. */
 export type Live = Map<string, Slot[]>;
 
+/**
+ * The weight a server's line in the rendered config gives it, which a reload loads: `weight 0`
+ * for a draining task (TASK_KILLING, or the older side of a blue/green deploy), else none,
+ * i.e. HAProxy's default 1 (render/haproxy-config.ts, serverLines). The runtime API sets the
+ * same, so a slot serves alike whether a reload or a runtime update put its task there.
+ */
+export function serverWeight(sv: Pick<Server, 'state'>): number {
+  return sv.state === 'drain' ? 0 : 1;
+}
+
+/** Spare slots render through the same server line, `disabled`, with no weight. */
+const SPARE_WEIGHT = 1;
+
 /** The layout a reload of this model creates: its servers, then the spare slots. */
 export function liveAfterReload(model: LbModel, spareSlots: number): Live {
   const live: Live = new Map();
   for (const s of model.services) {
-    const slots: Slot[] = s.servers.map((sv) => ({ name: sv.name, addr: addressOf(sv), state: sv.state, ...(sv.checkPort !== undefined ? { checkPort: sv.checkPort } : {}) }));
-    for (let i = 1; i <= spareSlots; i++) slots.push({ name: spareSlotName(i), state: 'maint' });
+    const slots: Slot[] = s.servers.map((sv) => {
+      const weight = serverWeight(sv);
+      return { name: sv.name, addr: addressOf(sv), state: 'ready', weight, initialWeight: weight, ...(sv.checkPort !== undefined ? { checkPort: sv.checkPort } : {}) };
+    });
+    for (let i = 1; i <= spareSlots; i++) slots.push({ name: spareSlotName(i), state: 'maint', weight: SPARE_WEIGHT, initialWeight: SPARE_WEIGHT });
     live.set(s.backend, slots);
   }
   return live;
@@ -41,6 +65,7 @@ function setState(backend: string, slot: Slot, state: SlotState, commands: strin
   commands.push(`set server ${backend}/${slot.name} state ${state}`);
 }
 
+/** Points `slot` at `sv`: address, check port and weight first, then `ready`, so it never serves half set. */
 function fill(backend: string, slot: Slot, sv: Server, commands: string[]): void {
   if (slot.addr !== addressOf(sv)) {
     commands.push(`set server ${backend}/${slot.name} addr ${sv.ip} port ${sv.port}`);
@@ -50,15 +75,23 @@ function fill(backend: string, slot: Slot, sv: Server, commands: string[]): void
     commands.push(`set server ${backend}/${slot.name} check-port ${sv.checkPort}`);
     slot.checkPort = sv.checkPort;
   }
-  setState(backend, slot, sv.state, commands);
+  const weight = serverWeight(sv);
+  if (slot.weight !== weight) {
+    commands.push(`set server ${backend}/${slot.name} weight ${weight}`);
+    slot.weight = weight;
+  }
+  setState(backend, slot, 'ready', commands);
 }
 
 /**
  * Runtime-API commands that bring the running servers to `next`, when only servers changed
  * (the caller checked that nothing else did). New tasks fill free slots (a slot that held
- * the same address first, so a returning task keeps its slot), removed ones go to `maint`
- * (their connections finish; no new ones), state changes become `set server … state`.
- * Not enough free slots in a backend: a reload, with that reason. Pure.
+ * the same address first, so a returning task keeps its slot; else one loaded with a weight
+ * other than 0, which even a static balance algorithm lets them have), removed ones go to
+ * `maint` (their connections finish; no new ones). A slot's weight is the one a reload of the
+ * rendered config would give its task: a task that starts or stops draining gets
+ * `set server … weight`, as does a task put in a slot loaded with another weight. Not enough
+ * free slots in a backend: a reload, with that reason. Pure.
  */
 export function planServerChanges(live: Live, next: LbModel): RuntimePlan {
   const out = cloneLive(live);
@@ -84,16 +117,20 @@ export function planServerChanges(live: Live, next: LbModel): RuntimePlan {
         pending.push(sv);
         continue;
       }
-      const was = slot.state;
+      const was = { state: slot.state, weight: slot.weight };
       fill(s.backend, slot, sv, commands);
-      if (was === 'maint') added++;
-      else if (was !== slot.state) changed++;
+      if (was.state === 'maint') added++;
+      else if (was.weight !== slot.weight) changed++;
     }
     const free = slots.filter((sl) => sl.state === 'maint' && !(sl.addr && wanted.has(sl.addr)));
     if (pending.length > free.length) {
       return { kind: 'reload', reason: `no free server slot in ${s.backend} (${pending.length} new, ${free.length} free)` };
     }
-    pending.forEach((sv, i) => fill(s.backend, free[i] as Slot, sv, commands));
+    for (const sv of pending) {
+      const best = serverWeight(sv) === 0 ? 0 : free.findIndex((sl) => sl.initialWeight !== 0);
+      const [slot] = free.splice(Math.max(best, 0), 1) as [Slot];
+      fill(s.backend, slot, sv, commands);
+    }
     added += pending.length;
   }
   return { kind: 'runtime', commands, live: out, summary: `servers +${added} -${removed} ~${changed}` };

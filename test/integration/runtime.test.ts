@@ -1,10 +1,15 @@
-import { renameSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
 import { socketCommand } from '../../src/haproxy/socket.js';
 import type { Task } from '../../src/marathon/types.js';
 import { configServers, eventually, HEALTH_CHECK, isHealthy, isReloadDone, isRunning, type LogLine, type MetricsSnapshot, type RunningDaemon, servedApp, sleep, startDaemon, taskAddress } from '../helpers/daemon.js';
+import { type Backend, startBackend, stopAll } from '../helpers/backends.js';
+import { app, inState, task, withLabels, withPortDefinitions, withTasks } from '../helpers/builders.js';
+import { servedBy } from '../helpers/http.js';
 import { describeLoad, startLoad } from '../helpers/load.js';
 import { freePorts } from '../helpers/ports.js';
 
@@ -335,12 +340,147 @@ describe('runtime API updates after HAProxy was restarted (mlb-ts --sse --spare-
     expect(r.failed, describeLoad(r)).toBe(0);
     expect(r.byTask[added.id], describeLoad(r)).toBeUndefined();
     expect(Object.keys(r.byTask).sort()).toEqual([...original].sort());
-    // HAProxy itself: every server at the added task's address is in MAINT or DRAIN (admin state bits 0x01…0x40), or there is none.
+    // HAProxy itself: every server at the added task's address is in MAINT or DRAIN (admin state
+    // bits 0x01, 0x02, 0x08, 0x10, 0x20, 0x40; 0x04 only says "disabled in the config") or at
+    // weight 0 (a draining task, as a reload of the config loads it), or there is none.
     const rows = (await socketCommand(d.adminSocket, 'show servers state'))
       .split('\n')
       .filter((l) => /^\d/.test(l))
       .map((l) => l.split(' '))
       .filter((f) => f[1]?.startsWith('svc_') && f[4] === '127.0.0.1' && f[18] === String(added.ports?.[0]));
-    for (const f of rows) expect(Number(f[6]) & 0x7f, f.join(' ')).not.toBe(0);
+    for (const f of rows) expect((Number(f[6]) & 0x7b) !== 0 || Number(f[7]) === 0, f.join(' ')).toBe(true);
+  }, 60_000);
+});
+
+/**
+ * Tasks from a Marathon file (re-read on SIGHUP, no event stream), each a real backend on a
+ * port of its own, so a sequence can bring a task back at an address a slot once had.
+ */
+describe('runtime API updates and reloads keep each server at its weight and address (apps file, SIGHUP, SIGUSR1)', () => {
+  let tmp: string;
+  let appsFile: string;
+  let servicePort: number;
+  const backends = new Map<number, Backend>();
+  let d: RunningDaemon | undefined;
+
+  /** /web (web.test) with these tasks: `port` or `port:KILLING`. */
+  function writeTasks(...tasks: string[]): void {
+    const web = app(
+      '/web',
+      withLabels({ HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'web.test' }),
+      withPortDefinitions(servicePort),
+      withTasks(...tasks.map((t) => task('127.0.0.1', [Number(t.split(':')[0])], inState(t.includes(':') ? `TASK_${t.split(':')[1]}` : 'TASK_RUNNING')))),
+    );
+    writeFileSync(`${appsFile}.tmp`, JSON.stringify({ apps: [web] }));
+    renameSync(`${appsFile}.tmp`, appsFile);
+  }
+
+  /** Rewrites the apps file with `tasks` (unless undefined), sends `signal`, and waits for what the daemon did. */
+  async function apply(daemon: RunningDaemon, signal: 'SIGHUP' | 'SIGUSR1', want: 'runtime' | 'reload', tasks?: string[]): Promise<void> {
+    if (tasks) writeTasks(...tasks);
+    const mark = daemon.mark();
+    daemon.signal(signal);
+    const done = await daemon.waitForLog((l) => isRuntime(l) || isReloadDone(l), 10_000, mark);
+    expect(done.msg, JSON.stringify(done)).toBe(want === 'runtime' ? 'applied through the runtime API (no reload)' : 'HAProxy reloaded');
+  }
+
+  /** The web backend's servers as `show servers state` shows them. */
+  async function webState(daemon: RunningDaemon): Promise<{ name: string; port: number; admin: number; uweight: number }[]> {
+    const text = await socketCommand(daemon.adminSocket, 'show servers state');
+    const lines = text.split('\n');
+    const cols = (lines.find((l) => l.startsWith('# be_id')) as string).replace(/^#\s*/, '').split(/\s+/);
+    const col = (f: string[], c: string) => f[cols.indexOf(c)] as string;
+    return lines
+      .slice(lines.findIndex((l) => l.startsWith('# be_id')) + 1)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length >= cols.length && col(f, 'be_name').startsWith('web_'))
+      .map((f) => ({ name: col(f, 'srv_name'), port: Number(col(f, 'srv_port')), admin: Number(col(f, 'srv_admin_state')), uweight: Number(col(f, 'srv_uweight')) }));
+  }
+
+  /** Who answers `n` requests for web.test: backend ports, and statuses when no backend did (e.g. 503), sorted. */
+  async function answers(daemon: RunningDaemon, n: number): Promise<string[]> {
+    const seen = new Set<string>();
+    for (let i = 0; i < n; i++) seen.add(await servedBy({ port: daemon.ports.http, hostHeader: 'web.test' }));
+    return [...seen].sort();
+  }
+  const webServers = (config: string) => configServers(config).filter((s) => s.backend.startsWith('web_'));
+  const names = (...ports: number[]) => ports.map(String).sort();
+  /**
+   * Port and weight of each server neither in maintenance nor in drain (admin state bits 0x01,
+   * 0x02, 0x08, 0x10, 0x20, 0x40; a spare slot made ready keeps 0x04, "disabled in the config"), sorted.
+   */
+  const inService = (state: { port: number; admin: number; uweight: number }[]) =>
+    state
+      .filter((s) => (s.admin & 0x7b) === 0)
+      .map((s) => `${s.port}/${s.uweight}`)
+      .sort();
+
+  const port = (i: number) => [...backends.keys()][i] as number;
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'mlb-ts-slots-'));
+    appsFile = join(tmp, 'apps.json');
+    const ports = await freePorts(6);
+    servicePort = ports.shift() as number;
+    for (const p of ports) backends.set(p, await startBackend({ name: String(p), port: p }));
+  });
+
+  afterEach(async () => {
+    await d?.stop();
+    d = undefined;
+  });
+
+  afterAll(async () => {
+    await stopAll(backends.values());
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const start = async (...tasks: string[]) => {
+    writeTasks(...tasks);
+    d = await startDaemon(appsFile, ['--spare-slots', '2', '--haproxy-map', '--reload-interval', '0.2', '--debounce-ms', '20']);
+    // An answer from its API: past 'mlb-ts running', its signal handlers are in place.
+    await d.pids();
+    return d;
+  };
+
+  it('a slot loaded draining (weight 0) and refilled at runtime, or drained and made ready again, serves at weight 1: no 503', async () => {
+    const [p1, p2, p3, p4, p5] = [0, 1, 2, 3, 4].map(port) as [number, number, number, number, number];
+    // Loaded while both tasks are TASK_KILLING: `weight 0` on both server lines.
+    const daemon = await start(`${p1}:KILLING`, `${p2}:KILLING`);
+    expect(webServers(await daemon.config()).map((s) => s.line)).toEqual([expect.stringMatching(/ weight 0$/), expect.stringMatching(/ weight 0$/)]);
+    // Both gone, then three new tasks: two spare slots and one of the slots loaded at weight 0.
+    await apply(daemon, 'SIGHUP', 'runtime', []);
+    await apply(daemon, 'SIGHUP', 'runtime', [String(p3), String(p4), String(p5)]);
+    expect(inService(await webState(daemon))).toEqual([`${p3}/1`, `${p4}/1`, `${p5}/1`].sort());
+    expect(await answers(daemon, 30)).toEqual(names(p3, p4, p5));
+
+    // ready → drain at runtime: weight 0, as a reload loads a draining task; then loaded that way.
+    await apply(daemon, 'SIGHUP', 'runtime', [`${p3}:KILLING`, String(p4), String(p5)]);
+    expect(inService(await webState(daemon))).toEqual([`${p3}/0`, `${p4}/1`, `${p5}/1`].sort());
+    expect(await answers(daemon, 20)).toEqual(names(p4, p5));
+    await apply(daemon, 'SIGUSR1', 'reload');
+    expect(webServers(await daemon.config()).find((s) => s.addr === `127.0.0.1:${p3}`)?.line).toMatch(/ weight 0$/);
+    expect(inService(await webState(daemon))).toEqual([`${p3}/0`, `${p4}/1`, `${p5}/1`].sort());
+    // drain → ready (as blue/green makes the older side ready again): weight 1, it serves.
+    await apply(daemon, 'SIGHUP', 'runtime', [String(p3), String(p4), String(p5)]);
+    expect(inService(await webState(daemon))).toEqual([`${p3}/1`, `${p4}/1`, `${p5}/1`].sort());
+    expect(await answers(daemon, 30)).toEqual(names(p3, p4, p5));
+  }, 60_000);
+
+  it('a named slot refilled with another task at runtime: after the reload every server is at its own address, both tasks serve', async () => {
+    const [pa, pb] = [port(0), port(1)];
+    const daemon = await start(String(pa));
+    // pa leaves, pb comes: pb takes pa's slot (the server named after pa).
+    await apply(daemon, 'SIGHUP', 'runtime', [String(pb)]);
+    expect((await webState(daemon)).find((s) => s.name.endsWith(`_${pa}`))).toMatchObject({ port: pb, admin: 0, uweight: 1 });
+    // pa is back (in a spare slot); then a reload loads servers named after pa and pb.
+    await apply(daemon, 'SIGHUP', 'runtime', [String(pa), String(pb)]);
+    await apply(daemon, 'SIGUSR1', 'reload');
+    const config = webServers(await daemon.config());
+    expect(config.map((s) => s.addr).sort()).toEqual([`127.0.0.1:${pa}`, `127.0.0.1:${pb}`].sort());
+    const state = await webState(daemon);
+    for (const s of config) expect(state.find((x) => x.name === s.name), s.name).toMatchObject({ port: Number(s.addr.split(':')[1]), admin: 0, uweight: 1 });
+    expect(inService(state)).toEqual([`${pa}/1`, `${pb}/1`].sort());
+    expect(await answers(daemon, 20)).toEqual(names(pa, pb));
   }, 60_000);
 });

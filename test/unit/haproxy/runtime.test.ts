@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejection } from '../../helpers/models.js';
 import { runCommands, saveServerState } from '../../../src/haproxy/runtime.js';
+import { configuredServers } from '../../../src/haproxy/server-state.js';
 import { socketCommand } from '../../../src/haproxy/socket.js';
 import { type RunningHaproxy, retryWhilePortTaken, startHaproxy } from '../../helpers/haproxy.js';
 import { freePort } from '../../helpers/ports.js';
@@ -193,6 +194,22 @@ describe('the runtime API against a real HAProxy admin socket', () => {
         expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
       } finally {
         await runCommands(admin, ['set server be/s2 state ready', 'set server be/s3 state ready']);
+      }
+    });
+
+    it('with the config the next worker loads: a server pointed at another port and one that config lacks are left out; weights are its own', async () => {
+      await runCommands(admin, ['set server be/s4 addr 127.0.0.1 port 29999', 'set server be/s5 weight 0']);
+      try {
+        const file = join(dir, 'next.state');
+        const next = configuredServers(readFileSync(cfgPath, 'utf8').replace(/\n {2}server s6 .*/, ''));
+        expect(next.has('be/s6')).toBe(false);
+        await saveServerState(admin, file, next);
+        const rows = stateRows(readFileSync(file, 'utf8'));
+        expect(rows.map((r) => r.name)).toEqual(SERVERS.filter((s) => s !== 's4' && s !== 's6'));
+        expect(rows.find((r) => r.name === 's5')?.weight).toBe(1);
+        expect(rows.every((r) => r.admin === 0 && r.weight === 1)).toBe(true);
+      } finally {
+        await runCommands(admin, ['set server be/s4 addr 127.0.0.1 port 20003', 'set server be/s5 weight 1']);
       }
     });
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { configuredServers } from '../../../src/haproxy/server-state.js';
+import { readDefaultTemplates } from '../../../src/io/templates.js';
 import type { LbModel, Server } from '../../../src/model/types.js';
+import { DEFAULT_PORTS, renderConfig } from '../../../src/render/haproxy-config.js';
+import { TemplateSet } from '../../../src/render/templates.js';
 import { model, server, service } from '../../helpers/models.js';
-import { configSkeleton, liveAfterReload, type Live, mapCommands, planServerChanges, type RuntimePlan, type Slot, type SlotState } from '../../../src/plan/runtime.js';
+import { configSkeleton, liveAfterReload, type Live, mapCommands, planServerChanges, type RuntimePlan, serverWeight, type Slot, type SlotState } from '../../../src/plan/runtime.js';
 
 const a1 = server('10.0.0.1', 31000);
 const a2 = server('10.0.0.2', 31000);
@@ -12,13 +16,14 @@ const a4 = server('10.0.0.4', 31000);
 function applyCommands(live: Live, commands: string[]): Live {
   const out: Live = new Map([...live].map(([b, slots]) => [b, slots.map((s) => ({ ...s }))]));
   for (const c of commands) {
-    const m = /^set server ([^/]+)\/(\S+) (addr (\S+) port (\d+)|check-port (\d+)|state (ready|drain|maint))$/.exec(c);
+    const m = /^set server ([^/]+)\/(\S+) (addr (\S+) port (\d+)|check-port (\d+)|state (ready|maint)|weight (\d+))$/.exec(c);
     if (!m) throw new Error(`not a runtime command this test knows: ${c}`);
     const slot = out.get(m[1] as string)?.find((s) => s.name === m[2]);
     if (!slot) throw new Error(`no slot ${m[1]}/${m[2]} for: ${c}`);
     if (m[4]) slot.addr = `${m[4]}:${m[5]}`;
     else if (m[6]) slot.checkPort = Number(m[6]);
-    else slot.state = m[7] as SlotState;
+    else if (m[7]) slot.state = m[7] as SlotState;
+    else slot.weight = Number(m[8]);
   }
   return out;
 }
@@ -28,15 +33,19 @@ function runtimePlan(p: RuntimePlan): Extract<RuntimePlan, { kind: 'runtime' }> 
   return p;
 }
 
-const spare = (i: number, over: Partial<Slot> = {}): Slot => ({ name: `mlb_spare_${i}`, state: 'maint', ...over });
+const spare = (i: number, over: Partial<Slot> = {}): Slot => ({ name: `mlb_spare_${i}`, state: 'maint', weight: 1, initialWeight: 1, ...over });
+/** The slot a reload gives `sv` (ready, weight 1), with changes. */
+const slotOf = (sv: Server, over: Partial<Slot> = {}): Slot => ({ name: sv.name, addr: `${sv.ip}:${sv.port}`, state: 'ready', weight: 1, initialWeight: 1, ...over });
+/** The slot of a task loaded draining: `weight 0` on its line. */
+const loadedDraining = (sv: Server, over: Partial<Slot> = {}): Slot => slotOf(sv, { weight: 0, initialWeight: 0, ...over });
 
 describe('liveAfterReload', () => {
-  it('lists each backend: its servers in model order, then mlb_spare_1..N in maint', () => {
+  it('lists each backend: its servers in model order (a draining one ready at weight 0), then mlb_spare_1..N in maint', () => {
     const live = liveAfterReload(model(service('api', [a2, { ...a1, state: 'drain', checkPort: 31005 }]), service('web', [])), 3);
     expect([...live.keys()]).toEqual(['api', 'web']);
     expect(live.get('api')).toEqual([
-      { name: a2.name, addr: '10.0.0.2:31000', state: 'ready' },
-      { name: a1.name, addr: '10.0.0.1:31000', state: 'drain', checkPort: 31005 },
+      { name: a2.name, addr: '10.0.0.2:31000', state: 'ready', weight: 1, initialWeight: 1 },
+      { name: a1.name, addr: '10.0.0.1:31000', state: 'ready', weight: 0, initialWeight: 0, checkPort: 31005 },
       spare(1),
       spare(2),
       spare(3),
@@ -45,7 +54,29 @@ describe('liveAfterReload', () => {
   });
 
   it('no spare slots: only the servers', () => {
-    expect(liveAfterReload(model(service('web', [a1])), 0).get('web')).toEqual([{ name: a1.name, addr: '10.0.0.1:31000', state: 'ready' }]);
+    expect(liveAfterReload(model(service('web', [a1])), 0).get('web')).toEqual([{ name: a1.name, addr: '10.0.0.1:31000', state: 'ready', weight: 1, initialWeight: 1 }]);
+  });
+
+  it('each slot has the weight the rendered server line gives it (the default templates)', () => {
+    const m = model(service('web_10000', [a1, { ...a2, state: 'drain' }, { ...a3, checkPort: 31009 }, { ...a4, state: 'drain', checkPort: 31009 }]));
+    const config = renderConfig(m, new TemplateSet(readDefaultTemplates()), {
+      haproxyDir: '/etc/haproxy',
+      sslCerts: [],
+      haproxyMap: false,
+      dontBindHttpHttps: true,
+      groupHttpsByVhost: false,
+      adminSocket: '/run/haproxy/socket',
+      stateFile: '/etc/haproxy/haproxy.state',
+      hardStopAfter: '5m',
+      ports: DEFAULT_PORTS,
+      mlbApi: '',
+      spareSlots: () => 2,
+    }).config;
+    const rendered = configuredServers(config);
+    const slots = liveAfterReload(m, 2).get('web_10000') as Slot[];
+    expect(slots.map((sl) => [sl.name, rendered.get(`web_10000/${sl.name}`)?.weight])).toEqual(slots.map((sl) => [sl.name, sl.initialWeight]));
+    expect(slots.map((sl) => sl.weight)).toEqual([1, 0, 1, 0, 1, 1]);
+    expect([a1, { ...a2, state: 'drain' as const }].map(serverWeight)).toEqual([1, 0]);
   });
 
   it('planning the same model against it changes nothing', () => {
@@ -75,9 +106,9 @@ describe('planServerChanges', () => {
       commands: ['set server web/mlb_spare_1 addr 10.0.0.3 port 31000', 'set server web/mlb_spare_1 state ready'],
       summary: 'servers +1 -0 ~0',
       slots: [
-        { name: a1.name, addr: '10.0.0.1:31000', state: 'ready' },
-        { name: a2.name, addr: '10.0.0.2:31000', state: 'ready' },
-        { name: 'mlb_spare_1', addr: '10.0.0.3:31000', state: 'ready' },
+        slotOf(a1),
+        slotOf(a2),
+        spare(1, { addr: '10.0.0.3:31000', state: 'ready' }),
         spare(2),
       ],
     },
@@ -99,42 +130,97 @@ describe('planServerChanges', () => {
       next: model(service('web', [a1])),
       commands: [`set server web/${a2.name} state maint`],
       summary: 'servers +0 -1 ~0',
-      slots: [{ name: a1.name, addr: '10.0.0.1:31000', state: 'ready' }, { name: a2.name, addr: '10.0.0.2:31000', state: 'maint' }, spare(1), spare(2)],
+      slots: [slotOf(a1), slotOf(a2, { state: 'maint' }), spare(1), spare(2)],
     },
     {
       name: 'a returning address reuses its old slot, not a spare one',
-      live: new Map([['web', [{ name: a1.name, addr: '10.0.0.1:31000', state: 'ready' }, spare(1), spare(2, { addr: '10.0.0.3:31000' })]]]),
+      live: new Map([['web', [slotOf(a1), spare(1), spare(2, { addr: '10.0.0.3:31000' })]]]),
       next: model(service('web', [a1, a3])),
       commands: ['set server web/mlb_spare_2 state ready'],
       summary: 'servers +1 -0 ~0',
     },
     {
       name: 'a removed server coming back: its own slot again, no addr change',
-      live: new Map([['web', [{ name: a1.name, addr: '10.0.0.1:31000', state: 'ready' }, { name: a2.name, addr: '10.0.0.2:31000', state: 'maint' }, spare(1)]]]),
+      live: new Map([['web', [slotOf(a1), slotOf(a2, { state: 'maint' }), spare(1)]]]),
       next: model(service('web', [a1, a2])),
       commands: [`set server web/${a2.name} state ready`],
       summary: 'servers +1 -0 ~0',
     },
     {
       name: 'a slot remembered for a returning address is not given to a new one',
-      live: new Map([['web', [{ name: a2.name, addr: '10.0.0.2:31000', state: 'maint' }, spare(1)]]]),
+      live: new Map([['web', [slotOf(a2, { state: 'maint' }), spare(1)]]]),
       next: model(service('web', [a3, a2])),
       commands: [`set server web/${a2.name} state ready`, 'set server web/mlb_spare_1 addr 10.0.0.3 port 31000', 'set server web/mlb_spare_1 state ready'],
       summary: 'servers +2 -0 ~0',
     },
     {
-      name: 'ready → drain',
+      name: 'ready → drain: weight 0, as the rendered config has it (not `state drain`)',
       live: twoPlusTwo(),
       next: model(service('web', [a1, { ...a2, state: 'drain' }])),
-      commands: [`set server web/${a2.name} state drain`],
+      commands: [`set server web/${a2.name} weight 0`],
+      summary: 'servers +0 -0 ~1',
+      slots: [slotOf(a1), slotOf(a2, { weight: 0 }), spare(1), spare(2)],
+    },
+    {
+      name: 'drain → ready, loaded draining (weight 0 on its line): weight 1',
+      live: liveAfterReload(model(service('web', [{ ...a1, state: 'drain' }])), 1),
+      next: model(service('web', [a1])),
+      commands: [`set server web/${a1.name} weight 1`],
+      summary: 'servers +0 -0 ~1',
+      slots: [loadedDraining(a1, { weight: 1 }), spare(1)],
+    },
+    {
+      name: 'drain → ready, drained at runtime: weight 1',
+      live: new Map([['web', [slotOf(a1, { weight: 0 }), spare(1)]]]),
+      next: model(service('web', [a1])),
+      commands: [`set server web/${a1.name} weight 1`],
       summary: 'servers +0 -0 ~1',
     },
     {
-      name: 'drain → ready',
-      live: liveAfterReload(model(service('web', [{ ...a1, state: 'drain' }])), 1),
+      name: 'a removed draining task: maint, its weight stays 0',
+      live: liveAfterReload(model(service('web', [a1, { ...a2, state: 'drain' }])), 1),
       next: model(service('web', [a1])),
-      commands: [`set server web/${a1.name} state ready`],
-      summary: 'servers +0 -0 ~1',
+      commands: [`set server web/${a2.name} state maint`],
+      summary: 'servers +0 -1 ~0',
+      slots: [slotOf(a1), loadedDraining(a2, { state: 'maint' }), spare(1)],
+    },
+    {
+      name: 'a new task in a slot loaded draining (no spare slot left): weight 1 before ready',
+      live: new Map([['web', [loadedDraining(a1, { state: 'maint' }), loadedDraining(a2, { state: 'maint' })]]]),
+      next: model(service('web', [a3])),
+      commands: [`set server web/${a1.name} addr 10.0.0.3 port 31000`, `set server web/${a1.name} weight 1`, `set server web/${a1.name} state ready`],
+      summary: 'servers +1 -0 ~0',
+      slots: [loadedDraining(a1, { addr: '10.0.0.3:31000', weight: 1 }), loadedDraining(a2, { state: 'maint' })],
+    },
+    {
+      name: 'a task back, ready, at the address of a slot loaded draining: that slot, weight 1',
+      live: new Map([['web', [loadedDraining(a1, { state: 'maint' }), spare(1)]]]),
+      next: model(service('web', [a1])),
+      commands: [`set server web/${a1.name} weight 1`, `set server web/${a1.name} state ready`],
+      summary: 'servers +1 -0 ~0',
+    },
+    {
+      name: 'new ready tasks take slots loaded at weight 1 first (a static balance algorithm refuses weight 1 on the others)',
+      live: new Map([['web', [loadedDraining(a1, { state: 'maint' }), slotOf(a2, { state: 'maint' }), loadedDraining(server('10.0.0.9', 31000), { state: 'maint' }), spare(1)]]]),
+      next: model(service('web', [a3, a4, server('10.0.0.5', 31000)])),
+      commands: [
+        `set server web/${a2.name} addr 10.0.0.3 port 31000`,
+        `set server web/${a2.name} state ready`,
+        'set server web/mlb_spare_1 addr 10.0.0.4 port 31000',
+        'set server web/mlb_spare_1 state ready',
+        `set server web/${a1.name} addr 10.0.0.5 port 31000`,
+        `set server web/${a1.name} weight 1`,
+        `set server web/${a1.name} state ready`,
+      ],
+      summary: 'servers +3 -0 ~0',
+    },
+    {
+      name: 'a new draining task takes the first free slot, at weight 0',
+      live: new Map([['web', [slotOf(a1), loadedDraining(a2, { state: 'maint' }), spare(1)]]]),
+      next: model(service('web', [a1, { ...a3, state: 'drain' }])),
+      commands: [`set server web/${a2.name} addr 10.0.0.3 port 31000`, `set server web/${a2.name} state ready`],
+      summary: 'servers +1 -0 ~0',
+      slots: [slotOf(a1), loadedDraining(a2, { addr: '10.0.0.3:31000' }), spare(1)],
     },
     {
       name: 'a check port set on a running server',
@@ -147,7 +233,7 @@ describe('planServerChanges', () => {
       name: 'a new server with a check port and in drain',
       live: twoPlusTwo(),
       next: model(service('web', [a1, a2, { ...a3, checkPort: 31001, state: 'drain' }])),
-      commands: ['set server web/mlb_spare_1 addr 10.0.0.3 port 31000', 'set server web/mlb_spare_1 check-port 31001', 'set server web/mlb_spare_1 state drain'],
+      commands: ['set server web/mlb_spare_1 addr 10.0.0.3 port 31000', 'set server web/mlb_spare_1 check-port 31001', 'set server web/mlb_spare_1 weight 0', 'set server web/mlb_spare_1 state ready'],
       summary: 'servers +1 -0 ~0',
     },
     {
@@ -156,7 +242,7 @@ describe('planServerChanges', () => {
       next: model(service('web', [a1, a3])),
       commands: [`set server web/${a2.name} state maint`, `set server web/${a2.name} addr 10.0.0.3 port 31000`, `set server web/${a2.name} state ready`],
       summary: 'servers +1 -1 ~0',
-      slots: [{ name: a1.name, addr: '10.0.0.1:31000', state: 'ready' }, { name: a2.name, addr: '10.0.0.3:31000', state: 'ready' }],
+      slots: [slotOf(a1), slotOf(a2, { addr: '10.0.0.3:31000' })],
     },
     {
       name: 'several backends, each planned on its own',
@@ -213,9 +299,9 @@ describe('planServerChanges', () => {
     }
     // a3 came back into the slot it had; a4 took the first free one (a2's, a2 being gone).
     expect(live.get('web')).toEqual([
-      { name: a1.name, addr: '10.0.0.1:31000', state: 'ready' },
-      { name: 'mlb_spare_1', addr: '10.0.0.4:31000', state: 'ready' },
-      { name: 'mlb_spare_2', addr: '10.0.0.3:31000', state: 'ready' },
+      slotOf(a1),
+      spare(1, { addr: '10.0.0.4:31000', state: 'ready' }),
+      spare(2, { addr: '10.0.0.3:31000', state: 'ready' }),
       spare(3),
     ]);
   });
