@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { configuredServers } from '../../../src/haproxy/server-state.js';
 import { readDefaultTemplates } from '../../../src/io/templates.js';
 import type { LbModel, Server } from '../../../src/model/types.js';
-import { DEFAULT_PORTS, renderConfig } from '../../../src/render/haproxy-config.js';
+import { renderConfig } from '../../../src/render/haproxy-config.js';
 import { TemplateSet } from '../../../src/render/templates.js';
 import { model, server, service } from '../../helpers/models.js';
 import { configSkeleton, liveAfterReload, type Live, mapCommands, planServerChanges, type RuntimePlan, serverWeight, type Slot, type SlotState } from '../../../src/plan/runtime.js';
+import { renderOptions } from '../../helpers/render.js';
 
 const a1 = server('10.0.0.1', 31000);
 const a2 = server('10.0.0.2', 31000);
@@ -59,19 +60,7 @@ describe('liveAfterReload', () => {
 
   it('each slot has the weight the rendered server line gives it (the default templates)', () => {
     const m = model(service('web_10000', [a1, { ...a2, state: 'drain' }, { ...a3, checkPort: 31009 }, { ...a4, state: 'drain', checkPort: 31009 }]));
-    const config = renderConfig(m, new TemplateSet(readDefaultTemplates()), {
-      haproxyDir: '/etc/haproxy',
-      sslCerts: [],
-      haproxyMap: false,
-      dontBindHttpHttps: true,
-      groupHttpsByVhost: false,
-      adminSocket: '/run/haproxy/socket',
-      stateFile: '/etc/haproxy/haproxy.state',
-      hardStopAfter: '5m',
-      ports: DEFAULT_PORTS,
-      mlbApi: '',
-      spareSlots: () => 2,
-    }).config;
+    const config = renderConfig(m, new TemplateSet(readDefaultTemplates()), renderOptions({ sslCerts: [], dontBindHttpHttps: true, spareSlots: () => 2 })).config;
     const rendered = configuredServers(config);
     const slots = liveAfterReload(m, 2).get('web_10000') as Slot[];
     expect(slots.map((sl) => [sl.name, rendered.get(`web_10000/${sl.name}`)?.weight])).toEqual(slots.map((sl) => [sl.name, sl.initialWeight]));

@@ -8,31 +8,17 @@ import { readDefaultTemplates } from '../../../src/io/templates.js';
 import type { MarathonApp } from '../../../src/marathon/types.js';
 import { buildModel, type ModelOptions } from '../../../src/model/build.js';
 import { SPARE_ID_BASE } from '../../../src/model/naming.js';
-import { DEFAULT_PORTS, type Rendered, type RenderOptions, renderConfig, spareSlotName } from '../../../src/render/haproxy-config.js';
+import { type Rendered, type RenderOptions, renderConfig, spareSlotName } from '../../../src/render/haproxy-config.js';
 import { type TemplateSource, TemplateSet } from '../../../src/render/templates.js';
 import { app, inState, task, withHealthChecks, withLabels, withPortDefinitions, withTasks } from '../../helpers/builders.js';
 import { HAPROXY_BIN } from '../../helpers/haproxy.js';
+import { DEFAULT_CERT, renderOptions, VERBATIM_TEXT } from '../../helpers/render.js';
 
 const templates = new TemplateSet(readDefaultTemplates());
-const DEFAULT_CERT = resolve('test/fixtures/certs/default.pem');
 const OTHER_CERT = resolve('test/fixtures/certs/other.pem');
 const HASH = '$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1';
 
-function options(o: Partial<RenderOptions> = {}): RenderOptions {
-  return {
-    haproxyDir: '/etc/haproxy',
-    sslCerts: [DEFAULT_CERT],
-    haproxyMap: false,
-    dontBindHttpHttps: false,
-    groupHttpsByVhost: false,
-    adminSocket: '/run/haproxy/socket',
-    stateFile: '/etc/haproxy/haproxy.state',
-    hardStopAfter: '5m',
-    ports: DEFAULT_PORTS,
-    mlbApi: '',
-    ...o,
-  };
-}
+const options = renderOptions;
 
 function render(apps: MarathonApp[], o: Partial<RenderOptions> = {}, m: Partial<ModelOptions> = {}): Rendered {
   const { model, warnings } = buildModel(apps, { groups: ['*'], reservedPorts: [80, 443, 9090, 9091], ...m });
@@ -556,21 +542,6 @@ describe('renderConfig: HAProxy accepts what it renders', () => {
       app('/empty', withPortDefinitions(14999)),
     ];
   }
-
-  /** marathon-lb-format text of the templates marathon-lb copies verbatim: HAProxy's single braces, a log format. */
-  const VERBATIM_TEXT: Record<string, string> = {
-    HAPROXY_HEAD:
-      'global\n  log stdout format raw local0 notice\n\ndefaults\n  log global\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n\n' +
-      'listen stats\n  bind 127.0.0.1:9090\n  mode http\n  log-format "%{+Q}r %ST"\n  monitor-uri /_haproxy_health_check\n  http-request deny if { path_beg /private }\n',
-    HAPROXY_HTTP_FRONTEND_HEAD: '\nfrontend marathon_http_in\n  bind *:80\n  mode http\n  http-request set-header X-Host %[req.hdr(host)] if { req.hdr(host) -m found }\n',
-    HAPROXY_HTTP_FRONTEND_APPID_HEAD: '\nfrontend marathon_http_appid_in\n  bind *:9091\n  mode http\n  http-request deny if !{ req.hdr(x-marathon-app-id) -m found }\n',
-    HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD: '\nfrontend marathon_https_in\n  bind *:443\n  mode tcp\n  tcp-request inspect-delay 5s\n  tcp-request content accept if { req_ssl_hello_type 1 }\n',
-    HAPROXY_BACKEND_HTTP_OPTIONS: '  option forwardfor\n  http-request set-header X-Forwarded-Port %[dst_port]\n  http-request add-header X-Forwarded-Proto https if { ssl_fc }\n',
-    HAPROXY_BACKEND_STICKY_OPTIONS: '  cookie mesosphere_server_id insert indirect nocache\n  http-response set-header X-Sticky 1 if { res.cook(mesosphere_server_id) -m found }\n',
-    HAPROXY_BACKEND_HSTS_OPTIONS: '  http-response set-header Strict-Transport-Security "max-age=15768000" if { ssl_fc }\n',
-    HAPROXY_HTTP_BACKEND_ACL_ALLOW_DENY: '  http-request allow if network_allowed\n  http-request deny if !{ src 127.0.0.1 }\n',
-    HAPROXY_TCP_BACKEND_ACL_ALLOW_DENY: '  tcp-request content accept if network_allowed\n  tcp-request content reject if !{ src 127.0.0.1 }\n',
-  };
 
   async function expectAccepted(r: Rendered, dir: string): Promise<void> {
     writeFileSync(join(dir, 'haproxy.cfg'), r.config);

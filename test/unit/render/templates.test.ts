@@ -4,6 +4,7 @@ import { errorLine, MlbError } from '../../../src/errors.js';
 import { readDefaultTemplates } from '../../../src/io/templates.js';
 import { isFormatted, TEMPLATE_BY_NAME, TEMPLATES, variablesOf } from '../../../src/render/template-registry.js';
 import { compileTemplate, detectFormat, parseMarathonLbFormat, plainParts, type TemplateFormat, type TemplateSource, TemplateSet } from '../../../src/render/templates.js';
+import { VERBATIM_TEXT } from '../../helpers/render.js';
 
 const SERVICE_VARS = variablesOf(TEMPLATE_BY_NAME.get('HAPROXY_BACKEND_HEAD')!);
 const defaults = readDefaultTemplates();
@@ -132,18 +133,7 @@ describe('templates marathon-lb copies verbatim', () => {
     expect(TEMPLATES.filter((t) => !isFormatted(t)).map((t) => t.name).sort()).toEqual([...VERBATIM].sort());
   });
 
-  /** marathon-lb's kind of text for each: single braces of HAProxy, log formats, no fields. */
-  const TEXT: Record<string, string> = {
-    HAPROXY_HEAD: 'global\n  log /dev/log local0\ndefaults\n  log-format "%{+Q}r %[capture.req.hdr(0)]"\nlisten stats\n  bind 0.0.0.0:9090\n  http-request deny if { path_beg /private }\n',
-    HAPROXY_HTTP_FRONTEND_HEAD: '\nfrontend marathon_http_in\n  bind *:80\n  mode http\n  http-request set-var(txn.host) req.hdr(host) if { req.hdr(host) -m found }\n',
-    HAPROXY_HTTP_FRONTEND_APPID_HEAD: '\nfrontend marathon_http_appid_in\n  bind *:9091\n  mode http\n  http-request deny if !{ req.hdr(x-marathon-app-id) -m found }\n',
-    HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD: '\nfrontend marathon_https_in\n  bind *:443\n  mode tcp\n  tcp-request inspect-delay 5s\n  tcp-request content accept if { req_ssl_hello_type 1 }\n',
-    HAPROXY_BACKEND_HTTP_OPTIONS: '  option forwardfor\n  http-request set-header X-Forwarded-Port %[dst_port]\n  http-request add-header X-Forwarded-Proto https if { ssl_fc }\n',
-    HAPROXY_BACKEND_STICKY_OPTIONS: '  cookie mesosphere_server_id insert indirect nocache\n  http-response set-header X-Sticky 1 if { res.cook(mesosphere_server_id) -m found }\n',
-    HAPROXY_BACKEND_HSTS_OPTIONS: '  http-response set-header Strict-Transport-Security "max-age=15768000" if { ssl_fc }\n',
-    HAPROXY_HTTP_BACKEND_ACL_ALLOW_DENY: '  http-request allow if network_allowed\n  http-request deny if !{ src 127.0.0.1 }\n',
-    HAPROXY_TCP_BACKEND_ACL_ALLOW_DENY: '  tcp-request content accept if network_allowed\n  tcp-request content reject if !{ src 127.0.0.1 }\n',
-  };
+  const TEXT = VERBATIM_TEXT;
 
   it.each(VERBATIM.map((name) => [name]))('%s in marathon-lb format is literal text, braces and all', (name) => {
     const source = TEXT[name]!;
