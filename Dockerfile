@@ -6,6 +6,7 @@ WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY generated ./generated
+COPY scripts ./scripts
 RUN npm ci --ignore-scripts && npm run build
 
 FROM node:20-bookworm-slim AS runtime

@@ -14,6 +14,16 @@ function printWarnings(result: RenderResult): void {
   for (const w of result.warnings) process.stderr.write(`warning: ${warningLine(w)}\n`);
 }
 
+/**
+ * The :443 frontend loads every --ssl-certs file: one that does not exist here makes HAProxy
+ * refuse the config (`haproxy -c`, a reload). Rendered anyway, as the config may be meant for
+ * another machine, but said.
+ */
+function missingCertWarnings(s: Settings): string[] {
+  if (s.dontBindHttpHttps) return [];
+  return s.sslCerts.filter((c) => !existsSync(c)).map((c) => `--ssl-certs ${c} does not exist here; HAProxy refuses a config whose certificate it cannot read (pass --ssl-certs with a PEM file, e.g. examples/certs/demo.pem)`);
+}
+
 /** What renderFromSettings used, for outputs rendered beside the config (VIPs). */
 export interface RenderInputs {
   doc: AppsDocument;
@@ -30,6 +40,7 @@ export async function renderFromSettings(s: Settings, configPath: string): Promi
   const fetchMs = performance.now() - t0;
   const result = renderAll(doc, s, templates, configPath, resolveHost);
   printWarnings(result);
+  for (const line of missingCertWarnings(s)) process.stderr.write(`warning: ${line}\n`);
   return { ...result, doc, resolveHost, fetchMs };
 }
 

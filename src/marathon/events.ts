@@ -5,8 +5,21 @@ import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource
 import { causeOf } from '../errors.js';
 import { authHeaders, displayUrl, type HttpAuth, requestTarget } from './http.js';
 
-/** The events that change what is balanced (MARATHON.md); Marathon filters server-side. */
-export const RELEVANT_EVENTS = ['status_update_event', 'health_status_changed_event', 'api_post_event'] as const;
+/**
+ * The events that change what is balanced (MARATHON.md); Marathon filters server-side. Deleting
+ * an app with no running task sends no api_post_event nor status update, only
+ * app_terminated_event; changes made through /v2/groups send no api_post_event, and their
+ * deployment ends with deployment_success.
+ */
+export const RELEVANT_EVENTS = ['status_update_event', 'health_status_changed_event', 'api_post_event', 'app_terminated_event', 'deployment_success'] as const;
+
+/**
+ * A stream that stayed up this long was healthy: the reconnect backoff starts again from its
+ * first step. One that closes sooner (a proxy's idle cut, a leader stepping down) counts as a
+ * failure, or a stream that opens and closes at once would be reopened, and every app
+ * refetched, twice a second for ever.
+ */
+export const HEALTHY_STREAM_MS = 30_000;
 
 export function eventsUrl(base: string): string {
   const q = RELEVANT_EVENTS.map((t) => `event_type=${t}`).join('&');
@@ -32,6 +45,8 @@ export interface StreamOptions {
   maxBackoffMs: number;
   initialBackoffMs?: number;
   random?: () => number;
+  /** See HEALTHY_STREAM_MS (tests shorten it). */
+  healthyStreamMs?: number;
 }
 
 /**
@@ -109,6 +124,8 @@ export class MarathonEventStream {
   private retryTimer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private readonly watch: Watched = { lastByteAt: 0 };
+  /** When the current stream opened. */
+  private openedAt = 0;
   connected = false;
 
   constructor(
@@ -144,7 +161,7 @@ export class MarathonEventStream {
     es.onopen = () => {
       if (this.es !== es) return;
       this.connected = true;
-      this.failures = 0;
+      this.openedAt = Date.now();
       this.attempt--; // stay on the URL that works
       this.hooks.onConnect(displayUrl(base));
     };
@@ -167,6 +184,7 @@ export class MarathonEventStream {
   }
 
   private retry(reason: string): void {
+    if (this.connected && Date.now() - this.openedAt >= (this.opts.healthyStreamMs ?? HEALTHY_STREAM_MS)) this.failures = 0;
     this.es?.close();
     this.es = undefined;
     this.connected = false;

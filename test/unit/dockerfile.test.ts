@@ -51,6 +51,14 @@ describe('Dockerfile', () => {
     for (const dir of ['templates', 'generated']) expect(final.some((i) => i.op === 'COPY' && new RegExp(`^${dir}\\b`).test(i.args)), dir).toBe(true);
   });
 
+  it("the build stage has every file and directory the build script names (npm run build runs there)", () => {
+    const build = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.build as string;
+    const named = [...build.matchAll(/(?:-p |node )([\w./-]+)/g)].map((m) => (m[1] as string).split('/')[0] as string);
+    expect(named.length).toBeGreaterThan(0);
+    const copied = ins.filter((i) => i.stage === 0 && i.op === 'COPY').flatMap((i) => i.args.split(' ').slice(0, -1));
+    for (const path of named) expect(copied, path).toContain(path);
+  });
+
   it('copies only files that exist in the repository', () => {
     for (const i of ins.filter((x) => x.op === 'COPY' && !x.args.startsWith('--from'))) {
       const sources = i.args.split(' ').slice(0, -1);

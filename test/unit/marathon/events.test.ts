@@ -6,7 +6,7 @@ import { backoffMs, eventsUrl, MarathonEventStream, RELEVANT_EVENTS, type Stream
 import { fakeHost } from '../../helpers/dns.js';
 import { freePort } from '../../helpers/ports.js';
 
-const FILTER = 'event_type=status_update_event&event_type=health_status_changed_event&event_type=api_post_event';
+const FILTER = 'event_type=status_update_event&event_type=health_status_changed_event&event_type=api_post_event&event_type=app_terminated_event&event_type=deployment_success';
 
 describe('backoffMs', () => {
   it.each([
@@ -44,7 +44,7 @@ describe('eventsUrl', () => {
   ])('%s', (base, want) => expect(eventsUrl(base)).toBe(want));
 
   it('asks for exactly the relevant event types', () => {
-    expect([...RELEVANT_EVENTS]).toEqual(['status_update_event', 'health_status_changed_event', 'api_post_event']);
+    expect([...RELEVANT_EVENTS]).toEqual(['status_update_event', 'health_status_changed_event', 'api_post_event', 'app_terminated_event', 'deployment_success']);
     expect(new URL(eventsUrl('http://m')).searchParams.getAll('event_type')).toEqual([...RELEVANT_EVENTS]);
   });
 });
@@ -118,8 +118,8 @@ describe('MarathonEventStream against the fake Marathon', () => {
     expect(s.connected).toBe(true);
 
     fm.addApp(hostApp('/hc', { healthChecks: [HEALTH] }));
-    await until(() => rec.types().length === 3, 5000, `three event types (got ${rec.types().join(', ')})`);
-    expect(rec.types()).toEqual(['api_post_event', 'health_status_changed_event', 'status_update_event']);
+    await until(() => rec.types().length === 4, 5000, `four event types (got ${rec.types().join(', ')})`);
+    expect(rec.types()).toEqual(['api_post_event', 'deployment_success', 'health_status_changed_event', 'status_update_event']);
     for (const e of rec.events) expect(e.data).toMatchObject({ eventType: e.type });
     expect(rec.events.find((e) => e.type === 'api_post_event')?.data).toMatchObject({ appDefinition: { id: '/hc' } });
     expect(rec.events.find((e) => e.type === 'health_status_changed_event')?.data).toMatchObject({ appId: '/hc', alive: true });
@@ -127,6 +127,19 @@ describe('MarathonEventStream against the fake Marathon', () => {
     expect(fm.events().some((e) => e.eventType === 'instance_changed_event')).toBe(true);
     expect(fm.events().some((e) => e.eventType === 'deployment_info')).toBe(true);
     expect(rec.disconnects).toEqual([]);
+  });
+
+  it('deleting an app that has no task: app_terminated_event and deployment_success, the only events Marathon sends for it', async () => {
+    const fm = await fakeMarathon();
+    fm.addApp(hostApp('/idle', { instances: 0 }));
+    await fm.settled();
+    const rec = new Recorder(fm);
+    follow({ urls: [fm.url] }, rec);
+    await until(() => rec.connects.length === 1, 5000, 'connected');
+    fm.removeApp('/idle');
+    await until(() => rec.types().includes('app_terminated_event') && rec.types().includes('deployment_success'), 5000, `app_terminated_event and deployment_success (got ${rec.types().join(', ')})`);
+    expect(rec.types()).toEqual(['app_terminated_event', 'deployment_success']);
+    expect(rec.events.find((e) => e.type === 'app_terminated_event')?.data).toMatchObject({ appId: '/idle' });
   });
 
   it('reconnects after the streams are dropped (cleanly or abruptly), and events flow again', async () => {
@@ -144,8 +157,8 @@ describe('MarathonEventStream against the fake Marathon', () => {
     expect(fm.dropStreams({ abrupt: true })).toBe(1);
     await until(() => rec.connects.length === 3, 5000, 'reconnected after an abrupt drop');
     expect(s.connected).toBe(true);
-    // a successful connect resets the backoff
-    expect(rec.disconnects.map((d) => d.retryInMs)).toEqual([25, 25]);
+    // The first stream lived only moments: not healthy, so the backoff grew (see HEALTHY_STREAM_MS).
+    expect(rec.disconnects.map((d) => d.retryInMs)).toEqual([25, 50]);
 
     fm.addApp(hostApp('/after-drop'));
     await until(() => rec.events.some((e) => e.type === 'api_post_event'), 5000, 'an event after reconnecting');
@@ -305,5 +318,47 @@ describe('MarathonEventStream against a Marathon that does not filter', () => {
     expect(requests[0]?.url).toBe(`/v2/events?plan-format=light&${FILTER}`);
     expect(requests[0]?.headers.accept).toMatch(/text\/event-stream/);
     expect(requests[0]?.headers.authorization).toBeUndefined();
+  });
+});
+
+describe('MarathonEventStream against a stream that closes as soon as it opens', () => {
+  let server: Server;
+  let url: string;
+  let stream: MarathonEventStream | undefined;
+  /** How long each stream stays open before the server ends it. */
+  let holdMs = 0;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write(': hello\n\n');
+      setTimeout(() => res.end(), holdMs);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterEach(() => {
+    stream?.stop();
+    stream = undefined;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it.each<[string, number, number, (waits: number[]) => void]>([
+    // random() = 1: each wait is the whole step, 20, 40, 80, 160… capped at 200.
+    ['closed at once: each reconnect waits longer, up to --max-backoff (it does not count as a healthy stream)', 0, 5, (w) => expect(w).toEqual([20, 40, 80, 160, 200])],
+    ['open longer than a healthy stream: the backoff starts again from its first step', 150, 3, (w) => expect(w).toEqual([20, 20, 20])],
+  ])('%s', async (_name, hold, n, check) => {
+    holdMs = hold;
+    const rec = new Recorder();
+    stream = new MarathonEventStream({ urls: [url], stallTimeoutMs: 5000, maxBackoffMs: 200, initialBackoffMs: 20, random: () => 1, healthyStreamMs: 100 }, rec);
+    stream.start();
+    await until(() => rec.disconnects.length >= n, 10_000, `${n} disconnects`);
+    check(rec.disconnects.slice(0, n).map((d) => d.retryInMs));
+    expect(rec.connects.length).toBeGreaterThanOrEqual(n);
   });
 });
