@@ -13,6 +13,7 @@ import { loadTemplateSet } from '../io/templates.js';
 import { fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.js';
 import { backoffMs, MarathonEventStream } from '../marathon/events.js';
 import type { AppsDocument, MarathonApp } from '../marathon/types.js';
+import { assignedServicePorts } from '../model/service-ports.js';
 import { warningLine, type LbModel } from '../model/types.js';
 import { describeDiff, diffModels } from '../plan/diff.js';
 import { configSkeleton, type Live, liveAfterReload, mapCommands, planServerChanges } from '../plan/runtime.js';
@@ -426,13 +427,19 @@ export class Daemon {
     return this.templates.set;
   }
 
-  /** Renders `doc` without the held-back apps (VIPs, with `withVips`, from all of them). */
+  /**
+   * Renders `doc` without the held-back apps (VIPs, with `withVips`, from all of them).
+   * IP-per-task ports keep the service ports the applied config gave them, so an app that
+   * comes or goes never moves another one's frontend. Those live as long as the process: a
+   * restarted mlb-ts assigns afresh (deterministically: the same apps give the same ports).
+   */
   private async render(doc: AppsDocument, withVips = false): Promise<RenderResult> {
     const t0 = performance.now();
     const resolveHost = await this.resolver.resolveAll(agentHosts(doc.apps));
     if (withVips) await this.ipvs?.syncSafely(doc, resolveHost);
     const apps = this.heldBack.size > 0 ? { apps: doc.apps.filter((a) => !this.heldBack.has(a.id)) } : doc;
-    const result = renderAll(apps, this.s, this.templateSet(), this.configPath, resolveHost);
+    const previous = this.applied ? assignedServicePorts(this.applied.model.services) : undefined;
+    const result = renderAll(apps, this.s, this.templateSet(), this.configPath, resolveHost, previous);
     this.metrics.observe('mlb_render_seconds', (performance.now() - t0) / 1000);
     return result;
   }

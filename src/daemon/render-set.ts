@@ -64,10 +64,13 @@ export function agentHosts(apps: readonly MarathonApp[]): Set<string> {
   return hosts;
 }
 
-/** Apps → model → haproxy.cfg (+ maps), for a config that lives at `configPath`. */
-export function renderAll(doc: AppsDocument, s: Settings, templates: TemplateSet, configPath: string, resolveHost?: (h: string) => string | undefined): RenderResult {
+/**
+ * Apps → model → haproxy.cfg (+ maps), for a config that lives at `configPath`.
+ * `previousServicePorts`: IP-per-task service ports to keep (see ModelOptions).
+ */
+export function renderAll(doc: AppsDocument, s: Settings, templates: TemplateSet, configPath: string, resolveHost?: (h: string) => string | undefined, previousServicePorts?: ReadonlyMap<string, number>): RenderResult {
   const t0 = performance.now();
-  const { model, warnings } = buildModel(doc.apps, modelOptionsOf(s, resolveHost));
+  const { model, warnings } = buildModel(doc.apps, { ...modelOptionsOf(s, resolveHost), ...(previousServicePorts ? { previousServicePorts } : {}) });
   const t1 = performance.now();
   const rendered = renderConfig(model, templates, renderOptionsOf(s, configPath));
   const timings = { modelMs: t1 - t0, renderMs: performance.now() - t1 };

@@ -5,7 +5,7 @@ import { isIpLiteral, LabelValueError } from './labels/values.js';
 import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { assignServerIds, backendName, serverName } from './naming.js';
 import { assignServicePorts, cmp, portKey } from './service-ports.js';
-import { taskState } from './tasks.js';
+import { isHealthy, taskState } from './tasks.js';
 import { type LbModel, type Server, type Service, type Warn, type Warning, warnInto } from './types.js';
 
 export interface ModelOptions {
@@ -23,6 +23,11 @@ export interface ModelOptions {
   labelTemplates?: boolean;
   /** Ports the fixed frontends bind (80, 443, 9090, 9091): a service can't take them. */
   reservedPorts?: Iterable<number>;
+  /**
+   * Service ports assigned before (portKey(Marathon app id, port index) → port, e.g. those of
+   * the daemon's last applied model): kept while in the range and not taken by another port.
+   */
+  previousServicePorts?: ReadonlyMap<string, number>;
 }
 
 export interface ModelResult {
@@ -258,6 +263,7 @@ function assignMissingServicePorts(candidates: Candidate[], opts: ModelOptions, 
     taken,
     min,
     max,
+    opts.previousServicePorts,
   );
   for (const c of candidates) {
     if (c.servicePort !== undefined) continue;
@@ -496,7 +502,10 @@ function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number
 
 /**
  * Once the newer side of a blue/green group has HAPROXY_DEPLOYMENT_TARGET_INSTANCES ready
- * tasks, the older side drains: its connections finish, new ones go to the new side.
+ * tasks, the older side drains: its connections finish, new ones go to the new side. A new
+ * task counts only once it passes the newer app's Marathon health checks, if it has any (a
+ * result for each, all alive), with or without -H: one still in its grace period, or failing,
+ * may not serve yet, and the old side must not drain into it (as marathon-lb and `zdd` count).
  */
 function applyDeploymentDrain(services: Service[], sources: CandidateIndex): void {
   for (const s of services) {
@@ -505,9 +514,17 @@ function applyDeploymentDrain(services: Service[], sources: CandidateIndex): voi
     const newestSide = (feeding[feeding.length - 1] as Candidate).parsed;
     const target = newestSide.appLabels.deploymentTargetInstances;
     if (target === undefined) continue;
-    const newest = newestSide.app.id;
-    const readyNew = s.servers.filter((sv) => sv.appId === newest && sv.state === 'ready').length;
+    const newest = newestSide.app;
+    const healthy = (newest.healthChecks?.length ?? 0) > 0 ? healthyTaskIds(newest) : undefined;
+    let readyNew = 0;
+    for (const sv of s.servers) if (sv.appId === newest.id && sv.state === 'ready' && (!healthy || healthy.has(sv.taskId))) readyNew++;
     if (readyNew < target) continue;
-    for (const sv of s.servers) if (sv.appId !== newest) sv.state = 'drain';
+    for (const sv of s.servers) if (sv.appId !== newest.id) sv.state = 'drain';
   }
+}
+
+function healthyTaskIds(app: MarathonApp): Set<string> {
+  const ids = new Set<string>();
+  for (const t of app.tasks ?? []) if (isHealthy(app, t)) ids.add(t.id);
+  return ids;
 }

@@ -39,3 +39,31 @@ export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]
     await Promise.all(servers.map(close));
   }
 }
+
+function listenOn(host: string, port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen({ host, port, exclusive: true }, () => resolve(server));
+  });
+}
+
+/** `n` consecutive ports (a range to hand to a flag) that were all free on `host` a moment ago. */
+export async function freeAdjacentPorts(n: number, host = '127.0.0.1'): Promise<number[]> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const first = await listenOnAnyPort(host);
+    const base = portOf(first);
+    const rest: Server[] = [];
+    try {
+      for (let i = 1; i < n && base + i <= 65535; i++) {
+        const s = await listenOn(host, base + i);
+        if (!s) break;
+        rest.push(s);
+      }
+      if (rest.length === n - 1) return Array.from({ length: n }, (_, i) => base + i);
+    } finally {
+      await Promise.all([first, ...rest].map(close));
+    }
+  }
+  throw new Error(`no ${n} consecutive free ports on ${host}`);
+}

@@ -2,14 +2,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeMarathon } from '../../src/demo/fake-marathon.js';
+import { type AppInput, FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
+import { fnv1a } from '../../src/model/naming.js';
 import type { Task } from '../../src/marathon/types.js';
 import { configServers, eventually, HEALTH_CHECK, isAlive, isHealthy, isReloadDone, isRunning, type LogLine, type RunningDaemon, servedApp, sleep, startDaemon, taskAddress, waitGone } from '../helpers/daemon.js';
 import { type RunningHaproxy, startHaproxy } from '../helpers/haproxy.js';
 import { request } from '../helpers/http.js';
 import { describeLoad, type LoadResult, startLoad } from '../helpers/load.js';
-import { freePorts } from '../helpers/ports.js';
+import { freeAdjacentPorts, freePorts } from '../helpers/ports.js';
 
 /**
  * The daemon as operators run it — `mlb-ts --sse -m <marathon> --group external …`, a child
@@ -527,6 +528,46 @@ describe('mlb-ts --sse -m http://user:password@<a Marathon that redirects to its
         const everything = `${daemon.logs.map((l) => JSON.stringify(l)).join('\n')}\n${daemon.stderr()}`;
         expect(everything).not.toMatch(/alice|s3cret/);
       }
+    }
+  }, 40_000);
+});
+
+describe('mlb-ts --sse with IP-per-task apps (service ports from --min/max-serv-port-ip-per-task)', () => {
+  /** An IP-per-task app (legacy ipAddress discovery: no service port); its tasks listen on their own 127.1.x.y:8080. */
+  const ipPerTaskApp = (id: string): AppInput =>
+    ({ id, instances: 1, labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1' }, ipAddress: { networkName: 'dcos', discovery: { ports: [{ number: 8080, name: 'http', protocol: 'tcp' }] } } }) as AppInput;
+  /** The app whose task answered on `port`. */
+  const appOn = async (port: number) => JSON.parse((await request({ port })).body).appId as string;
+
+  it('an app keeps its port and backend when an app sorted before it with the same home port is added', async () => {
+    // A range of two: /ipt/a1 and /ipt/zeta both hash to its first port; alone, /ipt/zeta has it,
+    // and assigned afresh /ipt/a1 (first in app id order) would take it and move /ipt/zeta.
+    const [min, max] = (await freeAdjacentPorts(2)) as [number, number];
+    expect(fnv1a('/ipt/a1:0') % 2).toBe(0);
+    expect(fnv1a('/ipt/zeta:0') % 2).toBe(0);
+    const fake = await FakeMarathon.start({ keepAliveMs: 500, apps: [ipPerTaskApp('/ipt/zeta')] });
+    let d: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      d = await startDaemon(fake.url, ['--reload-interval', '0.5', '--debounce-ms', '20', '--min-serv-port-ip-per-task', String(min), '--max-serv-port-ip-per-task', String(max)]);
+      const daemon = d;
+      await eventually(async () => (await daemon.config()).includes(`frontend ipt_zeta_${min}`), 8000, '/ipt/zeta on the first port of the range');
+      expect(await appOn(min)).toBe('/ipt/zeta');
+
+      fake.addApp(ipPerTaskApp('/ipt/a1'));
+      await fake.settled();
+      await eventually(async () => (await daemon.config()).includes('backend ipt_a1_'), 8000, '/ipt/a1 in the config');
+      const config = await daemon.config();
+      expect(config).toContain(`frontend ipt_zeta_${min}`);
+      expect(config).toContain(`backend ipt_zeta_${min}`);
+      expect(config).toContain(`frontend ipt_a1_${max}`);
+      await eventually(async () => (await appOn(max)) === '/ipt/a1', 5000, '/ipt/a1 served on the second port');
+      expect(await appOn(min)).toBe('/ipt/zeta');
+      // no model warning (E_NO_SERVICE_PORT, E_PORT_CONFLICT…) on the way
+      expect(daemon.logsMatching((l) => l.code !== undefined)).toEqual([]);
+    } finally {
+      await d?.stop();
+      await fake.close();
     }
   }, 40_000);
 });

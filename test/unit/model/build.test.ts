@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HealthCheckDef, MarathonApp } from '../../../src/marathon/types.js';
 import { buildModel, type ModelOptions, type ModelResult } from '../../../src/model/build.js';
+import { assignedServicePorts } from '../../../src/model/service-ports.js';
 import type { Service, Warning } from '../../../src/model/types.js';
 import {
   app,
@@ -348,6 +349,70 @@ describe('buildModel: networking end to end', () => {
     expect(onlyService(result).servicePort).toBe(9092);
   });
 
+  describe('IP-per-task: previous assignments (ModelOptions.previousServicePorts)', () => {
+    // In 10050..10100 both /svc/zeta and /svc/a12 hash to 10093; /svc/a12 sorts first.
+    const ipApp = (id: string, ...parts: AppPart[]) => app(id, withIpAddress(8080), withTasks(task('10.0.0.1', [], withIp(`9.0.0.${id.length}`))), ...parts);
+    const zeta = ipApp('/svc/zeta');
+    const a12 = ipApp('/svc/a12');
+    const others = [ipApp('/svc/b'), ipApp('/svc/c', withIpAddress(8080, 8081))];
+    const range = { minServicePort: 10050, maxServicePort: 10100 };
+    /** backend of each app id's port 0 (blue/green aside, one per app). */
+    const backends = (result: ModelResult) => Object.fromEntries(result.model.services.map((sv) => [`${sv.sourceAppIds[0]}#${sv.portIndex}`, sv.backend]));
+    /** Builds `before`, then `after` with the assignments of the first as previous ones. */
+    const rebuild = (before: MarathonApp[], after: MarathonApp[], opts: Partial<ModelOptions> = {}) => {
+      const first = build(before, { ...range, ...opts });
+      return { first, second: build(after, { ...range, ...opts, previousServicePorts: assignedServicePorts(first.model.services) }) };
+    };
+
+    it('the reported case: alone, /svc/zeta is svc_zeta_10093; without previous assignments /svc/a12 takes 10093 and /svc/zeta moves', () => {
+      expect(backends(build([zeta], range))).toEqual({ '/svc/zeta#0': 'svc_zeta_10093' });
+      expect(backends(build([zeta, a12], range))).toEqual({ '/svc/a12#0': 'svc_a12_10093', '/svc/zeta#0': 'svc_zeta_10094' });
+    });
+
+    it.each<[string, MarathonApp[], MarathonApp[], Record<string, string>]>([
+      ['an app sorted first with the same home port is added: /svc/zeta keeps its port and backend', [zeta], [zeta, a12], { '/svc/zeta#0': 'svc_zeta_10093', '/svc/a12#0': 'svc_a12_10094' }],
+      ['others are added too', [zeta, ...others], [a12, zeta, ...others], { ...backends(build([zeta, ...others], range)), '/svc/a12#0': 'svc_a12_10094' }],
+      ['the app that displaced it leaves: the displaced one stays where it is', [a12, zeta], [zeta], { '/svc/zeta#0': 'svc_zeta_10094' }],
+      ['others leave', [a12, zeta, ...others], [a12, zeta], { '/svc/a12#0': 'svc_a12_10093', '/svc/zeta#0': 'svc_zeta_10094' }],
+    ])('%s', (_name, before, after, expected) => {
+      const { second } = rebuild(before, after);
+      expect(second.warnings).toEqual([]);
+      expect(backends(second)).toEqual(expected);
+    });
+
+    it.each<[string, MarathonApp]>([
+      ['a Marathon service port', app('/host', withPortDefinitions(10093), withTasks(task('10.0.0.1', [31000])))],
+      ['a HAPROXY_0_PORT label', app('/labelled', withIpAddress(8080), withLabels({ HAPROXY_0_PORT: '10093' }), withTasks(task('10.0.0.1', [], withIp('9.0.0.9'))))],
+    ])('the previous port now bound by %s: the app gets another port, nothing is dropped', (_name, claimant) => {
+      const { first, second } = rebuild([zeta], [zeta, claimant]);
+      expect(backends(first)).toEqual({ '/svc/zeta#0': 'svc_zeta_10093' });
+      expect(second.warnings).toEqual([]);
+      expect(second.model.services.map((sv) => [sv.sourceAppIds[0], sv.servicePort, sv.servicePortSource])).toEqual([
+        [claimant.id, 10093, claimant.id === '/host' ? 'marathon' : 'label'],
+        ['/svc/zeta', 10094, 'assigned'],
+      ]);
+    });
+
+    it('the previous port now reserved (--http-port moved onto it): the app gets another port', () => {
+      const moved = build([zeta], { ...range, reservedPorts: [...RESERVED, 10093], previousServicePorts: new Map([['/svc/zeta#0', 10093]]) });
+      expect(moved.warnings).toEqual([]);
+      expect(backends(moved)).toEqual({ '/svc/zeta#0': 'svc_zeta_10094' });
+    });
+
+    it('only assigned ports are carried: Marathon and label ports are not previous assignments', () => {
+      const withLabel = app('/labelled', withIpAddress(8080), withLabels({ HAPROXY_0_PORT: '12000' }), withTasks(task('10.0.0.1', [], withIp('9.0.0.9'))));
+      const host = app('/host', withPortDefinitions(10000), withTasks(task('10.0.0.1', [31000])));
+      expect(assignedServicePorts(build([zeta, withLabel, host], range).model.services)).toEqual(new Map([['/svc/zeta#0', 10093]]));
+    });
+
+    it('keys are the Marathon app id, not HAPROXY_APP_ID', () => {
+      const renamed = ipApp('/svc/zeta', withLabels({ HAPROXY_APP_ID: 'other' }));
+      const { first, second } = rebuild([renamed], [renamed, a12]);
+      expect(assignedServicePorts(first.model.services)).toEqual(new Map([['/svc/zeta#0', 10093]]));
+      expect(backends(second)).toEqual({ '/svc/zeta#0': 'other_10093', '/svc/a12#0': 'svc_a12_10094' });
+    });
+  });
+
   it('host/bridge without a service port and without HAPROXY_{n}_PORT: dropped with E_NO_SERVICE_PORT', () => {
     const result = build([app('/web', withBridge(mapping(80)), withTasks(task('10.0.0.1', [31000])))]);
     expect(result.model.services).toEqual([]);
@@ -542,6 +607,61 @@ describe('buildModel: blue/green', () => {
     const green = side('/shop-green', '2026-11-01T10:00:00Z', 10021, ['10.0.0.3'], { HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '1' }, 'TASK_KILLING');
     const s = onlyService(build([blue, green]));
     expect(s.servers.filter((sv) => sv.appId === '/shop-blue').map((sv) => sv.state)).toEqual(['ready', 'ready']);
+  });
+
+  describe('the new side counts towards the target only with its Marathon health checks passing', () => {
+    const HTTP_CHECK: HealthCheckDef = { protocol: 'HTTP', path: '/health', portIndex: 0 };
+    const TCP_CHECK: HealthCheckDef = { protocol: 'TCP', portIndex: 0 };
+    /** Green with target 2 and one task per entry of `results` (undefined: no result yet, else one result per check). */
+    const greenWith = (checks: HealthCheckDef[], results: (boolean[] | undefined)[]) =>
+      app(
+        '/shop-green',
+        withPortDefinitions(10021),
+        withLabels({ HAPROXY_DEPLOYMENT_GROUP: 'shop', HAPROXY_DEPLOYMENT_ALT_PORT: '10021', HAPROXY_DEPLOYMENT_STARTED_AT: '2026-11-01T10:00:00Z', HAPROXY_0_PORT: '10020', HAPROXY_APP_ID: '/shop', HAPROXY_0_VHOST: 'shop.example.com', HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '2' }),
+        withHealthChecks(...checks),
+        withTasks(...results.map((r, i) => task(`10.0.0.${i + 3}`, [31000], ...(r ? [withHealth(...r)] : [])))),
+      );
+
+    it.each<[string, HealthCheckDef[], (boolean[] | undefined)[], boolean, string, string[]]>([
+      ['no checks: every running task counts (as before)', [], [undefined, undefined], false, 'drain', ['ready', 'ready']],
+      ['checks, no results yet (grace period): no drain', [HTTP_CHECK], [undefined, undefined], false, 'ready', ['ready', 'ready']],
+      ['checks, all failing: no drain', [HTTP_CHECK], [[false], [false]], false, 'ready', ['ready', 'ready']],
+      ['checks, one target task failing: no drain', [HTTP_CHECK], [[true], [false]], false, 'ready', ['ready', 'ready']],
+      ['checks, one target task without a result yet: no drain', [HTTP_CHECK], [[true], undefined], false, 'ready', ['ready', 'ready']],
+      ['two checks, one result each: no drain', [HTTP_CHECK, TCP_CHECK], [[true], [true]], false, 'ready', ['ready', 'ready']],
+      ['two checks, one of them failing: no drain', [HTTP_CHECK, TCP_CHECK], [[true, true], [true, false]], false, 'ready', ['ready', 'ready']],
+      ['checks, all alive on the target tasks: drain', [HTTP_CHECK], [[true], [true]], false, 'drain', ['ready', 'ready']],
+      ['two checks, all alive: drain', [HTTP_CHECK, TCP_CHECK], [[true, true], [true, true]], false, 'drain', ['ready', 'ready']],
+      ['checks, target reached by the healthy ones, a third still starting: drain', [HTTP_CHECK], [[true], undefined, [true]], false, 'drain', ['ready', 'ready', 'ready']],
+      ['-H, no results yet: the new tasks are no servers, no drain', [HTTP_CHECK], [undefined, undefined], true, 'ready', []],
+      ['-H, one healthy: no drain', [HTTP_CHECK], [[true], [false]], true, 'ready', ['ready']],
+      ['-H, all alive: drain', [HTTP_CHECK], [[true], [true]], true, 'drain', ['ready', 'ready']],
+    ])('%s', (_name, checks, results, healthCheck, oldState, newStates) => {
+      const s = onlyService(build([blue, greenWith(checks, results)], { healthCheck }));
+      expect(s.servers.filter((sv) => sv.appId === '/shop-blue').map((sv) => sv.state)).toEqual([oldState, oldState]);
+      expect(s.servers.filter((sv) => sv.appId === '/shop-green').map((sv) => sv.state)).toEqual(newStates);
+    });
+
+    it("the reviewer's repro: green (target 3) running 3 tasks with no results yet, blue healthy: blue keeps serving", () => {
+      const blueChecked = side('/shop-blue', '2026-11-01T09:00:00Z', 10020, ['10.0.0.1', '10.0.0.2']);
+      withHealthChecks(HTTP_CHECK)(blueChecked);
+      for (const t of blueChecked.tasks ?? []) withHealth(true)(t);
+      const green = greenWith([HTTP_CHECK], [undefined, undefined, undefined]);
+      green.labels = { ...green.labels, HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '3' };
+      const s = onlyService(build([blueChecked, green]));
+      expect(s.servers.map((sv) => [sv.appId, sv.state])).toEqual([
+        ['/shop-blue', 'ready'],
+        ['/shop-blue', 'ready'],
+        ['/shop-green', 'ready'],
+        ['/shop-green', 'ready'],
+        ['/shop-green', 'ready'],
+      ]);
+    });
+
+    it('the drain decision keeps the model free of health fields: servers have the same keys as before', () => {
+      const s = onlyService(build([blue, greenWith([HTTP_CHECK], [[true], [true]])]));
+      for (const sv of s.servers) expect(Object.keys(sv).sort()).toEqual(['appId', 'host', 'id', 'ip', 'name', 'port', 'state', 'taskId']);
+    });
   });
 
   it('apps of different deployment groups on one port conflict', () => {
