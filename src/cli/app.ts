@@ -6,7 +6,7 @@ import { compatNotes, IGNORED_MARATHON_LB_OPTIONS, lastOf, RENDER_OPTIONS, RUN_O
 import { labelsCommand } from './labels.js';
 import { dryRunCommand, oneShotCommand, renderCommand } from './render.js';
 import { vipsCommand } from './vips.js';
-import { ZDD_OPTIONS, zddCommand } from './zdd.js';
+import { ZDD_IGNORED_WHY, ZDD_OPTIONS, zddCommand } from './zdd.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -24,6 +24,8 @@ interface Subcommand {
   describe: string;
   builder: (y: Argv) => Argv;
   run: (argv: Args) => Promise<number> | number;
+  /** The command's own ignored marathon-lb flags and why (see compatNotes). */
+  ignored?: Record<string, string>;
 }
 
 const renderFlags = (y: Argv) => y.options(RENDER_OPTIONS).options(IGNORED_MARATHON_LB_OPTIONS) as unknown as Argv;
@@ -71,6 +73,7 @@ const SUBCOMMANDS: Subcommand[] = [
     describe: 'blue/green deploy through Marathon with zero failed requests: start the app of --json in the other colour, shift traffic step by step, drain and kill the old tasks, delete the old app',
     builder: (y) => y.options(ZDD_OPTIONS) as unknown as Argv,
     run: (argv) => zddCommand(argv as Parameters<typeof zddCommand>[0]),
+    ignored: ZDD_IGNORED_WHY,
   },
   {
     name: 'labels',
@@ -138,7 +141,7 @@ export async function main(rawArgs: string[]): Promise<number> {
   }
   if (argv.help || argv.version) return 0;
   // stderr: stdout carries only what the command prints (--dry-run's config).
-  for (const note of compatNotes(argv)) process.stderr.write(`mlb-ts: note: ${note}\n`);
+  for (const note of compatNotes(argv, sub?.ignored)) process.stderr.write(`mlb-ts: note: ${note}\n`);
   try {
     return await (sub ? sub.run(argv) : runDefault(argv));
   } catch (e) {

@@ -80,12 +80,14 @@ const IGNORED_WHY: Record<keyof typeof IGNORED_MARATHON_LB_OPTIONS, string> = {
 
 /**
  * One line per marathon-lb flag given that mlb-ts ignores (each once, however often given),
- * and one for --auth-credentials when the credential file overrides it.
+ * and one for --auth-credentials when the credential file overrides it. `why`: a command's own
+ * ignored flags and reasons (mlb-ts zdd: zdd.py's logging flags), over the common ones.
  */
-export function compatNotes(argv: Argv): string[] {
-  const notes = (Object.keys(IGNORED_WHY) as (keyof typeof IGNORED_WHY)[])
+export function compatNotes(argv: Argv, why: Record<string, string> = {}): string[] {
+  const reasons: Record<string, string> = { ...IGNORED_WHY, ...why };
+  const notes = Object.keys(reasons)
     .filter((k) => argv[k] !== undefined)
-    .map((k) => `--${k} is accepted for marathon-lb compatibility and ignored (${IGNORED_WHY[k]})`);
+    .map((k) => `--${k} is accepted for marathon-lb compatibility and ignored (${reasons[k]})`);
   if (str(argv, 'auth-credentials') !== undefined && str(argv, 'marathon-auth-credential-file') !== undefined) {
     notes.push('--auth-credentials is ignored: --marathon-auth-credential-file is given and wins, as in marathon-lb');
   }

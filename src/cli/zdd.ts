@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { MlbError } from '../errors.js';
-import { authCredentialsFlag, lastOf, MARATHON_AUTH_OPTIONS, numberFlag, str } from './options.js';
+import { lookup } from 'node:dns/promises';
+import { authCredentialsFlag, IGNORED_MARATHON_LB_OPTIONS, lastOf, MARATHON_AUTH_OPTIONS, numberFlag, str } from './options.js';
 import { marathonSourceOf } from '../daemon/render-set.js';
 import { asAppsDocument } from '../marathon/schema.js';
 import { DEFAULTS } from '../settings.js';
@@ -12,23 +13,69 @@ import { runZdd } from '../zdd/run.js';
 /** Flags of `mlb-ts zdd` (marathon-lb's zdd.py names where it had them). */
 export const ZDD_OPTIONS = {
   marathon: { alias: 'm', type: 'string', array: true, default: [...DEFAULTS.marathon], describe: 'Marathon base URL(s), tried in order (a file of /v2/apps?embed=apps.tasks works with --dry-run)' },
-  json: { type: 'string', demandOption: true, describe: 'the app definition to deploy, with HAPROXY_DEPLOYMENT_GROUP and HAPROXY_DEPLOYMENT_ALT_PORT labels' },
+  json: { alias: 'j', type: 'string', demandOption: true, describe: 'the app definition to deploy, with HAPROXY_DEPLOYMENT_GROUP and HAPROXY_DEPLOYMENT_ALT_PORT labels' },
   'haproxy-socket': { type: 'string', array: true, describe: "admin socket of a load balancer whose sessions are watched (`show stat`); repeatable" },
   'haproxy-master-socket': { type: 'string', array: true, describe: 'master CLI of a load balancer: sessions are watched on every worker, old ones still finishing included (servers are drained on the current one); repeatable' },
   'lb-stats-url': { type: 'string', array: true, describe: "a load balancer's stats as CSV, e.g. 'http://lb:9090/haproxy?stats;csv'; repeatable" },
+  'marathon-lb': { alias: 'l', type: 'string', array: true, describe: "zdd.py's stats endpoint, e.g. http://marathon-lb:9090: --lb-stats-url URL/haproxy?stats;csv for each IPv4 address of its host (each load balancer behind the name is watched)" },
   'dry-run': { alias: 'd', type: 'boolean', default: false, describe: 'print the plan (what would be created, scaled, killed, deleted) and change nothing' },
-  'max-wait': { type: 'number', default: 300, describe: 'seconds the whole deploy may take; then exit 1 (the deploy can be resumed or completed)' },
-  'step-delay': { type: 'number', default: 5, describe: 'seconds between two steps of the traffic shift' },
-  step: { type: 'number', default: 1, describe: 'instances added per step, or a fraction (below 1) of the target' },
-  'initial-instances': { type: 'number', default: 1, describe: 'instances the new app starts with' },
-  'new-instances': { alias: 'target', type: 'number', describe: "target instances of the new app (default: the live app's)" },
-  'drain-timeout': { type: 'number', describe: "seconds to wait for a task's sessions to end before killing it anyway (default: until --max-wait)" },
+  force: { alias: 'f', type: 'boolean', describe: 'accepted for zdd.py compatibility: mlb-ts zdd never asks before acting' },
+  'max-wait': { alias: 'w', type: 'number', default: 300, describe: "seconds each wait may take, as zdd.py's: a task's sessions to end (then it is killed anyway), new tasks to turn healthy or old ones to finish (then exit 1; the deploy can be resumed or completed)" },
+  'step-delay': { alias: 's', type: 'number', default: 5, describe: 'seconds between two steps of the traffic shift' },
+  step: { type: 'number', describe: "instances added per step, or a fraction (below 1) of the target (default: the new app grows by half each step, as zdd.py's)" },
+  'initial-instances': { alias: 'i', type: 'number', default: 1, describe: 'instances the new app starts with' },
+  'new-instances': { alias: ['n', 'target'], type: 'number', describe: "target instances of the new app (default: the live app's)" },
+  'drain-timeout': { type: 'number', describe: "seconds to wait for a task's sessions to end before killing it anyway (default: --max-wait)" },
+  'pre-kill-hook': { type: 'string', describe: "executable run before each step's old tasks are drained and killed, with three JSON arguments: the old app, the ids of the tasks to kill, the new app (zdd.py's); a non-zero exit stops the deploy" },
   'poll-interval': { type: 'number', default: 1, describe: 'seconds between two looks at Marathon' },
-  resume: { type: 'boolean', default: false, describe: 'continue an interrupted deploy (two apps in the group)' },
-  'complete-cur': { type: 'boolean', default: false, describe: 'finish an interrupted deploy now, keeping the newer app' },
-  'complete-prev': { type: 'boolean', default: false, describe: 'roll an interrupted deploy back to the older app' },
+  resume: { alias: 'r', type: 'boolean', default: false, describe: 'continue an interrupted deploy (two apps in the group)' },
+  'complete-cur': { alias: 'c', type: 'boolean', default: false, describe: 'finish an interrupted deploy now, keeping the newer app' },
+  'complete-prev': { alias: 'p', type: 'boolean', default: false, describe: 'roll an interrupted deploy back to the older app' },
   ...MARATHON_AUTH_OPTIONS,
+  // zdd.py's logging and service-account flags: accepted, each noted once on stderr.
+  'dcos-auth-credentials': IGNORED_MARATHON_LB_OPTIONS['dcos-auth-credentials'],
+  'syslog-socket': IGNORED_MARATHON_LB_OPTIONS['syslog-socket'],
+  'log-format': IGNORED_MARATHON_LB_OPTIONS['log-format'],
+  'log-level': { type: 'string', hidden: true },
 } as const satisfies Record<string, Options>;
+
+/** zdd's own reasons for the ignored flags (the main CLI's compatNotes prints them). */
+export const ZDD_IGNORED_WHY: Record<string, string> = {
+  'syslog-socket': 'mlb-ts zdd writes its progress to stderr',
+  'log-format': 'mlb-ts zdd writes its progress to stderr, one line a step',
+  'log-level': 'mlb-ts zdd writes every progress line to stderr',
+};
+
+/** Port of an http(s) URL, explicit or the scheme's. */
+function hostPortOf(u: URL): string {
+  return u.port || (u.protocol === 'https:' ? '443' : '80');
+}
+
+/**
+ * --marathon-lb URL → stats URLs: `URL/haproxy?stats;csv` for every address of its host, as
+ * zdd.py watches each marathon-lb behind the name. An unresolvable name is E_USAGE, except in a
+ * dry run (which only reports how many load balancers it would watch): the one URL then.
+ */
+export async function marathonLbStatsUrls(raw: string, dryRun: boolean): Promise<string[]> {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new MlbError('E_USAGE', `--marathon-lb must be an http(s) URL such as http://marathon-lb:9090 (got ${JSON.stringify(raw)})`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MlbError('E_USAGE', `--marathon-lb must be an http(s) URL such as http://marathon-lb:9090 (got ${JSON.stringify(raw)})`);
+  const base = u.pathname.replace(/\/+$/, '');
+  const statsUrl = (host: string) => `${u.protocol}//${u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : ''}${host}:${hostPortOf(u)}${base}/haproxy?stats;csv`;
+  const name = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  let addrs: string[];
+  try {
+    addrs = [...new Set((await lookup(name, { all: true, family: name.includes(':') ? 6 : 4 })).map((a) => a.address))];
+  } catch (e) {
+    if (dryRun) return [statsUrl(u.hostname)];
+    throw new MlbError('E_USAGE', `--marathon-lb: cannot resolve ${name}`, { cause: e });
+  }
+  return addrs.map((a) => statsUrl(a.includes(':') ? `[${a}]` : a));
+}
 
 type Argv = Record<string, unknown>;
 
@@ -70,19 +117,26 @@ function definitionFrom(path: string): AppDefinition {
 
 /** `mlb-ts zdd …`: 0 done (or planned), errors thrown (the CLI maps them to 1, or 2 for usage). */
 export async function zddCommand(argv: Argv): Promise<number> {
+  const dryRun = argv['dry-run'] === true;
+  const marathonLb: string[] = [];
+  for (const raw of strings(argv, 'marathon-lb')) marathonLb.push(...(await marathonLbStatsUrls(raw, dryRun)));
   const lbs: LbSource[] = [
     ...strings(argv, 'haproxy-socket').map((path): LbSource => ({ kind: 'socket', path })),
     ...strings(argv, 'haproxy-master-socket').map((path): LbSource => ({ kind: 'master', path })),
-    ...strings(argv, 'lb-stats-url').map((url): LbSource => ({ kind: 'url', url })),
+    ...[...new Set([...strings(argv, 'lb-stats-url'), ...marathonLb])].map((url): LbSource => ({ kind: 'url', url })),
   ];
+  const stepGiven = lastOf(argv.step);
+  const hook = str(argv, 'pre-kill-hook');
   const drain = argv['drain-timeout'] === undefined ? undefined : numberFlag(argv, 'drain-timeout', 0);
-  const newInstances = count(argv, 'new-instances', 1);
+  // zdd.py's default, 0, means none given.
+  const newInstances = lastOf(argv['new-instances']) === 0 ? undefined : count(argv, 'new-instances', 1);
   const choice = choiceOf(argv);
   const opts = {
     lbs,
-    dryRun: argv['dry-run'] === true,
+    dryRun,
     initialInstances: count(argv, 'initial-instances', 1) ?? 1,
-    step: checkStep(Number(lastOf(argv.step))),
+    ...(stepGiven !== undefined ? { step: checkStep(Number(stepGiven)) } : {}),
+    ...(hook !== undefined ? { preKillHook: hook } : {}),
     stepDelayMs: numberFlag(argv, 'step-delay', 0) * 1000,
     maxWaitMs: numberFlag(argv, 'max-wait', 0) * 1000,
     pollMs: numberFlag(argv, 'poll-interval', 0.05) * 1000,

@@ -256,20 +256,34 @@ export function stepSizeOf(step: number, target: number): number {
   return step < 1 ? Math.max(1, Math.ceil(step * target)) : step;
 }
 
+/** How the new side grows: a fixed number of instances per step, or by half each step (zdd.py's way, the default). */
+export type StepSize = number | 'geometric';
+
+/**
+ * The new side's next size from `wanted` instances: a fixed step, or (geometric) half as many
+ * again, rounded down, at least one more; once that reaches the old side's live tasks, the
+ * whole target at once (as marathon-lb's zdd.py scales).
+ */
+export function nextSize(step: StepSize, wanted: number, target: number, fromLive: number): number {
+  if (step !== 'geometric') return Math.min(target, wanted + step);
+  const grown = Math.max(wanted + 1, Math.floor(wanted + (wanted + 1) / 2));
+  return grown >= fromLive ? target : Math.min(target, grown);
+}
+
 /** Traffic moves from one app to the other: `to` grows to `target` while `from` shrinks to nothing. */
 export interface Shift {
   /** The side that goes away; absent on a first deploy. */
   from?: string;
   to: string;
   target: number;
-  /** Instances `to` grows by per step. */
-  step: number;
+  /** Instances `to` grows by per step, or geometric (by half each step). */
+  step: StepSize;
 }
 
 export interface PlanOptions extends NewAppOptions {
   choice?: InterruptedChoice;
-  /** --step as given: instances, or a fraction of the target. */
-  step: number;
+  /** --step as given: instances, or a fraction of the target; absent: geometric growth (zdd.py's). */
+  step?: number;
 }
 
 export type ZddPlan =
@@ -298,9 +312,13 @@ function interruptedTarget(older: MarathonApp, newer: MarathonApp, choice: Inter
   return target;
 }
 
+function stepOf(opts: PlanOptions, target: number): StepSize {
+  return opts.step === undefined ? 'geometric' : stepSizeOf(opts.step, target);
+}
+
 function interruptedShift(older: MarathonApp, newer: MarathonApp, choice: InterruptedChoice, opts: PlanOptions): Shift {
   const target = interruptedTarget(older, newer, choice, opts);
-  if (choice === 'resume') return { from: older.id, to: newer.id, target, step: stepSizeOf(opts.step, target) };
+  if (choice === 'resume') return { from: older.id, to: newer.id, target, step: stepOf(opts, target) };
   // Completing either way moves everything at once; draining still protects each killed task.
   if (choice === 'complete-cur') return { from: older.id, to: newer.id, target, step: target };
   return { from: newer.id, to: older.id, target, step: target };
@@ -323,7 +341,7 @@ export function planDeploy(def: AppDefinition, apps: readonly MarathonApp[], opt
     return { kind: 'first', group, create, shift: { to: create.def.id, target: create.target, step: create.target } };
   }
   const create = newAppOf(def, state.current, opts);
-  return { kind: 'deploy', group, current: state.current, create, shift: { from: state.current.id, to: create.def.id, target: create.target, step: stepSizeOf(opts.step, create.target) } };
+  return { kind: 'deploy', group, current: state.current, create, shift: { from: state.current.id, to: create.def.id, target: create.target, step: stepOf(opts, create.target) } };
 }
 
 // ---- stepping ----
@@ -378,7 +396,7 @@ export function nextAction(shift: Shift, apps: readonly MarathonApp[]): Action {
   }
   if (ready < wanted) return { kind: 'wait', reason: `waiting for ${to.id}: ${ready}/${wanted} tasks running and healthy` };
   if (wanted < shift.target) {
-    const instances = Math.min(shift.target, wanted + shift.step);
+    const instances = nextSize(shift.step, wanted, shift.target, from ? liveTasks(from).length : 0);
     return { kind: 'scale', appId: to.id, instances, reason: `${to.id} has ${plural(wanted, 'healthy task')}; next step toward ${shift.target}` };
   }
   if (from) {
@@ -390,7 +408,7 @@ export function nextAction(shift: Shift, apps: readonly MarathonApp[]): Action {
 }
 
 /** Instance counts the shift passes through: `to` growing, `from` shrinking (as each step's new tasks turn ready). */
-export function scheduleOf(fromCount: number, toStart: number, target: number, step: number): { to: number[]; from: number[] } {
+export function scheduleOf(fromCount: number, toStart: number, target: number, step: StepSize): { to: number[]; from: number[] } {
   const to = [toStart];
   const from = [fromCount];
   let t = toStart;
@@ -399,7 +417,7 @@ export function scheduleOf(fromCount: number, toStart: number, target: number, s
     const shrunk = Math.min(f, Math.max(0, target - t));
     if (shrunk !== f) from.push((f = shrunk));
     if (t >= target) break;
-    to.push((t = Math.min(target, t + step)));
+    to.push((t = nextSize(step, t, target, f)));
   }
   if (f > 0) from.push(0);
   return { to, from };
@@ -440,7 +458,8 @@ function createLine(create: NewApp, current: MarathonApp | undefined): string {
 function shiftLines(shift: Shift, fromCount: number, toStart: number, stepDelaySeconds: number, drainNote: string): string[] {
   const s = scheduleOf(fromCount, toStart, shift.target, shift.step);
   const arrows = (xs: number[]) => xs.join(' → ');
-  const lines = [`shift traffic in steps of ${shift.step}, ${stepDelaySeconds} s apart once each step is healthy: ${shift.to} ${arrows(s.to)}${shift.from ? `; ${shift.from} ${arrows(s.from)}` : ''}`];
+  const steps = shift.step === 'geometric' ? "steps growing by half (zdd.py's way; --step sets a fixed size)" : `steps of ${shift.step}`;
+  const lines = [`shift traffic in ${steps}, ${stepDelaySeconds} s apart once each step is healthy: ${shift.to} ${arrows(s.to)}${shift.from ? `; ${shift.from} ${arrows(s.from)}` : ''}`];
   if (shift.from) lines.push(`kill each ${shift.from} task (DELETE …/tasks/{id}?scale=true) ${drainNote}`, `delete ${shift.from} once it has no tasks left`);
   return lines;
 }

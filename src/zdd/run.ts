@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { errorLine, MlbError } from '../errors.js';
 import { HostResolver } from '../io/dns.js';
 import { fetchApps, isHttpUrl, type MarathonSource } from '../marathon/client.js';
@@ -14,12 +15,18 @@ export interface ZddRunOptions {
   choice?: InterruptedChoice;
   initialInstances: number;
   newInstances?: number;
-  step: number;
+  /** --step: instances or a fraction of the target; absent: geometric growth (zdd.py's). */
+  step?: number;
   stepDelayMs: number;
-  /** The whole run. */
+  /**
+   * Each wait (as zdd.py's --max-wait): for new tasks to turn healthy or old ones to finish
+   * (then E_ZDD, the deploy left half-way), and for a task's sessions to end (then it is killed anyway).
+   */
   maxWaitMs: number;
-  /** Longest wait for a task's sessions to end before it is killed anyway; default: until the run's deadline. */
+  /** Longest wait for a task's sessions to end before it is killed anyway; default: --max-wait. */
   drainTimeoutMs?: number;
+  /** zdd.py's --pre-kill-hook: run with the old app, the task ids about to be killed and the new app (JSON) before each kill step. */
+  preKillHook?: string;
   /** Between two looks at Marathon. */
   pollMs: number;
   /** Aborting (SIGINT, SIGTERM) stops at the next step, undoing a drain whose kill did not happen. */
@@ -63,7 +70,7 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 
 function drainNote(opts: ZddRunOptions): string {
   if (opts.lbs.length === 0) return 'at once (no --haproxy-socket, --haproxy-master-socket or --lb-stats-url to watch its sessions)';
-  const limit = opts.drainTimeoutMs === undefined ? '--max-wait' : `${opts.drainTimeoutMs / 1000} s`;
+  const limit = opts.drainTimeoutMs === undefined ? `--max-wait, ${opts.maxWaitMs / 1000} s` : `${opts.drainTimeoutMs / 1000} s`;
   const drain = opts.lbs.some((lb) => lb.kind !== 'url') ? 'after draining it through the admin socket or master CLI, ' : '';
   const who = opts.lbs.length === 1 ? 'the load balancer shows no sessions' : `none of the ${opts.lbs.length} load balancers shows a session`;
   return `${drain}once ${who} on it (at most ${limit})`;
@@ -90,8 +97,25 @@ function goOnHint(plan: ZddPlan, shift: Shift): string {
   return halfWayHint(plan) ?? `${shift.to} stays in Marathon as it is: look at its tasks there`;
 }
 
+/**
+ * Runs --pre-kill-hook (an executable, no shell) with zdd.py's three JSON arguments: the old
+ * app, the ids of the tasks about to be killed, the new app. Its output goes to stderr (stdout
+ * carries the result). E_ZDD unless it exits 0.
+ */
+export function runPreKillHook(hook: string, oldApp: unknown, taskIds: string[], newApp: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(hook, [JSON.stringify(oldApp), JSON.stringify(taskIds), JSON.stringify(newApp)], { stdio: ['ignore', 2, 2] });
+    child.once('error', (e) => reject(new MlbError('E_ZDD', `--pre-kill-hook ${hook} could not run (${e.message}); nothing was killed`, { cause: e })));
+    child.once('exit', (code, sig) => {
+      if (code === 0) resolve();
+      else reject(new MlbError('E_ZDD', `--pre-kill-hook ${hook} ${sig ? `ended by ${sig}` : `exited with status ${code}`}; nothing was killed`));
+    });
+  });
+}
+
 class Deploy {
-  private readonly deadline: number;
+  /** When the current wait (for tasks to turn ready or finish, or Marathon to answer) began. */
+  private waitingSince: number | undefined;
   private readonly resolver = new HostResolver();
   private readonly tally: Tally = { killed: 0, forced: 0, scaled: 0, deleted: [] };
   private lastNote = '';
@@ -101,9 +125,15 @@ class Deploy {
     private readonly shift: Shift,
     private readonly opts: ZddRunOptions,
     private readonly out: ZddOutput,
-    startedAt: number,
-  ) {
-    this.deadline = startedAt + opts.maxWaitMs;
+  ) {}
+
+  /** Counts towards --max-wait: one wait may last that long (progress of any kind starts a new one). */
+  private waited(): void {
+    const now = Date.now();
+    this.waitingSince ??= now;
+    if (now - this.waitingSince > this.opts.maxWaitMs) {
+      throw new MlbError('E_ZDD', `timed out: waited more than --max-wait ${this.opts.maxWaitMs / 1000} s${this.lastNote ? ` (last: ${this.lastNote})` : ''}; ${goOnHint(this.plan, this.shift)}`);
+    }
   }
 
   /** A progress line, unless it repeats the previous one (waits are reported once). */
@@ -130,15 +160,15 @@ class Deploy {
   async run(): Promise<Tally> {
     for (;;) {
       this.checkAbort();
-      if (Date.now() > this.deadline) {
-        throw new MlbError('E_ZDD', `timed out after ${this.opts.maxWaitMs / 1000} s${this.lastNote ? ` (last: ${this.lastNote})` : ''}; ${goOnHint(this.plan, this.shift)}`);
-      }
       const apps = await this.apps();
       if (!apps) {
+        this.waited();
         await pause(this.opts.pollMs, this.opts.signal);
         continue;
       }
       const action = nextAction(this.shift, apps);
+      if (action.kind === 'wait') this.waited();
+      else this.waitingSince = undefined;
       if (action.kind === 'done') {
         this.note(action.reason);
         return this.tally;
@@ -153,6 +183,16 @@ class Deploy {
         this.note(action.reason);
         return pause(this.opts.pollMs, this.opts.signal);
       case 'kill':
+        if (this.opts.preKillHook !== undefined) {
+          const newApp = apps.find((a) => a.id === this.shift.to);
+          this.note(`running --pre-kill-hook ${this.opts.preKillHook} before killing ${action.taskIds.join(', ')}`);
+          try {
+            await runPreKillHook(this.opts.preKillHook, apps.find((a) => a.id === action.appId), action.taskIds, newApp);
+          } catch (e) {
+            const m = e instanceof Error ? e.message : String(e);
+            throw new MlbError('E_ZDD', `${m}; ${goOnHint(this.plan, this.shift)}`, { cause: e instanceof Error ? e.cause : undefined });
+          }
+        }
         for (const id of action.taskIds) await this.drainAndKill(action.appId, id, action.reason, apps);
         return;
       case 'scale': {
@@ -240,7 +280,7 @@ class Deploy {
   /** Waits until no load balancer shows a session on the task, or the drain limit passes; says how it ended. */
   private async waitForNoSessions(taskId: string, addrs: Set<string>): Promise<string> {
     const t0 = Date.now();
-    const until = Math.min(this.deadline, this.opts.drainTimeoutMs === undefined ? Infinity : t0 + this.opts.drainTimeoutMs);
+    const until = t0 + (this.opts.drainTimeoutMs ?? this.opts.maxWaitMs);
     for (;;) {
       this.checkAbort();
       const s = await this.sessions(addrs);
@@ -313,7 +353,7 @@ export async function runZdd(opts: ZddRunOptions, out: ZddOutput): Promise<void>
   const plan = planDeploy(opts.def, doc.apps, {
     now: new Date(startedAt),
     initialInstances: opts.initialInstances,
-    step: opts.step,
+    ...(opts.step !== undefined ? { step: opts.step } : {}),
     ...(opts.newInstances !== undefined ? { targetInstances: opts.newInstances } : {}),
     ...(opts.choice ? { choice: opts.choice } : {}),
   });
@@ -336,7 +376,7 @@ export async function runZdd(opts: ZddRunOptions, out: ZddOutput): Promise<void>
   }
   let tally: Tally;
   try {
-    tally = await new Deploy(plan, plan.shift, opts, out, startedAt).run();
+    tally = await new Deploy(plan, plan.shift, opts, out).run();
   } catch (e) {
     throw stoppedError(plan, e);
   }

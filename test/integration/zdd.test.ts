@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -181,7 +181,7 @@ describe('mlb-ts zdd: a deploy under load', () => {
     const viaVhost = startLoad({ port: d.ports.http, hostHeader: 'shop.example.com', concurrency: 3, ...bounds });
     const viaPort = startLoad({ port: bindPort, concurrency: 3, keepAlive: true, ...bounds });
     const json = writeDefinition('shop-v2.json');
-    const zdd = await startZddChild(['-m', fake.url, '--json', json, '--haproxy-socket', d.adminSocket, '--step-delay', '1', '--poll-interval', '0.2', '--max-wait', '40'], 60_000).done;
+    const zdd = await startZddChild(['-m', fake.url, '--json', json, '--haproxy-socket', d.adminSocket, '--step', '1', '--step-delay', '1', '--poll-interval', '0.2', '--max-wait', '40'], 60_000).done;
     // A little traffic after the last step, so the end state is under load too.
     await new Promise((r) => setTimeout(r, 1000));
     const [vhost, port] = await Promise.all([viaVhost.stop(), viaPort.stop()]);
@@ -303,8 +303,8 @@ describe('mlb-ts zdd: plans and half-done deploys', () => {
     expect(lines.slice(0, 5)).toEqual([
       'deployment group shop: /shop-blue (blue) is live with 3 instances; deploying /shop-green (green)',
       `create /shop-green (green) with 1 instance (target 3); service port ${ALT_PORT} (HAPROXY_DEPLOYMENT_ALT_PORT); HAPROXY_0_PORT ${bindPort} as /shop-blue binds; HAPROXY_APP_ID /shop`,
-      'shift traffic in steps of 1, 3 s apart once each step is healthy: /shop-green 1 → 2 → 3; /shop-blue 3 → 2 → 1 → 0',
-      'kill each /shop-blue task (DELETE …/tasks/{id}?scale=true) once the load balancer shows no sessions on it (at most --max-wait)',
+      "shift traffic in steps growing by half (zdd.py's way; --step sets a fixed size), 3 s apart once each step is healthy: /shop-green 1 → 3; /shop-blue 3 → 2 → 0",
+      'kill each /shop-blue task (DELETE …/tasks/{id}?scale=true) once the load balancer shows no sessions on it (at most --max-wait, 300 s)',
       'delete /shop-blue once it has no tasks left',
     ]);
     const posted = JSON.parse(lines.slice(lines.indexOf('app definition to post:') + 1).join('\n')) as MarathonApp;
@@ -350,14 +350,14 @@ describe('mlb-ts zdd: plans and half-done deploys', () => {
     expect(allHealthy(fm, '/shop-blue', 3)).toBe(true);
   }, 60_000);
 
-  it('a deploy past --max-wait exits 1 saying how to go on; --resume then finishes it', async () => {
+  it('a wait past --max-wait exits 1 saying how to go on; --resume then finishes it', async () => {
     const fm = await fakeWith([blueApp(bindPort, {}, 2)]);
     await fm.waitFor((f) => allHealthy(f, '/shop-blue', 2), 10_000);
     const json = writeDefinition('v2.json', 1);
 
     const cut = await runCli(['zdd', '-m', fm.url, '--json', json, '--poll-interval', '0.1', '--step-delay', '5', '--max-wait', '0.3']);
     expect(cut.code).toBe(1);
-    expect(cut.stderr).toMatch(/mlb-ts: E_ZDD: timed out after 0\.3 s.*; the deploy is left half-way with \/shop-blue and \/shop-green both in Marathon: run again with --resume to continue it, --complete-cur to finish it now keeping \/shop-green, or --complete-prev to roll back to \/shop-blue\n$/);
+    expect(cut.stderr).toMatch(/mlb-ts: E_ZDD: timed out: waited more than --max-wait 0\.3 s.*; the deploy is left half-way with \/shop-blue and \/shop-green both in Marathon: run again with --resume to continue it, --complete-cur to finish it now keeping \/shop-green, or --complete-prev to roll back to \/shop-blue\n$/);
     expect(fm.apps().map((a) => a.id).sort()).toEqual(['/shop-blue', '/shop-green']);
 
     const resumed = await runCli(['zdd', '-m', fm.url, '--json', json, '--resume', ...fast]);
@@ -365,6 +365,51 @@ describe('mlb-ts zdd: plans and half-done deploys', () => {
     expect(resumed.stderr).toMatch(/--resume: moving traffic from \/shop-blue to \/shop-green \(target 2\)/);
     expect(fm.apps().map((a) => a.id)).toEqual(['/shop-green']);
     expect(allHealthy(fm, '/shop-green', 2)).toBe(true);
+  }, 60_000);
+
+  // --max-wait bounds each wait, as zdd.py's does, and the new app grows by half each step: a
+  // large app finishes though the whole deploy takes longer than --max-wait.
+  it('30 instances: default steps grow by half; the deploy outlasts --max-wait, no wait does', async () => {
+    const fm = await fakeWith([blueApp(bindPort, {}, 30)]);
+    await fm.waitFor((f) => allHealthy(f, '/shop-blue', 30), 20_000);
+    const json = writeDefinition('big.json', 1);
+    const t0 = Date.now();
+    const run = await runCli(['zdd', '-m', fm.url, '--json', json, '--poll-interval', '0.1', '--step-delay', '0', '--max-wait', '4']);
+    const took = Date.now() - t0;
+    expect(run.code, run.stderr).toBe(0);
+    const scaled = [...run.stderr.matchAll(/scaled \/shop-green to (\d+)/g)].map((m) => Number(m[1]));
+    expect(scaled, run.stderr).toEqual([2, 3, 5, 8, 12, 30]);
+    expect(fm.apps().map((a) => a.id)).toEqual(['/shop-green']);
+    expect(allHealthy(fm, '/shop-green', 30)).toBe(true);
+    console.log(`zdd of 30 instances: ${took} ms with --max-wait 4`);
+  }, 60_000);
+
+  it('--pre-kill-hook runs before each kill with the old app, the task ids and the new app; a failing hook stops the deploy', async () => {
+    const fm = await fakeWith([blueApp(bindPort, {}, 2)]);
+    await fm.waitFor((f) => allHealthy(f, '/shop-blue', 2), 10_000);
+    const json = writeDefinition('hook.json', 1);
+    const calls = join(dir, 'hook-calls');
+    const hook = join(dir, 'hook.sh');
+    writeFileSync(hook, `#!/bin/sh\nprintf '%s\\n%s\\n%s\\n' "$1" "$2" "$3" >> ${calls}\nexit "\${HOOK_EXIT:-0}"\n`, { mode: 0o755 });
+
+    process.env.HOOK_EXIT = '3';
+    const refused = await runCli(['zdd', '-m', fm.url, '--json', json, '--pre-kill-hook', hook, ...fast]).finally(() => delete process.env.HOOK_EXIT);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`mlb-ts: E_ZDD: --pre-kill-hook ${hook} exited with status 3; nothing was killed; the deploy is left half-way with /shop-blue and /shop-green both in Marathon: run again with --resume`));
+    expect(fm.app('/shop-blue')?.instances).toBe(2);
+    const [oldApp, ids, newApp] = readFileSync(calls, 'utf8').split('\n') as [string, string, string];
+    const blueIds = (fm.app('/shop-blue')?.tasks ?? []).map((t) => t.id);
+    expect((JSON.parse(oldApp) as MarathonApp).id).toBe('/shop-blue');
+    const killIds = JSON.parse(ids) as string[];
+    expect(killIds).toHaveLength(1);
+    expect(blueIds).toContain(killIds[0]);
+    expect((JSON.parse(newApp) as MarathonApp).id).toBe('/shop-green');
+
+    rmSync(calls);
+    const resumed = await runCli(['zdd', '-m', fm.url, '--json', json, '--resume', '--pre-kill-hook', hook, ...fast]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(readFileSync(calls, 'utf8').split('\n').filter((l, i) => i % 3 === 1 && l).flatMap((l) => JSON.parse(l) as string[]).sort()).toEqual([...blueIds].sort());
+    expect(fm.apps().map((a) => a.id)).toEqual(['/shop-green']);
   }, 60_000);
 
   it('a first deploy creates the blue app and waits until it is healthy', async () => {

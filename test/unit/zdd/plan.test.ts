@@ -11,6 +11,7 @@ import {
   groupStateOf,
   newAppOf,
   nextAction,
+  nextSize,
   planDeploy,
   scheduleOf,
   servicePortsOf,
@@ -296,6 +297,36 @@ describe('step sizes', () => {
     [0, 3, 3, 3, [3], [0]],
   ])('schedule from %s, new starting at %s, target %s, step %s', (from, start, target, step, toSeq, fromSeq) => {
     expect(scheduleOf(from, start, target, step)).toEqual({ to: toSeq, from: fromSeq });
+  });
+});
+
+describe('geometric steps (the default, as zdd.py scales)', () => {
+  // Half as many again each step, rounded down; once that reaches the old side's live tasks, the whole target.
+  it.each([
+    [3, 1, 3, [1, 3], [3, 2, 0]],
+    [10, 1, 10, [1, 2, 3, 5, 10], [10, 9, 8, 7, 5, 0]],
+    [30, 1, 30, [1, 2, 3, 5, 8, 12, 30], [30, 29, 28, 27, 25, 22, 18, 0]],
+    [61, 1, 61, [1, 2, 3, 5, 8, 12, 18, 27, 61], [61, 60, 59, 58, 56, 53, 49, 43, 34, 0]],
+    [4, 2, 4, [2, 4], [4, 2, 0]],
+    [0, 3, 3, [3], [0]],
+  ])('schedule from %s, new starting at %s, target %s', (from, start, target, toSeq, fromSeq) => {
+    expect(scheduleOf(from, start, target, 'geometric')).toEqual({ to: toSeq, from: fromSeq });
+  });
+
+  it.each([
+    [1, 61, 60, 2],
+    [2, 61, 59, 3],
+    [3, 61, 58, 5],
+    [27, 61, 34, 61],
+    [5, 6, 100, 6],
+  ])('nextSize(geometric, %s, target %s, old live %s) = %s', (wanted, target, fromLive, size) => {
+    expect(nextSize('geometric', wanted, target, fromLive)).toBe(size);
+  });
+
+  it('planDeploy without --step grows geometrically; --step keeps fixed steps', () => {
+    const { step: _, ...noStep } = OPTS;
+    expect(planDeploy(definition(), [blue()], noStep)).toMatchObject({ shift: { step: 'geometric' } });
+    expect(planDeploy(definition(), [blue()], OPTS)).toMatchObject({ shift: { step: 1 } });
   });
 });
 
