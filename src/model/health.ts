@@ -10,9 +10,13 @@ const PROTOCOLS: Record<string, HealthCheck['protocol'] | undefined> = {
   MESOS_TCP: 'tcp',
 };
 
-/** The app's first Marathon health check for this port index. */
+/**
+ * The Marathon health check HAProxy's check of this port index follows, as marathon-lb picks it:
+ * the first that either checks a fixed `port` (that port, whichever service port) or this port
+ * index (none given means 0).
+ */
 export function healthCheckDefFor(app: MarathonApp, portIndex: number): HealthCheckDef | undefined {
-  return (app.healthChecks ?? []).find((hc) => (hc.portIndex ?? 0) === portIndex && hc.port === undefined);
+  return (app.healthChecks ?? []).find((hc) => !!hc.port || (hc.port === undefined && (hc.portIndex ?? 0) === portIndex));
 }
 
 /** What would end, comment out or unbalance the `option httpchk` line. */
@@ -33,7 +37,7 @@ export function haproxyHealthCheck(def: HealthCheckDef | undefined): HealthCheck
     maxConsecutiveFailures,
     gracePeriodSeconds: def.gracePeriodSeconds ?? 300,
   };
-  if (def.port !== undefined) check.port = def.port;
+  if (def.port) check.port = def.port;
   return check;
 }
 

@@ -18,11 +18,20 @@ describe('healthCheckDefFor', () => {
   );
 
   it.each([
-    [0, 3],
+    [0, 2],
     [1, 1],
-    [2, undefined],
-  ])('port index %d → the first check for it (no portIndex means 0; a fixed `port` matches no index)', (index, interval) => {
+    [2, 2],
+  ])('port index %d → the first check for it or for a fixed `port` (which serves every index, as in marathon-lb)', (index, interval) => {
     expect(healthCheckDefFor(a, index)?.intervalSeconds).toBe(interval);
+  });
+
+  it.each<[string, HealthCheckDef[], number, number | undefined]>([
+    ['no fixed port: no portIndex means 0', [{ protocol: 'TCP', portIndex: 1, intervalSeconds: 1 }, { protocol: 'HTTP', intervalSeconds: 3 }], 0, 3],
+    ['no fixed port: nothing for index 2', [{ protocol: 'TCP', portIndex: 1, intervalSeconds: 1 }, { protocol: 'HTTP', intervalSeconds: 3 }], 2, undefined],
+    ['a fixed port after the index check: the index check first', [{ protocol: 'HTTP', portIndex: 0, intervalSeconds: 4 }, { protocol: 'HTTP', port: 8080, intervalSeconds: 2 }], 0, 4],
+    ['port 0 is no fixed port', [{ protocol: 'HTTP', port: 0, intervalSeconds: 2 }, { protocol: 'HTTP', portIndex: 0, intervalSeconds: 4 }], 0, 4],
+  ])('%s', (_name, checks, index, interval) => {
+    expect(healthCheckDefFor(app('/c', withPortDefinitions(10000, 10001, 10002), withHealthChecks(...checks)), index)?.intervalSeconds).toBe(interval);
   });
 
   it('an app without checks has none', () => {

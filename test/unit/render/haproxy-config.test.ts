@@ -448,11 +448,22 @@ describe('renderConfig: health-check variables of marathon-lb', () => {
   });
 
   it("a check of a fixed port (Marathon's `port`): healthCheckPort and healthCheckPortOptions are that port", () => {
-    const { model } = buildModel([webApp({ protocol: 'HTTP', path: '/h', intervalSeconds: 4 })], { groups: ['*'] });
-    model.services[0]!.healthCheck!.port = 8081;
+    const { model } = buildModel([webApp({ protocol: 'HTTP', path: '/h', intervalSeconds: 4, port: 8081 })], { groups: ['*'] });
     const backend = section(renderConfig(model, templates, options()).config, 'backend web_12000');
     expect(backend).toContain('# grace 300 failures 3 falls 4 port [8081] options [ port 8081]');
     expect(backend.filter((l) => l.startsWith('server '))).toEqual([expect.stringMatching(/ check inter 4s fall 4 port 8081 # \[8081\]$/)]);
+  });
+});
+
+describe("renderConfig: a Marathon check of a fixed port, with the default templates", () => {
+  it('checks that port on every server of every service port of the app, as marathon-lb does', () => {
+    const a = app('/fixed', withPortDefinitions(13000, 13001), withLabels({ HAPROXY_0_MODE: 'http', HAPROXY_1_MODE: 'http' }), withHealthChecks({ protocol: 'HTTP', path: '/status', port: 8080 }), withTasks(task('10.0.0.1', [31000, 31001])));
+    const r = render([a]);
+    for (const backend of ['backend fixed_13000', 'backend fixed_13001']) {
+      const body = section(r.config, backend);
+      expect(body).toContain('option httpchk GET /status');
+      expect(body.filter((l) => l.startsWith('server ') && !l.includes('mlb_spare'))).toEqual([expect.stringMatching(/ check .* port 8080\b/)]);
+    }
   });
 });
 
@@ -534,6 +545,7 @@ describe('renderConfig: HAProxy accepts what it renders', () => {
       svc('/tcp-acl', { HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: '192.168.0.0/16', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_BIND_OPTIONS: 'v4v6' }, withHealthChecks({ protocol: 'TCP' })),
       svc('/https-check', { HAPROXY_0_MODE: 'http' }, withHealthChecks({ protocol: 'HTTPS', path: '/h' })),
       svc('/draining', {}, withTasks(task('10.0.0.2', [31999], inState('TASK_KILLING')))),
+      svc('/fixed-check', { HAPROXY_0_MODE: 'http' }, withHealthChecks({ protocol: 'HTTP', path: '/status', port: 8080 })),
       svc('/wild', { HAPROXY_0_VHOST: '*.wild.com,wild.com', HAPROXY_0_PATH: '-i /one /two', HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: '/w', HAPROXY_0_SSL_CERT: OTHER_CERT }),
       svc('/team/api', { HAPROXY_0_MODE: 'http', HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: '/t' }),
       svc('/team-api', { HAPROXY_0_MODE: 'http' }),
