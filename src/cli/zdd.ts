@@ -24,13 +24,18 @@ export const ZDD_OPTIONS = {
   'step-delay': { alias: 's', type: 'number', default: 5, describe: 'seconds between two steps of the traffic shift' },
   step: { type: 'number', describe: "instances added per step, or a fraction (below 1) of the target (default: the new app grows by half each step, as zdd.py's)" },
   'initial-instances': { alias: 'i', type: 'number', default: 1, describe: 'instances the new app starts with' },
-  'new-instances': { alias: ['n', 'target'], type: 'number', describe: "target instances of the new app (default: the live app's)" },
+  'new-instances': {
+    alias: 'n',
+    type: 'number',
+    describe: "zdd.py's hybrid deploy: the new app grows to N instances, the old app keeps the rest of the target and stays (finish later with --complete-cur or --complete-prev); N at or above the target is a normal deploy; 0: none",
+  },
+  target: { type: 'number', describe: "target instances of the new app (default: the live app's)" },
   'drain-timeout': { type: 'number', describe: "seconds to wait for a task's sessions to end before killing it anyway (default: --max-wait)" },
   'pre-kill-hook': { type: 'string', describe: "executable run before each step's old tasks are drained and killed, with three JSON arguments: the old app, the ids of the tasks to kill, the new app (zdd.py's); a non-zero exit stops the deploy" },
   'poll-interval': { type: 'number', default: 1, describe: 'seconds between two looks at Marathon' },
   resume: { alias: 'r', type: 'boolean', default: false, describe: 'continue an interrupted deploy (two apps in the group)' },
-  'complete-cur': { alias: 'c', type: 'boolean', default: false, describe: 'finish an interrupted deploy now, keeping the newer app' },
-  'complete-prev': { alias: 'p', type: 'boolean', default: false, describe: 'roll an interrupted deploy back to the older app' },
+  'complete-cur': { alias: 'c', type: 'boolean', default: false, describe: 'finish an interrupted or hybrid deploy now: all instances to the newer app, the older one deleted' },
+  'complete-prev': { alias: 'p', type: 'boolean', default: false, describe: 'roll an interrupted or hybrid deploy back: all instances to the older app, the newer one deleted' },
   ...MARATHON_AUTH_OPTIONS,
   // zdd.py's logging and service-account flags: accepted, each noted once on stderr.
   'dcos-auth-credentials': IGNORED_MARATHON_LB_OPTIONS['dcos-auth-credentials'],
@@ -130,6 +135,7 @@ export async function zddCommand(argv: Argv): Promise<number> {
   const drain = argv['drain-timeout'] === undefined ? undefined : numberFlag(argv, 'drain-timeout', 0);
   // zdd.py's default, 0, means none given.
   const newInstances = lastOf(argv['new-instances']) === 0 ? undefined : count(argv, 'new-instances', 1);
+  const targetInstances = count(argv, 'target', 1);
   const choice = choiceOf(argv);
   const opts = {
     lbs,
@@ -141,6 +147,7 @@ export async function zddCommand(argv: Argv): Promise<number> {
     maxWaitMs: numberFlag(argv, 'max-wait', 0) * 1000,
     pollMs: numberFlag(argv, 'poll-interval', 0.05) * 1000,
     ...(drain !== undefined ? { drainTimeoutMs: drain * 1000 } : {}),
+    ...(targetInstances !== undefined ? { targetInstances } : {}),
     ...(newInstances !== undefined ? { newInstances } : {}),
     ...(choice ? { choice } : {}),
   };

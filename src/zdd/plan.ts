@@ -169,14 +169,21 @@ export interface NewAppOptions {
   now: Date;
   /** Instances the new app starts with when it replaces a live one. */
   initialInstances: number;
-  /** --new-instances: the target; default the live app's instances (the definition's on a first deploy). */
+  /** --target: the target; default the live app's instances (the definition's on a first deploy). */
   targetInstances?: number;
+  /**
+   * -n/--new-instances (zdd.py's hybrid deploy): the new app grows to this many instances only,
+   * the live app keeps the rest of the target and is not deleted. At or above the target: a normal deploy.
+   */
+  newInstances?: number;
 }
 
 export interface NewApp {
   def: AppDefinition;
   colour: Colour;
   target: number;
+  /** A hybrid deploy: the new app's instances (below the target); the live app keeps the rest. */
+  hybrid?: number;
   /** Service ports it claims in Marathon, by port index. */
   servicePorts: number[];
   /** Ports HAProxy binds for it, by port index (the live app's, so both share one backend). */
@@ -214,7 +221,8 @@ export function newAppOf(def: AppDefinition, current: MarathonApp | undefined, o
   const id = `${base}-${colour}`;
   if (current && current.id === id) throw zddError(`${current.id} is labelled ${colourOf(current)} but named ${colour}: fix its ${LABEL.colour} label`);
   const target = opts.targetInstances ?? current?.instances ?? def.instances ?? 1;
-  const instances = current ? Math.min(opts.initialInstances, target) : target;
+  const hybrid = current && opts.newInstances !== undefined && opts.newInstances > 0 && opts.newInstances < target ? opts.newInstances : undefined;
+  const instances = current ? Math.min(opts.initialInstances, hybrid ?? target) : target;
   const notes: string[] = [];
 
   let out = postable(def);
@@ -236,10 +244,12 @@ export function newAppOf(def: AppDefinition, current: MarathonApp | undefined, o
     [LABEL.colour]: colour,
     [LABEL.startedAt]: opts.now.toISOString(),
     [LABEL.targetInstances]: String(target),
-    [LABEL.newInstances]: String(instances),
+    // zdd.py's meaning: the new app's share of a hybrid deploy, 0 for a whole one (so a later
+    // run never mistakes a finished deploy for a hybrid one).
+    [LABEL.newInstances]: String(hybrid ?? 0),
     [LABEL.appId]: labelOf(def, LABEL.appId) ?? base,
   };
-  return { def: out, colour, target, servicePorts, bindPorts, notes };
+  return { def: out, colour, target, ...(hybrid !== undefined ? { hybrid } : {}), servicePorts, bindPorts, notes };
 }
 
 /** --step as given, or E_USAGE: a whole number of instances, or a fraction (0 < step < 1) of the target. */
@@ -278,6 +288,11 @@ export interface Shift {
   target: number;
   /** Instances `to` grows by per step, or geometric (by half each step). */
   step: StepSize;
+  /**
+   * A hybrid deploy (zdd.py's -n): `to` grows to this many instances only, `from` keeps
+   * `target` − this many and is not deleted (until --complete-cur or --complete-prev).
+   */
+  hybrid?: number;
 }
 
 export interface PlanOptions extends NewAppOptions {
@@ -294,6 +309,13 @@ export type ZddPlan =
 
 function interruptedError(group: string, older: MarathonApp, newer: MarathonApp): MlbError {
   const when = (a: MarathonApp) => (startedAtOf(a) ? `started ${startedAtOf(a)}` : 'no start time');
+  const hybrid = hybridOf(older, newer);
+  if (hybrid !== undefined) {
+    return zddError(
+      `deployment group ${group} has a hybrid deploy in place: ${newer.id} (${when(newer)}) with ${hybrid.instances} of ${hybrid.target} instances and ${older.id} (${when(older)}) with the rest. ` +
+        `Run again with --complete-cur to move all instances to ${newer.id}, or --complete-prev to move them all back to ${older.id}`,
+    );
+  }
   return zddError(
     `deployment group ${group} has two apps, ${older.id} (${when(older)}) and ${newer.id} (${when(newer)}): a previous deploy was interrupted. ` +
       `Run again with --resume to continue it, --complete-cur to finish it now keeping ${newer.id}, or --complete-prev to roll back to ${older.id}`,
@@ -301,15 +323,26 @@ function interruptedError(group: string, older: MarathonApp, newer: MarathonApp)
 }
 
 /**
- * The size the kept app grows to: --new-instances, else the kept app's own target label, else the
+ * The size the kept app grows to: --target, else the kept app's own target label, else the
  * other app's. --resume and --complete-cur keep the newer app; --complete-prev keeps the older one
  * (as marathon-lb's zdd.py swaps the two apps), so it returns to its own size, not the new version's.
  */
 function interruptedTarget(older: MarathonApp, newer: MarathonApp, choice: InterruptedChoice, opts: PlanOptions): number {
   const [kept, other] = choice === 'complete-prev' ? [older, newer] : [newer, older];
   const target = opts.targetInstances ?? integerLabel(kept, LABEL.targetInstances) ?? integerLabel(other, LABEL.targetInstances);
-  if (target === undefined) throw zddError(`neither ${newer.id} nor ${older.id} has a ${LABEL.targetInstances} label: pass --new-instances`);
+  if (target === undefined) throw zddError(`neither ${newer.id} nor ${older.id} has a ${LABEL.targetInstances} label: pass --target`);
   return target;
+}
+
+/**
+ * The hybrid deploy the newer app carries, as zdd.py reads it: HAPROXY_DEPLOYMENT_NEW_INSTANCES
+ * above 0 (and, here, below the target: at the target it is a whole deploy).
+ */
+function hybridOf(older: MarathonApp, newer: MarathonApp, override?: number): { instances: number; target: number } | undefined {
+  const instances = override ?? integerLabel(newer, LABEL.newInstances);
+  const target = integerLabel(newer, LABEL.targetInstances) ?? integerLabel(older, LABEL.targetInstances);
+  if (instances === undefined || instances <= 0 || target === undefined || instances >= target) return undefined;
+  return { instances, target };
 }
 
 function stepOf(opts: PlanOptions, target: number): StepSize {
@@ -318,7 +351,12 @@ function stepOf(opts: PlanOptions, target: number): StepSize {
 
 function interruptedShift(older: MarathonApp, newer: MarathonApp, choice: InterruptedChoice, opts: PlanOptions): Shift {
   const target = interruptedTarget(older, newer, choice, opts);
-  if (choice === 'resume') return { from: older.id, to: newer.id, target, step: stepOf(opts, target) };
+  if (choice === 'resume') {
+    // As zdd.py: a newer app labelled with a hybrid share grows to that share only, and the older app stays.
+    const hybrid = hybridOf(older, newer, opts.newInstances);
+    const keep = hybrid !== undefined && hybrid.instances < target ? { hybrid: hybrid.instances } : {};
+    return { from: older.id, to: newer.id, target, step: stepOf(opts, target), ...keep };
+  }
   // Completing either way moves everything at once; draining still protects each killed task.
   if (choice === 'complete-cur') return { from: older.id, to: newer.id, target, step: target };
   return { from: newer.id, to: older.id, target, step: target };
@@ -341,7 +379,8 @@ export function planDeploy(def: AppDefinition, apps: readonly MarathonApp[], opt
     return { kind: 'first', group, create, shift: { to: create.def.id, target: create.target, step: create.target } };
   }
   const create = newAppOf(def, state.current, opts);
-  return { kind: 'deploy', group, current: state.current, create, shift: { from: state.current.id, to: create.def.id, target: create.target, step: stepOf(opts, create.target) } };
+  const hybrid = create.hybrid !== undefined ? { hybrid: create.hybrid } : {};
+  return { kind: 'deploy', group, current: state.current, create, shift: { from: state.current.id, to: create.def.id, target: create.target, step: stepOf(opts, create.target), ...hybrid } };
 }
 
 // ---- stepping ----
@@ -395,9 +434,18 @@ export function nextAction(shift: Shift, apps: readonly MarathonApp[]): Action {
     if (excess > 0) return { kind: 'kill', appId: from.id, taskIds: victims(from, excess), reason: `${to.id} has ${ready} ready of ${shift.target}, so ${from.id} needs ${plural(live - excess, 'task')} instead of ${live}` };
   }
   if (ready < wanted) return { kind: 'wait', reason: `waiting for ${to.id}: ${ready}/${wanted} tasks running and healthy` };
-  if (wanted < shift.target) {
-    const instances = nextSize(shift.step, wanted, shift.target, from ? liveTasks(from).length : 0);
-    return { kind: 'scale', appId: to.id, instances, reason: `${to.id} has ${plural(wanted, 'healthy task')}; next step toward ${shift.target}` };
+  const goal = shift.hybrid ?? shift.target;
+  if (wanted < goal) {
+    const instances = nextSize(shift.step, wanted, goal, from ? liveTasks(from).length : 0);
+    return { kind: 'scale', appId: to.id, instances, reason: `${to.id} has ${plural(wanted, 'healthy task')}; next step toward ${goal}${shift.hybrid !== undefined ? ` (hybrid, of ${shift.target})` : ''}` };
+  }
+  if (from && shift.hybrid !== undefined) {
+    const ending = (from.tasks ?? []).filter((t) => !TERMINAL_STATES.has(t.state ?? '')).length - liveTasks(from).length;
+    if (ending > 0) return { kind: 'wait', reason: `waiting for ${plural(ending, 'killed task')} of ${from.id} to finish` };
+    return {
+      kind: 'done',
+      reason: `hybrid deploy in place: ${to.id} has ${plural(ready, 'healthy task')}, ${from.id} keeps ${liveTasks(from).length} (target ${shift.target}); ${from.id} is not deleted — finish with --complete-cur or --complete-prev`,
+    };
   }
   if (from) {
     const left = (from.tasks ?? []).filter((t) => !TERMINAL_STATES.has(t.state ?? '')).length;
@@ -408,7 +456,8 @@ export function nextAction(shift: Shift, apps: readonly MarathonApp[]): Action {
 }
 
 /** Instance counts the shift passes through: `to` growing, `from` shrinking (as each step's new tasks turn ready). */
-export function scheduleOf(fromCount: number, toStart: number, target: number, step: StepSize): { to: number[]; from: number[] } {
+export function scheduleOf(fromCount: number, toStart: number, target: number, step: StepSize, hybrid?: number): { to: number[]; from: number[] } {
+  const goal = hybrid ?? target;
   const to = [toStart];
   const from = [fromCount];
   let t = toStart;
@@ -416,10 +465,10 @@ export function scheduleOf(fromCount: number, toStart: number, target: number, s
   for (let guard = 0; guard < 10_000; guard++) {
     const shrunk = Math.min(f, Math.max(0, target - t));
     if (shrunk !== f) from.push((f = shrunk));
-    if (t >= target) break;
-    to.push((t = nextSize(step, t, target, f)));
+    if (t >= goal) break;
+    to.push((t = nextSize(step, t, goal, f)));
   }
-  if (f > 0) from.push(0);
+  if (f > 0 && hybrid === undefined) from.push(0);
   return { to, from };
 }
 
@@ -452,15 +501,20 @@ function portsText(ports: Map<number, number>): string {
 function createLine(create: NewApp, current: MarathonApp | undefined): string {
   const d = create.def;
   const sp = create.servicePorts.map((p, i) => (p > 0 ? `${p}${i === 0 && current ? ` (${p === portLabelOf(d, LABEL.altPort) ? LABEL.altPort : 'main port'})` : ''}` : 'assigned by Marathon')).join(', ');
-  return `create ${d.id} (${create.colour}) with ${plural(d.instances ?? 0, 'instance')} (target ${create.target}); service port${create.servicePorts.length === 1 ? '' : 's'} ${sp || 'none'}; ${portsText(create.bindPorts)}${current ? ` as ${current.id} binds` : ''}; ${LABEL.appId} ${d.labels?.[LABEL.appId]}`;
+  return `create ${d.id} (${create.colour}) with ${plural(d.instances ?? 0, 'instance')} (target ${create.target}${create.hybrid !== undefined ? `; hybrid: it grows to ${create.hybrid}` : ''}); service port${create.servicePorts.length === 1 ? '' : 's'} ${sp || 'none'}; ${portsText(create.bindPorts)}${current ? ` as ${current.id} binds` : ''}; ${LABEL.appId} ${d.labels?.[LABEL.appId]}`;
 }
 
 function shiftLines(shift: Shift, fromCount: number, toStart: number, stepDelaySeconds: number, drainNote: string): string[] {
-  const s = scheduleOf(fromCount, toStart, shift.target, shift.step);
+  const s = scheduleOf(fromCount, toStart, shift.target, shift.step, shift.hybrid);
   const arrows = (xs: number[]) => xs.join(' → ');
   const steps = shift.step === 'geometric' ? "steps growing by half (zdd.py's way; --step sets a fixed size)" : `steps of ${shift.step}`;
   const lines = [`shift traffic in ${steps}, ${stepDelaySeconds} s apart once each step is healthy: ${shift.to} ${arrows(s.to)}${shift.from ? `; ${shift.from} ${arrows(s.from)}` : ''}`];
-  if (shift.from) lines.push(`kill each ${shift.from} task (DELETE …/tasks/{id}?scale=true) ${drainNote}`, `delete ${shift.from} once it has no tasks left`);
+  if (shift.from && shift.hybrid !== undefined) {
+    lines.push(
+      `kill each ${shift.from} task (DELETE …/tasks/{id}?scale=true) ${drainNote}`,
+      `hybrid deploy (-n ${shift.hybrid}): keep ${shift.from} with ${plural(Math.max(0, shift.target - shift.hybrid), 'instance')}, not deleted; finish later with --complete-cur (all to ${shift.to}) or --complete-prev (all back to ${shift.from})`,
+    );
+  } else if (shift.from) lines.push(`kill each ${shift.from} task (DELETE …/tasks/{id}?scale=true) ${drainNote}`, `delete ${shift.from} once it has no tasks left`);
   return lines;
 }
 
@@ -492,9 +546,9 @@ export function describePlan(plan: ZddPlan, opts: DescribeOptions): string[] {
     case 'interrupted': {
       const to = plan.shift.to === plan.newer.id ? plan.newer : plan.older;
       const from = to === plan.newer ? plan.older : plan.newer;
-      const verb = plan.choice === 'resume' ? 'resume the deploy' : plan.choice === 'complete-cur' ? `complete the deploy now, keeping ${plan.newer.id}` : `roll back to ${plan.older.id}`;
+      const verb = plan.choice === 'resume' ? (plan.shift.hybrid !== undefined ? `resume the hybrid deploy (${plan.shift.hybrid} of ${plan.shift.target} on ${plan.newer.id})` : 'resume the deploy') : plan.choice === 'complete-cur' ? `complete the deploy now, keeping ${plan.newer.id}` : `roll back to ${plan.older.id}`;
       return [
-        `${head}: interrupted deploy: ${plan.older.id} (older) and ${plan.newer.id} (newer); --${plan.choice}: ${verb}`,
+        `${head}: ${hybridOf(plan.older, plan.newer) ? 'hybrid' : 'interrupted'} deploy: ${plan.older.id} (older) and ${plan.newer.id} (newer); --${plan.choice}: ${verb}`,
         ...shiftLines(plan.shift, liveTasks(from).length, to.instances ?? 0, opts.stepDelaySeconds, opts.drainNote),
       ];
     }

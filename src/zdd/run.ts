@@ -14,6 +14,9 @@ export interface ZddRunOptions {
   dryRun: boolean;
   choice?: InterruptedChoice;
   initialInstances: number;
+  /** --target: the new app's target (default: the live app's instances). */
+  targetInstances?: number;
+  /** -n/--new-instances: a hybrid deploy, the new app grows to this many and the old app keeps the rest. */
   newInstances?: number;
   /** --step: instances or a fraction of the target; absent: geometric growth (zdd.py's). */
   step?: number;
@@ -332,7 +335,10 @@ function announce(plan: ZddPlan, out: ZddOutput): void {
 }
 
 function summaryOf(plan: ZddPlan, shift: Shift, tally: Tally, ms: number): string {
-  const parts = [`${shift.to} serves deployment group ${plan.group} with ${shift.target} healthy task${shift.target === 1 ? '' : 's'}`];
+  const parts =
+    shift.hybrid !== undefined && shift.from !== undefined
+      ? [`hybrid deploy of group ${plan.group}: ${shift.to} serves with ${shift.hybrid} healthy task${shift.hybrid === 1 ? '' : 's'}, ${shift.from} with the rest of ${shift.target} (kept; finish with --complete-cur or --complete-prev)`]
+      : [`${shift.to} serves deployment group ${plan.group} with ${shift.target} healthy task${shift.target === 1 ? '' : 's'}`];
   if (tally.deleted.length) parts.push(`deleted ${tally.deleted.join(', ')}`);
   parts.push(`${tally.killed} task${tally.killed === 1 ? '' : 's'} drained and killed${tally.forced ? ` (${tally.forced} with sessions left)` : ''}`, `${tally.scaled} scale step${tally.scaled === 1 ? '' : 's'}`);
   return `mlb-ts zdd: done: ${parts.join('; ')}; ${(ms / 1000).toFixed(1)} s\n`;
@@ -354,7 +360,8 @@ export async function runZdd(opts: ZddRunOptions, out: ZddOutput): Promise<void>
     now: new Date(startedAt),
     initialInstances: opts.initialInstances,
     ...(opts.step !== undefined ? { step: opts.step } : {}),
-    ...(opts.newInstances !== undefined ? { targetInstances: opts.newInstances } : {}),
+    ...(opts.targetInstances !== undefined ? { targetInstances: opts.targetInstances } : {}),
+    ...(opts.newInstances !== undefined ? { newInstances: opts.newInstances } : {}),
     ...(opts.choice ? { choice: opts.choice } : {}),
   });
   if (opts.dryRun) {

@@ -71,7 +71,7 @@ function greenApp(bindPort: number, instances = 1): AppInput {
       HAPROXY_DEPLOYMENT_COLOUR: 'green',
       HAPROXY_DEPLOYMENT_STARTED_AT: '2026-02-02T00:00:00.000Z',
       HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '3',
-      HAPROXY_DEPLOYMENT_NEW_INSTANCES: '1',
+      HAPROXY_DEPLOYMENT_NEW_INSTANCES: '0',
       HAPROXY_APP_ID: '/shop',
       HAPROXY_0_PORT: String(bindPort),
       HAPROXY_0_VHOST: 'shop.example.com',
@@ -410,6 +410,45 @@ describe('mlb-ts zdd: plans and half-done deploys', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(readFileSync(calls, 'utf8').split('\n').filter((l, i) => i % 3 === 1 && l).flatMap((l) => JSON.parse(l) as string[]).sort()).toEqual([...blueIds].sort());
     expect(fm.apps().map((a) => a.id)).toEqual(['/shop-green']);
+  }, 60_000);
+
+  it("-n 2 of 4: zdd.py's hybrid deploy keeps both apps; a run without a choice refuses; -c then completes it", async () => {
+    const fm = await fakeWith([blueApp(bindPort, {}, 4)]);
+    await fm.waitFor((f) => allHealthy(f, '/shop-blue', 4), 10_000);
+    fm.resetRequestCounts();
+    const json = writeDefinition('hybrid.json', 1);
+
+    const hybrid = await runCli(['zdd', '-m', fm.url, '--json', json, '-n', '2', ...fast]);
+    expect(hybrid.code, hybrid.stderr).toBe(0);
+    expect(hybrid.stdout).toMatch(/^mlb-ts zdd: done: hybrid deploy of group shop: \/shop-green serves with 2 healthy tasks, \/shop-blue with the rest of 4 \(kept; finish with --complete-cur or --complete-prev\); 2 tasks drained and killed;/);
+    expect(fm.apps().map((a) => a.id).sort()).toEqual(['/shop-blue', '/shop-green']);
+    expect(allHealthy(fm, '/shop-green', 2) && allHealthy(fm, '/shop-blue', 2)).toBe(true);
+    expect(fm.app('/shop-green')?.labels).toMatchObject({ HAPROXY_DEPLOYMENT_NEW_INSTANCES: '2', HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '4' });
+    // Tasks killed, no app deleted.
+    expect(Object.keys(writes(fm)).filter((k) => /^DELETE \/v2\/apps\/[^/]+$/.test(k)), JSON.stringify(writes(fm))).toEqual([]);
+
+    const refused = await runCli(['zdd', '-m', fm.url, '--json', json, ...fast]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/E_ZDD: deployment group shop has a hybrid deploy in place: \/shop-green .* with 2 of 4 instances .* --complete-cur .* --complete-prev/);
+
+    const done = await runCli(['zdd', '-m', fm.url, '--json', json, '-c', ...fast]);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toMatch(/--complete-cur: moving traffic from \/shop-blue to \/shop-green \(target 4\)/);
+    expect(fm.apps().map((a) => a.id)).toEqual(['/shop-green']);
+    expect(allHealthy(fm, '/shop-green', 4)).toBe(true);
+  }, 60_000);
+
+  it('-n 2 of 4, then -p rolls the hybrid back to the old app', async () => {
+    const fm = await fakeWith([blueApp(bindPort, {}, 4)]);
+    await fm.waitFor((f) => allHealthy(f, '/shop-blue', 4), 10_000);
+    const json = writeDefinition('hybrid-back.json', 1);
+    const hybrid = await runCli(['zdd', '-m', fm.url, '--json', json, '--new-instances', '2', ...fast]);
+    expect(hybrid.code, hybrid.stderr).toBe(0);
+    expect([fm.app('/shop-blue')?.instances, fm.app('/shop-green')?.instances]).toEqual([2, 2]);
+    const back = await runCli(['zdd', '-m', fm.url, '--json', json, '-p', ...fast]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(fm.apps().map((a) => a.id)).toEqual(['/shop-blue']);
+    expect(allHealthy(fm, '/shop-blue', 4)).toBe(true);
   }, 60_000);
 
   it('a first deploy creates the blue app and waits until it is healthy', async () => {

@@ -103,7 +103,7 @@ export const APP_LABELS: Registry<AppLabels> = {
   deploymentColour: spec('app', 'DEPLOYMENT_COLOUR', 'blue|green', 'none', 'blue/green: this app\'s colour', parseWord),
   deploymentStartedAt: spec('app', 'DEPLOYMENT_STARTED_AT', 'timestamp', 'none', 'blue/green: when this app\'s deployment started; the later one is the new side', parseTimestamp),
   deploymentTargetInstances: spec('app', 'DEPLOYMENT_TARGET_INSTANCES', 'int', 'none', 'blue/green: once the new side has this many ready tasks, the old side drains', parseInteger),
-  deploymentNewInstances: spec('app', 'DEPLOYMENT_NEW_INSTANCES', 'int', 'none', 'blue/green: instances the new side has been scaled to so far (informational)', parseInteger),
+  deploymentNewInstances: spec('app', 'DEPLOYMENT_NEW_INSTANCES', 'int', 'none', 'blue/green: the new app share of a hybrid deploy (zdd -n), 0 for a whole one', parseInteger),
 };
 
 /** HAPROXY_{n}_<SUFFIX> → registry key, for port labels and port templates. */

@@ -66,6 +66,25 @@ describe("zdd.py's command lines", () => {
     expect(run.stdout).toContain("shift traffic in steps growing by half (zdd.py's way; --step sets a fixed size), 5 s apart once each step is healthy: /shop-green 1 → 2 → 3 → 5 → 10; /shop-blue 10 → 9 → 8 → 7 → 5 → 0");
   });
 
+  it("-n 4 of 10 live: zdd.py's hybrid deploy, the old app kept with the rest", async () => {
+    const run = await runCli(['zdd', '-m', apps, '-j', json, '-d', '-n', '4']);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines.slice(1, 5)).toEqual([
+      'create /shop-green (green) with 1 instance (target 10; hybrid: it grows to 4); service port 10001 (HAPROXY_DEPLOYMENT_ALT_PORT); HAPROXY_0_PORT 8080 as /shop-blue binds; HAPROXY_APP_ID /shop',
+      "shift traffic in steps growing by half (zdd.py's way; --step sets a fixed size), 5 s apart once each step is healthy: /shop-green 1 → 2 → 3 → 4; /shop-blue 10 → 9 → 8 → 7 → 6",
+      'kill each /shop-blue task (DELETE …/tasks/{id}?scale=true) at once (no --haproxy-socket, --haproxy-master-socket or --lb-stats-url to watch its sessions)',
+      'hybrid deploy (-n 4): keep /shop-blue with 6 instances, not deleted; finish later with --complete-cur (all to /shop-green) or --complete-prev (all back to /shop-blue)',
+    ]);
+    expect(run.stdout).not.toMatch(/delete \/shop-blue/);
+    expect(run.stdout).toContain('"HAPROXY_DEPLOYMENT_NEW_INSTANCES": "4"');
+    // --target is the whole target (no hybrid): -n is not an alias of it any more.
+    const whole = await runCli(['zdd', '-m', apps, '-j', json, '-d', '--target', '4']);
+    expect(whole.stdout).toContain('create /shop-green (green) with 1 instance (target 4);');
+    expect(whole.stdout).toContain('delete /shop-blue once it has no tasks left');
+    expect(whole.stdout).toContain('"HAPROXY_DEPLOYMENT_NEW_INSTANCES": "0"');
+  });
+
   it.each([
     ['http://127.0.0.1:9090', false, ['http://127.0.0.1:9090/haproxy?stats;csv']],
     ['http://localhost:9090/', false, ['http://127.0.0.1:9090/haproxy?stats;csv']],

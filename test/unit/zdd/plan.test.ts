@@ -103,7 +103,8 @@ describe('labels of the new app', () => {
       HAPROXY_DEPLOYMENT_COLOUR: 'green',
       HAPROXY_DEPLOYMENT_STARTED_AT: '2026-03-01T12:00:00.000Z',
       HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '3',
-      HAPROXY_DEPLOYMENT_NEW_INSTANCES: '1',
+      // zdd.py's meaning: the share of a hybrid deploy, 0 for a whole one (not the starting instances).
+      HAPROXY_DEPLOYMENT_NEW_INSTANCES: '0',
       HAPROXY_APP_ID: '/shop',
     });
     expect(n.def.instances).toBe(1);
@@ -113,12 +114,20 @@ describe('labels of the new app', () => {
   });
 
   it.each([
-    ['--new-instances sets the target', { targetInstances: 5, initialInstances: 2 }, 5, 2],
-    ['initial instances are capped by the target', { targetInstances: 2, initialInstances: 4 }, 2, 2],
-    ['default: the live app’s instances, one to start', {}, 3, 1],
-  ])('%s', (_, extra, target, instances) => {
+    ['--target sets the target', { targetInstances: 5, initialInstances: 2 }, 5, 2, '0'],
+    ['initial instances are capped by the target', { targetInstances: 2, initialInstances: 4 }, 2, 2, '0'],
+    ['default: the live app’s instances, one to start', {}, 3, 1, '0'],
+    ['-n 2 of 3: hybrid, the share is labelled', { newInstances: 2 }, 3, 1, '2'],
+    ['-n 2 of 3: initial instances are capped by the share', { newInstances: 2, initialInstances: 3 }, 3, 2, '2'],
+    ['-n 3 of 3: a whole deploy', { newInstances: 3, initialInstances: 3 }, 3, 3, '0'],
+    ['-n 9 of 3: a whole deploy', { newInstances: 9 }, 3, 1, '0'],
+  ] as const)('%s', (_, extra, target, instances, share) => {
     const n = newAppOf(definition(), blue(), { ...OPTS, ...extra });
-    expect([n.target, n.def.instances, n.def.labels?.HAPROXY_DEPLOYMENT_TARGET_INSTANCES, n.def.labels?.HAPROXY_DEPLOYMENT_NEW_INSTANCES]).toEqual([target, instances, String(target), String(instances)]);
+    expect([n.target, n.def.instances, n.def.labels?.HAPROXY_DEPLOYMENT_TARGET_INSTANCES, n.def.labels?.HAPROXY_DEPLOYMENT_NEW_INSTANCES]).toEqual([target, instances, String(target), share]);
+  });
+
+  it('a first deploy labels no hybrid share, whatever -n says', () => {
+    expect(newAppOf(definition({}, 4), undefined, { ...OPTS, newInstances: 2 }).def.labels?.HAPROXY_DEPLOYMENT_NEW_INSTANCES).toBe('0');
   });
 
   it('keeps an HAPROXY_APP_ID the definition sets', () => {
@@ -239,36 +248,78 @@ describe('planDeploy', () => {
     );
   });
 
-  it('an interrupted deploy without a target label needs --new-instances', () => {
+  it('an interrupted deploy without a target label needs --target', () => {
     const g = green({ HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '' });
-    expect(zddCode(() => planDeploy(definition(), [blue(), g], { ...OPTS, choice: 'resume' }))).toMatch(/pass --new-instances/);
+    expect(zddCode(() => planDeploy(definition(), [blue(), g], { ...OPTS, choice: 'resume' }))).toMatch(/pass --target/);
     expect(planDeploy(definition(), [blue(), g], { ...OPTS, choice: 'resume', targetInstances: 4 })).toMatchObject({ shift: { target: 4 } });
   });
 
-  // The kept app grows to --new-instances, else its own target label, else the other app's:
+  // The kept app grows to --target, else its own target label, else the other app's:
   // --resume and --complete-cur keep the newer app, --complete-prev the older one.
   const TARGET = 'HAPROXY_DEPLOYMENT_TARGET_INSTANCES';
   it.each([
     ['--complete-prev: the older app\'s own target, not the newer one\'s', 'complete-prev', '5', '10', {}, { from: '/shop-green', to: '/shop-blue', target: 5, step: 5 }],
     ['--complete-prev: older without a label takes the newer one\'s', 'complete-prev', '', '10', {}, { to: '/shop-blue', target: 10, step: 10 }],
     ['--complete-prev: only the older app has a label', 'complete-prev', '5', '', {}, { to: '/shop-blue', target: 5 }],
-    ['--complete-prev: --new-instances wins over both labels', 'complete-prev', '5', '10', { targetInstances: 7 }, { to: '/shop-blue', target: 7, step: 7 }],
+    ['--complete-prev: --target wins over both labels', 'complete-prev', '5', '10', { targetInstances: 7 }, { to: '/shop-blue', target: 7, step: 7 }],
     ['--complete-cur: the newer app\'s target', 'complete-cur', '5', '10', {}, { from: '/shop-blue', to: '/shop-green', target: 10, step: 10 }],
     ['--complete-cur: newer without a label takes the older one\'s', 'complete-cur', '5', '', {}, { to: '/shop-green', target: 5 }],
-    ['--complete-cur: --new-instances wins over both labels', 'complete-cur', '5', '10', { targetInstances: 7 }, { to: '/shop-green', target: 7 }],
+    ['--complete-cur: --target wins over both labels', 'complete-cur', '5', '10', { targetInstances: 7 }, { to: '/shop-green', target: 7 }],
     ['--resume: the newer app\'s target, in steps', 'resume', '5', '10', {}, { from: '/shop-blue', to: '/shop-green', target: 10, step: 1 }],
     ['--resume: newer without a label takes the older one\'s', 'resume', '5', '', {}, { to: '/shop-green', target: 5, step: 1 }],
-    ['--resume: --new-instances wins over both labels', 'resume', '5', '10', { targetInstances: 7 }, { to: '/shop-green', target: 7, step: 1 }],
+    ['--resume: --target wins over both labels', 'resume', '5', '10', { targetInstances: 7 }, { to: '/shop-green', target: 7, step: 1 }],
   ] as const)('interrupted deploy target: %s', (_, choice, olderTarget, newerTarget, extra, shift) => {
     const apps = [blue({ [TARGET]: olderTarget }, 10000, 1), green({ [TARGET]: newerTarget }, 10001, 4)];
     expect(planDeploy(definition(), apps, { ...OPTS, ...extra, choice })).toMatchObject({ kind: 'interrupted', shift });
   });
 
-  it.each(['resume', 'complete-cur', 'complete-prev'] as const)('--%s without a target label on either app needs --new-instances', (choice) => {
+  it.each(['resume', 'complete-cur', 'complete-prev'] as const)('--%s without a target label on either app needs --target', (choice) => {
     const apps = [blue({}, 10000, 1), green({ [TARGET]: '' }, 10001, 4)];
     expect(zddCode(() => planDeploy(definition(), apps, { ...OPTS, choice }))).toBe(
-      'E_ZDD: neither /shop-green nor /shop-blue has a HAPROXY_DEPLOYMENT_TARGET_INSTANCES label: pass --new-instances',
+      'E_ZDD: neither /shop-green nor /shop-blue has a HAPROXY_DEPLOYMENT_TARGET_INSTANCES label: pass --target',
     );
+  });
+
+  // zdd.py's hybrid deploy (-n N): the new app grows to N, the old one keeps the rest and stays.
+  const NEW = 'HAPROXY_DEPLOYMENT_NEW_INSTANCES';
+  it.each([
+    ['-n 2 of 4 live: hybrid, new 2, old keeps 2', [blue({}, 10000, 4)], { newInstances: 2 }, { kind: 'deploy', shift: { from: '/shop-blue', to: '/shop-green', target: 4, hybrid: 2 }, create: { hybrid: 2, def: { instances: 1, labels: { [NEW]: '2' } } } }],
+    ['-n 4 of 4 live: a normal deploy', [blue({}, 10000, 4)], { newInstances: 4 }, { kind: 'deploy', shift: { from: '/shop-blue', to: '/shop-green', target: 4 }, create: { def: { labels: { [NEW]: '0' } } } }],
+    ['-n 6 of 4 live: a normal deploy', [blue({}, 10000, 4)], { newInstances: 6 }, { kind: 'deploy', shift: { target: 4 }, create: { def: { labels: { [NEW]: '0' } } } }],
+    ['-n 3 with --target 8: hybrid of 8', [blue({}, 10000, 4)], { newInstances: 3, targetInstances: 8 }, { kind: 'deploy', shift: { target: 8, hybrid: 3 } }],
+    ['-n on a first deploy: the whole app', [], { newInstances: 1 }, { kind: 'first', shift: { to: '/shop-blue', target: 2, step: 2 } }],
+  ] as const)('%s', (_, apps, extra, expected) => {
+    const plan = planDeploy(definition(), apps, { ...OPTS, ...extra });
+    expect(plan).toMatchObject(expected);
+    const hybrid = plan.kind === 'deploy' || plan.kind === 'first' ? plan.shift.hybrid : 'n/a';
+    if (!('hybrid' in expected.shift)) expect(hybrid).toBeUndefined();
+  });
+
+  // What a hybrid -n 2 of 4 leaves: green (newer) 2 instances labelled with its share, blue 2.
+  const hybridState = () => [blue({}, 10000, 2), green({ [TARGET]: '4', [NEW]: '2' }, 10001, 2)];
+  it.each([
+    ['--complete-cur: all to the newer, the older deleted', 'complete-cur', {}, { from: '/shop-blue', to: '/shop-green', target: 4, step: 4 }],
+    ['--complete-prev: all back to the older, the newer deleted', 'complete-prev', {}, { from: '/shop-green', to: '/shop-blue', target: 4, step: 4 }],
+    ['--resume: the hybrid share again (nothing to grow)', 'resume', {}, { from: '/shop-blue', to: '/shop-green', target: 4, hybrid: 2 }],
+    ['--resume -n 3: a larger share', 'resume', { newInstances: 3 }, { to: '/shop-green', target: 4, hybrid: 3 }],
+  ] as const)('from a hybrid state, %s', (_, choice, extra, shift) => {
+    const plan = planDeploy(definition(), hybridState(), { ...OPTS, ...extra, choice });
+    expect(plan).toMatchObject({ kind: 'interrupted', shift });
+    if (!('hybrid' in shift) && plan.kind === 'interrupted') expect(plan.shift.hybrid).toBeUndefined();
+  });
+
+  it('a hybrid state without a choice: E_ZDD saying how to finish it', () => {
+    expect(zddCode(() => planDeploy(definition(), hybridState(), OPTS))).toBe(
+      'E_ZDD: deployment group shop has a hybrid deploy in place: /shop-green (started 2026-02-02T00:00:00.000Z) with 2 of 4 instances and /shop-blue (started 2026-02-01T00:00:00.000Z) with the rest. ' +
+        'Run again with --complete-cur to move all instances to /shop-green, or --complete-prev to move them all back to /shop-blue',
+    );
+  });
+
+  it('a newer app labelled 0 (a whole deploy) is an interrupted deploy, not a hybrid one', () => {
+    const apps = [blue({}, 10000, 2), green({ [TARGET]: '4', [NEW]: '0' }, 10001, 2)];
+    expect(zddCode(() => planDeploy(definition(), apps, OPTS))).toMatch(/a previous deploy was interrupted/);
+    const plan = planDeploy(definition(), apps, { ...OPTS, choice: 'resume' });
+    expect(plan.kind === 'interrupted' && plan.shift.hybrid).toBeUndefined();
   });
 
   it('a fractional step is a share of the target', () => {
@@ -297,6 +348,14 @@ describe('step sizes', () => {
     [0, 3, 3, 3, [3], [0]],
   ])('schedule from %s, new starting at %s, target %s, step %s', (from, start, target, step, toSeq, fromSeq) => {
     expect(scheduleOf(from, start, target, step)).toEqual({ to: toSeq, from: fromSeq });
+  });
+
+  it.each([
+    [4, 1, 4, 'geometric', 2, [1, 2], [4, 3, 2]],
+    [10, 1, 10, 'geometric', 4, [1, 2, 3, 4], [10, 9, 8, 7, 6]],
+    [4, 1, 4, 1, 3, [1, 2, 3], [4, 3, 2, 1]],
+  ] as const)('hybrid schedule from %s, new starting at %s, target %s, step %s, -n %s: the old side keeps the rest', (from, start, target, step, hybrid, toSeq, fromSeq) => {
+    expect(scheduleOf(from, start, target, step, hybrid)).toEqual({ to: toSeq, from: fromSeq });
   });
 });
 
@@ -376,6 +435,49 @@ describe('nextAction', () => {
     expect(zddCode(() => nextAction(shift, [blue()]))).toMatch(/\/shop-green is gone from Marathon/);
   });
 
+  /** A tiny Marathon: scaling up launches healthy tasks at once, killed tasks are gone at once. Returns the steps and what is left. */
+  function walk(sh: Shift, start: MarathonApp[]): { seen: string[]; apps: Map<string, MarathonApp> } {
+    const apps = new Map(start.map((a) => [a.id, a]));
+    const rebuild = (id: string, instances: number, tasks: Task[]) => withN(id === '/shop-blue' ? blue() : green(), instances, tasks);
+    const seen: string[] = [];
+    for (let i = 0; i < 50 && seen.at(-1) !== 'done'; i++) {
+      const a = nextAction(sh, [...apps.values()]);
+      seen.push(brief(a));
+      const target = 'appId' in a ? apps.get(a.appId) : undefined;
+      if (a.kind === 'kill' && target) apps.set(a.appId, rebuild(a.appId, (target.instances ?? 0) - a.taskIds.length, (target.tasks ?? []).filter((t) => !a.taskIds.includes(t.id))));
+      if (a.kind === 'scale' && target) apps.set(a.appId, rebuild(a.appId, a.instances, [...(target.tasks ?? []), ...Array.from({ length: a.instances - (target.instances ?? 0) }, () => up(a.appId))]));
+      if (a.kind === 'delete') apps.delete(a.appId);
+    }
+    return { seen, apps };
+  }
+  const count = (apps: Map<string, MarathonApp>) => Object.fromEntries([...apps].map(([id, a]) => [id, [a.instances, (a.tasks ?? []).length]]));
+
+  it('hybrid -n 2 of 4: green grows to 2, blue keeps 2, nothing deleted; never below 4 ready', () => {
+    const hybrid: Shift = { from: '/shop-blue', to: '/shop-green', target: 4, step: 'geometric', hybrid: 2 };
+    const start = [withN(blue(), 4, Array.from({ length: 4 }, () => up('/shop-blue'))), withN(green(), 1, [up('/shop-green')])];
+    const { seen, apps } = walk(hybrid, start);
+    expect(seen).toEqual(['kill 1 of /shop-blue', 'scale /shop-green to 2', 'kill 1 of /shop-blue', 'done']);
+    expect(count(apps)).toEqual({ '/shop-blue': [2, 2], '/shop-green': [2, 2] });
+    expect(nextAction(hybrid, [...apps.values()])).toMatchObject({ kind: 'done', reason: expect.stringMatching(/^hybrid deploy in place: .*\/shop-blue is not deleted — finish with --complete-cur or --complete-prev$/) });
+  });
+
+  it('hybrid: waits for the killed old tasks to finish before it is done', () => {
+    const hybrid: Shift = { from: '/shop-blue', to: '/shop-green', target: 4, step: 'geometric', hybrid: 2 };
+    const b = withN(blue(), 2, [up('/shop-blue'), up('/shop-blue'), up('/shop-blue', 'TASK_KILLING')]);
+    const g = withN(green(), 2, [up('/shop-green'), up('/shop-green')]);
+    expect(nextAction(hybrid, [b, g])).toEqual({ kind: 'wait', reason: 'waiting for 1 killed task of /shop-blue to finish' });
+  });
+
+  it.each([
+    ['--complete-cur', { from: '/shop-blue', to: '/shop-green' }, ['scale /shop-green to 4', 'kill 2 of /shop-blue', 'delete /shop-blue', 'done'], { '/shop-green': [4, 4] }],
+    ['--complete-prev', { from: '/shop-green', to: '/shop-blue' }, ['scale /shop-blue to 4', 'kill 2 of /shop-green', 'delete /shop-green', 'done'], { '/shop-blue': [4, 4] }],
+  ] as const)('from the hybrid state, %s moves everything and deletes the other app', (_, sides, steps, left) => {
+    const start = [withN(blue(), 2, [up('/shop-blue'), up('/shop-blue')]), withN(green(), 2, [up('/shop-green'), up('/shop-green')])];
+    const { seen, apps } = walk({ ...sides, target: 4, step: 4 }, start);
+    expect(seen).toEqual(steps);
+    expect(count(apps)).toEqual(left);
+  });
+
   it('walks a whole deploy to the end in the scheduled steps', () => {
     // A tiny Marathon: scaling up launches healthy tasks at once, killed tasks are gone at once.
     const apps = new Map<string, MarathonApp>([
@@ -410,6 +512,18 @@ describe('dry run', () => {
       'delete /shop-blue once it has no tasks left',
     ]);
     expect(JSON.parse(json)).toEqual(plan.kind === 'deploy' ? plan.create.def : undefined);
+  });
+
+  it('a hybrid deploy: the old app keeps the rest and is not deleted', () => {
+    const b = blue({}, 10000, 4);
+    withTasks(...Array.from({ length: 4 }, (_, i) => task('10.0.0.1', [31000 + i])))(b);
+    const lines = describePlan(planDeploy(definition(), [b], { ...OPTS, newInstances: 2 }), { stepDelaySeconds: 5, drainNote: 'at once' });
+    expect(lines.slice(1, 5)).toEqual([
+      'create /shop-green (green) with 1 instance (target 4; hybrid: it grows to 2); service port 10001 (HAPROXY_DEPLOYMENT_ALT_PORT); HAPROXY_0_PORT 8080 as /shop-blue binds; HAPROXY_APP_ID /shop',
+      'shift traffic in steps of 1, 5 s apart once each step is healthy: /shop-green 1 → 2; /shop-blue 4 → 3 → 2',
+      'kill each /shop-blue task (DELETE …/tasks/{id}?scale=true) at once',
+      'hybrid deploy (-n 2): keep /shop-blue with 2 instances, not deleted; finish later with --complete-cur (all to /shop-green) or --complete-prev (all back to /shop-blue)',
+    ]);
   });
 
   it('a first deploy: create blue with the whole target and wait for it', () => {
