@@ -4,6 +4,9 @@ import { loadApps, agentHosts, renderAll, type RenderResult } from '../daemon/re
 import type { AppsDocument } from '../marathon/types.js';
 import { HostResolver } from '../io/dns.js';
 import { writeFilesAtomically } from '../io/files.js';
+import { readServicePorts, servicePortsPathOf, writeServicePorts } from '../io/service-ports-file.js';
+import { assignedServicePorts } from '../model/service-ports.js';
+import { errorLine } from '../errors.js';
 import { loadTemplateSet } from '../io/templates.js';
 import { warningLine } from '../model/types.js';
 import { type Settings, stateFileOf } from '../settings.js';
@@ -31,14 +34,17 @@ export interface RenderInputs {
   fetchMs: number;
 }
 
-/** Fetch, resolve agent hosts, render: everything but writing. Throws on whole-input errors. */
-export async function renderFromSettings(s: Settings, configPath: string): Promise<RenderResult & RenderInputs> {
+/**
+ * Fetch, resolve agent hosts, render: everything but writing. Throws on whole-input errors.
+ * `previousServicePorts`: IP-per-task service ports to keep (see ModelOptions).
+ */
+export async function renderFromSettings(s: Settings, configPath: string, previousServicePorts?: ReadonlyMap<string, number>): Promise<RenderResult & RenderInputs> {
   const templates = loadTemplateSet(s.templatesDir);
   const t0 = performance.now();
   const doc = await loadApps(s);
   const resolveHost = await new HostResolver().resolveAll(agentHosts(doc.apps));
   const fetchMs = performance.now() - t0;
-  const result = renderAll(doc, s, templates, configPath, resolveHost);
+  const result = renderAll(doc, s, templates, configPath, resolveHost, previousServicePorts);
   printWarnings(result);
   for (const line of missingCertWarnings(s)) process.stderr.write(`warning: ${line}\n`);
   return { ...result, doc, resolveHost, fetchMs };
@@ -74,8 +80,24 @@ export async function renderCommand(s: Settings, outArg: string): Promise<number
   return 0;
 }
 
+/**
+ * One-shot: like the daemon, IP-per-task apps keep the service ports of the last run
+ * (service-ports.json beside the config), and the installed config's are saved there.
+ * `render` and `--dry-run` neither read nor write it: they assign afresh.
+ */
 export async function oneShotCommand(s: Settings): Promise<number> {
   const { applyOnce } = await import('../daemon/apply.js');
-  const result = await renderFromSettings(s, resolve(s.haproxyConfig));
-  return applyOnce(s, result);
+  const configPath = resolve(s.haproxyConfig);
+  const portsFile = servicePortsPathOf(configPath);
+  const previous = readServicePorts(portsFile);
+  if (previous.error) process.stderr.write(`warning: ${portsFile} unreadable (${previous.error}); IP-per-task service ports are assigned afresh\n`);
+  const result = await renderFromSettings(s, configPath, previous.ports);
+  // Returns (0 or 1) only once the files are installed: their ports are the ones to keep.
+  const code = await applyOnce(s, result);
+  try {
+    writeServicePorts(portsFile, assignedServicePorts(result.model.services));
+  } catch (e) {
+    process.stderr.write(`warning: cannot save the IP-per-task service ports to ${portsFile}: ${errorLine(e)}\n`);
+  }
+  return code;
 }

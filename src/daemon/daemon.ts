@@ -14,6 +14,7 @@ import { fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.
 import { backoffMs, MarathonEventStream } from '../marathon/events.js';
 import type { AppsDocument, MarathonApp } from '../marathon/types.js';
 import { assignedServicePorts } from '../model/service-ports.js';
+import { readServicePorts, servicePortsPathOf, writeServicePorts } from '../io/service-ports-file.js';
 import { warningLine, type LbModel } from '../model/types.js';
 import { describeDiff, diffModels } from '../plan/diff.js';
 import { configSkeleton, type Live, liveAfterReload, mapCommands, planServerChanges } from '../plan/runtime.js';
@@ -125,6 +126,8 @@ export class Daemon {
   private watcher: FSWatcher | undefined;
   /** Longest a burst of events can postpone a sync. */
   private readonly maxDelayMs: number;
+  /** IP-per-task service ports of the last config applied (at first those of the last run: service-ports.json). */
+  private persistedPorts: Map<string, number>;
 
   constructor(
     private readonly s: Settings,
@@ -135,6 +138,11 @@ export class Daemon {
     this.maxDelayMs = Math.max(1000, s.debounceMs * 5);
     this.source = marathonSourceOf(s);
     this.ipvs = s.ipvs ? new IpvsSync(dirname(this.configPath), s.ipvsApplyCommand, log, this.metrics) : undefined;
+    const file = servicePortsPathOf(this.configPath);
+    const persisted = readServicePorts(file);
+    if (persisted.error) this.log.warn({ file, err: persisted.error }, 'IP-per-task service ports file unreadable; ports are assigned afresh');
+    else if (persisted.content !== undefined) this.log.debug({ file, ports: persisted.ports.size }, 'IP-per-task service ports from the last run');
+    this.persistedPorts = persisted.ports;
   }
 
   get streamConnected(): boolean {
@@ -430,15 +438,16 @@ export class Daemon {
   /**
    * Renders `doc` without the held-back apps (VIPs, with `withVips`, from all of them).
    * IP-per-task ports keep the service ports the applied config gave them, so an app that
-   * comes or goes never moves another one's frontend. Those live as long as the process: a
-   * restarted mlb-ts assigns afresh (deterministically: the same apps give the same ports).
+   * comes or goes never moves another one's frontend. Before the first apply, those of the
+   * last run (service-ports.json beside the config, written by recordApplied), so they
+   * survive a restart too.
    */
   private async render(doc: AppsDocument, withVips = false): Promise<RenderResult> {
     const t0 = performance.now();
     const resolveHost = await this.resolver.resolveAll(agentHosts(doc.apps));
     if (withVips) await this.ipvs?.syncSafely(doc, resolveHost);
     const apps = this.heldBack.size > 0 ? { apps: doc.apps.filter((a) => !this.heldBack.has(a.id)) } : doc;
-    const previous = this.applied ? assignedServicePorts(this.applied.model.services) : undefined;
+    const previous = this.applied ? assignedServicePorts(this.applied.model.services) : this.persistedPorts;
     const result = renderAll(apps, this.s, this.templateSet(), this.configPath, resolveHost, previous);
     this.metrics.observe('mlb_render_seconds', (performance.now() - t0) / 1000);
     return result;
@@ -649,6 +658,18 @@ export class Daemon {
     this.metrics.set('mlb_backends', result.model.services.length);
     this.metrics.set('mlb_servers', result.model.services.reduce((n, s) => n + s.servers.length, 0));
     this.metrics.set('mlb_last_apply_timestamp_seconds', Math.floor(Date.now() / 1000));
+    this.persistServicePorts(result);
+  }
+
+  /** The applied config's IP-per-task service ports, for the next run (only when they changed). */
+  private persistServicePorts(result: RenderResult): void {
+    const file = servicePortsPathOf(this.configPath);
+    this.persistedPorts = assignedServicePorts(result.model.services);
+    try {
+      if (writeServicePorts(file, this.persistedPorts)) this.log.debug({ file }, 'IP-per-task service ports saved');
+    } catch (e) {
+      this.log.warn({ file, err: errorLine(e) }, 'cannot save the IP-per-task service ports; a restart may assign some afresh');
+    }
   }
 
   /**

@@ -539,7 +539,7 @@ describe('mlb-ts --sse with IP-per-task apps (service ports from --min/max-serv-
   /** The app whose task answered on `port`. */
   const appOn = async (port: number) => JSON.parse((await request({ port })).body).appId as string;
 
-  it('an app keeps its port and backend when an app sorted before it with the same home port is added', async () => {
+  it('an app keeps its port and backend when an app sorted before it with the same home port is added, and across a restart', async () => {
     // A range of two: /ipt/a1 and /ipt/zeta both hash to its first port; alone, /ipt/zeta has it,
     // and assigned afresh /ipt/a1 (first in app id order) would take it and move /ipt/zeta.
     const [min, max] = (await freeAdjacentPorts(2)) as [number, number];
@@ -547,6 +547,7 @@ describe('mlb-ts --sse with IP-per-task apps (service ports from --min/max-serv-
     expect(fnv1a('/ipt/zeta:0') % 2).toBe(0);
     const fake = await FakeMarathon.start({ keepAliveMs: 500, apps: [ipPerTaskApp('/ipt/zeta')] });
     let d: RunningDaemon | undefined;
+    let dir: string | undefined;
     try {
       await fake.settled();
       d = await startDaemon(fake.url, ['--reload-interval', '0.5', '--debounce-ms', '20', '--min-serv-port-ip-per-task', String(min), '--max-serv-port-ip-per-task', String(max)]);
@@ -565,9 +566,29 @@ describe('mlb-ts --sse with IP-per-task apps (service ports from --min/max-serv-
       expect(await appOn(min)).toBe('/ipt/zeta');
       // no model warning (E_NO_SERVICE_PORT, E_PORT_CONFLICT…) on the way
       expect(daemon.logsMatching((l) => l.code !== undefined)).toEqual([]);
+
+      // The assignments are saved beside the config…
+      const portsFile = join(daemon.dir, 'service-ports.json');
+      await eventually(() => existsSync(portsFile) && readFileSync(portsFile, 'utf8').includes('/ipt/a1#0'), 5000, 'service-ports.json with /ipt/a1');
+      expect(JSON.parse(readFileSync(portsFile, 'utf8'))).toEqual({ '/ipt/a1#0': max, '/ipt/zeta#0': min });
+      // …so a restarted daemon (same config dir) keeps them: assigned afresh, /ipt/a1 would take the first port.
+      dir = daemon.dir;
+      const stopped = await daemon.stop({ keepDir: true });
+      d = undefined;
+      expect(stopped.code).toBe(0);
+      d = await startDaemon(fake.url, ['--haproxy-config', join(dir, 'haproxy.cfg'), '--reload-interval', '0.5', '--debounce-ms', '20', '--min-serv-port-ip-per-task', String(min), '--max-serv-port-ip-per-task', String(max)]);
+      const restarted = d;
+      await eventually(async () => (await restarted.config()).includes('backend ipt_a1_'), 8000, '/ipt/a1 in the restarted config');
+      const again = await restarted.config();
+      expect(again).toContain(`frontend ipt_zeta_${min}`);
+      expect(again).toContain(`frontend ipt_a1_${max}`);
+      await eventually(async () => (await appOn(min)) === '/ipt/zeta', 5000, '/ipt/zeta served on the first port after the restart');
+      expect(await appOn(max)).toBe('/ipt/a1');
+      expect(restarted.logsMatching((l) => l.code !== undefined)).toEqual([]);
     } finally {
       await d?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
       await fake.close();
     }
-  }, 40_000);
+  }, 60_000);
 });

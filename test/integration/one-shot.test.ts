@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reloadPendingPath } from '../../src/haproxy/install.js';
 import { showProc, type ShowProc } from '../../src/haproxy/master.js';
 import { type Backend, startBackend } from '../helpers/backends.js';
-import { app, task, withLabels, withPortDefinitions, withTasks } from '../helpers/builders.js';
+import { app, task, withIp, withIpAddress, withLabels, withPortDefinitions, withTasks } from '../helpers/builders.js';
 import { waitGone } from '../helpers/daemon.js';
 import { type RunningHaproxy, startHaproxy } from '../helpers/haproxy.js';
 import { request } from '../helpers/http.js';
@@ -80,6 +80,42 @@ describe('mlb-ts --group external (one shot)', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/already up to date; no reload/);
     expect(readFileSync(log, 'utf8')).toBe('attempt\nreload\n');
+  });
+
+  it('IP-per-task service ports: saved beside the config (service-ports.json) and kept by the next run', () => {
+    const dir = join(tmp, 'ip-per-task');
+    // /ipt/a1 and /ipt/zeta have the same home port in a range of two (the first one): assigned
+    // afresh, /ipt/a1 (first in app id order) takes it.
+    const ipt = (id: string) => app(id, withLabels({ HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1' }), withIpAddress(8080), withTasks(task('agent-1', [], withIp('127.1.0.1'))));
+    const appsAt = (name: string, ids: string[]) => {
+      const f = join(tmp, name);
+      writeFileSync(f, JSON.stringify({ apps: ids.map(ipt) }));
+      return f;
+    };
+    const run = (apps: string) => {
+      const r = mlb([...common(dir, apps), '--command', 'true', '--min-serv-port-ip-per-task', '20050', '--max-serv-port-ip-per-task', '20051']);
+      expect(r.code, r.stderr).toBe(0);
+      return readFileSync(join(dir, 'haproxy.cfg'), 'utf8');
+    };
+    const portsFile = join(dir, 'service-ports.json');
+    expect(run(appsAt('ipt-zeta.json', ['/ipt/zeta']))).toContain('frontend ipt_zeta_20050');
+    expect(JSON.parse(readFileSync(portsFile, 'utf8'))).toEqual({ '/ipt/zeta#0': 20050 });
+    const both = appsAt('ipt-both.json', ['/ipt/zeta', '/ipt/a1']);
+    const kept = run(both);
+    expect(kept).toContain('frontend ipt_zeta_20050');
+    expect(kept).toContain('frontend ipt_a1_20051');
+    expect(readFileSync(portsFile, 'utf8')).toBe('{\n  "/ipt/a1#0": 20051,\n  "/ipt/zeta#0": 20050\n}\n');
+    // Without the file: assigned afresh.
+    rmSync(portsFile);
+    const afresh = run(both);
+    expect(afresh).toContain('frontend ipt_a1_20050');
+    expect(afresh).toContain('frontend ipt_zeta_20051');
+    // An unreadable file: ignored, with a warning.
+    writeFileSync(portsFile, '{ not json');
+    const r = mlb([...common(dir, both), '--command', 'true', '--min-serv-port-ip-per-task', '20050', '--max-serv-port-ip-per-task', '20051']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/service-ports\.json unreadable/);
+    expect(JSON.parse(readFileSync(portsFile, 'utf8'))).toEqual({ '/ipt/a1#0': 20050, '/ipt/zeta#0': 20051 });
   });
 
   it('without --command: no HAProxy running (no socket, or a stale one) is no error and starts nothing; a running one is reloaded, the files installed meanwhile included', async () => {
