@@ -1,19 +1,11 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MlbError } from '../../../src/errors.js';
 import { commitStaged, discardStaged, stageFiles, writeFilesAtomically } from '../../../src/io/files.js';
+import { scratchDirs } from '../../helpers/dirs.js';
 
-const root = mkdtempSync(join(tmpdir(), 'mlb-ts-files-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-let seq = 0;
-const newDir = () => {
-  const d = join(root, `case-${++seq}`);
-  mkdirSync(d);
-  return d;
-};
+const newDir = scratchDirs('mlb-ts-files-');
 
 const listing = (dir: string) => readdirSync(dir).sort();
 

@@ -1,19 +1,11 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readServicePorts, servicePortsContent, servicePortsPathOf, writeServicePorts } from '../../../src/io/service-ports-file.js';
 import { portKey } from '../../../src/model/service-ports.js';
+import { scratchDirs } from '../../helpers/dirs.js';
 
-const root = mkdtempSync(join(tmpdir(), 'mlb-ts-service-ports-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-let seq = 0;
-const newDir = () => {
-  const d = join(root, `case-${++seq}`);
-  mkdirSync(d);
-  return d;
-};
+const newDir = scratchDirs('mlb-ts-service-ports-');
 
 describe('service-ports.json', () => {
   it('lives beside the config', () => {
