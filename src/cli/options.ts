@@ -135,7 +135,7 @@ const LOG_LEVELS: Record<string, Settings['logLevel']> = {
 };
 
 /** --log-level, in any case, marathon-lb's level names included. */
-export function logLevelFlag(argv: Argv): Settings['logLevel'] {
+function logLevelFlag(argv: Argv): Settings['logLevel'] {
   const v = (str(argv, 'log-level') ?? DEFAULTS.logLevel).toLowerCase();
   const level = Object.hasOwn(LOG_LEVELS, v) ? LOG_LEVELS[v] : undefined;
   if (!level) throw new MlbError('E_USAGE', "--log-level must be debug, info, warn or error (or marathon-lb's DEBUG, INFO, WARNING, ERROR, CRITICAL, NOTSET)");

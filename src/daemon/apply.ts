@@ -25,14 +25,14 @@ export async function runReloadCommand(command: string): Promise<void> {
 export async function applyOnce(s: Settings, result: RenderResult): Promise<number> {
   const configPath = resolve(s.haproxyConfig);
   const install = await installFiles(result.files, { ...installOptionsOf(s, configPath), markPending: true });
-  let reason = 'config changed';
-  if (!install.changed) {
-    if (isReloadPending(configPath)) reason = 'the installed config is not loaded yet (an earlier reload failed or found no HAProxy)';
-    else if (s.command) {
-      process.stderr.write(`mlb-ts: ${configPath} is already up to date; no reload\n`);
-      return 0;
-    }
-  } else {
+  const upToDate = !install.changed && !isReloadPending(configPath);
+  const reason = install.changed ? 'config changed' : 'the installed config is not loaded yet (an earlier reload failed or found no HAProxy)';
+  const noReload = () => {
+    process.stderr.write(`mlb-ts: ${configPath} is already up to date; no reload\n`);
+    return 0;
+  };
+  if (upToDate && s.command) return noReload();
+  if (install.changed) {
     for (const w of install.validation?.warnings ?? []) process.stderr.write(`haproxy: ${w}\n`);
     process.stderr.write(`mlb-ts: installed ${configPath}\n`);
   }
@@ -48,10 +48,7 @@ export async function applyOnce(s: Settings, result: RenderResult): Promise<numb
         process.stderr.write(`mlb-ts: no --command and no HAProxy master at ${s.masterSocket}; config installed, nothing reloaded\n`);
         return 0;
       }
-      if (!install.changed && reason === 'config changed') {
-        process.stderr.write(`mlb-ts: ${configPath} is already up to date; no reload\n`);
-        return 0;
-      }
+      if (upToDate) return noReload();
       await reloadAndVerify(s.masterSocket);
       process.stderr.write(`mlb-ts: reloaded through the master socket (reason: ${reason})\n`);
     }

@@ -1,10 +1,10 @@
 import { watch, type FSWatcher } from 'chokidar';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
 import { blamedSections } from '../haproxy/attribute.js';
 import { takenBinds } from '../haproxy/binds.js';
-import { clearReloadPending, installFiles, type InstallFile, isInstalled, isReloadPending, validateSet, validationError } from '../haproxy/install.js';
+import { clearReloadPending, installedFiles, installFiles, type InstallFile, isInstalled, isReloadPending, validateSet, validationError } from '../haproxy/install.js';
 import { runCommands, type RuntimeRoute, saveServerState } from '../haproxy/runtime.js';
 import { configuredServers } from '../haproxy/server-state.js';
 import type { Validation } from '../haproxy/validate.js';
@@ -126,7 +126,7 @@ export class Daemon {
   private watcher: FSWatcher | undefined;
   /** Longest a burst of events can postpone a sync. */
   private readonly maxDelayMs: number;
-  /** IP-per-task service ports of the last config applied (at first those of the last run: service-ports.json). */
+  /** IP-per-task service ports of the last config applied (recordApplied), at first those of the last run (service-ports.json). */
   private persistedPorts: Map<string, number>;
 
   constructor(
@@ -260,12 +260,7 @@ export class Daemon {
 
   /** The files installed now (config first), if there is a config. */
   private installedFiles(): InstallFile[] | undefined {
-    const names = [basename(this.configPath), ...(this.s.haproxyMap ? ['domain2backend.map', 'app2backend.map'] : [])];
-    try {
-      return names.map((name) => ({ name, content: readFileSync(join(dirname(this.configPath), name), 'utf8') }));
-    } catch {
-      return undefined;
-    }
+    return installedFiles(dirname(this.configPath), [basename(this.configPath), ...(this.s.haproxyMap ? ['domain2backend.map', 'app2backend.map'] : [])]);
   }
 
   /**
@@ -447,8 +442,7 @@ export class Daemon {
     const resolveHost = await this.resolver.resolveAll(agentHosts(doc.apps));
     if (withVips) await this.ipvs?.syncSafely(doc, resolveHost);
     const apps = this.heldBack.size > 0 ? { apps: doc.apps.filter((a) => !this.heldBack.has(a.id)) } : doc;
-    const previous = this.applied ? assignedServicePorts(this.applied.model.services) : this.persistedPorts;
-    const result = renderAll(apps, this.s, this.templateSet(), this.configPath, resolveHost, previous);
+    const result = renderAll(apps, this.s, this.templateSet(), this.configPath, resolveHost, this.persistedPorts);
     this.metrics.observe('mlb_render_seconds', (performance.now() - t0) / 1000);
     return result;
   }

@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { errorLine } from '../errors.js';
-import { writeFilesAtomically } from '../io/files.js';
+import { readIfExists, writeFilesAtomically } from '../io/files.js';
 import type { AppsDocument } from '../marathon/types.js';
 import { warningLine } from '../model/types.js';
 import { type VipModel } from '../model/vips.js';
@@ -41,23 +40,14 @@ export class IpvsSync {
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
+    this.writtenJson = readIfExists(join(dir, 'vips.json'));
     this.applied = this.lastApplied();
-    this.writtenJson = this.read('vips.json');
     metrics.declare('mlb_vips', 'gauge', 'named and IP VIP services (address:port/protocol) in the last model');
     metrics.declare('mlb_ipvs_applies_total', 'counter', 'incremental IPVS rule sets applied, by result');
   }
 
-  private read(name: string): string | undefined {
-    const path = join(this.dir, name);
-    try {
-      return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
   private lastApplied(): VipModel | undefined {
-    const text = this.read(IPVS_APPLIED_FILE);
+    const text = readIfExists(join(this.dir, IPVS_APPLIED_FILE));
     if (text === undefined) return this.seededApplied();
     try {
       return parseVipJson(text);
@@ -74,7 +64,7 @@ export class IpvsSync {
    * at once, so a failed first apply is retried from it after a restart.
    */
   private seededApplied(): VipModel | undefined {
-    const legacy = this.read('vips.json');
+    const legacy = this.writtenJson;
     let seed: VipModel;
     try {
       seed = legacy === undefined ? { vips: [] } : parseVipJson(legacy);

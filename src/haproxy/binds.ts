@@ -1,4 +1,5 @@
 import { createServer, isIP } from 'node:net';
+import { SECTION } from './server-state.js';
 
 /** One TCP address a `bind` line of a config listens on. */
 export interface TcpBind {
@@ -20,7 +21,7 @@ export function tcpBinds(config: string): TcpBind[] {
   const out: TcpBind[] = [];
   let section: string | undefined;
   for (const line of config.split('\n')) {
-    const head = /^(frontend|listen|backend|global|defaults|userlist|peers|resolvers|program|cache|ring|mailers|http-errors)\b\s*(\S*)/.exec(line);
+    const head = SECTION.exec(line);
     if (head) {
       section = head[1] === 'frontend' || head[1] === 'listen' ? head[2] : undefined;
       continue;

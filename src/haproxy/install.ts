@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MlbError } from '../errors.js';
-import { commitStaged, discardStaged, stageFiles } from '../io/files.js';
+import { commitStaged, discardStaged, readIfExists, stageFiles } from '../io/files.js';
 import { validateConfig, type Validation } from './validate.js';
 
 import { EMPTY_SERVER_STATE } from './server-state.js';
@@ -35,14 +35,6 @@ export interface InstallResult {
   validation?: Validation;
 }
 
-function currentContent(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 export function reloadPendingPath(configPath: string): string {
   return `${configPath}.reload-pending`;
 }
@@ -59,7 +51,18 @@ export function clearReloadPending(configPath: string): void {
 
 /** True when every file already holds exactly these bytes. */
 export function isInstalled(dir: string, files: InstallFile[]): boolean {
-  return files.every((f) => currentContent(join(dir, f.name)) === f.content);
+  return files.every((f) => readIfExists(join(dir, f.name)) === f.content);
+}
+
+/** The files named `names` as installed in `dir` now, or undefined if one can't be read. */
+export function installedFiles(dir: string, names: string[]): InstallFile[] | undefined {
+  const files: InstallFile[] = [];
+  for (const name of names) {
+    const content = readIfExists(join(dir, name));
+    if (content === undefined) return undefined;
+    files.push({ name, content });
+  }
+  return files;
 }
 
 /**

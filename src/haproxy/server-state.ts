@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIpLiteral } from '../model/labels/values.js';
 
 /** A server-state file with no servers: HAProxy needs at least the format version. */
 export const EMPTY_SERVER_STATE = '1\n';
@@ -18,7 +18,8 @@ export interface ConfiguredServer {
 /** `backend/server` → what the config says of it. */
 export type ConfiguredServers = Map<string, ConfiguredServer>;
 
-const SECTION = /^(global|defaults|frontend|backend|listen|userlist|peers|resolvers|mailers|program|http-errors|ring|cache)\b\s*(\S*)/;
+/** A section header line: its keyword and name. */
+export const SECTION = /^(global|defaults|frontend|backend|listen|userlist|peers|resolvers|mailers|program|http-errors|ring|cache)\b\s*(\S*)/;
 
 /** The `weight` and `port` settings in `words` (later ones win, as in HAProxy). */
 function settingsOf(words: string[], base: Pick<ConfiguredServer, 'checkPort' | 'weight'>): Pick<ConfiguredServer, 'checkPort' | 'weight'> {
@@ -96,7 +97,7 @@ export function serverStateFile(answer: string, next?: ConfiguredServers): strin
       continue;
     }
     const conf = next.get(`${f[backend]}/${f[name]}`);
-    if (!conf || Number(f[port]) !== conf.port || (isIP(conf.addr) && f[addr] !== conf.addr)) continue;
+    if (!conf || Number(f[port]) !== conf.port || (isIpLiteral(conf.addr) && f[addr] !== conf.addr)) continue;
     if (checkPort >= 0 && Number(f[checkPort]) !== conf.checkPort) continue;
     if (uweight >= 0) f[uweight] = String(conf.weight);
     if (iweight >= 0) f[iweight] = String(conf.weight);

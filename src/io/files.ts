@@ -1,6 +1,15 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MlbError } from '../errors.js';
+
+/** A file's text, or undefined when it can't be read (missing, a directory, no permission). */
+export function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 function writeDurably(path: string, content: string): void {
   const fd = openSync(path, 'w', 0o644);

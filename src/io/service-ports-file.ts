@@ -7,7 +7,7 @@ import { writeFilesAtomically } from './files.js';
  * beside the config so a restarted daemon or a later one-shot run gives each app the port it
  * had (ModelOptions.previousServicePorts) instead of assigning afresh.
  */
-export const SERVICE_PORTS_FILE = 'service-ports.json';
+const SERVICE_PORTS_FILE = 'service-ports.json';
 
 export function servicePortsPathOf(configPath: string): string {
   return join(dirname(configPath), SERVICE_PORTS_FILE);
@@ -16,7 +16,7 @@ export function servicePortsPathOf(configPath: string): string {
 /** The file's content for `ports`: a JSON object, keys sorted, one per line; deterministic. */
 export function servicePortsContent(ports: ReadonlyMap<string, number>): string {
   const obj: Record<string, number> = {};
-  for (const key of [...ports.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) obj[key] = ports.get(key) as number;
+  for (const key of [...ports.keys()].sort()) obj[key] = ports.get(key) as number;
   return `${JSON.stringify(obj, null, 2)}\n`;
 }
 

@@ -107,7 +107,7 @@ export async function fetchApps(src: MarathonSource, opts: ParseOptions = {}): P
  * GC (which a one-shot render never reaches) would free its megabytes: moving its memory to
  * a fresh ArrayBuffer that nothing keeps fixes that. `buf` is empty afterwards.
  */
-export function releaseMemory(buf: Buffer): void {
+function releaseMemory(buf: Buffer): void {
   if (buf.byteLength < 1 << 20 || buf.byteOffset !== 0 || buf.buffer.byteLength !== buf.byteLength) return;
   try {
     const memory = buf.buffer as ArrayBuffer;

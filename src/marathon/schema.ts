@@ -27,7 +27,7 @@ export function asAppsDocument(doc: unknown, source: string): AppsDocument {
  * versionInfo… are dropped. Written out field by field, so every slim app and task has one
  * shape.
  */
-export function slimApp(app: MarathonApp): MarathonApp {
+function slimApp(app: MarathonApp): MarathonApp {
   return {
     id: app.id,
     labels: app.labels,

@@ -257,7 +257,7 @@ function assignMissingServicePorts(candidates: Candidate[], opts: ModelOptions, 
   // operator asked for that, without a warning per port.
   const assigning = min > 0 && max > 0;
   const taken = new Set([...(opts.reservedPorts ?? []), ...candidates.map((c) => c.servicePort).filter((p): p is number => p !== undefined)]);
-  const needing = assigning ? candidates.filter((c) => c.servicePort === undefined && c.parsed.net.mode === 'container') : [];
+  const needing = candidates.filter((c) => c.servicePort === undefined && c.parsed.net.mode === 'container');
   const assigned = assignServicePorts(
     needing.map((c) => ({ appId: c.parsed.app.id, portIndex: c.port.index })),
     taken,

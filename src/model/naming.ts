@@ -87,10 +87,9 @@ function serverHash(host: string, ip: string, port: number): number {
 
 /** Task servers get ids in 1..SPARE_ID_BASE; the ids above it are for spare slots. */
 export const SPARE_ID_BASE = 2147482624;
-const ID_RANGE = SPARE_ID_BASE;
 
 /**
- * Stable server ids in 1..ID_RANGE from host, IP and port. Collisions inside one backend are
+ * Stable server ids in 1..SPARE_ID_BASE from host, IP and port. Collisions inside one backend are
  * resolved by probing upwards in the (sorted) order of the servers.
  */
 export function assignServerIds<T extends { host: string; ip: string; port: number }>(servers: T[]): number[] {
@@ -100,8 +99,8 @@ export function assignServerIds<T extends { host: string; ip: string; port: numb
   const taken = (id: number) => (used ? used.has(id) : ids.includes(id));
   for (let k = 0; k < servers.length; k++) {
     const s = servers[k] as T;
-    let id = (serverHash(s.host, s.ip, s.port) % ID_RANGE) + 1;
-    while (taken(id)) id = (id % ID_RANGE) + 1;
+    let id = (serverHash(s.host, s.ip, s.port) % SPARE_ID_BASE) + 1;
+    while (taken(id)) id = (id % SPARE_ID_BASE) + 1;
     ids.push(id);
     used?.add(id);
   }

@@ -34,7 +34,7 @@ export function assignServicePorts(requests: readonly PortRequest[], taken: Read
   if (previous && previous.size > 0) {
     for (const key of keys) {
       const port = previous.get(key);
-      if (port !== undefined && Number.isInteger(port) && port >= min && port <= max && !used.has(port) && !out.has(key)) give(key, port);
+      if (port !== undefined && Number.isInteger(port) && port >= min && port <= max && !used.has(port)) give(key, port);
     }
   }
   const homes = sorted.map((r) => fnv1a(`${r.appId}:${r.portIndex}`) % size);

@@ -354,10 +354,10 @@ function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, commo
     for (const c of r.service.sslCert ? [r.service.sslCert] : opts.sslCerts) certs.add(c);
     hostCerts.set(r.hostname, certs);
   }
-  const groupKeyOf = (hostname: string) => [...(hostCerts.get(hostname) ?? [])].map((c) => `crt ${c}`).join(' ');
+  const groupKeys = new Map([...hostCerts].map(([hostname, certs]) => [hostname, [...certs].map((c) => `crt ${c}`).join(' ')]));
   const groups = new Map<string, VhostRule[]>();
   for (const r of rules) {
-    const key = groupKeyOf(r.hostname);
+    const key = groupKeys.get(r.hostname) as string;
     const group = groups.get(key);
     if (group) group.push(r);
     else groups.set(key, [r]);
@@ -366,8 +366,8 @@ function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, commo
   const names = new Map(keys.map((key, i) => [key, `https_group_${i + 1}`]));
   let out = templates.get('HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')({ ...common, name: 'marathon_https_in' });
   // marathon-lb's names too: `backend` (the group's backend = its name), `host`, `bindOpts`.
-  for (const hostname of hostCerts.keys()) {
-    const name = names.get(groupKeyOf(hostname));
+  for (const [hostname, key] of groupKeys) {
+    const name = names.get(key);
     out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name, backend: name, hostname, host: hostname });
   }
   for (const key of keys) {

@@ -87,12 +87,14 @@ export async function readStats(lb: LbSource, timeoutMs = 5000): Promise<StatRow
     const proc = await showProc(lb.path);
     const rows: StatRow[] = [];
     const workers = [...proc.workers.map((w) => ({ pid: w.pid, old: false })), ...proc.oldWorkers.map((w) => ({ pid: w.pid, old: true }))];
-    for (const w of workers) {
-      // An old worker may finish (and go) between `show proc` and this: its sessions are gone.
-      const text = await sendCommands({ masterSocket: lb.path, worker: w.pid }, ['show stat'], timeoutMs).catch(() => '');
-      if (!text.includes('# pxname')) continue;
+    // Asked side by side (this runs on every drain poll); an old worker may finish (and go)
+    // between `show proc` and this: its sessions are gone.
+    const texts = await Promise.all(workers.map((w) => sendCommands({ masterSocket: lb.path, worker: w.pid }, ['show stat'], timeoutMs).catch(() => '')));
+    workers.forEach((w, i) => {
+      const text = texts[i] as string;
+      if (!text.includes('# pxname')) return;
       for (const r of parseStatsCsv(text, `${lb.path} (worker ${w.pid})`)) rows.push({ ...r, worker: w.pid, ...(w.old ? { old: true } : {}) });
-    }
+    });
     return rows;
   }
   let res;

@@ -105,7 +105,7 @@ function goOnHint(plan: ZddPlan, shift: Shift): string {
  * app, the ids of the tasks about to be killed, the new app. Its output goes to stderr (stdout
  * carries the result). E_ZDD unless it exits 0.
  */
-export function runPreKillHook(hook: string, oldApp: unknown, taskIds: string[], newApp: unknown): Promise<void> {
+function runPreKillHook(hook: string, oldApp: unknown, taskIds: string[], newApp: unknown): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(hook, [JSON.stringify(oldApp), JSON.stringify(taskIds), JSON.stringify(newApp)], { stdio: ['ignore', 2, 2] });
     child.once('error', (e) => reject(new MlbError('E_ZDD', `--pre-kill-hook ${hook} could not run (${e.message}); nothing was killed`, { cause: e })));
