@@ -31,7 +31,7 @@ export const ZDD_OPTIONS = {
   },
   target: { type: 'number', describe: "target instances of the new app (default: the live app's)" },
   'drain-timeout': { type: 'number', describe: "seconds to wait for a task's sessions to end before killing it anyway (default: --max-wait)" },
-  'pre-kill-hook': { type: 'string', describe: "executable run before each step's old tasks are drained and killed, with three JSON arguments: the old app, the ids of the tasks to kill, the new app (zdd.py's); a non-zero exit stops the deploy" },
+  'pre-kill-hook': { type: 'string', describe: "executable run once each step's old tasks are drained, before they are killed, with three JSON arguments: the old app, the ids of the tasks to kill, the new app (zdd.py's); a non-zero exit stops the deploy" },
   'poll-interval': { type: 'number', default: 1, describe: 'seconds between two looks at Marathon' },
   resume: { alias: 'r', type: 'boolean', default: false, describe: 'continue an interrupted deploy (two apps in the group)' },
   'complete-cur': { alias: 'c', type: 'boolean', default: false, describe: 'finish an interrupted or hybrid deploy now: all instances to the newer app, the older one deleted' },

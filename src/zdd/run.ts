@@ -28,7 +28,7 @@ export interface ZddRunOptions {
   maxWaitMs: number;
   /** Longest wait for a task's sessions to end before it is killed anyway; default: --max-wait. */
   drainTimeoutMs?: number;
-  /** zdd.py's --pre-kill-hook: run with the old app, the task ids about to be killed and the new app (JSON) before each kill step. */
+  /** zdd.py's --pre-kill-hook: run with the old app, the task ids about to be killed and the new app (JSON) once they are drained, before each kill step. */
   preKillHook?: string;
   /** Between two looks at Marathon. */
   pollMs: number;
@@ -186,18 +186,7 @@ class Deploy {
         this.note(action.reason);
         return pause(this.opts.pollMs, this.opts.signal);
       case 'kill':
-        if (this.opts.preKillHook !== undefined) {
-          const newApp = apps.find((a) => a.id === this.shift.to);
-          this.note(`running --pre-kill-hook ${this.opts.preKillHook} before killing ${action.taskIds.join(', ')}`);
-          try {
-            await runPreKillHook(this.opts.preKillHook, apps.find((a) => a.id === action.appId), action.taskIds, newApp);
-          } catch (e) {
-            const m = e instanceof Error ? e.message : String(e);
-            throw new MlbError('E_ZDD', `${m}; ${goOnHint(this.plan, this.shift)}`, { cause: e instanceof Error ? e.cause : undefined });
-          }
-        }
-        for (const id of action.taskIds) await this.drainAndKill(action.appId, id, action.reason, apps);
-        return;
+        return this.drainAndKill(action.appId, action.taskIds, action.reason, apps);
       case 'scale': {
         const r = await scaleApp(this.opts.source, action.appId, action.instances);
         if (await this.lockedRetry(r, action.appId)) return;
@@ -298,23 +287,52 @@ class Deploy {
     }
   }
 
-  private async drainAndKill(appId: string, taskId: string, reason: string, apps: MarathonApp[]): Promise<void> {
-    let drained: Drained[] = [];
+  /**
+   * zdd.py's order: the step's tasks are drained and their sessions waited for, then
+   * --pre-kill-hook runs on them, then they are killed. What was drained for a kill that did
+   * not happen (a failed hook, an abort) goes back into rotation.
+   */
+  private async drainAndKill(appId: string, taskIds: string[], reason: string, apps: MarathonApp[]): Promise<void> {
+    const drained = new Map<string, Drained[]>();
     try {
-      let how = 'no load balancer to watch';
+      const how = new Map<string, string>();
       if (this.opts.lbs.length > 0) {
-        const addrs = await this.addressesOf(taskId, apps);
-        drained = await this.drain(addrs);
-        how = `${drained.length ? `drained ${[...new Set(drained.map((d) => d.ref.server))].join(', ')}; ` : ''}${await this.waitForNoSessions(taskId, addrs)}`;
+        const addrs = new Map<string, Set<string>>();
+        for (const id of taskIds) {
+          addrs.set(id, await this.addressesOf(id, apps));
+          drained.set(id, await this.drain(addrs.get(id) as Set<string>));
+        }
+        for (const id of taskIds) {
+          const servers = [...new Set((drained.get(id) ?? []).map((d) => d.ref.server))];
+          how.set(id, `${servers.length ? `drained ${servers.join(', ')}; ` : ''}${await this.waitForNoSessions(id, addrs.get(id) as Set<string>)}`);
+        }
       }
-      this.checkAbort();
-      const r = await killTask(this.opts.source, appId, taskId);
-      drained = [];
-      if (r === 'gone') return this.note(`${taskId} of ${appId} was already gone`);
-      this.tally.killed++;
-      this.note(`killed ${taskId} of ${appId}: ${how} (${reason})`);
+      if (this.opts.preKillHook !== undefined) await this.runHook(appId, taskIds, apps);
+      for (const id of taskIds) {
+        this.checkAbort();
+        const r = await killTask(this.opts.source, appId, id);
+        drained.delete(id);
+        if (r === 'gone') {
+          this.note(`${id} of ${appId} was already gone`);
+          continue;
+        }
+        this.tally.killed++;
+        this.note(`killed ${id} of ${appId}: ${how.get(id) ?? 'no load balancer to watch'} (${reason})`);
+      }
     } finally {
-      if (drained.length > 0) await this.undrain(drained);
+      const left = [...drained.values()].flat();
+      if (left.length > 0) await this.undrain(left);
+    }
+  }
+
+  private async runHook(appId: string, taskIds: string[], apps: MarathonApp[]): Promise<void> {
+    const hook = this.opts.preKillHook as string;
+    this.note(`running --pre-kill-hook ${hook} before killing ${taskIds.join(', ')}`);
+    try {
+      await runPreKillHook(hook, apps.find((a) => a.id === appId), taskIds, apps.find((a) => a.id === this.shift.to));
+    } catch (e) {
+      const m = e instanceof Error ? e.message : String(e);
+      throw new MlbError('E_ZDD', `${m}; ${goOnHint(this.plan, this.shift)}`, { cause: e instanceof Error ? e.cause : undefined });
     }
   }
 }

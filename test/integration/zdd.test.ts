@@ -270,6 +270,35 @@ describe('mlb-ts zdd: stopped while draining', () => {
     // The drain cut nothing: the slow requests all finished.
     expect((await slow).map((r) => r.status)).toEqual(Array.from({ length: 8 }, () => 200));
   }, 90_000);
+
+  it("--pre-kill-hook runs once the step's task is drained (zdd.py's order); a failing hook puts it back into rotation", async () => {
+    const d = daemon as RunningDaemon;
+    const f = fake as FakeMarathon;
+    f.setResponseDelay('/shop-blue', 0);
+    const bindPort = Number(f.app('/shop-blue')?.labels?.HAPROXY_0_PORT);
+    // The hook records the load balancer's view of its tasks, then refuses.
+    const seen = join(dir, 'hook-stat.csv');
+    const hook = join(dir, 'stat-hook.mjs');
+    writeFileSync(
+      hook,
+      `#!${process.execPath}\nimport { createConnection } from 'node:net';\nimport { writeFileSync } from 'node:fs';\n` +
+        `let out = '';\nconst c = createConnection(${JSON.stringify(d.adminSocket)}, () => c.end('show stat\\n'));\n` +
+        `c.on('data', (b) => (out += b));\nc.on('close', () => { writeFileSync(${JSON.stringify(seen)}, out); process.exit(3); });\n`,
+      { mode: 0o755 },
+    );
+    const run = await startZddChild(['-m', f.url, '--json', writeDefinition('hooked.json'), '--resume', '--haproxy-socket', d.adminSocket, '--pre-kill-hook', hook, '--step-delay', '0', '--poll-interval', '0.1', '--max-wait', '30'], 60_000).done;
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/mlb-ts: E_ZDD: --pre-kill-hook \S+ exited with status 3; nothing was killed/);
+    const drained = /put (shop-blue_\d+\/\S+) back into rotation/.exec(run.stderr)?.[1];
+    expect(drained, run.stderr).toBeDefined();
+    const atHook = parseStatsCsv(readFileSync(seen, 'utf8'), 'hook').find((r) => `${r.proxy}/${r.server}` === drained);
+    expect(atHook?.status, run.stderr).toBe('DRAIN');
+    expect(atHook?.scur).toBe(0);
+    const now = parseStatsCsv(await socketCommand(d.adminSocket, 'show stat'), d.adminSocket).find((r) => `${r.proxy}/${r.server}` === drained);
+    expect(now?.status).toBe('UP');
+    expect(now?.proxy.endsWith(`_${bindPort}`)).toBe(true);
+    expect([f.app('/shop-blue')?.instances, f.app('/shop-green')?.instances]).toEqual([3, 1]);
+  }, 90_000);
 });
 
 describe('mlb-ts zdd: plans and half-done deploys', () => {
