@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'E_RELOAD'
   | 'E_RUNTIME'
   | 'E_RUNTIME_UNREACHABLE'
+  | 'E_LISTEN'
   | 'E_ZDD';
 
 export class MlbError extends Error {

@@ -164,7 +164,34 @@ function servicePortRange(argv: Argv): { min: number; max: number } {
     throw new MlbError('E_USAGE', '--min-serv-port-ip-per-task and --max-serv-port-ip-per-task are both ≥ 1, or both 0 to give IP-per-task apps no automatic service ports');
   }
   if (max < min) throw new MlbError('E_USAGE', '--max-serv-port-ip-per-task is below --min-serv-port-ip-per-task');
+  for (const [k, v] of [['min', min], ['max', max]] as const) {
+    if (v > 65535 || !Number.isInteger(v)) throw new MlbError('E_USAGE', `--${k}-serv-port-ip-per-task must be a port number (0 to 65535)`);
+  }
   return { min, max };
+}
+
+/** HAProxy's time format: a number, then us, ms, s, m, h or d (ms when none). */
+function hardStopAfterFlag(argv: Argv): string {
+  const v = str(argv, 'hard-stop-after') ?? DEFAULTS.hardStopAfter;
+  if (!/^\d+(us|ms|s|m|h|d)?$/.test(v)) throw new MlbError('E_USAGE', '--hard-stop-after must be a time in HAProxy\'s format, e.g. 30s, 5m or 1h');
+  return v;
+}
+
+/** --listen HOST:PORT (or :PORT), '' for none. */
+function listenFlag(argv: Argv): string {
+  const v = lastOf(argv.listen);
+  if (typeof v !== 'string') return DEFAULTS.listen;
+  const port = /:(\d+)$/.exec(v)?.[1];
+  if (v !== '' && (port === undefined || Number(port) < 1 || Number(port) > 65535)) throw new MlbError('E_USAGE', "--listen must be HOST:PORT (e.g. 127.0.0.1:9095), or '' for no endpoints");
+  return v;
+}
+
+/** --marathon, every value kept; given without one (e.g. followed by another flag): E_USAGE. */
+function marathonFlag(argv: Argv): string[] {
+  const given = argv.marathon as string[] | undefined;
+  if (given === undefined) return [...DEFAULTS.marathon];
+  if (given.length === 0 || given.some((m) => typeof m !== 'string' || m.trim() === '')) throw new MlbError('E_USAGE', '--marathon needs a URL or a file path');
+  return given;
 }
 
 function ports(argv: Argv) {
@@ -184,7 +211,7 @@ export function settingsFrom(argv: Argv, opts: { requireGroup: boolean; template
   const d = DEFAULTS;
   const has = (k: string) => argv[k] !== undefined;
   return {
-    marathon: (argv.marathon as string[] | undefined)?.length ? (argv.marathon as string[]) : [...d.marathon],
+    marathon: marathonFlag(argv),
     groups,
     healthCheck: argv['health-check'] === true,
     strictMode: argv['strict-mode'] === true,
@@ -212,11 +239,11 @@ export function settingsFrom(argv: Argv, opts: { requireGroup: boolean; template
     haproxyBin: str(argv, 'haproxy-bin') ?? d.haproxyBin,
     haproxySocket: str(argv, 'haproxy-socket') ?? d.haproxySocket,
     masterSocket: str(argv, 'master-socket') ?? d.masterSocket,
-    listen: typeof lastOf(argv.listen) === 'string' ? (lastOf(argv.listen) as string) : d.listen,
+    listen: listenFlag(argv),
     ipvs: argv.ipvs === true,
     ...optional('ipvsApplyCommand', str(argv, 'ipvs-apply-command')),
     ports: ports(argv),
-    hardStopAfter: str(argv, 'hard-stop-after') ?? d.hardStopAfter,
+    hardStopAfter: hardStopAfterFlag(argv),
     resyncInterval: has('resync-interval') ? numberFlag(argv, 'resync-interval', 1) : d.resyncInterval,
     debounceMs: has('debounce-ms') ? numberFlag(argv, 'debounce-ms', 0) : d.debounceMs,
     stallTimeout: has('stall-timeout') ? numberFlag(argv, 'stall-timeout', 1) : d.stallTimeout,

@@ -6,7 +6,7 @@ import { HostResolver } from '../io/dns.js';
 import { writeFilesAtomically } from '../io/files.js';
 import { readServicePorts, servicePortsPathOf, writeServicePorts } from '../io/service-ports-file.js';
 import { assignedServicePorts } from '../model/service-ports.js';
-import { errorLine } from '../errors.js';
+import { errorLine, MlbError } from '../errors.js';
 import { loadTemplateSet } from '../io/templates.js';
 import { warningLine } from '../model/types.js';
 import { type Settings, stateFileOf } from '../settings.js';
@@ -68,7 +68,11 @@ export async function renderCommand(s: Settings, outArg: string): Promise<number
   }
   const files = [...result.files, ...(vips?.files ?? [])].map((f) => ({ path: join(out, f.name), content: f.content }));
   const t0 = performance.now();
-  mkdirSync(out, { recursive: true });
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw new MlbError('E_INSTALL', `cannot create --out ${out}`, { cause: e });
+  }
   writeFilesAtomically(files);
   // The config names a server-state file beside it; an empty one lets `haproxy -c` pass without a warning.
   const stateFile = stateFileOf(join(out, 'haproxy.cfg'));

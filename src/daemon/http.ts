@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { errorLine } from '../errors.js';
+import { errorLine, MlbError } from '../errors.js';
 import type { Daemon } from './daemon.js';
 import type { Logger } from './log.js';
 import type { Reloader } from './reloader.js';
@@ -58,7 +58,7 @@ export async function startEndpoints(listen: string, daemon: Daemon, reloader: R
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => reject(new MlbError('E_LISTEN', `--listen ${listen}: cannot listen (${errorLine(e)})`, { cause: e })));
     server.listen(port, host, () => resolve());
   });
   const addr = server.address();

@@ -26,11 +26,21 @@ export interface RenderResult {
 }
 
 function readSecret(path: string, what: string): string {
+  let secret: string;
   try {
-    return readFileSync(path, 'utf8').trim();
+    secret = readFileSync(path, 'utf8').trim();
   } catch (e) {
     throw new MlbError('E_USAGE', `cannot read ${what} ${path}`, { cause: e });
   }
+  if (secret === '') throw new MlbError('E_USAGE', `${what} ${path} is empty`);
+  return secret;
+}
+
+/** marathon-lb's credential file: one `user:password` line. */
+function readBasicCredentials(path: string): string {
+  const basic = readSecret(path, '--marathon-auth-credential-file');
+  if (!basic.includes(':') || basic.includes('\n')) throw new MlbError('E_USAGE', `--marathon-auth-credential-file ${path} must hold one line, user:password`);
+  return basic;
 }
 
 /**
@@ -38,7 +48,7 @@ function readSecret(path: string, what: string): string {
  * --auth-credentials (marathon-lb's order); a --dcos-token-file token is sent instead when given.
  */
 export function marathonSourceOf(s: Pick<Settings, 'marathon' | 'authCredentialFile' | 'authCredentials' | 'dcosTokenFile' | 'caCert'>): MarathonSource {
-  const basic = s.authCredentialFile ? readSecret(s.authCredentialFile, '--marathon-auth-credential-file') : s.authCredentials;
+  const basic = s.authCredentialFile ? readBasicCredentials(s.authCredentialFile) : s.authCredentials;
   return {
     urls: s.marathon,
     auth: {

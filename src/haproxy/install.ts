@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MlbError } from '../errors.js';
@@ -96,6 +96,14 @@ export function validationError(v: Validation): MlbError {
   return new MlbError('E_HAPROXY_INVALID', `haproxy -c refused the config: ${reason}`);
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Keeps the newest `keep` earlier configs in <dir>/mlb-ts-archive/. */
 function archive(configPath: string, keep: number): void {
   if (keep <= 0 || !existsSync(configPath)) return;
@@ -113,6 +121,7 @@ function archive(configPath: string, keep: number): void {
  */
 export async function installFiles(files: InstallFile[], opts: InstallOptions): Promise<InstallResult> {
   const dir = dirname(opts.configPath);
+  if (isDirectory(opts.configPath)) throw new MlbError('E_INSTALL', `--haproxy-config ${opts.configPath} is a directory; it names the config file (its maps go beside it)`);
   if (isInstalled(dir, files)) return { changed: false };
   let validation: Validation | undefined;
   if (!opts.skipValidation) {
@@ -126,15 +135,27 @@ export async function installFiles(files: InstallFile[], opts: InstallOptions): 
     discardStaged(staged);
     throw new MlbError('E_INSTALL', `cannot archive ${opts.configPath}`, { cause: e });
   }
-  if (opts.markPending) {
+  // A marker already there (an earlier install not loaded yet) says it all; one this install
+  // writes goes again if the install fails: nothing new awaits a reload then.
+  const newMarker = opts.markPending === true && !isReloadPending(opts.configPath);
+  const dropNewMarker = () => {
+    if (newMarker) clearReloadPending(opts.configPath);
+  };
+  if (newMarker) {
     try {
       writeFileSync(reloadPendingPath(opts.configPath), `${new Date().toISOString()}\n`);
     } catch (e) {
       discardStaged(staged);
+      dropNewMarker();
       throw new MlbError('E_INSTALL', `cannot write ${reloadPendingPath(opts.configPath)}`, { cause: e });
     }
   }
-  commitStaged(staged);
+  try {
+    commitStaged(staged);
+  } catch (e) {
+    dropNewMarker();
+    throw e;
+  }
   if (opts.stateFile && !existsSync(opts.stateFile)) writeFileSync(opts.stateFile, EMPTY_SERVER_STATE);
   return { changed: true, ...(validation ? { validation } : {}) };
 }

@@ -31,5 +31,9 @@ export async function validateConfig(config: string, haproxyBin = 'haproxy', cwd
     throw new MlbError('E_HAPROXY_MISSING', `cannot run ${haproxyBin} (${res.shortMessage}); ${INSTALL_HINT}`);
   }
   const output = String(res.all ?? '');
+  if (res.exitCode !== 0 && !/\[(ALERT|WARNING|NOTICE)\]|Configuration file/.test(output)) {
+    const said = output.trim().split('\n')[0];
+    throw new MlbError('E_HAPROXY_MISSING', `${haproxyBin} -c exited with status ${res.exitCode} and ${said ? `said only ${JSON.stringify(said.slice(0, 200))}` : 'printed nothing'}: not HAProxy? ${INSTALL_HINT}`);
+  }
   return { ok: res.exitCode === 0, warnings: linesOf(output, 'WARNING'), alerts: linesOf(output, 'ALERT'), output };
 }

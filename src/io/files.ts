@@ -11,10 +11,16 @@ export function readIfExists(path: string): string | undefined {
   }
 }
 
+/** Writes every byte (a full disk makes writeSync write less than asked, then throw) and fsyncs. */
 function writeDurably(path: string, content: string): void {
+  const bytes = Buffer.from(content, 'utf8');
   const fd = openSync(path, 'w', 0o644);
   try {
-    writeSync(fd, content);
+    for (let at = 0; at < bytes.length; ) {
+      const n = writeSync(fd, bytes, at, bytes.length - at);
+      if (n <= 0) throw new Error(`short write: ${at} of ${bytes.length} bytes`);
+      at += n;
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -46,8 +52,9 @@ export function stageFiles(files: { path: string; content: string }[], tag = `${
     for (const f of files) {
       mkdirSync(dirname(f.path), { recursive: true });
       const temp = join(dirname(f.path), `.${f.path.split('/').pop()}.${tag}.tmp`);
-      writeDurably(temp, f.content);
+      // Listed before it is written: a write that fails half-way leaves no temp file behind either.
       staged.push({ final: f.path, temp });
+      writeDurably(temp, f.content);
     }
   } catch (e) {
     discardStaged(staged);

@@ -60,20 +60,28 @@ async function rawFromUrl(base: string, src: MarathonSource): Promise<RawApps> {
   const url = `${base.replace(/\/+$/, '')}${APPS_PATH}`;
   const shown = displayUrl(url);
   const res = await httpCall(url, { auth: src.auth, ca: src.ca, timeoutMs: src.timeoutMs });
-  if (res.status !== 200) throw new MlbError('E_MARATHON_HTTP', `${shown} answered HTTP ${res.status}`);
+  if (res.status !== 200) throw new MlbError('E_MARATHON_HTTP', `${shown} answered HTTP ${res.status}${AUTH_HINTS[res.status] ?? ''}`);
   // A proxy's error page instead of Marathon's answer is a failed source: try the next one.
   if (!/^\s*[[{]/.test(res.body.toString('utf8', 0, 64))) throw new MlbError('E_INPUT_NOT_JSON', `${shown} did not answer JSON`);
   return { bytes: res.body, source: shown };
 }
 
+const AUTH_HINTS: Record<number, string> = {
+  401: ' (credentials missing or refused: --marathon-auth-credential-file, --auth-credentials, or --dcos-token-file on DC/OS)',
+  403: ' (these credentials may not read apps)',
+};
+
 /**
  * The first source that can be read, unparsed: an unreachable URL or an unreadable file
  * tries the next. When none can, one error lists every source's failure; a single file
- * keeps its own E_INPUT_UNREADABLE. The code is E_INPUT_UNREADABLE when the last source
+ * keeps its own E_INPUT_UNREADABLE. When every URL answered, and all alike (an HTTP error, or
+ * not JSON), that is the code (E_MARATHON_HTTP, E_INPUT_NOT_JSON): "unreachable" would send an
+ * operator to the network. Otherwise the code is E_INPUT_UNREADABLE when the last source
  * tried is a file, E_MARATHON_UNREACHABLE when it is a URL.
  */
 export async function fetchAppsText(src: MarathonSource): Promise<RawApps> {
   const failures: string[] = [];
+  const codes = new Set<string | undefined>();
   let last: { file: boolean; error: unknown } | undefined;
   for (const u of src.urls) {
     const file = !isHttpUrl(u);
@@ -83,9 +91,12 @@ export async function fetchAppsText(src: MarathonSource): Promise<RawApps> {
       // A file's error is `cannot read PATH` with the reason as its cause.
       failures.push(`${displayUrl(u)}: ${causeOf(file && isMlbError(e) && e.cause !== undefined ? e.cause : e)}`);
       last = { file, error: e };
+      codes.add(file ? undefined : isMlbError(e) ? e.code : undefined);
     }
   }
   if (last?.file && src.urls.length === 1) throw last.error;
+  const [answered] = codes.size === 1 ? [...codes].filter((c) => c === 'E_MARATHON_HTTP' || c === 'E_INPUT_NOT_JSON') : [];
+  if (answered) throw new MlbError(answered, `no Marathon gave its apps (${failures.join('; ')})`);
   const what = src.urls.every(isHttpUrl) ? 'no Marathon answered' : 'no --marathon source could be read';
   throw new MlbError(last?.file ? 'E_INPUT_UNREADABLE' : 'E_MARATHON_UNREACHABLE', `${what} (${failures.join('; ')})`);
 }

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -155,6 +157,45 @@ describe('the mlb-ts executable', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/E_HAPROXY_INVALID: haproxy -c refused the config: .*no-such-cert\.pem/);
     expect(existsSync(refused)).toBe(false);
+  });
+
+  it.each<[string, () => string[], RegExp, () => void]>([
+    ['--out under a file', () => ['render', '--out', '/etc/hostname/out'], /^mlb-ts: E_INSTALL: cannot create --out \/etc\/hostname\/out: ENOTDIR: /, () => undefined],
+    [
+      '--haproxy-config naming a directory',
+      () => ['--haproxy-config', join(tmp, 'cfg-dir', 'haproxy.cfg'), '--command', 'true'],
+      /^mlb-ts: E_INSTALL: --haproxy-config \S+cfg-dir\/haproxy\.cfg is a directory; it names the config file/,
+      () => expect(readdirSync(join(tmp, 'cfg-dir')).sort()).toEqual(['haproxy.cfg']),
+    ],
+    [
+      '--haproxy-bin that is not HAProxy',
+      () => ['--haproxy-config', join(tmp, 'not-haproxy', 'haproxy.cfg'), '--haproxy-bin', '/bin/false', '--command', 'true'],
+      /^mlb-ts: E_HAPROXY_MISSING: \/bin\/false -c exited with status 1 and printed nothing: not HAProxy\?/,
+      () => expect(existsSync(join(tmp, 'not-haproxy'))).toBe(false),
+    ],
+  ])('%s: exit 1, one line with its code, nothing written', (_name, args, line, after) => {
+    mkdirSync(join(tmp, 'cfg-dir', 'haproxy.cfg'), { recursive: true });
+    const r = mlb(...args(), '--group', 'external', '-m', 'examples/apps.json', '--ssl-certs', 'examples/certs/demo.pem');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(line);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    after();
+  });
+
+  it('--listen on a port already taken: exit 1, E_LISTEN naming the flag', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = spawnSync(process.execPath, [BIN, '--sse', '--group', 'external', '-m', 'examples/apps.json', '--listen', `127.0.0.1:${port}`, '--haproxy-config', join(tmp, 'listen', 'haproxy.cfg'), '--command', 'true', '--ssl-certs', 'examples/certs/demo.pem'], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(1);
+      // The daemon logs JSON lines on stdout.
+      const failed = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; err?: string }).filter((l) => l.msg === 'cannot start');
+      expect(failed.map((l) => l.err)).toEqual([expect.stringMatching(new RegExp(`^E_LISTEN: --listen 127\\.0\\.0\\.1:${port}: cannot listen \\(listen EADDRINUSE`))]);
+      expect(existsSync(join(tmp, 'listen'))).toBe(false);
+    } finally {
+      taken.close();
+    }
   });
 
   it('an unreachable Marathon: exit 1 naming it', () => {

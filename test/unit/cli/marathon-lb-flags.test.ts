@@ -121,6 +121,8 @@ describe('--auth-credentials against an HTTP Marathon on loopback', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mlbts-auth-'));
   const goodFile = join(dir, 'good');
   const badFile = join(dir, 'bad');
+  const emptyFile = join(dir, 'empty');
+  const userOnlyFile = join(dir, 'user-only');
   const basic = (cred: string) => `Basic ${Buffer.from(cred).toString('base64')}`;
 
   beforeAll(async () => {
@@ -155,6 +157,20 @@ describe('--auth-credentials against an HTTP Marathon on loopback', () => {
     if (code === 0) expect(run.stdout).toMatch(/^global\n/);
     expect(notes(run.stderr).map((l) => l.split(' ')[2])).toEqual(noted);
     for (const secret of ['s3cret', 'wrong']) expect(run.stdout + run.stderr).not.toContain(secret);
+  });
+
+  it.each<[string, () => string, RegExp]>([
+    ['empty', () => emptyFile, /^mlb-ts: E_USAGE: --marathon-auth-credential-file \S+empty is empty$/],
+    ['without a colon', () => userOnlyFile, /^mlb-ts: E_USAGE: --marathon-auth-credential-file \S+user-only must hold one line, user:password$/],
+  ])('a credential file %s: exit 2, one line, nothing asked of Marathon', async (_name, file, line) => {
+    writeFileSync(emptyFile, '\n');
+    writeFileSync(userOnlyFile, 'marathon\n');
+    seen.length = 0;
+    const run = await runCli(['--dry-run', '-m', url, '--group', 'external', '--marathon-auth-credential-file', file()]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('note:'))).toEqual([expect.stringMatching(line)]);
+    expect(seen).toEqual([]);
+    expect(run.stdout).toBe('');
   });
 
   it('with user:password in the --marathon URL: the flag wins, as the credential file does', async () => {

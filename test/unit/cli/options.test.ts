@@ -185,6 +185,12 @@ describe('settingsFrom', () => {
     ['--log-level', 'fatal', /--log-level must be debug, info, warn or error/],
     ['--auth-credentials', 'nocolon', /^--auth-credentials must be user:password$/],
     ['--max-serv-port-ip-per-task', '10049', /--max-serv-port-ip-per-task is below --min-serv-port-ip-per-task/],
+    ['--max-serv-port-ip-per-task', '70005', /^--max-serv-port-ip-per-task must be a port number \(0 to 65535\)$/],
+    ['--hard-stop-after', 'banana', /^--hard-stop-after must be a time in HAProxy's format/],
+    ['--hard-stop-after', '5 m', /^--hard-stop-after must be a time in HAProxy's format/],
+    ['--listen', 'bogus', /^--listen must be HOST:PORT/],
+    ['--listen', '127.0.0.1:70000', /^--listen must be HOST:PORT/],
+    ['--marathon', '', /^--marathon needs a URL or a file path$/],
   ])('%s %s → E_USAGE', (flag, value, message) => {
     expect(usageError(() => settings(['--group', 'x', flag, value])).message).toMatch(message);
   });

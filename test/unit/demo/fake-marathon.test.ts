@@ -229,7 +229,7 @@ describe('FakeMarathon auth', () => {
     expect(denied.status).toBe(401);
     expect(denied.headers['www-authenticate']).toMatch(/^Basic /);
     expect((await call(`${fm.url}/v2/apps`, { headers: { Authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` } })).status).toBe(401);
-    await expect(fetchApps({ urls: [fm.url] })).rejects.toMatchObject({ code: 'E_MARATHON_UNREACHABLE' });
+    await expect(fetchApps({ urls: [fm.url] })).rejects.toMatchObject({ code: 'E_MARATHON_HTTP' });
     expect((await fetchApps({ urls: [fm.url], auth: { basic: 'alice:s3cret' } })).apps.map((a) => a.id)).toEqual(['/a']);
     expect((await fetchApps({ urls: [fm.url], auth: { token: 'jwt123' } })).apps).toHaveLength(1);
   });

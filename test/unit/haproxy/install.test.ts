@@ -256,4 +256,30 @@ describe('installFiles', () => {
     await installFiles([{ name: 'haproxy.cfg', content: config(dir, { marker: 'v2' }) }], options(dir));
     expect(isReloadPending(cfgPath)).toBe(false);
   });
+
+  it.each([
+    ['no earlier mark: the one it wrote goes again', false],
+    ['an earlier install still unloaded: its mark stays', true],
+  ])('markPending, an install that fails at the rename (%s)', async (_name, earlier) => {
+    const dir = newDir();
+    const cfgPath = join(dir, 'haproxy.cfg');
+    await installFiles([{ name: 'haproxy.cfg', content: config(dir) }], options(dir));
+    if (earlier) writeFileSync(reloadPendingPath(cfgPath), 'earlier\n');
+    // A directory where the map goes: renaming the staged map onto it fails.
+    mkdirSync(join(dir, 'domain2backend.map', 'x'), { recursive: true });
+    const before = snapshot(dir);
+    const e = await refusal(installFiles([{ name: 'haproxy.cfg', content: config(dir, { marker: 'v2' }) }, { name: 'domain2backend.map', content: 'a.test be\n' }], options(dir, { markPending: true, skipValidation: true, archiveVersions: 0 })));
+    expect(e.code).toBe('E_INSTALL');
+    expect(snapshot(dir)).toEqual(before);
+    expect(isReloadPending(cfgPath)).toBe(earlier);
+  });
+
+  it('--haproxy-config naming a directory: E_INSTALL saying so, nothing created (no archive directory)', async () => {
+    const dir = newDir();
+    mkdirSync(join(dir, 'haproxy.cfg'), { recursive: true });
+    const e = await refusal(installFiles([{ name: 'haproxy.cfg', content: config(dir) }], options(dir, { markPending: true })));
+    expect(e.code).toBe('E_INSTALL');
+    expect(e.message).toMatch(/^--haproxy-config \S+ is a directory/);
+    expect(readdirSync(dir)).toEqual(['haproxy.cfg']);
+  });
 });

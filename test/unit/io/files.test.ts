@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,21 @@ function thrown(fn: () => void): MlbError {
   }
   throw new Error('expected an error');
 }
+
+describe('a write cut short (a full disk, a file-size limit)', () => {
+  it('is an error, not a truncated file: the old file stays and no temp file is left', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, 'haproxy.cfg'), 'old config\n');
+    // 16 blocks of 512 bytes: write() stores 8 KB of the 50 KB, then fails with EFBIG.
+    const script = `import { writeFilesAtomically } from ${JSON.stringify(new URL('../../../dist/io/files.js', import.meta.url).pathname)};
+try { writeFilesAtomically([{ path: ${JSON.stringify(join(dir, 'haproxy.cfg'))}, content: 'x'.repeat(50000) + '\\n' }]); console.log('written'); }
+catch (e) { console.log(e.code + ': ' + e.message + ': ' + e.cause?.code); }`;
+    const run = spawnSync('/bin/sh', ['-c', `ulimit -f 16; exec "${process.execPath}" --input-type=module -e "$0"`, script], { encoding: 'utf8' });
+    expect(run.stdout.trim(), run.stderr).toBe(`E_INSTALL: cannot write ${join(dir, 'haproxy.cfg')}: EFBIG`);
+    expect(listing(dir)).toEqual(['haproxy.cfg']);
+    expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toBe('old config\n');
+  });
+});
 
 describe('stageFiles / commitStaged / discardStaged', () => {
   it('staging writes hidden temp files beside the destinations; nothing visible under the final names', () => {

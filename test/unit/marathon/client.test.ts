@@ -226,10 +226,20 @@ describe('fetchAppsText', () => {
   it.each([
     ['no credentials', undefined],
     ['wrong credentials', { basic: 'alice:wrong' }],
-  ])('%s → 401 → E_MARATHON_UNREACHABLE', async (_name, auth) => {
+  ])('%s → 401 → E_MARATHON_HTTP, with a hint at the credential flags', async (_name, auth) => {
     const e = await rejection(fetchAppsText({ urls: [authed.url], ...(auth ? { auth } : {}) }));
-    expect(e.code).toBe('E_MARATHON_UNREACHABLE');
-    expect(e.message).toContain('answered HTTP 401');
+    expect(e.code).toBe('E_MARATHON_HTTP');
+    expect(e.message).toBe(`no Marathon gave its apps (${authed.url}: ${authed.url}${APPS_PATH} answered HTTP 401 (credentials missing or refused: --marathon-auth-credential-file, --auth-credentials, or --dcos-token-file on DC/OS))`);
+  });
+
+  it.each<[string, () => Promise<string[]>, string]>([
+    ['two URLs answering 500', async () => [(await canned(500, 'oops')).url, (await canned(503, 'busy')).url], 'E_MARATHON_HTTP'],
+    ['an HTML page', async () => [(await canned(200, '<html></html>', 'text/html')).url], 'E_INPUT_NOT_JSON'],
+    ['an HTTP error and an HTML page', async () => [(await canned(500, 'oops')).url, (await canned(200, '<html></html>', 'text/html')).url], 'E_MARATHON_UNREACHABLE'],
+    ['an HTTP error and a refused connection', async () => [(await canned(500, 'oops')).url, dead], 'E_MARATHON_UNREACHABLE'],
+  ])('every URL failing: %s → %s', async (_name, urls, code) => {
+    const e = await rejection(fetchAppsText({ urls: await urls() }));
+    expect(e.code).toBe(code);
   });
 
   it("E_MARATHON_UNREACHABLE lists every URL's failure, in order", async () => {
