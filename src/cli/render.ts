@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadApps, agentHosts, renderAll, type RenderResult } from '../daemon/render-set.js';
+import type { TemplateSet } from '../render/templates.js';
 import type { AppsDocument } from '../marathon/types.js';
 import { HostResolver } from '../io/dns.js';
 import { writeFilesAtomically } from '../io/files.js';
@@ -30,6 +31,7 @@ function missingCertWarnings(s: Settings): string[] {
 /** What renderFromSettings used, for outputs rendered beside the config (VIPs). */
 export interface RenderInputs {
   doc: AppsDocument;
+  templates: TemplateSet;
   resolveHost: (host: string) => string | undefined;
   fetchMs: number;
 }
@@ -47,7 +49,7 @@ export async function renderFromSettings(s: Settings, configPath: string, previo
   const result = renderAll(doc, s, templates, configPath, resolveHost, previousServicePorts);
   printWarnings(result);
   for (const line of missingCertWarnings(s)) process.stderr.write(`warning: ${line}\n`);
-  return { ...result, doc, resolveHost, fetchMs };
+  return { ...result, doc, templates, resolveHost, fetchMs };
 }
 
 export async function dryRunCommand(s: Settings): Promise<number> {
@@ -97,9 +99,9 @@ export async function oneShotCommand(s: Settings): Promise<number> {
   if (previous.error) process.stderr.write(`warning: ${portsFile} unreadable (${previous.error}); IP-per-task service ports are assigned afresh\n`);
   const result = await renderFromSettings(s, configPath, previous.ports);
   // Returns (0 or 1) only once the files are installed: their ports are the ones to keep.
-  const code = await applyOnce(s, result);
+  const { code, installed } = await applyOnce(s, result, { apps: result.doc.apps, render: (apps) => renderAll({ apps }, s, result.templates, configPath, result.resolveHost, previous.ports) });
   try {
-    writeServicePorts(portsFile, assignedServicePorts(result.model.services));
+    writeServicePorts(portsFile, assignedServicePorts(installed.model.services));
   } catch (e) {
     process.stderr.write(`warning: cannot save the IP-per-task service ports to ${portsFile}: ${errorLine(e)}\n`);
   }

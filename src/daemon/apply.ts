@@ -1,8 +1,11 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { execa } from 'execa';
-import { MlbError, errorLine } from '../errors.js';
-import { clearReloadPending, installFiles, isReloadPending } from '../haproxy/install.js';
+import { MlbError, errorLine, isMlbError } from '../errors.js';
+import { clearReloadPending, installFiles, type InstallOptions, type InstallResult, isReloadPending, validateSet } from '../haproxy/install.js';
+import type { MarathonApp } from '../marathon/types.js';
+import { warningLine } from '../model/types.js';
 import { installOptionsOf, type Settings } from '../settings.js';
+import { type Checked, dropBrokenApps, refusedWithoutApps } from './narrow.js';
 import type { RenderResult } from './render-set.js';
 
 /** Runs the operator's reload command through the shell; E_RELOAD with its output if it fails. */
@@ -16,15 +19,49 @@ export async function runReloadCommand(command: string): Promise<void> {
   }
 }
 
+/** What one-shot mode needs to render again without the apps HAProxy refuses. */
+export interface Narrowing {
+  apps: readonly MarathonApp[];
+  /** The same render (settings, templates, resolved hosts) of only these apps. */
+  render: (apps: MarathonApp[]) => RenderResult;
+}
+
+/**
+ * Installs `first`; when HAProxy refuses it and some apps are to blame, installs the config
+ * without them instead, as the daemon does, each dropped app said on one warning line. The
+ * result is the render installed (or found installed).
+ */
+async function installDroppingBrokenApps(first: RenderResult, opts: InstallOptions, narrowing: Narrowing | undefined): Promise<{ install: InstallResult; result: RenderResult }> {
+  try {
+    return { install: await installFiles(first.files, opts), result: first };
+  } catch (e) {
+    if (!narrowing || !isMlbError(e) || e.code !== 'E_HAPROXY_INVALID') throw e;
+    const check = async (apps: MarathonApp[]): Promise<Checked> => {
+      const result = narrowing.render(apps);
+      return { result, validation: await validateSet(result.files, dirname(opts.configPath), opts.haproxyBin, opts.stateFile) };
+    };
+    const none = await check([]);
+    if (!none.validation.ok) throw refusedWithoutApps(none.validation);
+    const result = await dropBrokenApps(narrowing.apps, first, e, check, (app, reason) => process.stderr.write(`warning: ${warningLine({ code: 'E_HAPROXY_INVALID', appId: app, message: `app dropped: ${reason}` })}\n`));
+    return { install: await installFiles(result.files, { ...opts, skipValidation: true }), result };
+  }
+}
+
 /**
  * One-shot mode: install (validated) and reload once. Exit code 0 or 1. Nothing to do only when
  * the installed files are these and their last reload succeeded: a reload that failed (the
  * install left <config>.reload-pending) is tried again by the next run. Without --command, a
  * HAProxy that is not running (no master socket, or a stale one) is left alone: nothing to reload.
  */
-export async function applyOnce(s: Settings, result: RenderResult): Promise<number> {
+export async function applyOnce(s: Settings, first: RenderResult, narrowing?: Narrowing): Promise<{ code: number; installed: RenderResult }> {
   const configPath = resolve(s.haproxyConfig);
-  const install = await installFiles(result.files, { ...installOptionsOf(s, configPath), markPending: true });
+  const opts = { ...installOptionsOf(s, configPath), markPending: true };
+  const { install, result } = await installDroppingBrokenApps(first, opts, narrowing);
+  return { code: await reloadOnce(s, configPath, install), installed: result };
+}
+
+/** Reloads after an install when anything is to load; 0 or 1. */
+async function reloadOnce(s: Settings, configPath: string, install: InstallResult): Promise<number> {
   const upToDate = !install.changed && !isReloadPending(configPath);
   const reason = install.changed ? 'config changed' : 'the installed config is not loaded yet (an earlier reload failed or found no HAProxy)';
   const noReload = () => {

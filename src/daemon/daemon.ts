@@ -24,6 +24,7 @@ import type { Logger } from './log.js';
 import { daemonMetrics, type Metrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
 import { agentHosts, loadApps, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
+import { dropBrokenApps, refusedWithoutApps } from './narrow.js';
 import { IpvsSync } from './vips.js';
 
 /** Why a sync ran: low-cardinality, used as a metrics label and in every reload's log line. */
@@ -814,28 +815,8 @@ export class Daemon {
       }
       this.templates = changed;
     }
-    if (!none.validation.ok) {
-      throw new MlbError('E_HAPROXY_INVALID', `HAProxy refuses the config even without apps (a global template?): ${validationError(none.validation).message}`);
-    }
-    let current = first;
-    let reason = error.message;
-    for (let round = 0; round < 5; round++) {
-      const blamed = blamedSections([reason], current.rendered.config);
-      const apps = current.model.services.filter((s) => blamed.has(s.backend) || blamed.has(`user_${s.backend}`)).flatMap((s) => s.sourceAppIds);
-      if (apps.length === 0) break;
-      for (const a of apps) this.dropApp(a, reason, excluded);
-      const next = await this.validate(doc, excluded);
-      if (next.validation.ok) return next.result;
-      current = next.result;
-      reason = validationError(next.validation).message;
-    }
-    const candidates = [...new Set(current.model.services.flatMap((s) => s.sourceAppIds))].sort();
-    const ok = async (keep: string[]) => (await this.validate({ apps: doc.apps.filter((a) => keep.includes(a.id)) }, excluded)).validation.ok;
-    const bad = await findBroken(candidates, [], ok);
-    for (const a of bad) this.dropApp(a, reason, excluded);
-    const final = await this.validate(doc, excluded);
-    if (!final.validation.ok) throw validationError(final.validation);
-    return final.result;
+    if (!none.validation.ok) throw refusedWithoutApps(none.validation);
+    return dropBrokenApps(doc.apps, first, error, (apps) => this.validate({ apps }, excluded), (a, reason) => this.dropApp(a, reason, excluded));
   }
 
   private dropApp(appId: string, reason: string, excluded: Set<string>): void {
@@ -844,22 +825,4 @@ export class Daemon {
     this.metrics.inc('mlb_apps_dropped_total');
     this.log.error({ code: 'E_HAPROXY_INVALID', app: appId }, `app ${appId} dropped: ${reason}`);
   }
-}
-
-/**
- * Bisection: the members of `candidates` that make the config invalid, given a good `base`.
- * `knownToFail`: the caller already saw base + candidates fail (no need to check again).
- */
-export async function findBroken(candidates: string[], base: string[], ok: (apps: string[]) => Promise<boolean>, knownToFail = false): Promise<string[]> {
-  if (candidates.length === 0) return [];
-  if (!knownToFail && (await ok([...base, ...candidates]))) return [];
-  if (candidates.length === 1) return candidates;
-  const mid = Math.ceil(candidates.length / 2);
-  const left = candidates.slice(0, mid);
-  const right = candidates.slice(mid);
-  const badLeft = await findBroken(left, base, ok);
-  const goodLeft = left.filter((a) => !badLeft.includes(a));
-  // All of the left half is good: base + left + right is the set that failed, so right has the culprit.
-  const badRight = await findBroken(right, [...base, ...goodLeft], ok, badLeft.length === 0);
-  return [...badLeft, ...badRight];
 }

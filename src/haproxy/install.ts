@@ -85,10 +85,16 @@ export async function validateSet(files: InstallFile[], configDir: string, hapro
     }
     const cfgPath = join(scratch, config.name);
     writeFileSync(cfgPath, text);
-    return await validateConfig(cfgPath, haproxyBin);
+    return withoutScratchPaths(await validateConfig(cfgPath, haproxyBin), scratch);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** HAProxy's lines cite the scratch copy (`[/tmp/mlb-ts-validate-…/haproxy.cfg:73]`), gone once read: they name the file alone. */
+function withoutScratchPaths(v: Validation, scratch: string): Validation {
+  const strip = (line: string) => line.split(`${scratch}/`).join('');
+  return { ...v, warnings: v.warnings.map(strip), alerts: v.alerts.map(strip), output: strip(v.output) };
 }
 
 export function validationError(v: Validation): MlbError {

@@ -155,8 +155,29 @@ describe('the mlb-ts executable', () => {
     const refused = join(tmp, 'refused');
     const bad = mlb('--group', 'external', '-m', 'examples/apps.json', '--haproxy-config', join(refused, 'haproxy.cfg'), '--ssl-certs', join(tmp, 'no-such-cert.pem'), '--command', 'true');
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/E_HAPROXY_INVALID: haproxy -c refused the config: .*no-such-cert\.pem/);
+    expect(bad.stderr).toMatch(/E_HAPROXY_INVALID: no app is to blame, HAProxy refuses the config even without any \(flags, global templates\): haproxy -c refused the config: .*no-such-cert\.pem/);
     expect(existsSync(refused)).toBe(false);
+  });
+
+  it('one-shot: an app whose labels HAProxy refuses is dropped with one warning naming it; the rest is installed and reloaded, exit 0', () => {
+    const doc = JSON.parse(readFileSync('examples/apps.json', 'utf8')) as { apps: { id: string; labels?: Record<string, string>; tasks?: { appId?: string }[] }[] };
+    const broken = structuredClone(doc.apps[0]) as (typeof doc.apps)[0];
+    broken.id = '/broken-bind';
+    broken.labels = { ...broken.labels, HAPROXY_0_BIND_OPTIONS: 'no-such-bind-keyword', HAPROXY_0_PORT: '11001' };
+    for (const t of broken.tasks ?? []) t.appId = broken.id;
+    const input = join(tmp, 'with-broken.json');
+    writeFileSync(input, JSON.stringify({ apps: [...doc.apps, broken] }));
+    const dir = join(tmp, 'narrowed');
+    const log = join(tmp, 'narrowed-reloads.log');
+    const r = mlb('--group', 'external', '-m', input, '--haproxy-config', join(dir, 'haproxy.cfg'), '--ssl-certs', 'examples/certs/demo.pem', '--command', `echo reload >> ${log}`);
+    expect(r.code, r.stderr).toBe(0);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    expect(warnings).toEqual([expect.stringMatching(/^warning: E_HAPROXY_INVALID: app \/broken-bind: app dropped: haproxy -c refused the config: .*\[haproxy\.cfg:\d+\] : 'bind \*:11001' .*no-such-bind-keyword/)]);
+    const installed = readFileSync(join(dir, 'haproxy.cfg'), 'utf8');
+    expect(installed).not.toContain('11001');
+    expect(installed).toContain('backend httpi_3141');
+    expect(readFileSync(log, 'utf8')).toBe('reload\n');
+    expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
   it.each<[string, () => string[], RegExp, () => void]>([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findBroken } from '../../../src/daemon/daemon.js';
+import { findBroken } from '../../../src/daemon/narrow.js';
 
 const apps = (n: number) => Array.from({ length: n }, (_, i) => `/app-${String(i).padStart(3, '0')}`);
 
