@@ -177,12 +177,12 @@ function hardStopAfterFlag(argv: Argv): string {
   return v;
 }
 
-/** --listen HOST:PORT (or :PORT), '' for none. */
+/** --listen HOST:PORT (or :PORT; port 0: any free one), '' for none. */
 function listenFlag(argv: Argv): string {
   const v = lastOf(argv.listen);
   if (typeof v !== 'string') return DEFAULTS.listen;
   const port = /:(\d+)$/.exec(v)?.[1];
-  if (v !== '' && (port === undefined || Number(port) < 1 || Number(port) > 65535)) throw new MlbError('E_USAGE', "--listen must be HOST:PORT (e.g. 127.0.0.1:9095), or '' for no endpoints");
+  if (v !== '' && (port === undefined || Number(port) > 65535)) throw new MlbError('E_USAGE', "--listen must be HOST:PORT (e.g. 127.0.0.1:9095), or '' for no endpoints");
   return v;
 }
 

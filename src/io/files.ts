@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { MlbError } from '../errors.js';
 
 /** A file's text, or undefined when it can't be read (missing, a directory, no permission). */
@@ -76,6 +76,41 @@ export function commitStaged(staged: StagedFile[]): void {
 
 export function discardStaged(staged: StagedFile[]): void {
   for (const f of staged) rmSync(f.temp, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files (see stageFiles) that a run killed between staging and renaming left
+ * beside these destinations: those of a process that is gone. A live one's are its own business.
+ */
+export function removeStaleTemps(paths: string[]): string[] {
+  const removed: string[] = [];
+  for (const dir of new Set(paths.map((p) => dirname(p)))) {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    const names = new Set(paths.filter((p) => dirname(p) === dir).map((p) => basename(p)));
+    for (const entry of entries) {
+      const m = /^\.(.+)\.(\d+)\.\d+\.tmp$/.exec(entry);
+      if (!m || !names.has(m[1] as string)) continue;
+      const pid = Number(m[2]);
+      if (pid === process.pid || isAlive(pid)) continue;
+      rmSync(join(dir, entry), { force: true });
+      removed.push(join(dir, entry));
+    }
+  }
+  return removed;
 }
 
 /** All files or none (as far as renames allow): staged, then renamed into place. */

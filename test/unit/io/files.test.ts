@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MlbError } from '../../../src/errors.js';
-import { commitStaged, discardStaged, stageFiles, writeFilesAtomically } from '../../../src/io/files.js';
+import { commitStaged, discardStaged, removeStaleTemps, stageFiles, writeFilesAtomically } from '../../../src/io/files.js';
 import { scratchDirs } from '../../helpers/dirs.js';
 
 const newDir = scratchDirs('mlb-ts-files-');
@@ -32,6 +32,27 @@ catch (e) { console.log(e.code + ': ' + e.message + ': ' + e.cause?.code); }`;
     expect(run.stdout.trim(), run.stderr).toBe(`E_INSTALL: cannot write ${join(dir, 'haproxy.cfg')}: EFBIG`);
     expect(listing(dir)).toEqual(['haproxy.cfg']);
     expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toBe('old config\n');
+  });
+});
+
+describe('removeStaleTemps', () => {
+  it("removes the temp files of a run that is gone, beside the given destinations only; a live process's and other files stay", () => {
+    const dir = newDir();
+    const gone = 2 ** 22 + 1; // above Linux's default pid_max: no such process
+    const live = process.ppid;
+    const files = {
+      [`.haproxy.cfg.${gone}.1700000000000.tmp`]: 'removed',
+      [`.domain2backend.map.${gone}.1700000000000.tmp`]: 'removed',
+      [`.haproxy.cfg.${live}.1700000000000.tmp`]: 'kept: its process runs',
+      [`.haproxy.cfg.${process.pid}.1700000000000.tmp`]: 'kept: this process',
+      [`.other.cfg.${gone}.1700000000000.tmp`]: 'kept: not a destination',
+      [`.haproxy.cfg.${gone}.tmp`]: 'kept: not our pattern',
+      'haproxy.cfg': 'kept',
+    };
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    const removed = removeStaleTemps([join(dir, 'haproxy.cfg'), join(dir, 'domain2backend.map'), join(newDir(), 'haproxy.cfg')]);
+    expect(removed.sort()).toEqual([join(dir, `.domain2backend.map.${gone}.1700000000000.tmp`), join(dir, `.haproxy.cfg.${gone}.1700000000000.tmp`)]);
+    expect(listing(dir)).toEqual(Object.keys(files).filter((f) => files[f] !== 'removed').sort());
   });
 });
 
