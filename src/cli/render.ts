@@ -28,6 +28,13 @@ function missingCertWarnings(s: Settings): string[] {
   return s.sslCerts.filter((c) => !existsSync(c)).map((c) => `--ssl-certs ${c} does not exist here; HAProxy refuses a config whose certificate it cannot read (pass --ssl-certs with a PEM file, e.g. examples/certs/demo.pem)`);
 }
 
+/** The same for HAPROXY_{n}_SSL_CERT files (HAProxy loads them on the service's frontend and on :443). */
+function missingServiceCerts(result: RenderResult): string[] {
+  return result.model.services
+    .filter((sv) => sv.sslCert !== undefined && !existsSync(sv.sslCert))
+    .map((sv) => warningLine({ code: 'W_CERT_MISSING', appId: sv.sourceAppIds[0] ?? sv.appId, label: `HAPROXY_${sv.portIndex}_SSL_CERT`, message: `${sv.sslCert} does not exist here; HAProxy refuses a config whose certificate it cannot read` }));
+}
+
 /** What renderFromSettings used, for outputs rendered beside the config (VIPs). */
 export interface RenderInputs {
   doc: AppsDocument;
@@ -48,7 +55,7 @@ export async function renderFromSettings(s: Settings, configPath: string, previo
   const fetchMs = performance.now() - t0;
   const result = renderAll(doc, s, templates, configPath, resolveHost, previousServicePorts);
   printWarnings(result);
-  for (const line of missingCertWarnings(s)) process.stderr.write(`warning: ${line}\n`);
+  for (const line of [...missingCertWarnings(s), ...missingServiceCerts(result)]) process.stderr.write(`warning: ${line}\n`);
   return { ...result, doc, templates, resolveHost, fetchMs };
 }
 

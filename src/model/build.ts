@@ -1,7 +1,7 @@
 import type { MarathonApp, Task } from '../marathon/types.js';
-import { haproxyHealthCheck, healthCheckDefFor, modeFromHealthChecks } from './health.js';
+import { haproxyHealthCheck, healthCheckDefFor, isSafeCheckPath, modeFromHealthChecks } from './health.js';
 import { APP_LABELS, type AppLabels, classifyLabel, PORT_LABELS, type PortLabels } from './labels/registry.js';
-import { isIpLiteral, LabelValueError } from './labels/values.js';
+import { isIpLiteral, isLayer7Balance, LabelValueError } from './labels/values.js';
 import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { assignServerIds, backendName, serverName } from './naming.js';
 import { assignServicePorts, cmp, portKey } from './service-ports.js';
@@ -299,6 +299,11 @@ function toService(c: Candidate, warn: Warn): Service {
     }
   }
   if (l.path && !l.vhost) warn('W_LABEL_IGNORED', app.id, `has no effect without HAPROXY_${i}_VHOST`, `HAPROXY_${i}_PATH`);
+  if (mode === 'tcp' && l.balance && isLayer7Balance(l.balance)) {
+    warn('W_LABEL_IGNORED', app.id, `'${l.balance}' reads HTTP requests: needs mode http; roundrobin in mode tcp`, `HAPROXY_${i}_BALANCE`);
+    if (l === c.labels) l = { ...l };
+    (l as Record<string, unknown>).balance = undefined;
+  }
   const servicePort = c.servicePort as number;
   const appId = appLabels.appId ?? app.id;
   const routingAppId = appId.startsWith('/') ? appId : `/${appId}`;
@@ -328,7 +333,11 @@ function toService(c: Candidate, warn: Warn): Service {
   s.sslCert = l.sslCert || undefined;
   s.auth = l.auth || undefined;
   s.allowedNetworks = l.allowedNetworks || undefined;
-  s.healthCheck = haproxyHealthCheck(healthCheckDefFor(app, l.healthCheckPortIndex ?? i));
+  const checkDef = healthCheckDefFor(app, l.healthCheckPortIndex ?? i);
+  s.healthCheck = haproxyHealthCheck(checkDef);
+  if (s.healthCheck && s.healthCheck.protocol !== 'tcp' && checkDef?.path && !isSafeCheckPath(checkDef.path)) {
+    warn('W_HEALTHCHECK_PATH', app.id, `Marathon health check path ${JSON.stringify(checkDef.path)} can't go on HAProxy's check line (it must start with '/' and have no space, quote, backslash or '#'); HAProxy checks / instead`);
+  }
   // The check is looked up by port index, so the one found has the index it was looked up by.
   s.healthCheckPortIndex = l.healthCheckPortIndex ?? (s.healthCheck ? i : undefined);
   s.proxypassPath = l.proxypassPath ? l.proxypassPath.replace(/\/+$/, '') || '/' : undefined;

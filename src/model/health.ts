@@ -23,16 +23,28 @@ export function healthCheckDefFor(app: MarathonApp, portIndex: number): HealthCh
 // eslint-disable-next-line no-control-regex
 const UNSAFE_IN_PATH = /[\s#"'\\\u0000-\u001f\u007f]/;
 
+/** Whether a Marathon check's path can go on the `option httpchk` line as it is. */
+export function isSafeCheckPath(path: string): boolean {
+  return path.startsWith('/') && !UNSAFE_IN_PATH.test(path);
+}
+
+/** `v` rounded to a whole number, at least `min`; `fallback` when unset (or not a number). */
+function atLeast(min: number, v: number | undefined, fallback: number): number {
+  if (v === undefined || !Number.isFinite(v)) return fallback;
+  return Math.max(min, Math.round(v));
+}
+
 /** Marathon's check → HAProxy's: interval → inter, failures + 1 → fall, timeout → timeout check (Marathon's defaults where unset). */
 export function haproxyHealthCheck(def: HealthCheckDef | undefined): HealthCheck | undefined {
   const protocol = PROTOCOLS[(def?.protocol ?? '').toUpperCase()];
   if (!def || !protocol) return undefined;
-  const maxConsecutiveFailures = def.maxConsecutiveFailures ?? 3;
+  const maxConsecutiveFailures = atLeast(0, def.maxConsecutiveFailures, 3);
   const check: HealthCheck = {
     protocol,
-    path: def.path && def.path.startsWith('/') && !UNSAFE_IN_PATH.test(def.path) ? def.path : '/',
-    intervalSeconds: def.intervalSeconds ?? 60,
-    timeoutSeconds: def.timeoutSeconds ?? 20,
+    path: def.path && isSafeCheckPath(def.path) ? def.path : '/',
+    // HAProxy refuses `inter 0s` (Marathon's own schema asks for ≥ 1 too).
+    intervalSeconds: atLeast(1, def.intervalSeconds, 60),
+    timeoutSeconds: atLeast(1, def.timeoutSeconds, 20),
     falls: maxConsecutiveFailures + 1,
     maxConsecutiveFailures,
     gracePeriodSeconds: def.gracePeriodSeconds ?? 300,

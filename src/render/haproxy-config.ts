@@ -136,6 +136,20 @@ function vhostRegexOf(vhosts: readonly string[]): string {
   return `(${vhosts.map((h) => h.replace(/^\*/, '[^/:]+').replace(/\./g, '[.]')).join('|')})`;
 }
 
+/**
+ * A path as a regex matching itself (it goes in `replace-path`'s regex): each metacharacter in
+ * a bracket of its own, as a backslash would be read by HAProxy's config parser first. (Paths
+ * have no backslash, quote, space or '^': parseUrlPath.)
+ */
+function regexLiteral(path: string): string {
+  return path.replace(/[.$|?*+()[\]{}]/g, (c) => (c === ']' ? '[]]' : `[${c}]`));
+}
+
+/** A path as itself in a log-format string (a redirect location, a header value): `%` doubled. */
+function formatLiteral(path: string): string {
+  return path.replace(/%/g, '%%');
+}
+
 function serviceContext(s: Service, opts: RenderOptions, aclNames: AclNames): TemplateContext {
   const hc = s.healthCheck;
   return {
@@ -162,9 +176,9 @@ function serviceContext(s: Service, opts: RenderOptions, aclNames: AclNames): Te
     passwd: s.auth?.password,
     realm: s.auth?.realm,
     network_allowed: s.allowedNetworks?.join(' '),
-    proxypath: s.proxypassPath,
-    rootpath: s.revproxyPath,
-    redirpath: s.redirPath,
+    proxypath: s.proxypassPath && regexLiteral(s.proxypassPath),
+    rootpath: s.revproxyPath && formatLiteral(s.revproxyPath),
+    redirpath: s.redirPath && formatLiteral(s.redirPath),
     hostname: s.vhosts[0],
     vhostRegex: vhostRegexOf(s.vhosts),
     deployment_group: s.deploymentGroup,

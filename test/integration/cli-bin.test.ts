@@ -203,6 +203,15 @@ describe('the mlb-ts executable', () => {
     after();
   });
 
+  it('--dry-run with a HAPROXY_0_SSL_CERT file that is not here: rendered, with one W_CERT_MISSING line naming app and label', () => {
+    const input = join(tmp, 'ssl-cert.json');
+    writeFileSync(input, JSON.stringify({ apps: [{ id: '/tls', labels: { HAPROXY_GROUP: 'external', HAPROXY_0_SSL_CERT: '/no/such/tls.pem' }, portDefinitions: [{ port: 10001 }], tasks: [{ id: 'tls.1', host: '127.0.0.1', ports: [31001], state: 'TASK_RUNNING' }] }] }));
+    const r = mlb('--dry-run', '-m', input, '--group', 'external', '--ssl-certs', 'examples/certs/demo.pem');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('ssl crt /no/such/tls.pem');
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['warning: W_CERT_MISSING: app /tls HAPROXY_0_SSL_CERT: /no/such/tls.pem does not exist here; HAProxy refuses a config whose certificate it cannot read']);
+  });
+
   it('--listen on a port already taken: exit 1, E_LISTEN naming the flag', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

@@ -321,3 +321,46 @@ describe('HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH rewrites only relative redirects 
     }
   });
 });
+
+describe('label values HAProxy would read as its own syntax reach it as literal text', () => {
+  let lb: Lb;
+
+  beforeAll(async () => {
+    lb = await startLb('literals', [
+      // A redirect location and a header rewrite are log-format strings: % starts an expression there.
+      { id: '/redir', backend: await backend('redir'), labels: { HAPROXY_0_VHOST: 'redir.test', HAPROXY_0_HTTP_BACKEND_REDIR: '/landing%20page' } },
+      {
+        id: '/revproxy',
+        backend: await backend('revproxy', { replies: { '/login': { status: 302, headers: { location: '/login' } } } }),
+        labels: { HAPROXY_0_VHOST: 'revproxy.test', HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: '/%[src]' },
+      },
+      // replace-path takes a regex: '.', '(' and ')' are only themselves.
+      { id: '/proxypass', backend: await backend('proxypass'), labels: { HAPROXY_0_VHOST: 'proxypass.test', HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH: '/v1.0(beta)' } },
+      // uri hashing reads the HTTP request: in mode tcp, HAProxy would warn; mlb-ts says so and uses roundrobin.
+      { id: '/tcp-uri', backend: await backend('tcp-uri'), labels: { HAPROXY_0_MODE: 'tcp', HAPROXY_0_BALANCE: 'uri whole' } },
+    ]);
+  });
+
+  it('haproxy -c accepts the config without a warning (startLb checks); mlb-ts warns once, about the tcp balance', () => {
+    expect(lb.warnings).toEqual([`warning: W_LABEL_IGNORED: app /tcp-uri HAPROXY_0_BALANCE: 'uri whole' reads HTTP requests: needs mode http; roundrobin in mode tcp`]);
+    expect(lb.config).toMatch(/\n {2}http-request redirect location \/landing%%20page code 301 if \{ path \/ \}\n/);
+  });
+
+  it('redirects / to the path as written, percent-encoding kept', async () => {
+    const res = await request(viaHttp(lb, 'redir.test', '/'));
+    expect(res.status).toBe(301);
+    expect(res.headers.location).toBe('/landing%20page');
+  });
+
+  it('puts the revproxy path in front of a Location as written, not as an expression HAProxy fills in', async () => {
+    const res = await request(viaHttp(lb, 'revproxy.test', '/login'));
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe('/%[src]/login');
+  });
+
+  it('strips the proxypass prefix only where the path has it letter for letter', async () => {
+    expect(replyOf(await request(viaHttp(lb, 'proxypass.test', '/v1.0(beta)/items'))).path).toBe('/items');
+    expect(replyOf(await request(viaHttp(lb, 'proxypass.test', '/v1x0(beta)/items'))).path).toBe('/v1x0(beta)/items');
+    expect(replyOf(await request(viaHttp(lb, 'proxypass.test', '/v1.0beta/items'))).path).toBe('/v1.0beta/items');
+  });
+});

@@ -78,6 +78,7 @@ export function parseUrlPath(raw: string): string {
   const s = raw.trim();
   if (!s.startsWith('/')) throw new LabelValueError("does not start with '/'");
   if (/[\s"'\\]/.test(s)) throw new LabelValueError('contains a space, quote or backslash');
+  if (s.includes('^')) throw new LabelValueError("contains '^', which a URL path can't (percent-encode it: %5E)");
   return s;
 }
 
@@ -121,14 +122,29 @@ export function parseWords(raw: string): string {
   return raw.trim().split(/\s+/).filter(Boolean).join(' ');
 }
 
-const BALANCE_ALGORITHMS = new Set([
-  'roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'uri', 'url_param', 'hdr', 'random', 'rdp-cookie', 'hash',
-]);
+/** HAProxy 2.6's `balance` algorithms, each with the arguments it takes. */
+const BALANCE_FORMS = [
+  /^(roundrobin|static-rr|leastconn|first|source)$/,
+  /^uri( (whole|path-only|len \d+|depth \d+))*$/,
+  /^url_param [^\s()]+( check_post( \d+)?)?$/,
+  /^hdr\([^\s()]+\)( use_domain_only)?$/,
+  /^random(\(\d+\))?$/,
+  /^rdp-cookie(\([^\s()]+\))?$/,
+  /^hash [^\s()]+(\([^\s()]*\))?(,[^\s()]+(\([^\s()]*\))?)*$/,
+];
+
+/** The algorithms that read the HTTP request: meaningless (and warned about by HAProxy) in mode tcp. */
+export function isLayer7Balance(balance: string): boolean {
+  return /^(uri|url_param|hdr\()/.test(balance);
+}
 
 export function parseBalance(raw: string): string {
   const words = parseWords(raw);
-  const algo = (words.split(' ')[0] ?? '').replace(/\(.*$/, '');
-  if (!BALANCE_ALGORITHMS.has(algo)) throw new LabelValueError(`'${algo}' is not a balance algorithm`);
+  if (!BALANCE_FORMS.some((form) => form.test(words))) {
+    throw new LabelValueError(
+      'is not a balance algorithm HAProxy takes: roundrobin, static-rr, leastconn, first, source, uri [whole|path-only|len N|depth N], url_param NAME [check_post], hdr(NAME) [use_domain_only], random[(N)], rdp-cookie[(NAME)], hash EXPR',
+    );
+  }
   return words;
 }
 
@@ -143,8 +159,10 @@ export function parseAuth(raw: string): BasicAuth {
   const [realm, user, ...rest] = raw.split(':');
   const password = rest.join(':');
   if (!realm || !user || !password) throw new LabelValueError("is not 'realm:user:encrypted-password'");
-  if (realm.includes('"') || realm.includes('\\')) throw new LabelValueError('realm contains a quote or backslash');
-  if (/\s/.test(user) || /\s/.test(password)) throw new LabelValueError('user or password contains a space');
+  // The realm goes in double quotes, where HAProxy expands ${VARIABLES}; user and password are
+  // bare words, where a quote or backslash would change them.
+  if (/["\\$]/.test(realm)) throw new LabelValueError("realm contains a quote, backslash or '$'");
+  if (/[\s"'\\]/.test(user) || /[\s"'\\]/.test(password)) throw new LabelValueError('user or password contains a space, quote or backslash');
   return { realm, user, password };
 }
 

@@ -145,10 +145,14 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
     ['PROXYPASS in tcp', { HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH: '/a' }, 'HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH'],
     ['REVPROXY in tcp', { HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: '/a' }, 'HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH'],
     ['REDIR in tcp', { HAPROXY_0_HTTP_BACKEND_REDIR: '/a' }, 'HAPROXY_0_HTTP_BACKEND_REDIR'],
+    ['BALANCE uri in tcp', { HAPROXY_0_BALANCE: 'uri' }, 'HAPROXY_0_BALANCE'],
+    ['BALANCE hdr(host) in tcp', { HAPROXY_0_BALANCE: 'hdr(host) use_domain_only' }, 'HAPROXY_0_BALANCE'],
+    ['BALANCE url_param in tcp', { HAPROXY_0_BALANCE: 'url_param id' }, 'HAPROXY_0_BALANCE'],
   ])('%s: served, the label ignored with one W_LABEL_IGNORED', (_name, labels, label) => {
     const result = build([web(labels)]);
     const s = onlyService(result);
     expect(result.warnings).toEqual([expect.objectContaining({ code: 'W_LABEL_IGNORED', appId: '/web', label })]);
+    expect(s.balance).toBe('roundrobin');
     expect(s.sticky || s.useHsts || s.redirectToHttps).toBe(false);
     for (const key of ['path', 'auth', 'proxypassPath', 'revproxyPath', 'redirPath'] as const) expect(s[key], key).toBeUndefined();
     expect(s.vhosts).toEqual([]);
@@ -156,6 +160,25 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
 
   it('a false http-only label in tcp mode is no cause for a warning', () => {
     expect(build([web({ HAPROXY_0_STICKY: 'false', HAPROXY_0_USE_HSTS: 'no' })]).warnings).toEqual([]);
+  });
+
+  it.each([
+    ['tcp', 'source'],
+    ['http', 'uri whole'],
+  ])('mode %s keeps BALANCE %j without a warning', (mode, balance) => {
+    const result = build([web({ HAPROXY_0_MODE: mode, HAPROXY_0_BALANCE: balance })]);
+    expect(result.warnings).toEqual([]);
+    expect(onlyService(result).balance).toBe(balance);
+  });
+
+  it.each([
+    ['with a space', '/health check', true],
+    ['relative', 'health', true],
+    ['plain', '/health', false],
+  ])('a Marathon HTTP health check path %s: checked at / with a W_HEALTHCHECK_PATH warning, or as it is', (_name, path, warned) => {
+    const result = build([web({ HAPROXY_0_MODE: 'http' }, withHealthChecks({ protocol: 'HTTP', path }))]);
+    expect(onlyService(result).healthCheck?.path).toBe(warned ? '/' : path);
+    expect(result.warnings.map((w) => w.code)).toEqual(warned ? ['W_HEALTHCHECK_PATH'] : []);
   });
 });
 

@@ -53,6 +53,9 @@ describe('haproxyHealthCheck', () => {
     ['COMMAND gives no HAProxy check', { protocol: 'COMMAND' }, undefined],
     ['no protocol', {}, undefined],
     ['unknown protocol', { protocol: 'UDP' }, undefined],
+    // HAProxy refuses `inter 0s`, a negative `fall`: the least it takes instead
+    ['interval and timeout 0', { protocol: 'TCP', intervalSeconds: 0, timeoutSeconds: 0 }, { protocol: 'tcp', path: '/', intervalSeconds: 1, timeoutSeconds: 1, falls: 4, maxConsecutiveFailures: 3, gracePeriodSeconds: 300 }],
+    ['negative interval, fractional timeout, negative failures', { protocol: 'HTTP', intervalSeconds: -5, timeoutSeconds: 2.5, maxConsecutiveFailures: -1 }, { protocol: 'http', path: '/', intervalSeconds: 1, timeoutSeconds: 3, falls: 1, maxConsecutiveFailures: 0, gracePeriodSeconds: 300 }],
   ])('%s', (_name, def, expected) => {
     expect(haproxyHealthCheck(def)).toEqual(expected);
   });

@@ -60,6 +60,8 @@ const PARSERS: [string, (raw: string) => unknown, string][] = [
   ['parseTimestamp', parseTimestamp, '2026-11-01TX10:00:00Z'],
 ];
 
+const BALANCE_FORMS = 'is not a balance algorithm HAProxy takes: roundrobin, static-rr, leastconn, first, source, uri [whole|path-only|len N|depth N], url_param NAME [check_post], hdr(NAME) [use_domain_only], random[(N)], rdp-cookie[(NAME)], hash EXPR';
+
 function reasonOf(f: () => unknown): string {
   try {
     f();
@@ -216,6 +218,7 @@ describe('parseUrlPath', () => {
     ["/a'b", 'contains a space, quote or backslash'],
     ['/a\\b', 'contains a space, quote or backslash'],
     ['/a\tb', 'contains a space, quote or backslash'],
+    ['/a^b', "contains '^', which a URL path can't (percent-encode it: %5E)"],
   ])('rejects %j', (raw, reason) => {
     expect(reasonOf(() => parseUrlPath(raw))).toBe(reason);
   });
@@ -301,16 +304,32 @@ describe('parseBalance', () => {
     ['rdp-cookie', 'rdp-cookie'],
     ['rdp-cookie(mstshash)', 'rdp-cookie(mstshash)'],
     ['hash req.cookie(id)', 'hash req.cookie(id)'],
+    ['hash path,lower', 'hash path,lower'],
+    ['uri len 12 depth 3', 'uri len 12 depth 3'],
+    ['uri path-only', 'uri path-only'],
+    ['url_param userid check_post 64', 'url_param userid check_post 64'],
     [' leastconn ', 'leastconn'],
   ])('%j → %j', (raw, balance) => {
     expect(parseBalance(raw)).toBe(balance);
   });
   it.each([
-    ['', "'' is not a balance algorithm"],
-    ['round-robin', "'round-robin' is not a balance algorithm"],
-    ['LEASTCONN', "'LEASTCONN' is not a balance algorithm"],
-    ['weighted', "'weighted' is not a balance algorithm"],
-    ['(x)', "'' is not a balance algorithm"],
+    ['', BALANCE_FORMS],
+    ['round-robin', BALANCE_FORMS],
+    ['LEASTCONN', BALANCE_FORMS],
+    ['weighted', BALANCE_FORMS],
+    ['(x)', BALANCE_FORMS],
+    // what HAProxy 2.6 refuses: an algorithm's missing or extra arguments
+    ['hdr', BALANCE_FORMS],
+    ['hdr(', BALANCE_FORMS],
+    ['hdr()', BALANCE_FORMS],
+    ['rdp-cookie(', BALANCE_FORMS],
+    ['url_param', BALANCE_FORMS],
+    ['random(abc)', BALANCE_FORMS],
+    ['leastconn(5)', BALANCE_FORMS],
+    ['roundrobin extra', BALANCE_FORMS],
+    ['uri bogus', BALANCE_FORMS],
+    ['uri len', BALANCE_FORMS],
+    ['hash', BALANCE_FORMS],
     ['hdr("host)', 'contains a quote or backslash'],
   ])('rejects %j', (raw, reason) => {
     expect(reasonOf(() => parseBalance(raw))).toBe(reason);
@@ -332,11 +351,16 @@ describe('parseAuth', () => {
     [':user:pw', "is not 'realm:user:encrypted-password'"],
     ['realm::pw', "is not 'realm:user:encrypted-password'"],
     ['',  "is not 'realm:user:encrypted-password'"],
-    ['re"alm:user:pw', 'realm contains a quote or backslash'],
-    ['re\\alm:user:pw', 'realm contains a quote or backslash'],
-    ['realm:us er:pw', 'user or password contains a space'],
-    ['realm:user:p w', 'user or password contains a space'],
-    ['realm:user:p\tw', 'user or password contains a space'],
+    ['re"alm:user:pw', "realm contains a quote, backslash or '$'"],
+    ['re\\alm:user:pw', "realm contains a quote, backslash or '$'"],
+    // in double quotes HAProxy expands ${VARIABLES}
+    ['${HOME}:user:pw', "realm contains a quote, backslash or '$'"],
+    ['realm:us er:pw', 'user or password contains a space, quote or backslash'],
+    ['realm:user:p w', 'user or password contains a space, quote or backslash'],
+    ['realm:user:p\tw', 'user or password contains a space, quote or backslash'],
+    ["realm:bob:p'x", 'user or password contains a space, quote or backslash'],
+    ['realm:b"ob:px', 'user or password contains a space, quote or backslash'],
+    ['realm:bob:p\\x', 'user or password contains a space, quote or backslash'],
     ['realm:user:$6$a#b', "contains '#', which would start a comment"],
   ])('rejects %j', (raw, reason) => {
     expect(reasonOf(() => parseAuth(raw))).toBe(reason);
