@@ -50,6 +50,8 @@ interface VhostRule {
   vhost: TemplateContext;
   /** Routed through domain2backend.map instead of ACLs. */
   viaMap: boolean;
+  /** `*.example.com`: matched by its suffix, after every exact host (and the map). */
+  wildcard: boolean;
   /** Its longest path prefix (0: none): longer, more specific prefixes are tried first. */
   pathLength: number;
 }
@@ -220,9 +222,10 @@ function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, 
   const pathLength = longestPathPrefix(s.path);
   const vhostRules = http
     ? s.vhosts.map((hostname) => {
-        const vhost = { hostname, cleanedUpHostname: aclNames.hosts.get(hostname), path: s.path };
-        const plain = !s.path && !s.auth && !s.redirectToHttps;
-        return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain, pathLength };
+        const wildcard = hostname.startsWith('*.');
+        const vhost = { hostname: hostPattern(hostname), cleanedUpHostname: aclNames.hosts.get(hostname), path: s.path };
+        const plain = !s.path && !s.auth && !s.redirectToHttps && !wildcard;
+        return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain, wildcard, pathLength };
       })
     : [];
   return { service: s, ctx, userlist, frontend, backend: flat(backend), vhostRules };
@@ -290,8 +293,18 @@ export function spareSlotName(i: number): string {
 }
 
 
+/**
+ * What the host ACLs of the templates (`… -i {{hostname}}`) match a vhost with: the name, or
+ * for `*.example.com` the flag that makes HAProxy match the end, `-m end .example.com` (an
+ * ACL's flags may follow `-i`), as a literal `*` would match nothing.
+ */
+function hostPattern(hostname: string): string {
+  return hostname.startsWith('*.') ? `-m end ${hostname.slice(1)}` : hostname;
+}
+
 function compareRules(a: VhostRule, b: VhostRule): number {
   return (
+    Number(a.wildcard) - Number(b.wildcard) ||
     b.service.backendWeight - a.service.backendWeight ||
     b.pathLength - a.pathLength ||
     cmp(a.hostname, b.hostname) ||
@@ -308,11 +321,19 @@ function variant(r: VhostRule, path: string, auth: string, both: string): string
 }
 
 function httpFrontend(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
+  const exact = httpRules(rules.filter((r) => !r.wildcard && !r.viaMap), templates);
+  const wild = httpRules(rules.filter((r) => r.wildcard), templates);
+  const map = opts.haproxyMap ? templates.get('HAPROXY_MAP_HTTP_FRONTEND_ACL')(common) : '';
+  // Wildcard hosts after every exact one, those of the map included.
+  return templates.get('HAPROXY_HTTP_FRONTEND_HEAD')(common) + uniqueLines(exact.acls + wild.acls) + exact.redirects + wild.redirects + exact.routes + map + wild.routes;
+}
+
+/** The :80 frontend's lines for these rules: host (and path, auth) ACLs, redirects to https, routes. */
+function httpRules(rules: VhostRule[], templates: TemplateSet): { acls: string; redirects: string; routes: string } {
   let acls = '';
   let redirects = '';
   let routes = '';
   for (const r of rules) {
-    if (r.viaMap) continue;
     const t = (name: string) => templateFor(templates, r.service, name);
     const combined = `HAPROXY_HTTP_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`;
     const suffix = variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_PATH_AND_AUTH');
@@ -328,8 +349,7 @@ function httpFrontend(rules: VhostRule[], templates: TemplateSet, common: Templa
       redirects += t(r.service.path ? 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH' : 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS')(r.ctx, r.vhost);
     }
   }
-  const map = opts.haproxyMap ? templates.get('HAPROXY_MAP_HTTP_FRONTEND_ACL')(common) : '';
-  return templates.get('HAPROXY_HTTP_FRONTEND_HEAD')(common) + uniqueLines(acls) + redirects + routes + map;
+  return { acls, redirects, routes };
 }
 
 /** Two services on one host declare the same host ACL; HAProxy needs it once. */
@@ -352,7 +372,9 @@ function httpsRules(rules: VhostRule[], templates: TemplateSet, useMap: boolean)
 
 function httpsFrontend(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
   const map = opts.haproxyMap ? templates.get('HAPROXY_MAP_HTTPS_FRONTEND_ACL')(common) : '';
-  return templates.get('HAPROXY_HTTPS_FRONTEND_HEAD')(common) + httpsRules(rules, templates, opts.haproxyMap) + map;
+  const exact = rules.filter((r) => !r.wildcard);
+  const wild = rules.filter((r) => r.wildcard);
+  return templates.get('HAPROXY_HTTPS_FRONTEND_HEAD')(common) + httpsRules(exact, templates, opts.haproxyMap) + map + httpsRules(wild, templates, false);
 }
 
 /**
@@ -382,7 +404,7 @@ function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, commo
   // marathon-lb's names too: `backend` (the group's backend = its name), `host`, `bindOpts`.
   for (const [hostname, key] of groupKeys) {
     const name = names.get(key);
-    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name, backend: name, hostname, host: hostname });
+    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name, backend: name, hostname: hostPattern(hostname), host: hostname });
   }
   for (const key of keys) {
     const name = names.get(key);

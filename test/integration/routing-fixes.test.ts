@@ -364,3 +364,31 @@ describe('label values HAProxy would read as its own syntax reach it as literal 
     expect(replyOf(await request(viaHttp(lb, 'proxypass.test', '/v1.0beta/items'))).path).toBe('/v1.0beta/items');
   });
 });
+
+describe.each([
+  ['ACLs', []],
+  ['--haproxy-map', ['--haproxy-map']],
+  ['--group-https-by-vhost', ['--group-https-by-vhost']],
+])('a wildcard vhost (*.wild.test) with %s', (_name, flags) => {
+  let lb: Lb;
+
+  beforeAll(async () => {
+    lb = await startLb(`wildcard-${flags.join('').replace(/\W/g, '') || 'acls'}`, [
+      { id: '/wild', backend: await backend('wild'), labels: { HAPROXY_0_VHOST: '*.wild.test' } },
+      // An exact host under the wildcard: its own app, whatever the order of names or weights.
+      { id: '/a-exact', backend: await backend('exact'), labels: { HAPROXY_0_VHOST: 'api.wild.test' } },
+    ], flags);
+  });
+
+  it('routes any one-label-deeper host to the wildcard app, the exact host to its own app (http and https)', async () => {
+    for (const via of [viaHttp, viaHttps]) {
+      expect(await servedBy(via(lb, 'shop.wild.test'))).toBe('wild');
+      expect(await servedBy(via(lb, 'a.b.wild.test'))).toBe('wild');
+      expect(await servedBy(via(lb, 'api.wild.test'))).toBe('exact');
+    }
+  });
+
+  it('does not take the bare domain or a look-alike', async () => {
+    for (const host of ['wild.test', 'notwild.test', 'shop.wild.test.evil.org']) expect(await servedBy(viaHttp(lb, host)), host).toBe('503');
+  });
+});

@@ -212,10 +212,10 @@ describe('renderConfig: --haproxy-map', () => {
     const http = section(r.config, 'frontend marathon_http_in');
     expect(http.some((l) => l.includes('plain.com'))).toBe(false);
     for (const host of ['path.com', 'auth.com', 'redir.com']) expect(http.some((l) => l.startsWith('acl') && l.endsWith(host)), host).toBe(true);
-    expect(http[http.length - 1]).toBe('use_backend %[req.hdr(host),field(1,:),lower,map(/etc/haproxy/domain2backend.map)]');
+    expect(http[http.length - 1]).toBe('use_backend %[req.hdr(host),field(1,:),lower,map(/etc/haproxy/domain2backend.map)] if { req.hdr(host),field(1,:),lower,map(/etc/haproxy/domain2backend.map) -m found }');
     const https = section(r.config, 'frontend marathon_https_in');
     expect(https.some((l) => l.includes('plain.com'))).toBe(false);
-    expect(https[https.length - 1]).toBe('use_backend %[ssl_fc_sni,lower,map(/etc/haproxy/domain2backend.map)]');
+    expect(https[https.length - 1]).toBe('use_backend %[ssl_fc_sni,lower,map(/etc/haproxy/domain2backend.map)] if { ssl_fc_sni,lower,map(/etc/haproxy/domain2backend.map) -m found }');
   });
 
   it('app ids go to app2backend.map, lowercased, http services only', () => {
@@ -241,9 +241,9 @@ describe('renderConfig: --group-https-by-vhost', () => {
     expect(front.slice(0, 2)).toEqual(['bind *:443', 'mode tcp']);
     const sni = front.filter((l) => l.startsWith('use_backend'));
     expect(sni).toEqual(['use_backend https_group_1 if { req_ssl_sni -i a.com }', 'use_backend https_group_1 if { req_ssl_sni -i b.com }', 'use_backend https_group_2 if { req_ssl_sni -i own.com }']);
-    expect(section(config, 'backend https_group_1')).toEqual(['mode tcp', 'server loopback-for-tls abns@https_group_1 send-proxy-v2']);
-    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
-    expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT}`);
+    expect(section(config, 'backend https_group_1')).toEqual(['mode tcp', 'server loopback-for-tls abns@https_group_1_443 send-proxy-v2']);
+    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1_443 accept-proxy ssl crt ${DEFAULT_CERT}`);
+    expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2_443 accept-proxy ssl crt ${OTHER_CERT}`);
     expect(section(config, 'frontend https_group_2').filter((l) => l.startsWith('use_backend'))).toEqual([expect.stringMatching(/^use_backend own_\d+ if \{ ssl_fc_sni -i own.com \}$/)]);
     expect(section(config, 'frontend https_group_1').filter((l) => l.startsWith('use_backend'))).toHaveLength(3);
   });
@@ -256,9 +256,9 @@ describe('renderConfig: --group-https-by-vhost, one host with several certificat
     const sni = section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend'));
     expect(sni).toEqual(['use_backend https_group_2 if { req_ssl_sni -i a.com }', 'use_backend https_group_1 if { req_ssl_sni -i b.com }']);
     const group2 = section(config, 'frontend https_group_2');
-    expect(group2[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${DEFAULT_CERT} crt ${OTHER_CERT}`);
+    expect(group2[0]).toBe(`bind abns@https_group_2_443 accept-proxy ssl crt ${DEFAULT_CERT} crt ${OTHER_CERT}`);
     expect(group2.filter((l) => l.startsWith('use_backend')).map((l) => l.split(' ')[1]?.replace(/_\d+$/, ''))).toEqual(['api', 'web']);
-    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
+    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1_443 accept-proxy ssl crt ${DEFAULT_CERT}`);
   });
 });
 
@@ -494,7 +494,8 @@ describe('renderConfig: --group-https-by-vhost with marathon-lb-format templates
     ]);
     expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
     expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT} maxconn 100`);
-    expect(config.replace(' maxconn 100\n  mode http', '\n  mode http')).toBe(renderWith(templates));
+    // The defaults name the loopback sockets after the https port too (two instances on one host).
+    expect(config.replace(' maxconn 100\n  mode http', '\n  mode http')).toBe(renderWith(templates).replace(/abns@(https_group_\d+)_443/g, 'abns@$1'));
   });
 });
 
