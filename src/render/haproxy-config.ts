@@ -163,6 +163,7 @@ function serviceContext(s: Service, opts: RenderOptions, aclNames: AclNames): Te
     bindOptions: s.bindOptions ? ` ${s.bindOptions}` : '',
     sslCert: s.sslCert ? ` ssl crt ${s.sslCert}` : '',
     mode: s.mode,
+    httpMode: s.mode === 'http',
     balance: s.balance,
     healthCheckPath: hc?.path,
     healthCheckProtocol: hc?.protocol.toUpperCase(),

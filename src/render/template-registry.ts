@@ -12,7 +12,7 @@ export const TEMPLATE_VARIABLES = {
   /** `backend` = `name` (the group's), `host` = `hostname`, `bindOpts`: the group's services' BIND_OPTIONS. */
   grouped: ['name', 'hostname', 'sslCerts', 'httpsPort', 'backend', 'host', 'bindOpts'],
   service: [
-    'backend', 'appId', 'cleanedUpAppId', 'servicePort', 'bindAddr', 'bindOptions', 'sslCert', 'mode', 'balance',
+    'backend', 'appId', 'cleanedUpAppId', 'servicePort', 'bindAddr', 'bindOptions', 'sslCert', 'mode', 'httpMode', 'balance',
     'healthCheckPath', 'healthCheckProtocol', 'healthCheckTimeoutSeconds', 'healthCheckIntervalSeconds', 'healthCheckFalls',
     'healthCheckPortIndex', 'healthCheckPort', 'healthCheckPortOptions', 'healthCheckGracePeriodSeconds',
     'healthCheckMaxConsecutiveFailures', 'user', 'passwd', 'realm', 'network_allowed', 'proxypath', 'rootpath', 'redirpath',

@@ -218,6 +218,9 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     expect(workers.size).toBeGreaterThanOrEqual(20);
     expect(a.failed, describeLoad(a)).toBe(0);
     expect(b.failed, describeLoad(b)).toBe(0);
+    // Not even a reused connection closed under a request (a client that does not retry, like
+    // wrk, would count it as an error): the old worker answers, then closes (idle-close-on-response).
+    expect(b.staleRetries, describeLoad(b)).toBe(0);
     expect(a.requests).toBeGreaterThan(500);
     expect(b.requests).toBeGreaterThan(500);
     // Old workers finish (--hard-stop-after 5s at the latest): the master and one worker remain.
@@ -232,6 +235,24 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     );
     expect(await d.pids()).toEqual([proc.master.pid, (proc.workers[0] as { pid: number }).pid]);
     expect(await waitGone([...workers].filter((p) => p !== proc.workers[0]?.pid), 1000)).toEqual([]);
+  }, 60_000);
+
+  it('a task that crashes under load (TASK_FAILED, no grace period): zero failed requests, HAProxy retries them on the other task', async () => {
+    const fresh = startLoad({ port: webPort, concurrency: 4, maxRequests: 60_000, maxSeconds: 20 });
+    const kept = startLoad({ port: webPort, concurrency: 2, maxRequests: 60_000, maxSeconds: 20, keepAlive: true });
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 700));
+      const victim = web().find(isHealthy) as Task;
+      fake.fail(victim.id);
+      // Marathon relaunches it; the daemon follows (the crashed server leaves, the new one comes).
+      await eventually(() => web().filter(isHealthy).length === 2 && webConfigHas(web().filter(isHealthy)), 10_000, 'a relaunched /web task in the config');
+    }
+    const [a, b] = await Promise.all([fresh.stop(), kept.stop()]);
+    console.info(`3 crashes: fresh connections: ${describeLoad(a)}; keep-alive: ${describeLoad(b)}`);
+    expect(a.failed, describeLoad(a)).toBe(0);
+    expect(b.failed, describeLoad(b)).toBe(0);
+    expect(b.staleRetries, describeLoad(b)).toBe(0);
+    expect(a.requests + b.requests).toBeGreaterThan(500);
   }, 60_000);
 
   it('reconnects when the stream drops or Marathon stalls; the last config keeps serving meanwhile', async () => {

@@ -223,7 +223,7 @@ describe('renderConfig: --haproxy-map', () => {
     const lines = r.appMap.trimEnd().split('\n');
     expect(lines.map((l) => l.split(' ')[0]).sort()).toEqual(['/auth', '/path', '/plain', '/redir', '/upper']);
     for (const l of lines) expect(r.services.map((s) => s.backend)).toContain(l.split(' ')[1]);
-    expect(section(r.config, 'frontend marathon_http_appid_in')).toEqual(['bind *:9091', 'mode http', 'use_backend %[req.hdr(x-marathon-app-id),lower,map(/etc/haproxy/app2backend.map)]']);
+    expect(section(r.config, 'frontend marathon_http_appid_in')).toEqual(['bind *:9091', 'mode http', 'option idle-close-on-response', 'use_backend %[req.hdr(x-marathon-app-id),lower,map(/etc/haproxy/app2backend.map)]']);
   });
 
   it('without --haproxy-map the maps are empty and every host has an ACL', () => {
@@ -494,8 +494,9 @@ describe('renderConfig: --group-https-by-vhost with marathon-lb-format templates
     ]);
     expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
     expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT} maxconn 100`);
-    // The defaults name the loopback sockets after the https port too (two instances on one host).
-    expect(config.replace(' maxconn 100\n  mode http', '\n  mode http')).toBe(renderWith(templates).replace(/abns@(https_group_\d+)_443/g, 'abns@$1'));
+    // The defaults name the loopback sockets after the https port too (two instances on one host),
+    // and keep idle keep-alive connections open through a reload.
+    expect(config.replace(' maxconn 100\n  mode http', '\n  mode http')).toBe(renderWith(templates).replace(/abns@(https_group_\d+)_443/g, 'abns@$1').replace(/(\nfrontend https_group_\d+\n[^\n]*\n {2}mode http)\n {2}option idle-close-on-response/g, '$1'));
   });
 });
 
