@@ -240,12 +240,14 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
   it('a task that crashes under load (TASK_FAILED, no grace period): zero failed requests, HAProxy retries them on the other task', async () => {
     const fresh = startLoad({ port: webPort, concurrency: 4, maxRequests: 60_000, maxSeconds: 20 });
     const kept = startLoad({ port: webPort, concurrency: 2, maxRequests: 60_000, maxSeconds: 20, keepAlive: true });
+    const healthy = web().filter(isHealthy).length;
+    expect(healthy).toBeGreaterThanOrEqual(2);
     for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 700));
+      await sleep(700);
       const victim = web().find(isHealthy) as Task;
       fake.fail(victim.id);
-      // Marathon relaunches it; the daemon follows (the crashed server leaves, the new one comes).
-      await eventually(() => web().filter(isHealthy).length === 2 && webConfigHas(web().filter(isHealthy)), 10_000, 'a relaunched /web task in the config');
+      // Marathon relaunches it (after its backoff); the daemon follows: the crashed server leaves, the new one comes.
+      await eventually(() => web().filter(isHealthy).length === healthy && webConfigHas(web().filter(isHealthy)), 20_000, 'a relaunched /web task in the config');
     }
     const [a, b] = await Promise.all([fresh.stop(), kept.stop()]);
     console.info(`3 crashes: fresh connections: ${describeLoad(a)}; keep-alive: ${describeLoad(b)}`);
