@@ -68,7 +68,8 @@ interface ServiceParts {
 /** LbModel → haproxy.cfg and map files. Pure: same model, templates and options → same bytes. */
 export function renderConfig(model: LbModel, templates: TemplateSet, opts: RenderOptions): Rendered {
   const warnings: Warning[] = [];
-  const aclNames: AclNames = { hosts: uniqueAclNames(model.services.flatMap((s) => s.vhosts)), appIds: uniqueAclNames(model.services.map((s) => s.appId)) };
+  const hosts = model.services.flatMap((s) => s.vhosts);
+  const aclNames: AclNames = { hosts: uniqueAclNames(hosts), appIds: uniqueAclNames(model.services.map((s) => s.appId)), patterns: hostPatterns(hosts) };
   const parts: ServiceParts[] = [];
   for (let i = 0; i < model.services.length; i++) {
     const s = model.services[i] as Service;
@@ -125,6 +126,8 @@ function hasOverride(templates: TemplateSet, s: Service, name: string): boolean 
 interface AclNames {
   hosts: Map<string, string>;
   appIds: Map<string, string>;
+  /** What a host ACL matches each wildcard host with (see hostPatterns); other hosts match themselves. */
+  patterns: Map<string, string>;
 }
 
 /**
@@ -224,7 +227,7 @@ function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, 
   const vhostRules = http
     ? s.vhosts.map((hostname) => {
         const wildcard = hostname.startsWith('*.');
-        const vhost = { hostname: hostPattern(hostname), cleanedUpHostname: aclNames.hosts.get(hostname), path: s.path };
+        const vhost = { hostname: aclNames.patterns.get(hostname) ?? hostname, cleanedUpHostname: aclNames.hosts.get(hostname), path: s.path };
         const plain = !s.path && !s.auth && !s.redirectToHttps && !wildcard;
         return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain, wildcard, pathLength };
       })
@@ -295,12 +298,23 @@ export function spareSlotName(i: number): string {
 
 
 /**
- * What the host ACLs of the templates (`… -i {{hostname}}`) match a vhost with: the name, or
- * for `*.example.com` the flag that makes HAProxy match the end, `-m end .example.com` (an
- * ACL's flags may follow `-i`), as a literal `*` would match nothing.
+ * What the host ACLs of the templates (`… -i {{hostname}}`) match each wildcard vhost with, as a
+ * literal `*` would match nothing: `-m end .example.com` (an ACL's flags may follow `-i`), or,
+ * when the config has exact hosts under it, a regex that leaves them out
+ * (`-m reg ^(?!(www[.]example[.]com)$).+[.]example[.]com$`, PCRE's lookahead), so that no rule
+ * of the wildcard's (a redirect to https runs before every route) catches an exact host's request.
  */
-function hostPattern(hostname: string): string {
-  return hostname.startsWith('*.') ? `-m end ${hostname.slice(1)}` : hostname;
+function hostPatterns(hosts: readonly string[]): Map<string, string> {
+  const patterns = new Map<string, string>();
+  const exact = [...new Set(hosts.filter((h) => !h.startsWith('*.')))].sort();
+  const dots = (h: string) => h.replace(/\./g, '[.]');
+  for (const h of hosts) {
+    if (!h.startsWith('*.') || patterns.has(h)) continue;
+    const suffix = h.slice(1);
+    const under = exact.filter((e) => e.endsWith(suffix));
+    patterns.set(h, under.length === 0 ? `-m end ${suffix}` : `-m reg ^(?!(${under.map(dots).join('|')})$).+${dots(suffix)}$`);
+  }
+  return patterns;
 }
 
 function compareRules(a: VhostRule, b: VhostRule): number {
@@ -403,9 +417,12 @@ function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, commo
   const names = new Map(keys.map((key, i) => [key, `https_group_${i + 1}`]));
   let out = templates.get('HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')({ ...common, name: 'marathon_https_in' });
   // marathon-lb's names too: `backend` (the group's backend = its name), `host`, `bindOpts`.
+  const patterns = new Map(rules.map((r) => [r.hostname, String(r.vhost.hostname)]));
   for (const [hostname, key] of groupKeys) {
     const name = names.get(key);
-    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name, backend: name, hostname: hostPattern(hostname), host: hostname });
+    // marathon-lb's `host` matches with the same pattern as `hostname` (a wildcard's, see hostPatterns).
+    const pattern = patterns.get(hostname) ?? hostname;
+    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name, backend: name, hostname: pattern, host: pattern });
   }
   for (const key of keys) {
     const name = names.get(key);

@@ -96,6 +96,12 @@ function halfWayHint(plan: ZddPlan): string | undefined {
   );
 }
 
+/** Worth waiting out: no Marathon answered, or one answered 5xx (a leader election, a proxy's error page). */
+export function isTransient(e: unknown): boolean {
+  if (!(e instanceof MlbError)) return false;
+  return e.code === 'E_MARATHON_UNREACHABLE' || (e.code === 'E_MARATHON_HTTP' && / answered HTTP 5\d\d\b/.test(e.message));
+}
+
 function goOnHint(plan: ZddPlan, shift: Shift): string {
   return halfWayHint(plan) ?? `${shift.to} stays in Marathon as it is: look at its tasks there`;
 }
@@ -154,7 +160,7 @@ class Deploy {
     try {
       return (await fetchApps(this.opts.source)).apps;
     } catch (e) {
-      if (!(e instanceof MlbError) || e.code !== 'E_MARATHON_UNREACHABLE') throw e;
+      if (!isTransient(e)) throw e;
       this.note(`Marathon unreachable; retrying (${errorLine(e)})`);
       return undefined;
     }

@@ -236,6 +236,9 @@ describe('X-Marathon-App-Id of app ids that clean up to the same text', () => {
 describe('--group-https-by-vhost with one host served by apps of different certificates', () => {
   let lb: Lb;
 
+  // Its abns@ sockets have the names every grouped config uses: stopped before the next one starts.
+  afterAll(() => lb?.haproxy.stop());
+
   beforeAll(async () => {
     const aCert = selfSignedPem(root, 'a.test');
     lb = await startLb(
@@ -372,12 +375,25 @@ describe.each([
 ])('a wildcard vhost (*.wild.test) with %s', (_name, flags) => {
   let lb: Lb;
 
+  afterAll(() => lb?.haproxy.stop());
+
   beforeAll(async () => {
     lb = await startLb(`wildcard-${flags.join('').replace(/\W/g, '') || 'acls'}`, [
       { id: '/wild', backend: await backend('wild'), labels: { HAPROXY_0_VHOST: '*.wild.test' } },
       // An exact host under the wildcard: its own app, whatever the order of names or weights.
       { id: '/a-exact', backend: await backend('exact'), labels: { HAPROXY_0_VHOST: 'api.wild.test' } },
+      // A wildcard that redirects to https, and an exact host under it that doesn't.
+      { id: '/secure-wild', backend: await backend('secure-wild'), labels: { HAPROXY_0_VHOST: '*.secure.test', HAPROXY_0_REDIRECT_TO_HTTPS: 'true' } },
+      { id: '/secure-www', backend: await backend('secure-www'), labels: { HAPROXY_0_VHOST: 'www.secure.test' } },
     ], flags);
+  });
+
+  it("redirects the wildcard's hosts to https, not the exact host under it", async () => {
+    const redirected = await request(viaHttp(lb, 'shop.secure.test', '/x'));
+    expect(redirected.status).toBe(301);
+    expect(redirected.headers.location).toBe('https://shop.secure.test/x');
+    expect(await servedBy(viaHttp(lb, 'www.secure.test'))).toBe('secure-www');
+    expect(await servedBy(viaHttps(lb, 'shop.secure.test'))).toBe('secure-wild');
   });
 
   it('routes any one-label-deeper host to the wildcard app, the exact host to its own app (http and https)', async () => {

@@ -223,7 +223,7 @@ describe('renderConfig: --haproxy-map', () => {
     const lines = r.appMap.trimEnd().split('\n');
     expect(lines.map((l) => l.split(' ')[0]).sort()).toEqual(['/auth', '/path', '/plain', '/redir', '/upper']);
     for (const l of lines) expect(r.services.map((s) => s.backend)).toContain(l.split(' ')[1]);
-    expect(section(r.config, 'frontend marathon_http_appid_in')).toEqual(['bind *:9091', 'mode http', 'option idle-close-on-response', 'use_backend %[req.hdr(x-marathon-app-id),lower,map(/etc/haproxy/app2backend.map)]']);
+    expect(section(r.config, 'frontend marathon_http_appid_in')).toEqual(['bind *:9091', 'mode http', 'option idle-close-on-response', 'http-request disable-l7-retry unless METH_GET || METH_HEAD', 'use_backend %[req.hdr(x-marathon-app-id),lower,map(/etc/haproxy/app2backend.map)]']);
   });
 
   it('without --haproxy-map the maps are empty and every host has an ACL', () => {
@@ -241,9 +241,9 @@ describe('renderConfig: --group-https-by-vhost', () => {
     expect(front.slice(0, 2)).toEqual(['bind *:443', 'mode tcp']);
     const sni = front.filter((l) => l.startsWith('use_backend'));
     expect(sni).toEqual(['use_backend https_group_1 if { req_ssl_sni -i a.com }', 'use_backend https_group_1 if { req_ssl_sni -i b.com }', 'use_backend https_group_2 if { req_ssl_sni -i own.com }']);
-    expect(section(config, 'backend https_group_1')).toEqual(['mode tcp', 'server loopback-for-tls abns@https_group_1_443 send-proxy-v2']);
-    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1_443 accept-proxy ssl crt ${DEFAULT_CERT}`);
-    expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2_443 accept-proxy ssl crt ${OTHER_CERT}`);
+    expect(section(config, 'backend https_group_1')).toEqual(['mode tcp', 'server loopback-for-tls abns@https_group_1 send-proxy-v2']);
+    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
+    expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT}`);
     expect(section(config, 'frontend https_group_2').filter((l) => l.startsWith('use_backend'))).toEqual([expect.stringMatching(/^use_backend own_\d+ if \{ ssl_fc_sni -i own.com \}$/)]);
     expect(section(config, 'frontend https_group_1').filter((l) => l.startsWith('use_backend'))).toHaveLength(3);
   });
@@ -256,9 +256,9 @@ describe('renderConfig: --group-https-by-vhost, one host with several certificat
     const sni = section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend'));
     expect(sni).toEqual(['use_backend https_group_2 if { req_ssl_sni -i a.com }', 'use_backend https_group_1 if { req_ssl_sni -i b.com }']);
     const group2 = section(config, 'frontend https_group_2');
-    expect(group2[0]).toBe(`bind abns@https_group_2_443 accept-proxy ssl crt ${DEFAULT_CERT} crt ${OTHER_CERT}`);
+    expect(group2[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${DEFAULT_CERT} crt ${OTHER_CERT}`);
     expect(group2.filter((l) => l.startsWith('use_backend')).map((l) => l.split(' ')[1]?.replace(/_\d+$/, ''))).toEqual(['api', 'web']);
-    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1_443 accept-proxy ssl crt ${DEFAULT_CERT}`);
+    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
   });
 });
 
@@ -494,9 +494,10 @@ describe('renderConfig: --group-https-by-vhost with marathon-lb-format templates
     ]);
     expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
     expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT} maxconn 100`);
-    // The defaults name the loopback sockets after the https port too (two instances on one host),
-    // and keep idle keep-alive connections open through a reload.
-    expect(config.replace(' maxconn 100\n  mode http', '\n  mode http')).toBe(renderWith(templates).replace(/abns@(https_group_\d+)_443/g, 'abns@$1').replace(/(\nfrontend https_group_\d+\n[^\n]*\n {2}mode http)\n {2}option idle-close-on-response/g, '$1'));
+    // The defaults also keep idle keep-alive connections through a reload and retry no POST.
+    expect(config.replace(' maxconn 100\n  mode http', '\n  mode http')).toBe(
+      renderWith(templates).replace(/(\nfrontend https_group_\d+\n[^\n]*\n {2}mode http)\n {2}option idle-close-on-response\n {2}http-request disable-l7-retry unless METH_GET \|\| METH_HEAD/g, '$1'),
+    );
   });
 });
 
