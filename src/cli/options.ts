@@ -186,11 +186,11 @@ function listenFlag(argv: Argv): string {
   return v;
 }
 
-/** --marathon, every value kept; given without one (e.g. followed by another flag): E_USAGE. */
+/** --marathon, every value kept; an empty one (`-m ''`) is E_USAGE. (A bare `-m` gets yargs's default.) */
 function marathonFlag(argv: Argv): string[] {
   const given = argv.marathon as string[] | undefined;
-  if (given === undefined) return [...DEFAULTS.marathon];
-  if (given.length === 0 || given.some((m) => typeof m !== 'string' || m.trim() === '')) throw new MlbError('E_USAGE', '--marathon needs a URL or a file path');
+  if (!given?.length) return [...DEFAULTS.marathon];
+  if (given.some((m) => typeof m !== 'string' || m.trim() === '')) throw new MlbError('E_USAGE', '--marathon needs a URL or a file path');
   return given;
 }
 

@@ -1,7 +1,8 @@
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { MlbError, errorLine, isMlbError } from '../errors.js';
 import { clearReloadPending, installFiles, type InstallOptions, type InstallResult, isReloadPending, validateSet } from '../haproxy/install.js';
+import { removeStaleTemps } from '../io/files.js';
 import type { MarathonApp } from '../marathon/types.js';
 import { warningLine } from '../model/types.js';
 import { installOptionsOf, type Settings } from '../settings.js';
@@ -56,6 +57,8 @@ async function installDroppingBrokenApps(first: RenderResult, opts: InstallOptio
 export async function applyOnce(s: Settings, first: RenderResult, narrowing?: Narrowing): Promise<{ code: number; installed: RenderResult }> {
   const configPath = resolve(s.haproxyConfig);
   const opts = { ...installOptionsOf(s, configPath), markPending: true };
+  // Temp files an earlier run was killed with between writing and renaming them.
+  removeStaleTemps(first.files.map((f) => join(dirname(configPath), f.name)));
   const { install, result } = await installDroppingBrokenApps(first, opts, narrowing);
   return { code: await reloadOnce(s, configPath, install), installed: result };
 }

@@ -9,6 +9,7 @@ import { runCommands, type RuntimeRoute, saveServerState } from '../haproxy/runt
 import { configuredServers } from '../haproxy/server-state.js';
 import type { Validation } from '../haproxy/validate.js';
 import { HostResolver } from '../io/dns.js';
+import { removeStaleTemps } from '../io/files.js';
 import { loadTemplateSet } from '../io/templates.js';
 import { fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.js';
 import { backoffMs, MarathonEventStream } from '../marathon/events.js';
@@ -152,6 +153,8 @@ export class Daemon {
 
   async start(): Promise<void> {
     // A config whose reload failed (a one-shot run, an earlier mlb-ts) is not known to work.
+    // Temp files an earlier run was killed with between writing and renaming them.
+    removeStaleTemps(this.installedNames().map((n) => join(dirname(this.configPath), n)));
     const pending = isReloadPending(this.configPath);
     this.lastGood = pending ? undefined : this.installedFiles();
     const doc = await this.firstInstall();
@@ -259,9 +262,14 @@ export class Daemon {
     this.stream.start();
   }
 
+  /** The names of the files mlb-ts installs beside the config (config first). */
+  private installedNames(): string[] {
+    return [basename(this.configPath), ...(this.s.haproxyMap ? ['domain2backend.map', 'app2backend.map'] : [])];
+  }
+
   /** The files installed now (config first), if there is a config. */
   private installedFiles(): InstallFile[] | undefined {
-    return installedFiles(dirname(this.configPath), [basename(this.configPath), ...(this.s.haproxyMap ? ['domain2backend.map', 'app2backend.map'] : [])]);
+    return installedFiles(dirname(this.configPath), this.installedNames());
   }
 
   /**
@@ -791,15 +799,14 @@ export class Daemon {
     }
   }
 
-  private async validate(doc: AppsDocument, excluded: Set<string>): Promise<{ result: RenderResult; validation: Validation }> {
-    const result = await this.render({ apps: doc.apps.filter((a) => !excluded.has(a.id)) });
+  private async validate(doc: AppsDocument): Promise<{ result: RenderResult; validation: Validation }> {
+    const result = await this.render(doc);
     const validation = await validateSet(result.files, dirname(this.configPath), this.s.haproxyBin, stateFileOf(this.configPath));
     return { result, validation };
   }
 
   private async withoutBrokenApps(doc: AppsDocument, first: RenderResult, error: MlbError): Promise<RenderResult> {
-    const excluded = new Set<string>();
-    const none = await this.validate({ apps: [] }, excluded);
+    const none = await this.validate({ apps: [] });
     const good = this.loaded?.templates;
     if (this.templates && good && this.templates.set !== good) {
       // The templates changed since the running config was loaded: if the same apps pass
@@ -807,7 +814,7 @@ export class Daemon {
       // template would otherwise get every app dropped).
       const changed = this.templates;
       this.templates = { signature: changed.signature, set: good };
-      const retry = await this.validate(doc, excluded);
+      const retry = await this.validate(doc);
       if (retry.validation.ok || !none.validation.ok) {
         this.log.error({ err: none.validation.ok ? error.message : validationError(none.validation).message }, 'HAProxy rejects the changed templates; keeping the templates in use until they are fixed');
         if (retry.validation.ok) return retry.result;
@@ -816,12 +823,10 @@ export class Daemon {
       this.templates = changed;
     }
     if (!none.validation.ok) throw refusedWithoutApps(none.validation);
-    return dropBrokenApps(doc.apps, first, error, (apps) => this.validate({ apps }, excluded), (a, reason) => this.dropApp(a, reason, excluded));
+    return dropBrokenApps(doc.apps, first, error, (apps) => this.validate({ apps }), (a, reason) => this.dropApp(a, reason));
   }
 
-  private dropApp(appId: string, reason: string, excluded: Set<string>): void {
-    if (excluded.has(appId)) return;
-    excluded.add(appId);
+  private dropApp(appId: string, reason: string): void {
     this.metrics.inc('mlb_apps_dropped_total');
     this.log.error({ code: 'E_HAPROXY_INVALID', app: appId }, `app ${appId} dropped: ${reason}`);
   }

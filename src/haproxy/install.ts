@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MlbError } from '../errors.js';
-import { commitStaged, discardStaged, readIfExists, removeStaleTemps, stageFiles } from '../io/files.js';
+import { commitStaged, discardStaged, readIfExists, stageFiles } from '../io/files.js';
 import { validateConfig, type Validation } from './validate.js';
 
 import { EMPTY_SERVER_STATE } from './server-state.js';
@@ -134,7 +134,6 @@ export async function installFiles(files: InstallFile[], opts: InstallOptions): 
     validation = await validateSet(files, dir, opts.haproxyBin, opts.stateFile);
     if (!validation.ok) throw validationError(validation);
   }
-  removeStaleTemps(files.map((f) => join(dir, f.name)));
   const staged = stageFiles(files.map((f) => ({ path: join(dir, f.name), content: f.content })));
   try {
     archive(opts.configPath, opts.archiveVersions);

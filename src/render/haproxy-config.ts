@@ -50,8 +50,6 @@ interface VhostRule {
   vhost: TemplateContext;
   /** Routed through domain2backend.map instead of ACLs. */
   viaMap: boolean;
-  /** `*.example.com`: matched by its suffix, after every exact host (and the map). */
-  wildcard: boolean;
   /** Its longest path prefix (0: none): longer, more specific prefixes are tried first. */
   pathLength: number;
 }
@@ -226,10 +224,11 @@ function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, 
   const pathLength = longestPathPrefix(s.path);
   const vhostRules = http
     ? s.vhosts.map((hostname) => {
-        const wildcard = hostname.startsWith('*.');
-        const vhost = { hostname: aclNames.patterns.get(hostname) ?? hostname, cleanedUpHostname: aclNames.hosts.get(hostname), path: s.path };
-        const plain = !s.path && !s.auth && !s.redirectToHttps && !wildcard;
-        return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain, wildcard, pathLength };
+        const pattern = aclNames.patterns.get(hostname);
+        const vhost = { hostname: pattern ?? hostname, cleanedUpHostname: aclNames.hosts.get(hostname), path: s.path };
+        // A wildcard can't be a key of the map (an exact lookup).
+        const plain = !s.path && !s.auth && !s.redirectToHttps && pattern === undefined;
+        return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain, pathLength };
       })
     : [];
   return { service: s, ctx, userlist, frontend, backend: flat(backend), vhostRules };
@@ -306,6 +305,7 @@ export function spareSlotName(i: number): string {
  */
 function hostPatterns(hosts: readonly string[]): Map<string, string> {
   const patterns = new Map<string, string>();
+  if (!hosts.some((h) => h.startsWith('*.'))) return patterns;
   const exact = [...new Set(hosts.filter((h) => !h.startsWith('*.')))].sort();
   const dots = (h: string) => h.replace(/\./g, '[.]');
   for (const h of hosts) {
@@ -319,7 +319,6 @@ function hostPatterns(hosts: readonly string[]): Map<string, string> {
 
 function compareRules(a: VhostRule, b: VhostRule): number {
   return (
-    Number(a.wildcard) - Number(b.wildcard) ||
     b.service.backendWeight - a.service.backendWeight ||
     b.pathLength - a.pathLength ||
     cmp(a.hostname, b.hostname) ||
@@ -336,19 +335,11 @@ function variant(r: VhostRule, path: string, auth: string, both: string): string
 }
 
 function httpFrontend(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
-  const exact = httpRules(rules.filter((r) => !r.wildcard && !r.viaMap), templates);
-  const wild = httpRules(rules.filter((r) => r.wildcard), templates);
-  const map = opts.haproxyMap ? templates.get('HAPROXY_MAP_HTTP_FRONTEND_ACL')(common) : '';
-  // Wildcard hosts after every exact one, those of the map included.
-  return templates.get('HAPROXY_HTTP_FRONTEND_HEAD')(common) + uniqueLines(exact.acls + wild.acls) + exact.redirects + wild.redirects + exact.routes + map + wild.routes;
-}
-
-/** The :80 frontend's lines for these rules: host (and path, auth) ACLs, redirects to https, routes. */
-function httpRules(rules: VhostRule[], templates: TemplateSet): { acls: string; redirects: string; routes: string } {
   let acls = '';
   let redirects = '';
   let routes = '';
   for (const r of rules) {
+    if (r.viaMap) continue;
     const t = (name: string) => templateFor(templates, r.service, name);
     const combined = `HAPROXY_HTTP_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`;
     const suffix = variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_PATH_AND_AUTH');
@@ -364,7 +355,8 @@ function httpRules(rules: VhostRule[], templates: TemplateSet): { acls: string; 
       redirects += t(r.service.path ? 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH' : 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS')(r.ctx, r.vhost);
     }
   }
-  return { acls, redirects, routes };
+  const map = opts.haproxyMap ? templates.get('HAPROXY_MAP_HTTP_FRONTEND_ACL')(common) : '';
+  return templates.get('HAPROXY_HTTP_FRONTEND_HEAD')(common) + uniqueLines(acls) + redirects + routes + map;
 }
 
 /** Two services on one host declare the same host ACL; HAProxy needs it once. */
@@ -387,9 +379,7 @@ function httpsRules(rules: VhostRule[], templates: TemplateSet, useMap: boolean)
 
 function httpsFrontend(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
   const map = opts.haproxyMap ? templates.get('HAPROXY_MAP_HTTPS_FRONTEND_ACL')(common) : '';
-  const exact = rules.filter((r) => !r.wildcard);
-  const wild = rules.filter((r) => r.wildcard);
-  return templates.get('HAPROXY_HTTPS_FRONTEND_HEAD')(common) + httpsRules(exact, templates, opts.haproxyMap) + map + httpsRules(wild, templates, false);
+  return templates.get('HAPROXY_HTTPS_FRONTEND_HEAD')(common) + httpsRules(rules, templates, opts.haproxyMap) + map;
 }
 
 /**

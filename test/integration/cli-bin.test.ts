@@ -184,7 +184,10 @@ describe('the mlb-ts executable', () => {
     ['--out under a file', () => ['render', '--out', '/etc/hostname/out'], /^mlb-ts: E_INSTALL: cannot create --out \/etc\/hostname\/out: ENOTDIR: /, () => undefined],
     [
       '--haproxy-config naming a directory',
-      () => ['--haproxy-config', join(tmp, 'cfg-dir', 'haproxy.cfg'), '--command', 'true'],
+      () => {
+        mkdirSync(join(tmp, 'cfg-dir', 'haproxy.cfg'), { recursive: true });
+        return ['--haproxy-config', join(tmp, 'cfg-dir', 'haproxy.cfg'), '--command', 'true'];
+      },
       /^mlb-ts: E_INSTALL: --haproxy-config \S+cfg-dir\/haproxy\.cfg is a directory; it names the config file/,
       () => expect(readdirSync(join(tmp, 'cfg-dir')).sort()).toEqual(['haproxy.cfg']),
     ],
@@ -195,7 +198,6 @@ describe('the mlb-ts executable', () => {
       () => expect(existsSync(join(tmp, 'not-haproxy'))).toBe(false),
     ],
   ])('%s: exit 1, one line with its code, nothing written', (_name, args, line, after) => {
-    mkdirSync(join(tmp, 'cfg-dir', 'haproxy.cfg'), { recursive: true });
     const r = mlb(...args(), '--group', 'external', '-m', 'examples/apps.json', '--ssl-certs', 'examples/certs/demo.pem');
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(line);

@@ -10,7 +10,6 @@ import { fakeHost } from '../../helpers/dns.js';
 import { rejection } from '../../helpers/models.js';
 import { type AppInput, FakeMarathon } from '../../../src/demo/fake-marathon.js';
 import { APPS_PATH, fetchApps, fetchAppsText, isHttpUrl, type MarathonSource } from '../../../src/marathon/client.js';
-import { freePort } from '../../helpers/ports.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mlb-ts-client-'));
 
@@ -45,7 +44,9 @@ beforeAll(async () => {
   leader = await FakeMarathon.start({ apps: [APP], stagingMs: 10 });
   second = await FakeMarathon.start({ apps: [{ ...APP, id: '/second' } as AppInput], stagingMs: 10 });
   authed = await FakeMarathon.start({ apps: [APP], credentials: 'alice:s3cret', redirect: true, stagingMs: 10 });
-  dead = `http://127.0.0.1:${await freePort()}`;
+  // Port 9 (discard): nothing here listens on it, and no test binds it. A port freed for the
+  // purpose could be taken meanwhile by a test running beside this one.
+  dead = 'http://127.0.0.1:9';
   await Promise.all([leader.settled(), second.settled(), authed.settled()]);
 });
 
