@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
@@ -13,8 +13,10 @@ function version(): string {
   return pkg.version;
 }
 
+/** ./templates when it is a directory (a file of that name is not the default's business). */
 function defaultTemplatesDir(): string | undefined {
-  return existsSync(join(process.cwd(), 'templates')) ? join(process.cwd(), 'templates') : undefined;
+  const dir = join(process.cwd(), 'templates');
+  return existsSync(dir) && statSync(dir).isDirectory() ? dir : undefined;
 }
 
 type Args = Record<string, unknown>;

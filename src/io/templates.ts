@@ -17,10 +17,13 @@ export function readDefaultTemplates(dir = DEFAULT_TEMPLATES_DIR): Map<string, T
   return out;
 }
 
+/** What a template's file name looks like; anything else in the directory is not one. */
+const TEMPLATE_LIKE = /^HAPROXY_[A-Z0-9_]+$/;
+
 /**
  * Overrides from --templates DIR: `NAME.hbs` is Handlebars, an extension-less `NAME` is
- * marathon-lb's format. A file whose name is no template is an error, so a typo is not
- * silently ignored.
+ * marathon-lb's format. A `HAPROXY_[A-Z0-9_]+` name that is no template is an error, so a typo
+ * is not silently ignored; other files (a README, an editor's backup) are skipped.
  */
 export function readTemplateDir(dir: string): Map<string, TemplateSource> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new MlbError('E_TEMPLATE_DIR', `--templates ${dir} is not a directory`);
@@ -31,6 +34,7 @@ export function readTemplateDir(dir: string): Map<string, TemplateSource> {
     const ext = extname(file);
     if (ext !== '' && ext !== '.hbs') continue;
     const name = basename(file, ext);
+    if (!TEMPLATE_LIKE.test(name)) continue;
     if (!TEMPLATE_BY_NAME.has(name)) throw new MlbError('E_TEMPLATE_DIR', `${path}: ${name} is not a template name (see mlb-ts labels --templates)`);
     if (out.has(name)) throw new MlbError('E_TEMPLATE_DIR', `${dir}: ${name} is given twice (${name} and ${name}.hbs)`);
     out.set(name, { source: readFileSync(path, 'utf8'), format: ext === '.hbs' ? 'handlebars' : 'marathon-lb', origin: path });

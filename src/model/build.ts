@@ -1,5 +1,5 @@
 import type { MarathonApp, Task } from '../marathon/types.js';
-import { haproxyHealthCheck, healthCheckDefFor, isSafeCheckPath, modeFromHealthChecks } from './health.js';
+import { haproxyHealthCheck, isSafeCheckPath, modeFromHealthChecks, serviceCheckDef } from './health.js';
 import { APP_LABELS, type AppLabels, classifyLabel, PORT_LABELS, type PortLabels } from './labels/registry.js';
 import { isIpLiteral, isLayer7Balance, LabelValueError } from './labels/values.js';
 import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
@@ -286,7 +286,7 @@ function toService(c: Candidate, warn: Warn): Service {
   const { app, appLabels } = c.parsed;
   let l = c.labels;
   const i = c.port.index;
-  const mode = l.mode ?? (l.vhost ? 'http' : modeFromHealthChecks(app));
+  const mode = l.mode ?? (l.vhost ? 'http' : modeFromHealthChecks(app, i, l.healthCheckPortIndex));
   if (mode === 'tcp') {
     for (let h = 0; h < HTTP_ONLY.length; h++) {
       const entry = HTTP_ONLY[h] as [keyof PortLabels, string];
@@ -333,7 +333,7 @@ function toService(c: Candidate, warn: Warn): Service {
   s.sslCert = l.sslCert || undefined;
   s.auth = l.auth || undefined;
   s.allowedNetworks = l.allowedNetworks || undefined;
-  const checkDef = healthCheckDefFor(app, l.healthCheckPortIndex ?? i);
+  const checkDef = serviceCheckDef(app, i, l.healthCheckPortIndex);
   s.healthCheck = haproxyHealthCheck(checkDef);
   if (s.healthCheck && s.healthCheck.protocol !== 'tcp' && checkDef?.path && !isSafeCheckPath(checkDef.path)) {
     warn('W_HEALTHCHECK_PATH', app.id, `Marathon health check path ${JSON.stringify(checkDef.path)} can't go on HAProxy's check line (it must start with '/' and have no space, quote, backslash or '#'); HAProxy checks / instead`);

@@ -11,12 +11,25 @@ const PROTOCOLS: Record<string, HealthCheck['protocol'] | undefined> = {
 };
 
 /**
- * The Marathon health check HAProxy's check of this port index follows, as marathon-lb picks it:
- * the first that either checks a fixed `port` (that port, whichever service port) or this port
- * index (none given means 0).
+ * The Marathon health check of this port index, as marathon-lb picks it: the first that either
+ * checks a fixed `port` (that port, whichever service port) or this port index (none given
+ * means 0, Marathon's default). A COMMAND check runs inside the task: it has no port and never
+ * becomes an HAProxy check, so it is passed over.
  */
 export function healthCheckDefFor(app: MarathonApp, portIndex: number): HealthCheckDef | undefined {
-  return (app.healthChecks ?? []).find((hc) => !!hc.port || (hc.port === undefined && (hc.portIndex ?? 0) === portIndex));
+  return (app.healthChecks ?? []).find((hc) => isNetworkCheck(hc) && (!!hc.port || (hc.port === undefined && (hc.portIndex ?? 0) === portIndex)));
+}
+
+function isNetworkCheck(hc: HealthCheckDef): boolean {
+  return PROTOCOLS[(hc.protocol ?? '').toUpperCase()] !== undefined;
+}
+
+/**
+ * The check HAProxy runs for a service port: the port's own; without one, the check of
+ * HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX's port (which only moves the check's port otherwise).
+ */
+export function serviceCheckDef(app: MarathonApp, portIndex: number, checkPortIndex: number | undefined): HealthCheckDef | undefined {
+  return healthCheckDefFor(app, portIndex) ?? (checkPortIndex === undefined ? undefined : healthCheckDefFor(app, checkPortIndex));
 }
 
 /** What would end, comment out or unbalance the `option httpchk` line. */
@@ -53,7 +66,15 @@ export function haproxyHealthCheck(def: HealthCheckDef | undefined): HealthCheck
   return check;
 }
 
-/** http when the app's first health check is plain HTTP, else tcp (a VHOST or MODE label decides first). */
-export function modeFromHealthChecks(app: MarathonApp): Mode {
-  return (app.healthChecks?.[0]?.protocol ?? '').toUpperCase() === 'HTTP' ? 'http' : 'tcp';
+/**
+ * The mode a service port's health checks imply (a MODE label or a VHOST decides first), as
+ * marathon-lb reads them: http when the port's own check is plain HTTP, or, when it has none,
+ * when the check it borrows through HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX speaks HTTP(S); else tcp.
+ */
+export function modeFromHealthChecks(app: MarathonApp, portIndex: number, checkPortIndex: number | undefined): Mode {
+  const own = healthCheckDefFor(app, portIndex);
+  if (own) return (own.protocol ?? '').toUpperCase() === 'HTTP' ? 'http' : 'tcp';
+  const borrowed = checkPortIndex === undefined ? undefined : healthCheckDefFor(app, checkPortIndex);
+  const protocol = borrowed ? PROTOCOLS[(borrowed.protocol ?? '').toUpperCase()] : undefined;
+  return protocol === 'http' || protocol === 'https' ? 'http' : 'tcp';
 }

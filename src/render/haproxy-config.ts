@@ -184,6 +184,8 @@ function serviceContext(s: Service, opts: RenderOptions, aclNames: AclNames): Te
     rootpath: s.revproxyPath && formatLiteral(s.revproxyPath),
     redirpath: s.redirPath && formatLiteral(s.redirPath),
     hostname: s.vhosts[0],
+    exactHostname: s.vhosts.length === 1 && !s.vhosts[0]?.startsWith('*') ? s.vhosts[0] : undefined,
+    anyHost: s.vhosts.length === 0,
     vhostRegex: vhostRegexOf(s.vhosts),
     deployment_group: s.deploymentGroup,
     haproxy_dir: opts.haproxyDir,
@@ -342,14 +344,15 @@ function httpFrontend(rules: VhostRule[], templates: TemplateSet, common: Templa
     if (r.viaMap) continue;
     const t = (name: string) => templateFor(templates, r.service, name);
     const combined = `HAPROXY_HTTP_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`;
-    const suffix = variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_PATH_AND_AUTH');
     // A redirect names the host (and path) ACL before the routes: it needs the declaration-only
-    // template, whatever the combined one says (as marathon-lb does).
+    // templates, whatever the combined one says (as marathon-lb does).
     if (hasOverride(templates, r.service, combined) && !r.service.redirectToHttps) {
       routes += t(combined)(r.ctx, r.vhost);
     } else {
-      acls += t(`HAPROXY_HTTP_FRONTEND_ACL_ONLY${suffix}`)(r.ctx, r.vhost);
-      routes += t(`HAPROXY_HTTP_FRONTEND_ROUTING_ONLY${suffix}`)(r.ctx, r.vhost);
+      // marathon-lb's pieces: the host ACL, then the path ACL (with the auth ACL its routing templates name).
+      acls += t('HAPROXY_HTTP_FRONTEND_ACL_ONLY')(r.ctx, r.vhost);
+      if (r.service.path) acls += t(r.service.auth ? 'HAPROXY_HTTP_FRONTEND_ACL_ONLY_WITH_PATH_AND_AUTH' : 'HAPROXY_HTTP_FRONTEND_ACL_ONLY_WITH_PATH')(r.ctx, r.vhost);
+      routes += t(`HAPROXY_HTTP_FRONTEND_ROUTING_ONLY${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_PATH_AND_AUTH')}`)(r.ctx, r.vhost);
     }
     if (r.service.redirectToHttps) {
       redirects += t(r.service.path ? 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH' : 'HAPROXY_BACKEND_REDIRECT_HTTP_TO_HTTPS')(r.ctx, r.vhost);
@@ -368,13 +371,17 @@ function uniqueLines(text: string): string {
     .join('\n');
 }
 
+/** The :443 rules of these vhosts: the path ACLs first (each once), then one routing piece per vhost. */
 function httpsRules(rules: VhostRule[], templates: TemplateSet, useMap: boolean): string {
-  let out = '';
+  let acls = '';
+  let routes = '';
   for (const r of rules) {
     if (useMap && r.viaMap) continue;
-    out += templateFor(templates, r.service, `HAPROXY_HTTPS_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`)(r.ctx, r.vhost);
+    const t = (name: string) => templateFor(templates, r.service, name);
+    if (r.service.path) acls += t('HAPROXY_HTTPS_FRONTEND_ACL_ONLY_WITH_PATH')(r.ctx, r.vhost);
+    routes += t(`HAPROXY_HTTPS_FRONTEND_ACL${variant(r, '_WITH_PATH', '_WITH_AUTH', '_WITH_AUTH_AND_PATH')}`)(r.ctx, r.vhost);
   }
-  return out;
+  return uniqueLines(acls) + routes;
 }
 
 function httpsFrontend(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {

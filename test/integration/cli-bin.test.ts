@@ -87,6 +87,26 @@ describe('the mlb-ts executable', () => {
     expect(check.warnings).toEqual([]);
   });
 
+  it.each<[string, (dir: string) => void]>([
+    ['a file named templates is no template directory', (dir) => writeFileSync(join(dir, 'templates'), 'notes')],
+    [
+      "a copy of marathon-lb's templates directory, a README and names only marathon-lb renders among them",
+      (dir) => {
+        mkdirSync(join(dir, 'templates'));
+        writeFileSync(join(dir, 'templates', 'README'), 'our overrides');
+        writeFileSync(join(dir, 'templates', 'HAPROXY_MAP_HTTP_FRONTEND_ACL_ONLY'), '  use_backend %[req.hdr(host),lower,map({haproxy_dir}/domain2backend.map)]\n');
+        writeFileSync(join(dir, 'templates', 'HAPROXY_HTTPS_FRONTEND_AUTH_REQUEST_ONLY'), '  http-request auth realm "{realm}" if {{ ssl_fc_sni {hostname} }} !auth_{cleanedUpHostname}\n');
+      },
+    ],
+  ])('./templates, the default of --templates: %s → the dry run renders', (_name, setUp) => {
+    const cwd = join(tmp, `cwd-${_name.length}`);
+    mkdirSync(cwd);
+    setUp(cwd);
+    const r = spawnSync(process.execPath, [join(process.cwd(), BIN), '--dry-run', '-m', join(process.cwd(), 'examples/apps.json'), '--group', 'external'], { cwd, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('backend httpi_3141');
+  });
+
   it('--dry-run prints the config and writes nothing', () => {
     const r = mlb('--dry-run', '-m', 'examples/apps.json', '--group', 'external', '--haproxy-config', join(tmp, 'never', 'haproxy.cfg'));
     expect(r.code, r.stderr).toBe(0);

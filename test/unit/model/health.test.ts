@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HealthCheckDef } from '../../../src/marathon/types.js';
-import { haproxyHealthCheck, healthCheckDefFor, modeFromHealthChecks } from '../../../src/model/health.js';
+import { haproxyHealthCheck, healthCheckDefFor, modeFromHealthChecks, serviceCheckDef } from '../../../src/model/health.js';
 import type { HealthCheck, Mode } from '../../../src/model/types.js';
 import { app, withHealthChecks, withPortDefinitions } from '../../helpers/builders.js';
 
@@ -30,6 +30,9 @@ describe('healthCheckDefFor', () => {
     ['no fixed port: nothing for index 2', [{ protocol: 'TCP', portIndex: 1, intervalSeconds: 1 }, { protocol: 'HTTP', intervalSeconds: 3 }], 2, undefined],
     ['a fixed port after the index check: the index check first', [{ protocol: 'HTTP', portIndex: 0, intervalSeconds: 4 }, { protocol: 'HTTP', port: 8080, intervalSeconds: 2 }], 0, 4],
     ['port 0 is no fixed port', [{ protocol: 'HTTP', port: 0, intervalSeconds: 2 }, { protocol: 'HTTP', portIndex: 0, intervalSeconds: 4 }], 0, 4],
+    // Marathon sends COMMAND checks without a portIndex: they are no check of port 0 (marathon-lb: None != 0)
+    ['a COMMAND check first does not hide the HTTP check of the port', [{ protocol: 'COMMAND', intervalSeconds: 1 }, { protocol: 'HTTP', portIndex: 0, intervalSeconds: 4 }], 0, 4],
+    ['a COMMAND check alone: none', [{ protocol: 'COMMAND', intervalSeconds: 1 }], 0, undefined],
   ])('%s', (_name, checks, index, interval) => {
     expect(healthCheckDefFor(app('/c', withPortDefinitions(10000, 10001, 10002), withHealthChecks(...checks)), index)?.intervalSeconds).toBe(interval);
   });
@@ -77,16 +80,35 @@ describe('haproxyHealthCheck', () => {
   });
 });
 
+describe('serviceCheckDef', () => {
+  const checks: HealthCheckDef[] = [{ protocol: 'HTTP', portIndex: 0, intervalSeconds: 1 }, { protocol: 'TCP', portIndex: 2, intervalSeconds: 3 }];
+  it.each<[string, number, number | undefined, number | undefined]>([
+    ["the port's own check", 0, undefined, 1],
+    ['HEALTHCHECK_PORT_INDEX keeps the own check (it moves only its port)', 0, 1, 1],
+    ['no own check: the one of HEALTHCHECK_PORT_INDEX', 1, 0, 1],
+    ['no own check, no index: none', 1, undefined, undefined],
+    ['no own check, an index without one: none', 1, 1, undefined],
+  ])('%s', (_name, index, checkIndex, interval) => {
+    expect(serviceCheckDef(app('/c', withPortDefinitions(10000, 10001, 10002), withHealthChecks(...checks)), index, checkIndex)?.intervalSeconds).toBe(interval);
+  });
+});
+
 describe('modeFromHealthChecks', () => {
-  it.each<[string, HealthCheckDef[], Mode]>([
-    ['no checks', [], 'tcp'],
-    ['first check HTTP', [{ protocol: 'HTTP' }], 'http'],
-    ['first check http (any case)', [{ protocol: 'http' }], 'http'],
-    ['first check TCP, second HTTP', [{ protocol: 'TCP' }, { protocol: 'HTTP' }], 'tcp'],
-    ['HTTPS is not plain HTTP', [{ protocol: 'HTTPS' }], 'tcp'],
-    ['MESOS_HTTP is not plain HTTP', [{ protocol: 'MESOS_HTTP' }], 'tcp'],
-    ['COMMAND', [{ protocol: 'COMMAND' }], 'tcp'],
-  ])('%s → %s', (_name, checks, mode) => {
-    expect(modeFromHealthChecks(app('/a', withHealthChecks(...checks)))).toBe(mode);
+  it.each<[string, HealthCheckDef[], number, number | undefined, Mode]>([
+    ['no checks', [], 0, undefined, 'tcp'],
+    ['own check HTTP', [{ protocol: 'HTTP' }], 0, undefined, 'http'],
+    ['own check http (any case)', [{ protocol: 'http' }], 0, undefined, 'http'],
+    ['own check TCP, an HTTP check of another port', [{ protocol: 'TCP', portIndex: 0 }, { protocol: 'HTTP', portIndex: 1 }], 0, undefined, 'tcp'],
+    ["port 1's own check is the second one (HTTP)", [{ protocol: 'TCP', portIndex: 0 }, { protocol: 'HTTP', portIndex: 1 }], 1, undefined, 'http'],
+    ["port 0's HTTP check says nothing of port 1", [{ protocol: 'HTTP', portIndex: 0 }], 1, undefined, 'tcp'],
+    ['HTTPS is not plain HTTP', [{ protocol: 'HTTPS' }], 0, undefined, 'tcp'],
+    ['MESOS_HTTP is not plain HTTP', [{ protocol: 'MESOS_HTTP' }], 0, undefined, 'tcp'],
+    ['COMMAND, then HTTP', [{ protocol: 'COMMAND' }, { protocol: 'HTTP', portIndex: 0 }], 0, undefined, 'http'],
+    ['no own check, borrowed MESOS_HTTP through HEALTHCHECK_PORT_INDEX', [{ protocol: 'MESOS_HTTP', portIndex: 0 }], 1, 0, 'http'],
+    ['no own check, borrowed HTTPS', [{ protocol: 'HTTPS', portIndex: 0 }], 1, 0, 'http'],
+    ['no own check, borrowed TCP', [{ protocol: 'TCP', portIndex: 0 }], 1, 0, 'tcp'],
+    ['an own TCP check wins over a borrowed HTTP one', [{ protocol: 'HTTP', portIndex: 0 }, { protocol: 'TCP', portIndex: 1 }], 1, 0, 'tcp'],
+  ])('%s → %s', (_name, checks, index, checkIndex, mode) => {
+    expect(modeFromHealthChecks(app('/a', withPortDefinitions(10000, 10001), withHealthChecks(...checks)), index, checkIndex)).toBe(mode);
   });
 });

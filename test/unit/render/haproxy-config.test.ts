@@ -167,8 +167,8 @@ describe('renderConfig: vhost rules', () => {
   it('REDIRECT_TO_HTTPS: a redirect per host before the routing', () => {
     const { config } = render([svc('/x', { HAPROXY_0_VHOST: 'a.com,b.com', HAPROXY_0_REDIRECT_TO_HTTPS: 'true' })]);
     const body = section(config, 'frontend marathon_http_in');
-    const redirects = body.filter((l) => l.startsWith('redirect'));
-    expect(redirects).toEqual(['redirect scheme https code 301 if !{ ssl_fc } host_a_com', 'redirect scheme https code 301 if !{ ssl_fc } host_b_com']);
+    const redirects = body.filter((l) => l.startsWith('http-request redirect'));
+    expect(redirects).toEqual(['http-request redirect scheme https code 301 if !{ ssl_fc } host_a_com', 'http-request redirect scheme https code 301 if !{ ssl_fc } host_b_com']);
     expect(body.indexOf(redirects[1]!)).toBeLessThan(body.findIndex((l) => l.startsWith('use_backend')));
   });
 });
@@ -182,7 +182,7 @@ describe('renderConfig: REDIRECT_TO_HTTPS with an overridden combined ACL templa
     const { config } = render([svc('/r', { HAPROXY_0_VHOST: 'r.com', HAPROXY_0_REDIRECT_TO_HTTPS: 'true', ...labels })]);
     const body = section(config, 'frontend marathon_http_in');
     const acl = body.indexOf('acl host_r_com hdr(host),field(1,:) -i r.com');
-    const redirect = body.findIndex((l) => l.startsWith('redirect scheme https'));
+    const redirect = body.findIndex((l) => l.startsWith('http-request redirect scheme https'));
     expect(acl).toBeGreaterThanOrEqual(0);
     expect(redirect).toBeGreaterThan(acl);
     expect(body.findIndex((l) => l.startsWith('use_backend'))).toBeGreaterThan(redirect);
@@ -192,7 +192,7 @@ describe('renderConfig: REDIRECT_TO_HTTPS with an overridden combined ACL templa
     const overrides = new Map([['HAPROXY_HTTP_FRONTEND_ACL', { source: '  acl host_{{cleanedUpHostname}} hdr(host),field(1,:) -i {{hostname}}\n  use_backend {{backend}} if host_{{cleanedUpHostname}}\n', format: 'handlebars' as const, origin: 'dir/HAPROXY_HTTP_FRONTEND_ACL.hbs' }]]);
     const { model } = buildModel([svc('/r', { HAPROXY_0_VHOST: 'r.com', HAPROXY_0_REDIRECT_TO_HTTPS: 'true' }), svc('/s', { HAPROXY_0_VHOST: 's.com' })], { groups: ['*'] });
     const body = section(renderConfig(model, new TemplateSet(readDefaultTemplates(), overrides), options()).config, 'frontend marathon_http_in');
-    expect(body.indexOf('acl host_r_com hdr(host),field(1,:) -i r.com')).toBeLessThan(body.findIndex((l) => l.startsWith('redirect')));
+    expect(body.indexOf('acl host_r_com hdr(host),field(1,:) -i r.com')).toBeLessThan(body.findIndex((l) => l.startsWith('http-request redirect')));
   });
 });
 
@@ -485,7 +485,7 @@ describe('renderConfig: --group-https-by-vhost with marathon-lb-format templates
     return renderConfig(model, set, options({ groupHttpsByVhost: true })).config;
   };
 
-  it('backend, host and bindOpts are known: the same config as the defaults, plus the bind options', () => {
+  it('backend, host and bindOpts are known: the same config as the defaults, bind options included', () => {
     const config = renderWith(new TemplateSet(readDefaultTemplates(), overrides));
     expect(section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend'))).toEqual([
       'use_backend https_group_1 if { req_ssl_sni -i a.com }',
@@ -495,7 +495,7 @@ describe('renderConfig: --group-https-by-vhost with marathon-lb-format templates
     expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
     expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT} maxconn 100`);
     // The defaults also keep idle keep-alive connections through a reload and retry no POST.
-    expect(config.replace(' maxconn 100\n  mode http', '\n  mode http')).toBe(
+    expect(config).toBe(
       renderWith(templates).replace(/(\nfrontend https_group_\d+\n[^\n]*\n {2}mode http)\n {2}option idle-close-on-response\n {2}http-request disable-l7-retry unless METH_GET \|\| METH_HEAD/g, '$1'),
     );
   });
@@ -584,6 +584,45 @@ describe('renderConfig: HAProxy accepts what it renders', () => {
       if (name === (o.groupHttpsByVhost ? 'HAPROXY_HTTPS_FRONTEND_HEAD' : 'HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')) continue;
       expect(r.config, name).toContain(text);
     }
+    await expectAccepted(r, dir);
+  });
+
+  /**
+   * Overrides cut as marathon-lb cuts its routing templates: the _ONLY_WITH_PATH pieces declare
+   * the path ACL alone (the host ACL is HTTP_FRONTEND_ACL_ONLY's), the :443 path ACL is a piece of
+   * its own, and the auth pieces name an auth ACL declared by another. Written here in marathon-lb's format.
+   */
+  const MARATHON_LB_CUT: Record<string, string> = {
+    HAPROXY_HTTP_FRONTEND_ACL_ONLY_WITH_PATH: '  acl path_{backend} path_beg -i {path}\n',
+    HAPROXY_HTTP_FRONTEND_ACL_ONLY_WITH_PATH_AND_AUTH: '  acl path_{backend} path_beg -i {path}\n  acl auth_{cleanedUpHostname} http_auth(user_{backend})\n',
+    HAPROXY_HTTP_FRONTEND_ROUTING_ONLY_WITH_PATH_AND_AUTH: '  http-request auth realm "{realm}" if host_{cleanedUpHostname} path_{backend} !auth_{cleanedUpHostname}\n  use_backend {backend} if host_{cleanedUpHostname} path_{backend}\n',
+    HAPROXY_HTTPS_FRONTEND_ACL_ONLY_WITH_PATH: '  acl path_{backend} path_beg -i {path}\n',
+    HAPROXY_HTTPS_FRONTEND_ACL_WITH_PATH: '  use_backend {backend} if {{ ssl_fc_sni {hostname} }} path_{backend}\n',
+    HAPROXY_HTTPS_FRONTEND_ACL_WITH_AUTH_AND_PATH: '  acl auth_{cleanedUpHostname} http_auth(user_{backend})\n  http-request auth realm "{realm}" if {{ ssl_fc_sni {hostname} }} path_{backend} !auth_{cleanedUpHostname}\n  use_backend {backend} if {{ ssl_fc_sni {hostname} }} path_{backend}\n',
+    HAPROXY_HTTPS_FRONTEND_AUTH_ACL_ONLY: '  acl auth_{cleanedUpHostname} http_auth(user_{backend})\n',
+    HAPROXY_HTTPS_FRONTEND_AUTH_REQUEST_ONLY: '  http-request auth realm "{realm}" if {{ ssl_fc_sni {hostname} }} !auth_{cleanedUpHostname}\n',
+    HAPROXY_HTTPS_FRONTEND_ROUTING_ONLY_WITH_PATH_AND_AUTH: '  use_backend {backend} if {{ ssl_fc_sni {hostname} }} path_{backend}\n',
+    HAPROXY_MAP_HTTP_FRONTEND_ACL_ONLY: '  use_backend %[req.hdr(host),lower,map({haproxy_dir}/domain2backend.map)]\n',
+  };
+
+  it.each<[string, Partial<RenderOptions>]>([
+    ['defaults', {}],
+    ['--group-https-by-vhost', { groupHttpsByVhost: true }],
+    ['--haproxy-map', { haproxyMap: true }],
+  ])('routing pieces cut as marathon-lb cuts them, overridden in its format (--templates DIR), %s: used, and haproxy -c passes', async (_name, o) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-render-'));
+    dirs.push(dir);
+    const overrides = new Map<string, TemplateSource>(Object.entries(MARATHON_LB_CUT).map(([name, source]) => [name, { source, format: 'marathon-lb', origin: `dir/${name}` }]));
+    const { model, warnings } = buildModel(everything(), { groups: ['*'], reservedPorts: [80, 443, 9090, 9091] });
+    expect(warnings).toEqual([]);
+    const r = renderConfig(model, new TemplateSet(readDefaultTemplates(), overrides), options({ haproxyDir: dir, stateFile: join(dir, 'haproxy.state'), adminSocket: join(dir, 'socket'), ...o }));
+    expect(r.warnings).toEqual([]);
+    const at = (header: string) => section(r.config, header);
+    const https = o.groupHttpsByVhost ? [...at('frontend https_group_1'), ...at('frontend https_group_2')] : at('frontend marathon_https_in');
+    expect(at('frontend marathon_http_in')).toContain('acl path_path_14001 path_beg -i /api');
+    expect(at('frontend marathon_http_in')).toContain('http-request auth realm "Private zone" if host_auth_com path_auth_14002 !auth_auth_com');
+    expect(https).toContain('acl path_auth_14002 path_beg -i /admin');
+    expect(https).toContain('http-request auth realm "Private zone" if { ssl_fc_sni auth.com } path_auth_14002 !auth_auth_com');
     await expectAccepted(r, dir);
   });
 

@@ -42,7 +42,7 @@ describe('parseMarathonLbFormat', () => {
   });
 
   it.each<[string, RegExp]>([
-    ['{nosuch}', /^unknown variable \{nosuch\}; known: appId, backend, /],
+    ['{nosuch}', /^unknown variable \{nosuch\}; known: anyHost, appId, backend, /],
     ['{hostname} {sslCerts}', /^unknown variable \{sslCerts\}/],
     ['{backend:>10}', /^unsupported field '\{backend:>10\}' at offset 0 \(only \{name\}, \{\{ and \}\}\)$/],
     ['x {backend!r}', /^unsupported field '\{backend!r\}' at offset 2/],
