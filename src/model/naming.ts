@@ -1,5 +1,7 @@
 /** Names HAProxy sees. Pure, stable: the same inputs always give the same names. */
 
+import { createHash } from 'node:crypto';
+
 export function stripSlash(appId: string): string {
   let i = 0;
   while (appId.charCodeAt(i) === 0x2f) i++;
@@ -44,20 +46,38 @@ export function cleanedUp(s: string): string {
   return underscored(s, isAlnum);
 }
 
+/** Letters, digits and `-`: what marathon-lb keeps of a server name. */
+function isServerNameChar(c: number): boolean {
+  return isAlnum(c) || c === 0x2d;
+}
+
 const cleanedHosts = new Map<string, string>();
 
-/** cleanedUp, memoized: a cluster has a few hundred agents and many tasks on each. */
-function cleanedHost(s: string): string {
+/** A host or IP as a part of a server name, memoized: a cluster has a few hundred agents and many tasks on each. */
+function serverNamePart(s: string): string {
   let c = cleanedHosts.get(s);
   if (c === undefined) {
-    c = cleanedUp(s);
+    c = underscored(s, isServerNameChar);
     if (cleanedHosts.size < 100_000) cleanedHosts.set(s, c);
   }
   return c;
 }
 
+/**
+ * marathon-lb's server name, so stats, dashboards and its sticky cookies carry over:
+ * `host_ip_port`, or `ip_port` when the agent host is the IP itself; every character but
+ * letters, digits and `-` becomes `_`.
+ */
 export function serverName(host: string, ip: string, port: number): string {
-  return `${cleanedHost(host)}_${host === ip ? cleanedHost(ip) : cleanedUp(ip)}_${port}`;
+  return host === ip ? `${serverNamePart(ip)}_${port}` : `${serverNamePart(host)}_${serverNamePart(ip)}_${port}`;
+}
+
+/**
+ * A server's value of the sticky cookie, as marathon-lb sets it: the first 10 hex digits of the
+ * SHA-1 of its name, so a client holding marathon-lb's cookie keeps its server after the switch.
+ */
+export function stickyCookie(name: string): string {
+  return createHash('sha1').update(name).digest('hex').slice(0, 10);
 }
 
 /** FNV-1a, 32 bits. */

@@ -1,4 +1,4 @@
-import { SPARE_ID_BASE, uniqueAclNames } from '../model/naming.js';
+import { SPARE_ID_BASE, stickyCookie, uniqueAclNames } from '../model/naming.js';
 import { longestPathPrefix } from '../model/labels/values.js';
 import { cmp } from '../model/service-ports.js';
 import type { LbModel, Server, Service, Warning } from '../model/types.js';
@@ -271,7 +271,7 @@ function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Rend
       host: sv.host,
       host_ipv4: sv.ip,
       port: sv.port,
-      cookieOptions: s.sticky && s.mode === 'http' ? ` cookie ${sv.name}` : '',
+      cookieOptions: cookieOptions(s, sv.name),
       healthCheckOptions: checkOptions(sv),
       otherOptions: sv.state === 'drain' ? ' weight 0' : '',
     });
@@ -284,12 +284,17 @@ function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Rend
       host: '127.0.0.1',
       host_ipv4: '127.0.0.1',
       port: 1,
-      cookieOptions: s.sticky && s.mode === 'http' ? ` cookie ${name}` : '',
+      cookieOptions: cookieOptions(s, name),
       healthCheckOptions: checkOptions({ checkPort: undefined } as Server),
       otherOptions: ' disabled',
     });
   }
   return out;
+}
+
+/** marathon-lb's words for a sticky server: ` check cookie VALUE` (HAProxy takes `check` twice when a health check adds its own). */
+function cookieOptions(s: Service, serverName: string): string {
+  return s.sticky && s.mode === 'http' ? ` check cookie ${stickyCookie(serverName)}` : '';
 }
 
 /** A placeholder the runtime API can turn into a server without a reload. */

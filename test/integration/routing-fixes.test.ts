@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ interface AppSpec {
   id: string;
   backend: Backend;
   labels: Record<string, string>;
+  /** More tasks of the app, each a backend of its own. */
+  more?: Backend[];
 }
 
 interface Lb {
@@ -38,13 +41,13 @@ interface Lb {
   haproxy: RunningHaproxy;
 }
 
-function servedApp(id: string, servicePort: number, labels: Record<string, string>, backend: Backend): MarathonApp {
+function servedApp(id: string, servicePort: number, labels: Record<string, string>, backend: Backend, more: Backend[] = []): MarathonApp {
   return app(
     id,
     // Marathon's service port is never bound: HAPROXY_0_PORT replaces it.
     withPortDefinitions(servicePort + 1),
     withLabels({ HAPROXY_GROUP: 'external', HAPROXY_0_PORT: String(servicePort), HAPROXY_0_BIND_ADDR: '127.0.0.1', ...labels }),
-    withTasks(task('127.0.0.1', [backend.port])),
+    withTasks(...[backend, ...more].map((b) => task('127.0.0.1', [b.port]))),
   );
 }
 
@@ -69,7 +72,7 @@ async function startLb(name: string, specs: AppSpec[], extra: string[] = []): Pr
     const ports = await freeLbPorts();
     const servicePorts = await freePorts(specs.length);
     const service = new Map(specs.map((s, i) => [s.id, servicePorts[i] as number]));
-    const apps = specs.map((s) => servedApp(s.id, service.get(s.id) as number, s.labels, s.backend));
+    const apps = specs.map((s) => servedApp(s.id, service.get(s.id) as number, s.labels, s.backend, s.more));
     const rendered = await renderApps(dir, apps, ports, ['--group', 'external', ...extra]);
     const warnings = rendered.run.stderr.split('\n').filter((l) => l.startsWith('warning:'));
     // An app the renderer dropped would only show as HAProxy never binding its port.
@@ -346,13 +349,25 @@ describe('label values HAProxy would read as its own syntax reach it as literal 
 
   it('haproxy -c accepts the config without a warning (startLb checks); mlb-ts warns once, about the tcp balance', () => {
     expect(lb.warnings).toEqual([`warning: W_LABEL_IGNORED: app /tcp-uri HAPROXY_0_BALANCE: 'uri whole' reads HTTP requests: needs mode http; roundrobin in mode tcp`]);
-    expect(lb.config).toMatch(/\n {2}http-request redirect location \/landing%%20page code 301 if \{ path \/ \}\n/);
+    expect(lb.config).toMatch(/\n {2}http-request redirect location \/landing%%20page code 301 if \{ path \/ \} \{ hdr\(host\),field\(1,:\),lower -m reg \^\(redir\[\.\]test\)\$ \}\n/);
   });
 
   it('redirects / to the path as written, percent-encoding kept', async () => {
     const res = await request(viaHttp(lb, 'redir.test', '/'));
     expect(res.status).toBe(301);
     expect(res.headers.location).toBe('/landing%20page');
+  });
+
+  it("redirects only for the app's vhost, as marathon-lb did: another Host on the service port reaches the app", async () => {
+    const port = lb.service.get('/redir') as number;
+    expect((await request({ port, hostHeader: 'redir.test:8080', path: '/' })).status).toBe(301);
+    expect(await servedBy({ port, hostHeader: 'elsewhere.test', path: '/' })).toBe('redir');
+  });
+
+  it('sends the vhost as Host to a proxypass app, as marathon-lb did, also through the service port', async () => {
+    const reply = replyOf(await request({ port: lb.service.get('/proxypass') as number, hostHeader: '127.0.0.1', path: '/v1.0(beta)/items' }));
+    expect(reply.path).toBe('/items');
+    expect(reply.headers.host).toBe('proxypass.test');
   });
 
   it('puts the revproxy path in front of a Location as written, not as an expression HAProxy fills in', async () => {
@@ -406,5 +421,21 @@ describe.each([
 
   it('does not take the bare domain or a look-alike', async () => {
     for (const host of ['wild.test', 'notwild.test', 'shop.wild.test.evil.org']) expect(await servedBy(viaHttp(lb, host)), host).toBe('503');
+  });
+});
+
+describe('HAPROXY_0_STICKY: the cookie marathon-lb issued keeps its server after the switch', () => {
+  let lb: Lb;
+  let tasks: Backend[];
+
+  beforeAll(async () => {
+    tasks = [await backend('sticky-a'), await backend('sticky-b'), await backend('sticky-c')];
+    lb = await startLb('sticky', [{ id: '/sticky', backend: tasks[0] as Backend, more: tasks.slice(1), labels: { HAPROXY_0_VHOST: 'sticky.test', HAPROXY_0_STICKY: 'true' } }]);
+  });
+
+  it.each([0, 1, 2])("task %d: marathon-lb's value for it (SHA-1 of 127_0_0_1_PORT, 10 digits) reaches it every time", async (k) => {
+    const b = tasks[k] as Backend;
+    const cookie = `mesosphere_server_id=${createHash('sha1').update(`127_0_0_1_${b.port}`).digest('hex').slice(0, 10)}`;
+    for (let i = 0; i < 4; i++) expect(await servedBy({ ...viaHttp(lb, 'sticky.test'), headers: { cookie } })).toBe(b.name);
   });
 });

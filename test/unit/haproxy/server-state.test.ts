@@ -12,8 +12,8 @@ describe('configuredServers', () => {
       '  bind 127.0.0.1:80',
       'backend web_10000',
       '  balance roundrobin',
-      '  server 10_0_0_1_10_0_0_1_31000 10.0.0.1:31000 id 1 check inter 2s fall 1 port 31001 check-ssl verify none',
-      '  server 10_0_0_2_10_0_0_2_31000 10.0.0.2:31000 id 2 check inter 2s weight 0',
+      '  server 10_0_0_1_31000 10.0.0.1:31000 id 1 check inter 2s fall 1 port 31001 check-ssl verify none',
+      '  server 10_0_0_2_31000 10.0.0.2:31000 id 2 check inter 2s weight 0',
       '\tserver mlb_spare_1 127.0.0.1:1 id 2147482625 disabled',
       '  # server commented 10.0.0.3:1',
       '  server six [::1]:8080 weight 3 # a comment weight 9',
@@ -25,8 +25,8 @@ describe('configuredServers', () => {
       '',
     ].join('\n');
     expect([...configuredServers(config)]).toEqual([
-      ['web_10000/10_0_0_1_10_0_0_1_31000', { addr: '10.0.0.1', port: 31000, checkPort: 31001, weight: 1 }],
-      ['web_10000/10_0_0_2_10_0_0_2_31000', { addr: '10.0.0.2', port: 31000, checkPort: 0, weight: 0 }],
+      ['web_10000/10_0_0_1_31000', { addr: '10.0.0.1', port: 31000, checkPort: 31001, weight: 1 }],
+      ['web_10000/10_0_0_2_31000', { addr: '10.0.0.2', port: 31000, checkPort: 0, weight: 0 }],
       ['web_10000/mlb_spare_1', { addr: '127.0.0.1', port: 1, checkPort: 0, weight: 1 }],
       ['web_10000/six', { addr: '::1', port: 8080, checkPort: 0, weight: 3 }],
       ['web_10000/named', { addr: 'db.example', port: 5432, checkPort: 0, weight: 1 }],

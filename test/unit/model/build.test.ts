@@ -269,8 +269,8 @@ describe('buildModel: tasks', () => {
     const a = app('/web', withPortDefinitions(10000), withTasks(task('10.0.0.2', [31000], withTaskId('t-b')), task('10.0.0.1', [31005], withTaskId('t-a'))));
     const s = onlyService(build([a]));
     expect(s.servers.map(({ name, host, ip, port, taskId, appId }) => ({ name, host, ip, port, taskId, appId }))).toEqual([
-      { name: '10_0_0_1_10_0_0_1_31005', host: '10.0.0.1', ip: '10.0.0.1', port: 31005, taskId: 't-a', appId: '/web' },
-      { name: '10_0_0_2_10_0_0_2_31000', host: '10.0.0.2', ip: '10.0.0.2', port: 31000, taskId: 't-b', appId: '/web' },
+      { name: '10_0_0_1_31005', host: '10.0.0.1', ip: '10.0.0.1', port: 31005, taskId: 't-a', appId: '/web' },
+      { name: '10_0_0_2_31000', host: '10.0.0.2', ip: '10.0.0.2', port: 31000, taskId: 't-b', appId: '/web' },
     ]);
     const again = onlyService(build([app('/web', withPortDefinitions(10000), withTasks(task('10.0.0.1', [31005])))]));
     expect(again.servers[0]?.id).toBe(s.servers[0]?.id);
@@ -452,8 +452,8 @@ describe('buildModel: agent host names', () => {
     const s = onlyService(build([onAgent('/web', 10000, 'agent-1', '10.0.0.7')], { resolveHost }));
     expect(asked).toEqual(['agent-1']);
     expect(s.servers.map((sv) => [sv.host, sv.ip, sv.name])).toEqual([
-      ['10.0.0.7', '10.0.0.7', '10_0_0_7_10_0_0_7_31000'],
-      ['agent-1', '10.0.0.1', 'agent_1_10_0_0_1_31000'],
+      ['10.0.0.7', '10.0.0.7', '10_0_0_7_31000'],
+      ['agent-1', '10.0.0.1', 'agent-1_10_0_0_1_31000'],
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignServerIds, backendName, cleanedUp, cleanIdentifier, fnv1a, uniqueAclNames, serverName, SPARE_ID_BASE, stripSlash } from '../../../src/model/naming.js';
+import { assignServerIds, backendName, cleanedUp, cleanIdentifier, fnv1a, uniqueAclNames, serverName, SPARE_ID_BASE, stickyCookie, stripSlash } from '../../../src/model/naming.js';
 
 describe('backendName', () => {
   it.each([
@@ -64,11 +64,20 @@ describe('identifiers', () => {
   });
 
   it.each([
-    ['10.0.0.1', '10.0.0.1', 31000, '10_0_0_1_10_0_0_1_31000'],
-    ['agent-1.example.com', '10.0.0.1', 80, 'agent_1_example_com_10_0_0_1_80'],
+    ['10.0.0.1', '10.0.0.1', 31000, '10_0_0_1_31000'],
+    ['agent-1.example.com', '10.0.0.1', 80, 'agent-1_example_com_10_0_0_1_80'],
     ['agent', 'fd00::1', 8080, 'agent_fd00__1_8080'],
   ])('serverName(%j, %j, %d) = %s', (host, ip, port, name) => {
     expect(serverName(host, ip, port)).toBe(name);
+  });
+});
+
+describe('stickyCookie', () => {
+  it.each([
+    ['127_0_0_1_31101', '79f4d33539'],
+    ['mlb_spare_1', '70a3c13252'],
+  ])('%s → %s (the first 10 hex digits of its SHA-1, the value marathon-lb sets)', (name, cookie) => {
+    expect(stickyCookie(name)).toBe(cookie);
   });
 });
 

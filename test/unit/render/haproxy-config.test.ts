@@ -7,7 +7,7 @@ import { validateConfig } from '../../../src/haproxy/validate.js';
 import { readDefaultTemplates } from '../../../src/io/templates.js';
 import type { MarathonApp } from '../../../src/marathon/types.js';
 import { buildModel, type ModelOptions } from '../../../src/model/build.js';
-import { SPARE_ID_BASE } from '../../../src/model/naming.js';
+import { SPARE_ID_BASE, stickyCookie } from '../../../src/model/naming.js';
 import { type Rendered, type RenderOptions, renderConfig, spareSlotName } from '../../../src/render/haproxy-config.js';
 import { type TemplateSource, TemplateSet } from '../../../src/render/templates.js';
 import { app, inState, task, withHealthChecks, withLabels, withPortDefinitions, withTasks } from '../../helpers/builders.js';
@@ -280,8 +280,8 @@ describe('renderConfig: backends', () => {
     const r = render([svc('/web', { HAPROXY_0_MODE: 'http', HAPROXY_0_STICKY: 'true' }, withHealthChecks({ protocol: 'HTTP', path: '/h', intervalSeconds: 3, maxConsecutiveFailures: 1 }))], { spareSlots: () => 2 });
     const backend = section(r.config, `backend ${r.services[0]!.backend}`);
     expect(backend.filter((l) => l.startsWith('server mlb_spare_'))).toEqual([
-      `server ${spareSlotName(1)} 127.0.0.1:1 id ${SPARE_ID_BASE + 1} cookie mlb_spare_1 check inter 3s fall 2 disabled`,
-      `server mlb_spare_2 127.0.0.1:1 id ${SPARE_ID_BASE + 2} cookie mlb_spare_2 check inter 3s fall 2 disabled`,
+      `server ${spareSlotName(1)} 127.0.0.1:1 id ${SPARE_ID_BASE + 1} check cookie 70a3c13252 check inter 3s fall 2 disabled`,
+      `server mlb_spare_2 127.0.0.1:1 id ${SPARE_ID_BASE + 2} check cookie 3b6e60c948 check inter 3s fall 2 disabled`,
     ]);
     for (const sv of r.services[0]!.servers) expect(sv.id).toBeLessThanOrEqual(SPARE_ID_BASE);
   });
@@ -303,8 +303,8 @@ describe('renderConfig: backends', () => {
     const r = render([a]);
     const servers = section(r.config, 'backend web_12000').filter((l) => l.startsWith('server'));
     expect(servers).toEqual([
-      expect.stringMatching(/^server 10_0_0_1_10_0_0_1_31000 10\.0\.0\.1:31000 id \d+ check inter 2s fall 1 port 31001 check-ssl verify none$/),
-      expect.stringMatching(/^server 10_0_0_2_10_0_0_2_31000 10\.0\.0\.2:31000 id \d+ check inter 2s fall 1 port 31001 check-ssl verify none weight 0$/),
+      expect.stringMatching(/^server 10_0_0_1_31000 10\.0\.0\.1:31000 id \d+ check inter 2s fall 1 port 31001 check-ssl verify none$/),
+      expect.stringMatching(/^server 10_0_0_2_31000 10\.0\.0\.2:31000 id \d+ check inter 2s fall 1 port 31001 check-ssl verify none weight 0$/),
     ]);
   });
 
@@ -324,7 +324,7 @@ describe('renderConfig: backends', () => {
     const name = r.services[0]!.backend;
     expect(section(r.config, `userlist user_${name}`)).toEqual([`user bob password ${HASH}`]);
     const backend = section(r.config, `backend ${name}`).join('\n');
-    for (const want of ['acl network_allowed src 10.0.0.0/8', 'http-request deny deny_status 403 unless network_allowed', `acl auth_ok http_auth(user_${name})`, 'http-request auth realm "Realm" unless auth_ok', 'option forwardfor', 'http-request replace-path ^/api/?(.*)$ /\\1', 'http-response replace-header Location', 'http-request redirect location /home code 301 if { path / }', 'Strict-Transport-Security', 'cookie mesosphere_server_id insert indirect nocache', ` cookie ${r.services[0]!.servers[0]!.name}`]) {
+    for (const want of ['acl network_allowed src 10.0.0.0/8', 'http-request deny deny_status 403 unless network_allowed', `acl auth_ok http_auth(user_${name})`, 'http-request auth realm "Realm" unless auth_ok', 'option forwardfor', 'http-request replace-path ^/api/?(.*)$ /\\1', 'http-response replace-header Location', 'http-request redirect location /home code 301 if { path / }', 'Strict-Transport-Security', 'cookie mesosphere_server_id insert indirect nocache', ` check cookie ${stickyCookie(r.services[0]!.servers[0]!.name)}`]) {
       expect(backend).toContain(want);
     }
   });
