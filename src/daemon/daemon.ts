@@ -88,6 +88,8 @@ export class Daemon {
   readonly metrics: Metrics = daemonMetrics();
   applied: Applied | undefined;
   lastError: string | undefined;
+  /** Serving the empty config of a start with no config and no Marathon answer: not healthy yet. */
+  waitingForMarathon = false;
   private readonly configPath: string;
   private readonly dirty = new Set<Trigger>();
   private firstDirtyAt = 0;
@@ -331,6 +333,7 @@ export class Daemon {
     if (existsSync(this.configPath)) return true;
     this.log.warn('no config installed yet: starting HAProxy with no apps until Marathon answers');
     await this.applyDocument({ apps: [] }, ['startup'], false);
+    this.waitingForMarathon = true;
     return true;
   }
 
@@ -375,6 +378,7 @@ export class Daemon {
         await this.sync(triggers);
         this.failures = 0;
         this.lastError = undefined;
+        this.waitingForMarathon = false;
       } catch (e) {
         this.failures++;
         this.lastError = errorLine(e);

@@ -33,7 +33,8 @@ export async function startEndpoints(listen: string, daemon: Daemon, reloader: R
     };
     switch (path) {
       case '/healthz': {
-        const ok = daemon.applied !== undefined;
+        // Healthy once Marathon's apps are applied: not while the placeholder of a first start serves nothing.
+        const ok = daemon.applied !== undefined && !daemon.waitingForMarathon;
         return send(ok ? 200 : 503, `${JSON.stringify({ ok, streamConnected: daemon.streamConnected, lastApply: daemon.applied ? new Date(daemon.applied.at).toISOString() : null, lastError: daemon.lastError ?? null })}\n`, 'application/json');
       }
       case '/metrics':

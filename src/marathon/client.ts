@@ -60,10 +60,15 @@ async function rawFromUrl(base: string, src: MarathonSource): Promise<RawApps> {
   const url = `${base.replace(/\/+$/, '')}${APPS_PATH}`;
   const shown = displayUrl(url);
   const res = await httpCall(url, { auth: src.auth, ca: src.ca, timeoutMs: src.timeoutMs });
-  if (res.status !== 200) throw new MlbError('E_MARATHON_HTTP', `${shown} answered HTTP ${res.status}${AUTH_HINTS[res.status] ?? ''}`);
+  if (res.status !== 200) throw new MlbError('E_MARATHON_HTTP', `${shown} answered HTTP ${res.status}${authHint(res.status)}`);
   // A proxy's error page instead of Marathon's answer is a failed source: try the next one.
   if (!/^\s*[[{]/.test(res.body.toString('utf8', 0, 64))) throw new MlbError('E_INPUT_NOT_JSON', `${shown} did not answer JSON`);
   return { bytes: res.body, source: shown };
+}
+
+/** What to check when Marathon answers this status, for an error line ('' for most). */
+export function authHint(status: number | undefined): string {
+  return status === undefined ? '' : (AUTH_HINTS[status] ?? '');
 }
 
 const AUTH_HINTS: Record<number, string> = {
@@ -72,7 +77,19 @@ const AUTH_HINTS: Record<number, string> = {
 };
 
 /**
- * The first source that can be read, unparsed: an unreachable URL or an unreadable file
+ * The URL of each source that answered last. It is tried first the next time, so a Marathon that
+ * takes connections and never answers delays the first fetch only, not every sync (the event
+ * stream sticks to the URL that answered alike). The source object is the key: the daemon keeps one.
+ */
+const lastAnswered = new WeakMap<MarathonSource, string>();
+
+function inTryOrder(src: MarathonSource): string[] {
+  const first = lastAnswered.get(src);
+  return first === undefined || src.urls[0] === first ? src.urls : [first, ...src.urls.filter((u) => u !== first)];
+}
+
+/**
+ * The first source that can be read, unparsed (the one that answered last time first): an unreachable URL or an unreadable file
  * tries the next. When none can, one error lists every source's failure; a single file
  * keeps its own E_INPUT_UNREADABLE. When every URL answered, and all alike (an HTTP error, or
  * not JSON), that is the code (E_MARATHON_HTTP, E_INPUT_NOT_JSON): "unreachable" would send an
@@ -83,10 +100,12 @@ export async function fetchAppsText(src: MarathonSource): Promise<RawApps> {
   const failures: string[] = [];
   const codes = new Set<string | undefined>();
   let last: { file: boolean; error: unknown } | undefined;
-  for (const u of src.urls) {
+  for (const u of inTryOrder(src)) {
     const file = !isHttpUrl(u);
     try {
-      return file ? rawFromFile(u) : await rawFromUrl(u, src);
+      const raw = file ? rawFromFile(u) : await rawFromUrl(u, src);
+      lastAnswered.set(src, u);
+      return raw;
     } catch (e) {
       // A file's error is `cannot read PATH` with the reason as its cause.
       failures.push(`${displayUrl(u)}: ${causeOf(file && isMlbError(e) && e.cause !== undefined ? e.cause : e)}`);

@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
 import { causeOf } from '../errors.js';
+import { authHint } from './client.js';
 import { authHeaders, displayUrl, type HttpAuth, requestTarget } from './http.js';
 
 /**
@@ -167,7 +168,8 @@ export class MarathonEventStream {
     };
     es.onerror = (ev) => {
       if (this.es !== es) return;
-      this.retry(ev.message || (ev.code ? `HTTP ${ev.code}` : 'stream closed'));
+      // Which Marathon, and for a 401/403 what to check: DC/OS may let these credentials read apps but not events.
+      this.retry(`${displayUrl(base)}: ${ev.message || (ev.code ? `HTTP ${ev.code}` : 'stream closed')}${authHint(ev.code)}`);
     };
     for (const type of RELEVANT_EVENTS) {
       es.addEventListener(type, (ev: MessageEvent) => {

@@ -1,4 +1,6 @@
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -135,5 +137,28 @@ describe('mlb-ts --sse: signals while the daemon is busy', () => {
     await eventually(async () => (await daemon.metrics()).value('mlb_syncs_total', { trigger: 'sighup' }) === 3, 5000, 'a third sighup sync');
     await sleep(500);
     expect(daemon.logsMatching((l) => l.msg === 'reloading HAProxy', mark)).toEqual([]);
+  }, 30_000);
+
+  it('/healthz: 503 while a first start with no config serves the empty placeholder because Marathon does not answer, 200 once its apps are applied', async () => {
+    // A gate in front of the fake: 503 while closed, then a redirect to it (as a non-leader does).
+    let open = false;
+    const gate = createServer((req, res) => {
+      req.resume();
+      if (open) res.writeHead(307, { location: `${fake.url}${req.url ?? '/'}` }).end();
+      else res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"no leader"}');
+    });
+    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', () => r()));
+    try {
+      const daemon = (d = await startDaemon(`http://127.0.0.1:${(gate.address() as AddressInfo).port}`, ['--debounce-ms', '20', '--max-backoff', '1']));
+      const closed = await daemon.get('/healthz');
+      expect(closed.status).toBe(503);
+      expect(JSON.parse(closed.body)).toMatchObject({ ok: false, lastError: expect.stringContaining('HTTP 503') });
+      open = true;
+      await eventually(async () => (await daemon.get('/healthz')).status === 200, 10_000, '/healthz 200 once Marathon answers');
+      expect(await daemon.config()).toContain('web.test');
+    } finally {
+      gate.closeAllConnections();
+      await new Promise<void>((r) => gate.close(() => r()));
+    }
   }, 30_000);
 });

@@ -267,6 +267,40 @@ describe('fetchAppsText', () => {
   });
 });
 
+describe('fetchAppsText: the source that answered is asked first next time', () => {
+  it('a Marathon that takes connections and never answers is waited for once, not on every sync', async () => {
+    let connections = 0;
+    const silent = createServer(() => {
+      // never answers
+    });
+    silent.on('connection', () => connections++);
+    servers.push(silent);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const src: MarathonSource = { urls: [`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, second.url], timeoutMs: 200 };
+    for (let i = 0; i < 3; i++) expect((await fetchAppsText(src)).source).toBe(`${second.url}${APPS_PATH}`);
+    expect(connections).toBe(1);
+  });
+
+  it('when it stops answering, the others are tried in their order', async () => {
+    let healthy = true;
+    const toggling = createServer((req, res) => {
+      req.resume();
+      res.writeHead(healthy ? 200 : 503, { 'Content-Type': 'application/json', Connection: 'close' });
+      res.end(DOC);
+    });
+    servers.push(toggling);
+    await new Promise<void>((r) => toggling.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(toggling.address() as AddressInfo).port}`;
+    const src: MarathonSource = { urls: [dead, url, leader.url] };
+    expect((await fetchAppsText(src)).source).toBe(`${url}${APPS_PATH}`);
+    healthy = false;
+    expect((await fetchAppsText(src)).source).toBe(`${leader.url}${APPS_PATH}`);
+    healthy = true;
+    // the leader answered last: asked first now
+    expect((await fetchAppsText(src)).source).toBe(`${leader.url}${APPS_PATH}`);
+  });
+});
+
 describe('fetchApps', () => {
   it('parses the document of the first source that answers', async () => {
     const doc = await fetchApps({ urls: [dead, leader.url] });
