@@ -87,6 +87,9 @@ const SUBCOMMANDS: Subcommand[] = [
 
 /** The default mode: one-shot, --sse daemon, or --dry-run. */
 async function runDefault(argv: Args): Promise<number> {
+  // A command name after the options (`--group external labels`): yargs knows it, the default mode doesn't.
+  const stray = ((argv._ as unknown[] | undefined) ?? []).map(String);
+  if (stray.length > 0) throw new MlbError('E_USAGE', `unexpected argument: ${stray.join(' ')} (a command comes first: mlb-ts ${stray[0]} …)`);
   const settings = () => settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() });
   if (argv['dry-run']) return dryRunCommand(settings());
   if (argv.sse) {

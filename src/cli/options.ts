@@ -13,7 +13,8 @@ export const MARATHON_AUTH_OPTIONS = {
 /** marathon-lb's flags and mlb-ts's own, shared by every command that renders. */
 export const RENDER_OPTIONS = {
   marathon: { alias: 'm', type: 'string', array: true, describe: 'Marathon base URL(s), tried in order; or a file with a /v2/apps?embed=apps.tasks body', default: [...DEFAULTS.marathon] },
-  group: { type: 'string', array: true, describe: "only apps whose HAPROXY_GROUP (or HAPROXY_{n}_GROUP) matches; '*' = all (required)" },
+  // One value per --group, as marathon-lb's `append`: a word after it is an argument, not a group.
+  group: { type: 'string', describe: "repeatable: only apps whose HAPROXY_GROUP (or HAPROXY_{n}_GROUP) matches; '*' = all (required)" },
   'health-check': { alias: 'H', type: 'boolean', default: false, describe: 'only tasks whose Marathon health checks all report alive' },
   'strict-mode': { type: 'boolean', default: false, describe: 'service ports are off unless HAPROXY_{n}_ENABLED=true' },
   'haproxy-map': { type: 'boolean', default: false, describe: 'route vhosts and app ids through domain2backend.map / app2backend.map' },
@@ -97,6 +98,11 @@ export function compatNotes(argv: Argv, why: Record<string, string> = {}): strin
 /** A flag given several times counts with its last value, as marathon-lb's argparse has it (yargs gives an array). */
 export function lastOf(v: unknown): unknown {
   return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+/** Every value of a repeatable string flag (yargs gives one value alone, several as an array). */
+export function listOf(v: unknown): string[] {
+  return v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String);
 }
 
 /** A numeric flag (its last value), or E_USAGE. */
@@ -205,7 +211,7 @@ function ports(argv: Argv) {
 
 /** Parsed argv → Settings; E_USAGE for what yargs can't check. */
 export function settingsFrom(argv: Argv, opts: { requireGroup: boolean; templatesDefault?: string }): Settings {
-  const groups = ((argv.group as string[] | undefined) ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean);
+  const groups = listOf(argv.group).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean);
   if (opts.requireGroup && groups.length === 0) throw new MlbError('E_USAGE', "--group is required (--group '*' renders every app)");
   const { min, max } = servicePortRange(argv);
   const d = DEFAULTS;

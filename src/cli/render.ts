@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadApps, agentHosts, renderAll, type RenderResult } from '../daemon/render-set.js';
 import type { TemplateSet } from '../render/templates.js';
@@ -60,9 +60,29 @@ export async function renderFromSettings(s: Settings, configPath: string, previo
 }
 
 export async function dryRunCommand(s: Settings): Promise<number> {
-  const result = await renderFromSettings(s, s.haproxyConfig);
+  // Absolute, as one-shot and the daemon install it: the dry run prints the config they would.
+  const result = await renderFromSettings(s, resolve(s.haproxyConfig));
   process.stdout.write(result.rendered.config);
   return 0;
+}
+
+/** Every file `render --out` may write but the config (CLI.md's outputs), and the state file beside it. */
+const OPTIONAL_OUTPUTS = ['domain2backend.map', 'app2backend.map', 'ipvs.rules', 'vips.hosts', 'vips.json'];
+
+/**
+ * An earlier render's outputs this one has not: without --haproxy-map the maps are absent (CLI.md),
+ * not left over from a run with it; the same for --ipvs's files.
+ */
+function removeOutputsNotRendered(out: string, written: Set<string>): void {
+  for (const name of OPTIONAL_OUTPUTS) {
+    const path = join(out, name);
+    if (written.has(path)) continue;
+    try {
+      rmSync(path, { force: true });
+    } catch (e) {
+      throw new MlbError('E_INSTALL', `cannot remove ${path}, an output of an earlier render`, { cause: e });
+    }
+  }
 }
 
 /** `render --out DIR`: every output into DIR (the config's map references point there). */
@@ -83,6 +103,7 @@ export async function renderCommand(s: Settings, outArg: string): Promise<number
     throw new MlbError('E_INSTALL', `cannot create --out ${out}`, { cause: e });
   }
   writeFilesAtomically(files);
+  removeOutputsNotRendered(out, new Set(files.map((f) => f.path)));
   // The config names a server-state file beside it; an empty one lets `haproxy -c` pass without a warning.
   const stateFile = stateFileOf(join(out, 'haproxy.cfg'));
   if (!existsSync(stateFile)) writeFileSync(stateFile, EMPTY_SERVER_STATE);

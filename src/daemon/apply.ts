@@ -14,7 +14,7 @@ export async function runReloadCommand(command: string): Promise<void> {
   const res = await execa(command, { shell: true, reject: false, all: true, timeout: 120_000 });
   if (res.exitCode !== 0) {
     const lines = String(res.all ?? '').trim().split('\n');
-    const out = lines.slice(-3).join(' | ');
+    const out = lines.slice(-3).join(' | ') || '(it printed nothing)';
     // All of its output goes along: HAProxy's alerts in it may name the proxies at fault.
     throw new MlbError('E_RELOAD', `reload command exited ${res.exitCode ?? res.signal}: ${out}`, { details: lines.filter(Boolean) });
   }
@@ -63,6 +63,25 @@ export async function applyOnce(s: Settings, first: RenderResult, narrowing?: Na
   return { code: await reloadOnce(s, configPath, install), installed: result };
 }
 
+/** The wait before retry `attempt` (0-based) of a failed reload: 0.2 s doubling, at most 5 s (10 retries: about 26 s). */
+export function reloadRetryPauseMs(attempt: number): number {
+  return Math.min(5000, 200 * 2 ** attempt);
+}
+
+/** `reload`, retried up to `retries` times when it fails (--max-reload-retries), each failure said on one line. */
+async function withReloadRetries(retries: number, reload: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await reload();
+    } catch (e) {
+      if (attempt >= retries) throw e;
+      const wait = reloadRetryPauseMs(attempt);
+      process.stderr.write(`mlb-ts: reload failed (${errorLine(e)}); retry ${attempt + 1} of ${retries} in ${wait} ms\n`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 /** Reloads after an install when anything is to load; 0 or 1. */
 async function reloadOnce(s: Settings, configPath: string, install: InstallResult): Promise<number> {
   const upToDate = !install.changed && !isReloadPending(configPath);
@@ -78,7 +97,8 @@ async function reloadOnce(s: Settings, configPath: string, install: InstallResul
   }
   try {
     if (s.command) {
-      await runReloadCommand(s.command);
+      const command = s.command;
+      await withReloadRetries(s.maxReloadRetries, () => runReloadCommand(command));
       process.stderr.write(`mlb-ts: reloaded (reason: ${reason})\n`);
     } else {
       const { reloadAndVerify, runningMaster } = await import('../haproxy/master.js');
@@ -89,7 +109,9 @@ async function reloadOnce(s: Settings, configPath: string, install: InstallResul
         return 0;
       }
       if (upToDate) return noReload();
-      await reloadAndVerify(s.masterSocket);
+      await withReloadRetries(s.maxReloadRetries, async () => {
+        await reloadAndVerify(s.masterSocket);
+      });
       process.stderr.write(`mlb-ts: reloaded through the master socket (reason: ${reason})\n`);
     }
     clearReloadPending(configPath);

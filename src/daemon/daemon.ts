@@ -26,6 +26,7 @@ import { daemonMetrics, type Metrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
 import { agentHosts, loadApps, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
 import { dropBrokenApps, refusedWithoutApps } from './narrow.js';
+import { reloadRetryPauseMs } from './apply.js';
 import { IpvsSync } from './vips.js';
 
 /** Why a sync ran: low-cardinality, used as a metrics label and in every reload's log line. */
@@ -774,7 +775,7 @@ export class Daemon {
         this.metrics.inc('mlb_reload_failures_total', { reason });
         this.log.error({ reason, attempt, err: errorLine(e) }, 'reload failed');
         if (attempt >= this.s.maxReloadRetries || this.stopped || this.blamedApps(e, result.rendered.config, result.model).size > 0) throw e;
-        await this.pause(Math.min(5000, 200 * 2 ** attempt));
+        await this.pause(reloadRetryPauseMs(attempt));
         if (this.stopped) throw e;
       }
     }

@@ -385,7 +385,7 @@ function firstOfEachApp(group: Service[], warn: Warn): Service[] {
   for (const s of group) {
     const appId = s.sourceAppIds[0] ?? s.appId;
     if (out.some((o) => o.sourceAppIds[0] === appId)) {
-      warn('E_PORT_CONFLICT', appId, `port ${s.portIndex} dropped: service port ${s.servicePort} is already bound by ${appId}`);
+      warn('E_PORT_CONFLICT', appId, `port ${s.portIndex} dropped: service port ${s.servicePort} is already bound by ${appId}`, portLabel(s));
       continue;
     }
     out.push(s);
@@ -394,6 +394,11 @@ function firstOfEachApp(group: Service[], warn: Warn): Service[] {
 }
 
 const PORT_SOURCE_RANK = { marathon: 0, label: 1, assigned: 2 } as const;
+
+/** The label that claimed the service port, for a conflict's warning line (none for Marathon's own or an assigned one). */
+function portLabel(s: Service): string | undefined {
+  return s.servicePortSource === 'label' ? `HAPROXY_${s.portIndex}_PORT` : undefined;
+}
 
 /** One service per port: Marathon's own service port beats a label's claim, then app id order. */
 function dropConflicts(services: Service[], reserved: Set<number>, warn: Warn): Service[] {
@@ -409,12 +414,12 @@ function dropConflicts(services: Service[], reserved: Set<number>, warn: Warn): 
   for (const s of sorted) {
     const appId = s.sourceAppIds[0] ?? s.appId;
     if (reserved.has(s.servicePort)) {
-      warn('E_PORT_CONFLICT', appId, `port ${s.portIndex} dropped: service port ${s.servicePort} is reserved for mlb-ts's own frontends`);
+      warn('E_PORT_CONFLICT', appId, `port ${s.portIndex} dropped: service port ${s.servicePort} is reserved for mlb-ts's own frontends`, portLabel(s));
       continue;
     }
     const first = owner.get(s.servicePort);
     if (first) {
-      warn('E_PORT_CONFLICT', appId, `port ${s.portIndex} dropped: service port ${s.servicePort} is already bound by ${first.sourceAppIds[0]}`);
+      warn('E_PORT_CONFLICT', appId, `port ${s.portIndex} dropped: service port ${s.servicePort} is already bound by ${first.sourceAppIds[0]}`, portLabel(s));
       continue;
     }
     owner.set(s.servicePort, s);

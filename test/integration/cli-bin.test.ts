@@ -77,6 +77,17 @@ describe('the mlb-ts executable', () => {
     expect(readFileSync(join(out, 'domain2backend.map'), 'utf8')).toBe(readFileSync('test/fixtures/haproxy-map/expected/domain2backend.map', 'utf8'));
   });
 
+  it('render --out into the DIR of an earlier render with --haproxy-map --ipvs: the outputs it does not render are gone', () => {
+    const out = join(tmp, 'again');
+    const args = ['render', '-m', 'examples/apps.json', '--out', out, '--group', 'external', '--ssl-certs', 'test/fixtures/certs/default.pem'];
+    expect(mlb(...args, '--haproxy-map', '--ipvs').code).toBe(0);
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    expect(readdirSync(out).sort()).toEqual(['app2backend.map', 'domain2backend.map', 'haproxy.cfg', 'haproxy.state', 'ipvs.rules', 'notes.txt', 'vips.hosts', 'vips.json']);
+    const r = mlb(...args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['haproxy.cfg', 'haproxy.state', 'notes.txt']);
+  });
+
   it('render --out with a relative DIR: absolute references into DIR; haproxy -c passes from anywhere, without a warning', async () => {
     const r = spawnSync(process.execPath, [join(process.cwd(), BIN), 'render', '-m', join(process.cwd(), 'examples/apps.json'), '--out', 'rel', '--group', 'external', '--haproxy-map', '--ssl-certs', join(process.cwd(), 'test/fixtures/certs/default.pem')], { cwd: tmp, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
@@ -105,6 +116,14 @@ describe('the mlb-ts executable', () => {
     const r = spawnSync(process.execPath, [join(process.cwd(), BIN), '--dry-run', '-m', join(process.cwd(), 'examples/apps.json'), '--group', 'external'], { cwd, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('backend httpi_3141');
+  });
+
+  it('--dry-run with a relative --haproxy-config prints what one-shot would install: references made absolute', () => {
+    const r = spawnSync(process.execPath, [join(process.cwd(), BIN), '--dry-run', '-m', join(process.cwd(), 'examples/apps.json'), '--group', 'external', '--haproxy-map', '--haproxy-config', 'dry/haproxy.cfg'], { cwd: tmp, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`map(${join(tmp, 'dry')}/domain2backend.map)`);
+    expect(r.stdout).toContain(`server-state-file ${join(tmp, 'dry')}/haproxy.state`);
+    expect(existsSync(join(tmp, 'dry'))).toBe(false);
   });
 
   it('--dry-run prints the config and writes nothing', () => {

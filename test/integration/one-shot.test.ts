@@ -59,12 +59,13 @@ describe('mlb-ts --group external (one shot)', () => {
     '--stats-port', String(ports.stats), '--appid-port', String(ports.appId),
   ];
 
-  it('a failed --command is run again by the next run (files unchanged), then "up to date"', () => {
+  it('a failed --command is retried --max-reload-retries times, then run again by the next run (files unchanged), then "up to date"', () => {
     const dir = join(tmp, 'command');
     const log = join(tmp, 'command.log');
-    const failed = mlb([...common(dir), '--command', `echo attempt >> '${log}'; echo 'haproxy said no' >&2; exit 1`]);
+    const failed = mlb([...common(dir), '--max-reload-retries', '2', '--command', `echo attempt >> '${log}'; echo 'haproxy said no' >&2; exit 1`]);
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stderr).toMatch(/E_RELOAD: reload command exited 1: .*haproxy said no/);
+    expect(failed.stderr.match(/reload failed .*; retry \d of 2 in \d+ ms/g)).toHaveLength(2);
     expect(existsSync(reloadPendingPath(join(dir, 'haproxy.cfg')))).toBe(true);
     const installed = readFileSync(join(dir, 'haproxy.cfg'), 'utf8');
 
@@ -72,14 +73,14 @@ describe('mlb-ts --group external (one shot)', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).not.toMatch(/already up to date/);
     expect(ok.stderr).toMatch(/reloaded \(reason: the installed config is not loaded yet/);
-    expect(readFileSync(log, 'utf8')).toBe('attempt\nreload\n');
+    expect(readFileSync(log, 'utf8')).toBe('attempt\nattempt\nattempt\nreload\n');
     expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toBe(installed);
     expect(existsSync(reloadPendingPath(join(dir, 'haproxy.cfg')))).toBe(false);
 
     const again = mlb([...common(dir), '--command', `echo reload >> '${log}'`]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/already up to date; no reload/);
-    expect(readFileSync(log, 'utf8')).toBe('attempt\nreload\n');
+    expect(readFileSync(log, 'utf8')).toBe('attempt\nattempt\nattempt\nreload\n');
   });
 
   it('IP-per-task service ports: saved beside the config (service-ports.json) and kept by the next run', () => {

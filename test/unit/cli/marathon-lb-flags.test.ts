@@ -67,6 +67,9 @@ describe('marathon-lb flags on the command line', () => {
     ['min 0 without max 0', ['--min-serv-port-ip-per-task', '0'], /both ≥ 1, or both 0/],
     ['max 0 without min 0', ['--max-serv-port-ip-per-task', '0'], /both ≥ 1, or both 0/],
     ['--auth-credentials without a colon', ['--auth-credentials', 'justapassword'], /--auth-credentials must be user:password/],
+    // --group takes one value, as argparse's append: a second word is a stray argument there too
+    ['a word after --group VALUE', ['--group', 'internal', 'extra'], /Unknown argument: extra/],
+    ['a command name after the options', ['labels'], /unexpected argument: labels \(a command comes first/],
   ])('usage error (%s): exit 2, nothing on stdout', async (_name, args, message) => {
     const run = await dryRun(...args);
     expect(run.code).toBe(2);

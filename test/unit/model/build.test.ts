@@ -572,13 +572,13 @@ describe('buildModel: bad input drops only what is bad, with one warning', () =>
   it("port conflict: Marathon's own service port beats a HAPROXY_{n}_PORT claim", () => {
     const result = build([app('/a', withPortDefinitions(10001), withLabels({ HAPROXY_0_PORT: '10000' })), app('/b', withPortDefinitions(10000))]);
     expect(onlyService(result).appId).toBe('/b');
-    expect(result.warnings).toEqual([{ code: 'E_PORT_CONFLICT', appId: '/a', message: 'port 0 dropped: service port 10000 is already bound by /b' }]);
+    expect(result.warnings).toEqual([{ code: 'E_PORT_CONFLICT', appId: '/a', message: 'port 0 dropped: service port 10000 is already bound by /b', label: 'HAPROXY_0_PORT' }]);
   });
 
   it.each([80, 443, 9090, 9091])('reserved port %d is refused', (port) => {
     const result = build([web({ HAPROXY_0_PORT: String(port) })]);
     expect(result.model.services).toEqual([]);
-    expect(result.warnings).toEqual([{ code: 'E_PORT_CONFLICT', appId: '/web', message: `port 0 dropped: service port ${port} is reserved for mlb-ts's own frontends` }]);
+    expect(result.warnings).toEqual([{ code: 'E_PORT_CONFLICT', appId: '/web', message: `port 0 dropped: service port ${port} is reserved for mlb-ts's own frontends`, label: 'HAPROXY_0_PORT' }]);
   });
 
   it('a port reserved by nobody is fine', () => {
@@ -758,7 +758,7 @@ describe('buildModel: blue/green, the service port at another port index of each
     );
     const result = build([blue, side('/shop-green', GREEN_AT, [10000], ['10.0.0.3'])]);
     expect(serversByBackend(result)).toEqual({ shop_10000: [blueA, greenA] });
-    expect(result.warnings).toEqual([{ code: 'E_PORT_CONFLICT', appId: '/shop-blue', message: 'port 1 dropped: service port 10000 is already bound by /shop-blue' }]);
+    expect(result.warnings).toEqual([{ code: 'E_PORT_CONFLICT', appId: '/shop-blue', message: 'port 1 dropped: service port 10000 is already bound by /shop-blue', label: 'HAPROXY_1_PORT' }]);
   });
 });
 
