@@ -324,12 +324,17 @@ function hostPatterns(hosts: readonly string[]): Map<string, string> {
   return patterns;
 }
 
+/**
+ * Rule order: larger HAPROXY_{n}_BACKEND_WEIGHT first, then longer path prefixes (more specific),
+ * then marathon-lb's order, app id and service port, each app's vhosts as its VHOST label lists them.
+ */
 function compareRules(a: VhostRule, b: VhostRule): number {
   return (
     b.service.backendWeight - a.service.backendWeight ||
     b.pathLength - a.pathLength ||
-    cmp(a.hostname, b.hostname) ||
-    cmp(a.service.backend, b.service.backend)
+    cmp(a.service.appId, b.service.appId) ||
+    a.service.servicePort - b.service.servicePort ||
+    a.service.vhosts.indexOf(a.hostname) - b.service.vhosts.indexOf(b.hostname)
   );
 }
 

@@ -117,8 +117,10 @@ describe('renderConfig: app-id ACL names', () => {
 });
 
 describe('renderConfig: vhost rules', () => {
-  it('orders rules by weight, then by path length, then by host', () => {
+  it("orders rules by weight, then by path length, then by app id (marathon-lb's order: /shop before /shop-v2 on one host)", () => {
     const apps = [
+      svc('/shop-v2', { HAPROXY_0_VHOST: 'shop.com' }),
+      svc('/shop', { HAPROXY_0_VHOST: 'shop.com' }),
       svc('/root', { HAPROXY_0_VHOST: 'a.com' }),
       svc('/api', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '/api' }),
       svc('/apiv2', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '/api/v2' }),
@@ -128,7 +130,7 @@ describe('renderConfig: vhost rules', () => {
     ];
     const { config } = render(apps);
     const routes = section(config, 'frontend marathon_http_in').filter((l) => l.startsWith('use_backend')).map((l) => l.split(' ')[1]?.replace(/_\d+$/, ''));
-    expect(routes).toEqual(['heavy', 'apiv2', 'api', 'root', 'b', 'b', 'light']);
+    expect(routes).toEqual(['heavy', 'apiv2', 'api', 'b', 'b', 'root', 'shop', 'shop-v2', 'light']);
     const sni = section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend')).map((l) => l.split(' ')[1]?.replace(/_\d+$/, ''));
     expect(sni).toEqual(routes);
   });
