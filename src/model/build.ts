@@ -1,7 +1,7 @@
 import type { MarathonApp, Task } from '../marathon/types.js';
 import { haproxyHealthCheck, isSafeCheckPath, modeFromHealthChecks, serviceCheckDef } from './health.js';
 import { APP_LABELS, type AppLabels, classifyLabel, PORT_LABELS, type PortLabels } from './labels/registry.js';
-import { isIpLiteral, isLayer7Balance, LabelValueError } from './labels/values.js';
+import { isIpLiteral, isLayer7Balance, LabelValueError, vhostsWithPort } from './labels/values.js';
 import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { assignServerIds, backendName, serverName } from './naming.js';
 import { assignServicePorts, cmp, portKey } from './service-ports.js';
@@ -245,6 +245,10 @@ function parsePortLabels(appId: string, portIndex: number, raws: PortRaw[], warn
       if (!(e instanceof LabelValueError)) throw e;
       warn('E_LABEL_INVALID', appId, `${JSON.stringify(raw)} ${e.message}; port ${portIndex} dropped`, name);
       return undefined;
+    }
+    if (key === 'vhost' && raw.includes(':')) {
+      const ported = vhostsWithPort(raw);
+      if (ported.length > 0) warn('W_LABEL_IGNORED', appId, `the port of ${ported.join(', ')} is ignored: vhosts route by host name, whatever the port in the Host header`, name);
     }
   }
   return labels as PortLabels;

@@ -77,7 +77,7 @@ export const PORT_LABELS: Registry<PortLabels> = {
   enabled: spec('port', 'ENABLED', 'bool', 'true (false with --strict-mode)', 'serve this port; with --strict-mode a port is off unless this is true', parseBool),
   port: spec('port', 'PORT', 'port', "the app's service port", 'the port HAProxy binds for this service; also names the backend', parsePort),
   mode: spec('port', 'MODE', 'http|tcp', "http with a VHOST or when the port's own health check is HTTP, else tcp", 'proxy mode', parseMode),
-  vhost: spec('port', 'VHOST', 'hosts', 'none', 'host names, comma-separated (lowercased); route :80 by Host and :443 by SNI to this backend; *.example.com takes any name ending in .example.com that no exact host (or map entry) takes', parseVhosts),
+  vhost: spec('port', 'VHOST', 'hosts', 'none', 'host names, comma-separated (lowercased); route :80 by Host and :443 by SNI to this backend; *.example.com takes any name ending in .example.com that no exact host (or map entry) takes; host:port routes the host (the port is ignored, with a warning)', parseVhosts),
   path: spec('port', 'PATH', 'paths', 'none', "with a VHOST, also match this path prefix; several, space-separated, match any (HAProxy's path_beg arguments, `-i` first ignores case)", parsePathPrefixes),
   backendWeight: spec('port', 'BACKEND_WEIGHT', 'int', '0 (1 with a PATH)', 'order of vhost rules across apps: larger first', parseInteger),
   bindAddr: spec('port', 'BIND_ADDR', 'address', '*', "bind address of the service's frontend", parseBindAddr),

@@ -63,8 +63,20 @@ export function parseList(raw: string): string[] {
 
 const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*\.?$/;
 
+/** A `:port` after a host name (marathon-lb matched `host:port` against the whole Host header). */
+const HOST_PORT = /:\d{1,5}$/;
+
+/** The VHOST entries written with a port, which routing by host name ignores (see parseVhosts). */
+export function vhostsWithPort(raw: string): string[] {
+  return parseList(raw).filter((h) => HOST_PORT.test(h));
+}
+
+/**
+ * Host names, lowercased, each once. `host:port` counts as `host`: HAProxy's host ACLs here
+ * compare the Host header without its port, and SNI has none (the caller warns: vhostsWithPort).
+ */
 export function parseVhosts(raw: string): string[] {
-  const hosts = parseList(raw).map((h) => h.toLowerCase());
+  const hosts = parseList(raw).map((h) => h.toLowerCase().replace(HOST_PORT, ''));
   if (hosts.length === 0) throw new LabelValueError('names no host');
   for (const h of hosts) {
     if (!HOST_NAME.test(h)) throw new LabelValueError(`'${h}' is not a host name`);

@@ -135,6 +135,12 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
     expect(onlyService(build([a])).servers[0]).not.toHaveProperty('checkPort');
   });
 
+  it("VHOST with a host:port entry (as in marathon-lb app definitions): served on the host, one W_LABEL_IGNORED about the port", () => {
+    const result = build([web({ HAPROXY_0_VHOST: 'pre1,pre2,pre1:9000' })]);
+    expect(onlyService(result).vhosts).toEqual(['pre1', 'pre2']);
+    expect(result.warnings).toEqual([{ code: 'W_LABEL_IGNORED', appId: '/web', label: 'HAPROXY_0_VHOST', message: 'the port of pre1:9000 is ignored: vhosts route by host name, whatever the port in the Host header' }]);
+  });
+
   it.each<[string, Record<string, string>, string]>([
     ['PATH without VHOST', { HAPROXY_0_MODE: 'http', HAPROXY_0_PATH: '/api' }, 'HAPROXY_0_PATH'],
     ['STICKY in tcp', { HAPROXY_0_STICKY: 'true' }, 'HAPROXY_0_STICKY'],

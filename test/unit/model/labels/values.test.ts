@@ -20,6 +20,7 @@ import {
   parseTimestamp,
   parseUrlPath,
   parseVhosts,
+  vhostsWithPort,
   parseWord,
   parseWords,
 } from '../../../../src/model/labels/values.js';
@@ -185,8 +186,19 @@ describe('parseVhosts', () => {
     ['my_host.example.com', ['my_host.example.com']],
     ['x-1.example.com.', ['x-1.example.com.']],
     ['10.0.0.1', ['10.0.0.1']],
+    // marathon-lb apps list host:port entries: the host routes (the caller warns that the port is ignored)
+    ['pre1,pre2,pre1:9000', ['pre1', 'pre2']],
+    ['a.example.com:80', ['a.example.com']],
   ])('%j → %j', (raw, hosts) => {
     expect(parseVhosts(raw)).toEqual(hosts);
+  });
+
+  it.each([
+    ['pre1,pre2,pre1:9000', ['pre1:9000']],
+    ['a.com', []],
+    ['a.com:1,b.com:65535', ['a.com:1', 'b.com:65535']],
+  ])('vhostsWithPort(%j) = %j', (raw, ported) => {
+    expect(vhostsWithPort(raw)).toEqual(ported);
   });
   it.each([
     ['', 'names no host'],
@@ -195,7 +207,8 @@ describe('parseVhosts', () => {
     ['a-.example.com', "'a-.example.com' is not a host name"],
     ['a..example.com', "'a..example.com' is not a host name"],
     ['a example.com', "'a example.com' is not a host name"],
-    ['a.example.com:80', "'a.example.com:80' is not a host name"],
+    ['a.example.com:http', "'a.example.com:http' is not a host name"],
+    ['a.example.com:123456', "'a.example.com:123456' is not a host name"],
     ['*', "'*' is not a host name"],
     ['a.*.example.com', "'a.*.example.com' is not a host name"],
     ['café.example.com', "'café.example.com' is not a host name"],
