@@ -2,6 +2,13 @@ import type { MarathonApp, Task } from '../marathon/types.js';
 import type { ServerState } from './types.js';
 
 /**
+ * States that take traffic, as marathon-lb has it: running, and lost or unreachable (Marathon lost
+ * touch with the agent, which often still serves: marathon-lb stays optimistic, and HAProxy's
+ * checks and retries cover an agent that is really gone).
+ */
+const SERVING = new Set(['TASK_RUNNING', 'TASK_LOST', 'TASK_UNREACHABLE']);
+
+/**
  * Whether and how a task takes part: `ready`, `drain` (being killed: existing connections
  * finish, nothing new), or undefined (no traffic at all: staging, finished, failed…).
  * With `healthCheck` (-H), a task must have a result for every Marathon check, all alive.
@@ -10,7 +17,7 @@ export function taskState(app: MarathonApp, task: Task, healthCheck: boolean): S
   if (!task.host) return undefined;
   const state = task.state ?? 'TASK_RUNNING';
   if (state === 'TASK_KILLING') return 'drain';
-  if (state !== 'TASK_RUNNING') return undefined;
+  if (!SERVING.has(state)) return undefined;
   if (healthCheck && !isHealthy(app, task)) return undefined;
   return 'ready';
 }

@@ -247,11 +247,13 @@ describe('buildModel: selection', () => {
 describe('buildModel: tasks', () => {
   const withStates = (...states: string[]) => app('/web', withPortDefinitions(10000), withTasks(...states.map((s, i) => task(`10.0.0.${i + 1}`, [31000], inState(s)))));
 
-  it('RUNNING is ready, KILLING drains, STAGING/STARTING/FAILED/FINISHED/LOST get nothing', () => {
-    const s = onlyService(build([withStates('TASK_RUNNING', 'TASK_KILLING', 'TASK_STAGING', 'TASK_STARTING', 'TASK_FAILED', 'TASK_FINISHED', 'TASK_LOST')]));
+  it('RUNNING, LOST and UNREACHABLE are ready (as in marathon-lb), KILLING drains, STAGING/STARTING/FAILED/FINISHED/GONE get nothing', () => {
+    const s = onlyService(build([withStates('TASK_RUNNING', 'TASK_KILLING', 'TASK_STAGING', 'TASK_STARTING', 'TASK_FAILED', 'TASK_FINISHED', 'TASK_LOST', 'TASK_UNREACHABLE', 'TASK_GONE')]));
     expect(s.servers.map((sv) => [sv.ip, sv.state])).toEqual([
       ['10.0.0.1', 'ready'],
       ['10.0.0.2', 'drain'],
+      ['10.0.0.7', 'ready'],
+      ['10.0.0.8', 'ready'],
     ]);
   });
 
