@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadApps, agentHosts, renderAll, type RenderResult } from '../daemon/render-set.js';
 import type { TemplateSet } from '../render/templates.js';
 import type { AppsDocument } from '../marathon/types.js';
@@ -133,5 +133,22 @@ export async function oneShotCommand(s: Settings): Promise<number> {
   } catch (e) {
     process.stderr.write(`warning: cannot save the IP-per-task service ports to ${portsFile}: ${errorLine(e)}\n`);
   }
-  return code;
+  const vipsOk = s.ipvs ? await syncVipsOnce(s, configPath, result) : true;
+  return code === 0 && !vipsOk ? 1 : code;
+}
+
+/**
+ * One-shot --ipvs: the daemon's IPVS outputs beside the config (ipvs.rules, vips.hosts,
+ * vips.json) and, with --ipvs-apply-command, the delta from the last applied set piped to it.
+ * Whether the table holds the VIPs now.
+ */
+async function syncVipsOnce(s: Settings, configPath: string, result: RenderInputs): Promise<boolean> {
+  const [{ IpvsSync }, { createLogger }, { daemonMetrics }] = await Promise.all([import('../daemon/vips.js'), import('../daemon/log.js'), import('../daemon/metrics.js')]);
+  const sync = new IpvsSync(dirname(configPath), s.ipvsApplyCommand, createLogger(s.logLevel, process.stderr), daemonMetrics());
+  try {
+    return await sync.sync(result.doc, result.resolveHost);
+  } catch (e) {
+    process.stderr.write(`mlb-ts: ${errorLine(e)}\n`);
+    return false;
+  }
 }

@@ -180,7 +180,13 @@ export class Daemon {
     clearTimeout(this.retryTimer);
     this.wakeup?.();
     await this.loop?.catch(() => undefined);
+    this.ipvs?.stop();
     await this.reloader.stop();
+  }
+
+  /** Why the last IPVS apply failed, with --ipvs (undefined once one succeeds). */
+  get ipvsError(): string | undefined {
+    return this.ipvs?.lastError;
   }
 
   /** Something may have changed: a sync follows after the debounce. */
@@ -454,7 +460,7 @@ export class Daemon {
   private async render(doc: AppsDocument, withVips = false): Promise<RenderResult> {
     const t0 = performance.now();
     const resolveHost = await this.resolver.resolveAll(agentHosts(doc.apps));
-    if (withVips) await this.ipvs?.syncSafely(doc, resolveHost);
+    if (withVips) this.ipvs?.enqueue(doc, resolveHost, this.s.maxBackoff * 1000);
     const apps = this.heldBack.size > 0 ? { apps: doc.apps.filter((a) => !this.heldBack.has(a.id)) } : doc;
     const result = renderAll(apps, this.s, this.templateSet(), this.configPath, resolveHost, this.persistedPorts);
     this.metrics.observe('mlb_render_seconds', (performance.now() - t0) / 1000);

@@ -33,6 +33,13 @@ export class IpvsSync {
   private applied: VipModel | undefined;
   /** vips.json as last written (or found at startup), so an unchanged model is not rewritten. */
   private writtenJson: string | undefined;
+  /** The syncs in order (one at a time), apart from HAProxy's updates: see enqueue. */
+  private queue: Promise<void> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private stopped = false;
+  /** Why the last apply failed (for /healthz); undefined once one succeeds. */
+  lastError: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -79,7 +86,8 @@ export class IpvsSync {
     writeFilesAtomically(files.map((f) => ({ path: join(this.dir, f.name), content: f.content })));
   }
 
-  async sync(doc: AppsDocument, resolveHost: (host: string) => string | undefined): Promise<void> {
+  /** Whether the kernel table now holds the VIPs of `doc` (false: the apply command failed). */
+  async sync(doc: AppsDocument, resolveHost: (host: string) => string | undefined): Promise<boolean> {
     const out = vipOutputs(doc, resolveHost);
     this.metrics.set('mlb_vips', out.model.vips.length);
     const json = renderVipJson(out.model);
@@ -90,7 +98,7 @@ export class IpvsSync {
         this.write(out.files);
         this.writtenJson = json;
       }
-      return;
+      return true;
     }
     for (const w of out.warnings) this.log.warn({ code: w.code, app: w.appId, label: w.label }, warningLine(w));
     this.write([...out.files, { name: 'ipvs.delta', content: delta }]);
@@ -99,22 +107,53 @@ export class IpvsSync {
       const res = await execa(this.applyCommand, { shell: true, input: delta, reject: false, all: true, timeout: 60_000 });
       if (res.exitCode !== 0) {
         this.metrics.inc('mlb_ipvs_applies_total', { result: 'failed' });
-        this.log.error({ command: this.applyCommand, exitCode: res.exitCode, output: String(res.all ?? '').slice(-500) }, 'IPVS delta not applied; retrying from the same state on the next sync');
-        return;
+        this.lastError = `--ipvs-apply-command exited ${res.exitCode ?? res.signal}: ${String(res.all ?? '').trim().split('\n').slice(-1)[0] ?? ''}`;
+        this.log.error({ command: this.applyCommand, exitCode: res.exitCode, output: String(res.all ?? '').slice(-500) }, 'IPVS delta not applied; retrying from the same state');
+        return false;
       }
       this.metrics.inc('mlb_ipvs_applies_total', { result: 'ok' });
     }
     this.log.info({ lines: delta.split('\n').filter(Boolean).length, vips: out.model.vips.length, full: this.applied === undefined }, 'IPVS rules updated');
     this.applied = out.model;
     this.write([{ name: IPVS_APPLIED_FILE, content: json }]);
+    this.lastError = undefined;
+    return true;
   }
 
-  /** For the error path: a failure here never blocks HAProxy updates. */
-  async syncSafely(doc: AppsDocument, resolveHost: (host: string) => string | undefined): Promise<void> {
-    try {
-      await this.sync(doc, resolveHost);
-    } catch (e) {
-      this.log.error({ err: errorLine(e) }, 'IPVS sync failed');
-    }
+  /**
+   * The daemon's way in: syncs `doc` after the syncs queued before it, without making HAProxy's
+   * update wait (an apply command may take up to its 60 s timeout). A failed apply is tried again
+   * with backoff (500 ms doubling, at most `maxBackoffMs`) from the newest document, not only when
+   * the next change or resync comes.
+   */
+  enqueue(doc: AppsDocument, resolveHost: (host: string) => string | undefined, maxBackoffMs: number): void {
+    clearTimeout(this.retryTimer);
+    this.queue = this.queue.then(async () => {
+      if (this.stopped) return;
+      let ok = false;
+      try {
+        ok = await this.sync(doc, resolveHost);
+      } catch (e) {
+        this.lastError = errorLine(e);
+        this.log.error({ err: this.lastError }, 'IPVS sync failed');
+      }
+      if (ok) {
+        this.failures = 0;
+        return;
+      }
+      const retryIn = Math.min(maxBackoffMs, 500 * 2 ** this.failures++);
+      this.log.info({ retryInMs: retryIn }, 'IPVS sync to be retried');
+      clearTimeout(this.retryTimer);
+      if (!this.stopped) this.retryTimer = setTimeout(() => this.enqueue(doc, resolveHost, maxBackoffMs), retryIn);
+    });
+  }
+
+  /**
+   * No more syncs or retries. One under way is not waited for: the applied state is written only
+   * after its command succeeds, so a restart computes the delta from what the table holds.
+   */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
   }
 }

@@ -83,6 +83,24 @@ describe('mlb-ts --group external (one shot)', () => {
     expect(readFileSync(log, 'utf8')).toBe('attempt\nattempt\nattempt\nreload\n');
   });
 
+  it('--ipvs: the IPVS outputs beside the config and the delta piped to --ipvs-apply-command; a failed apply exits 1 and is applied by the next run', () => {
+    const dir = join(tmp, 'ipvs');
+    const vipApps = join(tmp, 'vip-apps.json');
+    const vip = app('/svc', withLabels({ HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1' }), withPortDefinitions(ports.service), withTasks(task('127.0.0.1', [backend.port])));
+    (vip.portDefinitions as { labels?: Record<string, string> }[])[0]!.labels = { VIP_0: '/svc:8080' };
+    writeFileSync(vipApps, JSON.stringify({ apps: [vip] }));
+    const applied = join(tmp, 'ipvs-applied.txt');
+    const fail = mlb([...common(dir, vipApps), '--command', 'true', '--ipvs', '--ipvs-apply-command', 'cat > /dev/null; exit 3']);
+    expect(fail.code, fail.stderr).toBe(1);
+    expect(fail.stderr).toContain('IPVS delta not applied');
+    for (const f of ['ipvs.rules', 'vips.hosts', 'vips.json', 'haproxy.cfg']) expect(existsSync(join(dir, f)), f).toBe(true);
+    expect(readFileSync(join(dir, 'vips.hosts'), 'utf8')).toMatch(/^11\.\d+\.\d+\.\d+ svc\.marathon\.l4lb\.thisdcos\.directory\n$/);
+    const ok = mlb([...common(dir, vipApps), '--command', 'true', '--ipvs', '--ipvs-apply-command', `cat > '${applied}'`]);
+    expect(ok.code, ok.stderr).toBe(0);
+    // the whole set (nothing was applied before), in ipvsadm's restore form
+    expect(readFileSync(applied, 'utf8')).toMatch(new RegExp(`^-A -t 11\\.\\d+\\.\\d+\\.\\d+:8080 -s wlc\\n-a -t 11\\.\\d+\\.\\d+\\.\\d+:8080 -r 127\\.0\\.0\\.1:${backend.port} -m -w 1\\n$`));
+  });
+
   it('IP-per-task service ports: saved beside the config (service-ports.json) and kept by the next run', () => {
     const dir = join(tmp, 'ip-per-task');
     // /ipt/a1 and /ipt/zeta have the same home port in a range of two (the first one): assigned

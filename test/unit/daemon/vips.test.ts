@@ -110,4 +110,44 @@ describe('IpvsSync (daemon --ipvs)', () => {
     await new IpvsSync(dir, undefined, quiet(), daemonMetrics()).sync({ apps: [httpi(['10.0.0.2', 31001])] }, (h) => h);
     expect(backendIps(applied)).toEqual(['10.0.0.2']);
   });
+
+  it('enqueue: the caller does not wait for the apply command, and a failed apply is retried by itself (no new sync needed) until it succeeds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
+    dirs.push(dir);
+    const flag = join(dir, 'table-ready');
+    const log = join(dir, 'applied.log');
+    const metrics = daemonMetrics();
+    // Fails until the flag exists, then records what it was given; each run takes 300 ms.
+    const sync = new IpvsSync(dir, `sleep 0.3; test -f ${flag} && cat >> ${log}`, quiet(), metrics);
+    const t0 = Date.now();
+    sync.enqueue({ apps: [httpi(['10.0.0.1', 31000])] }, (h) => h, 200);
+    expect(Date.now() - t0).toBeLessThan(250);
+    await until(() => metrics.get('mlb_ipvs_applies_total', { result: 'failed' }) >= 2, 5000);
+    expect(sync.lastError).toMatch(/^--ipvs-apply-command exited 1/);
+    writeFileSync(flag, '');
+    await until(() => existsSync(log), 5000);
+    expect(readFileSync(log, 'utf8')).toMatch(/^-A -t 11\.\d+\.\d+\.\d+:3141 -s wlc\n-a .* -r 10\.0\.0\.1:31000 -m -w 1\n$/);
+    await until(() => sync.lastError === undefined, 2000);
+    sync.stop();
+  });
+
+  it('enqueue after stop: nothing runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
+    dirs.push(dir);
+    const log = join(dir, 'applied.log');
+    const sync = new IpvsSync(dir, `cat >> ${log}`, quiet(), daemonMetrics());
+    sync.stop();
+    sync.enqueue({ apps: [httpi(['10.0.0.1', 31000])] }, (h) => h, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(log)).toBe(false);
+  });
 });
+
+/** Resolves once `check` holds; fails after `timeoutMs`. */
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
