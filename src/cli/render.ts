@@ -13,9 +13,10 @@ import { warningLine } from '../model/types.js';
 import { type Settings, stateFileOf } from '../settings.js';
 import { EMPTY_SERVER_STATE } from '../haproxy/server-state.js';
 import { vipOutputs } from './vips.js';
+import { say, setSayLevel } from '../io/say.js';
 
 function printWarnings(result: RenderResult): void {
-  for (const w of result.warnings) process.stderr.write(`warning: ${warningLine(w)}\n`);
+  for (const w of result.warnings) say('warn', `warning: ${warningLine(w)}`);
 }
 
 /**
@@ -48,6 +49,7 @@ export interface RenderInputs {
  * `previousServicePorts`: IP-per-task service ports to keep (see ModelOptions).
  */
 export async function renderFromSettings(s: Settings, configPath: string, previousServicePorts?: ReadonlyMap<string, number>): Promise<RenderResult & RenderInputs> {
+  setSayLevel(s.logLevel);
   const templates = loadTemplateSet(s.templatesDir);
   const t0 = performance.now();
   const doc = await loadApps(s);
@@ -55,7 +57,7 @@ export async function renderFromSettings(s: Settings, configPath: string, previo
   const fetchMs = performance.now() - t0;
   const result = renderAll(doc, s, templates, configPath, resolveHost, previousServicePorts);
   printWarnings(result);
-  for (const line of [...missingCertWarnings(s), ...missingServiceCerts(result)]) process.stderr.write(`warning: ${line}\n`);
+  for (const line of [...missingCertWarnings(s), ...missingServiceCerts(result)]) say('warn', `warning: ${line}`);
   return { ...result, doc, templates, resolveHost, fetchMs };
 }
 
@@ -93,7 +95,7 @@ export async function renderCommand(s: Settings, outArg: string): Promise<number
   const vips = s.ipvs ? vipOutputs(result.doc, result.resolveHost) : undefined;
   if (vips) {
     const printed = new Set(result.warnings.map(warningLine));
-    for (const w of vips.warnings) if (!printed.has(warningLine(w))) process.stderr.write(`warning: ${warningLine(w)}\n`);
+    for (const w of vips.warnings) if (!printed.has(warningLine(w))) say('warn', `warning: ${warningLine(w)}`);
   }
   const files = [...result.files, ...(vips?.files ?? [])].map((f) => ({ path: join(out, f.name), content: f.content }));
   const t0 = performance.now();
@@ -110,7 +112,7 @@ export async function renderCommand(s: Settings, outArg: string): Promise<number
   const vipCount = vips ? `, ${vips.model.vips.length} VIPs` : '';
   const ms = (n: number) => Math.round(n);
   const time = `${ms(performance.now())} ms since start: fetch ${ms(result.fetchMs)}, model ${ms(result.timings.modelMs)}, render ${ms(result.timings.renderMs)}, write ${ms(performance.now() - t0)}`;
-  process.stderr.write(`mlb-ts: wrote ${files.map((f) => f.path).join(', ')} (${result.model.services.length} services, ${result.model.services.reduce((n, sv) => n + sv.servers.length, 0)} servers${vipCount}; ${time})\n`);
+  say('info', `mlb-ts: wrote ${files.map((f) => f.path).join(', ')} (${result.model.services.length} services, ${result.model.services.reduce((n, sv) => n + sv.servers.length, 0)} servers${vipCount}; ${time})`);
   return 0;
 }
 
@@ -124,14 +126,14 @@ export async function oneShotCommand(s: Settings): Promise<number> {
   const configPath = resolve(s.haproxyConfig);
   const portsFile = servicePortsPathOf(configPath);
   const previous = readServicePorts(portsFile);
-  if (previous.error) process.stderr.write(`warning: ${portsFile} unreadable (${previous.error}); IP-per-task service ports are assigned afresh\n`);
+  if (previous.error) say('warn', `warning: ${portsFile} unreadable (${previous.error}); IP-per-task service ports are assigned afresh`);
   const result = await renderFromSettings(s, configPath, previous.ports);
   // Returns (0 or 1) only once the files are installed: their ports are the ones to keep.
   const { code, installed } = await applyOnce(s, result, { apps: result.doc.apps, render: (apps) => renderAll({ apps }, s, result.templates, configPath, result.resolveHost, previous.ports) });
   try {
     writeServicePorts(portsFile, assignedServicePorts(installed.model.services));
   } catch (e) {
-    process.stderr.write(`warning: cannot save the IP-per-task service ports to ${portsFile}: ${errorLine(e)}\n`);
+    say('warn', `warning: cannot save the IP-per-task service ports to ${portsFile}: ${errorLine(e)}`);
   }
   const vipsOk = s.ipvs ? await syncVipsOnce(s, configPath, result) : true;
   return code === 0 && !vipsOk ? 1 : code;
@@ -148,7 +150,7 @@ async function syncVipsOnce(s: Settings, configPath: string, result: RenderInput
   try {
     return await sync.sync(result.doc, result.resolveHost);
   } catch (e) {
-    process.stderr.write(`mlb-ts: ${errorLine(e)}\n`);
+    say('error', `mlb-ts: ${errorLine(e)}`);
     return false;
   }
 }

@@ -5,6 +5,7 @@ import { warningLine, type Warning } from '../model/types.js';
 import { buildVipModel, type VipModel } from '../model/vips.js';
 import { renderIpvsRules, renderVipHosts, renderVipJson } from '../render/ipvs.js';
 import type { Settings } from '../settings.js';
+import { say, setSayLevel } from '../io/say.js';
 
 export interface VipOutputs {
   model: VipModel;
@@ -48,10 +49,11 @@ export function renderVipTable(model: VipModel): string {
 
 /** `mlb-ts vips`: the VIPs of every app (no --group filter), as a table or as vips.json. */
 export async function vipsCommand(s: Settings, opts: { json: boolean }): Promise<number> {
+  setSayLevel(s.logLevel);
   const doc = await loadApps(s);
   const resolveHost = await new HostResolver().resolveAll(agentHosts(doc.apps));
   const { model, warnings } = buildVipModel(doc.apps, { resolveHost });
-  for (const w of warnings) process.stderr.write(`warning: ${warningLine(w)}\n`);
+  for (const w of warnings) say('warn', `warning: ${warningLine(w)}`);
   process.stdout.write(opts.json ? renderVipJson(model) : renderVipTable(model));
   return 0;
 }

@@ -8,6 +8,7 @@ import { warningLine } from '../model/types.js';
 import { installOptionsOf, type Settings } from '../settings.js';
 import { type Checked, dropBrokenApps, refusedWithoutApps } from './narrow.js';
 import type { RenderResult } from './render-set.js';
+import { say } from '../io/say.js';
 
 /** Runs the operator's reload command through the shell; E_RELOAD with its output if it fails. */
 export async function runReloadCommand(command: string): Promise<void> {
@@ -43,7 +44,7 @@ async function installDroppingBrokenApps(first: RenderResult, opts: InstallOptio
     };
     const none = await check([]);
     if (!none.validation.ok) throw refusedWithoutApps(none.validation);
-    const result = await dropBrokenApps(narrowing.apps, first, e, check, (app, reason) => process.stderr.write(`warning: ${warningLine({ code: 'E_HAPROXY_INVALID', appId: app, message: `app dropped: ${reason}` })}\n`));
+    const result = await dropBrokenApps(narrowing.apps, first, e, check, (app, reason) => say('warn', `warning: ${warningLine({ code: 'E_HAPROXY_INVALID', appId: app, message: `app dropped: ${reason}` })}`));
     return { install: await installFiles(result.files, { ...opts, skipValidation: true }), result };
   }
 }
@@ -76,7 +77,7 @@ async function withReloadRetries(retries: number, reload: () => Promise<void>): 
     } catch (e) {
       if (attempt >= retries) throw e;
       const wait = reloadRetryPauseMs(attempt);
-      process.stderr.write(`mlb-ts: reload failed (${errorLine(e)}); retry ${attempt + 1} of ${retries} in ${wait} ms\n`);
+      say('warn', `mlb-ts: reload failed (${errorLine(e)}); retry ${attempt + 1} of ${retries} in ${wait} ms`);
       await new Promise((r) => setTimeout(r, wait));
     }
   }
@@ -87,36 +88,36 @@ async function reloadOnce(s: Settings, configPath: string, install: InstallResul
   const upToDate = !install.changed && !isReloadPending(configPath);
   const reason = install.changed ? 'config changed' : 'the installed config is not loaded yet (an earlier reload failed or found no HAProxy)';
   const noReload = () => {
-    process.stderr.write(`mlb-ts: ${configPath} is already up to date; no reload\n`);
+    say('info', `mlb-ts: ${configPath} is already up to date; no reload`);
     return 0;
   };
   if (upToDate && s.command) return noReload();
   if (install.changed) {
-    for (const w of install.validation?.warnings ?? []) process.stderr.write(`haproxy: ${w}\n`);
-    process.stderr.write(`mlb-ts: installed ${configPath}\n`);
+    for (const w of install.validation?.warnings ?? []) say('warn', `haproxy: ${w}`);
+    say('info', `mlb-ts: installed ${configPath}`);
   }
   try {
     if (s.command) {
       const command = s.command;
       await withReloadRetries(s.maxReloadRetries, () => runReloadCommand(command));
-      process.stderr.write(`mlb-ts: reloaded (reason: ${reason})\n`);
+      say('info', `mlb-ts: reloaded (reason: ${reason})`);
     } else {
       const { reloadAndVerify, runningMaster } = await import('../haproxy/master.js');
       // No master answering (no socket, or a stale one a dead HAProxy left): nothing to reload;
       // the marker stays, so a run that finds HAProxy running loads these files.
       if (!(await runningMaster(s.masterSocket))) {
-        process.stderr.write(`mlb-ts: no --command and no HAProxy master at ${s.masterSocket}; config installed, nothing reloaded\n`);
+        say('info', `mlb-ts: no --command and no HAProxy master at ${s.masterSocket}; config installed, nothing reloaded`);
         return 0;
       }
       if (upToDate) return noReload();
       await withReloadRetries(s.maxReloadRetries, async () => {
         await reloadAndVerify(s.masterSocket);
       });
-      process.stderr.write(`mlb-ts: reloaded through the master socket (reason: ${reason})\n`);
+      say('info', `mlb-ts: reloaded through the master socket (reason: ${reason})`);
     }
     clearReloadPending(configPath);
   } catch (e) {
-    process.stderr.write(`mlb-ts: ${errorLine(e)}\n`);
+    say('error', `mlb-ts: ${errorLine(e)}`);
     return 1;
   }
   return 0;

@@ -42,6 +42,22 @@ describe('marathon-lb flags on the command line', () => {
     for (const l of lines) expect(l).toMatch(/^mlb-ts: note: --[a-z-]+ is accepted for marathon-lb compatibility and ignored \(.+\)$/);
   });
 
+  it.each<[string, boolean, boolean]>([
+    ['info', true, true],
+    ['warn', true, false],
+    ['error', false, false],
+  ])('--log-level %s in a one-shot render: warnings shown %s, info lines shown %s', async (level, warnings, info) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlbts-level-'));
+    try {
+      const run = await runCli(['render', '-m', 'test/fixtures/bad-labels/apps.json', '--group', 'external', '--out', dir, '--log-level', level]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr.includes('warning: '), run.stderr).toBe(warnings);
+      expect(run.stderr.includes('mlb-ts: wrote '), run.stderr).toBe(info);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the --dcos-auth-credentials note names the flag to use instead', async () => {
     const run = await dryRun('--dcos-auth-credentials', '{}');
     expect(notes(run.stderr)).toEqual(['mlb-ts: note: --dcos-auth-credentials is accepted for marathon-lb compatibility and ignored (mlb-ts does not log in with a service account: put a DC/OS token in a file and pass --dcos-token-file)']);
