@@ -571,17 +571,23 @@ describe('renderConfig: HAProxy accepts what it renders', () => {
     expect(check.ok, check.output).toBe(true);
   }
 
-  it.each<[string, Partial<RenderOptions>]>([
-    ['defaults', {}],
-    ['--group-https-by-vhost', { groupHttpsByVhost: true }],
-  ])('verbatim templates overridden in marathon-lb format (--templates DIR), %s: copied as they are, and haproxy -c passes', async (_name, o) => {
+  /** everything() rendered (into a directory of its own) with these marathon-lb-format overrides (--templates DIR); no warning. */
+  function renderEverythingWith(texts: Record<string, string>, o: Partial<RenderOptions>): { r: Rendered; dir: string } {
     const dir = mkdtempSync(join(tmpdir(), 'mlb-render-'));
     dirs.push(dir);
-    const overrides = new Map<string, TemplateSource>(Object.entries(VERBATIM_TEXT).map(([name, source]) => [name, { source, format: 'marathon-lb', origin: `dir/${name}` }]));
+    const overrides = new Map<string, TemplateSource>(Object.entries(texts).map(([name, source]) => [name, { source, format: 'marathon-lb', origin: `dir/${name}` }]));
     const { model, warnings } = buildModel(everything(), { groups: ['*'], reservedPorts: [80, 443, 9090, 9091] });
     expect(warnings).toEqual([]);
     const r = renderConfig(model, new TemplateSet(readDefaultTemplates(), overrides), options({ haproxyDir: dir, stateFile: join(dir, 'haproxy.state'), adminSocket: join(dir, 'socket'), ...o }));
     expect(r.warnings).toEqual([]);
+    return { r, dir };
+  }
+
+  it.each<[string, Partial<RenderOptions>]>([
+    ['defaults', {}],
+    ['--group-https-by-vhost', { groupHttpsByVhost: true }],
+  ])('verbatim templates overridden in marathon-lb format (--templates DIR), %s: copied as they are, and haproxy -c passes', async (_name, o) => {
+    const { r, dir } = renderEverythingWith(VERBATIM_TEXT, o);
     for (const [name, text] of Object.entries(VERBATIM_TEXT)) {
       if (name === (o.groupHttpsByVhost ? 'HAPROXY_HTTPS_FRONTEND_HEAD' : 'HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')) continue;
       expect(r.config, name).toContain(text);
@@ -612,13 +618,7 @@ describe('renderConfig: HAProxy accepts what it renders', () => {
     ['--group-https-by-vhost', { groupHttpsByVhost: true }],
     ['--haproxy-map', { haproxyMap: true }],
   ])('routing pieces cut as marathon-lb cuts them, overridden in its format (--templates DIR), %s: used, and haproxy -c passes', async (_name, o) => {
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-render-'));
-    dirs.push(dir);
-    const overrides = new Map<string, TemplateSource>(Object.entries(MARATHON_LB_CUT).map(([name, source]) => [name, { source, format: 'marathon-lb', origin: `dir/${name}` }]));
-    const { model, warnings } = buildModel(everything(), { groups: ['*'], reservedPorts: [80, 443, 9090, 9091] });
-    expect(warnings).toEqual([]);
-    const r = renderConfig(model, new TemplateSet(readDefaultTemplates(), overrides), options({ haproxyDir: dir, stateFile: join(dir, 'haproxy.state'), adminSocket: join(dir, 'socket'), ...o }));
-    expect(r.warnings).toEqual([]);
+    const { r, dir } = renderEverythingWith(MARATHON_LB_CUT, o);
     const at = (header: string) => section(r.config, header);
     const https = o.groupHttpsByVhost ? [...at('frontend https_group_1'), ...at('frontend https_group_2')] : at('frontend marathon_https_in');
     expect(at('frontend marathon_http_in')).toContain('acl path_path_14001 path_beg -i /api');
