@@ -38,7 +38,7 @@ export async function dropBrokenApps(
     const blamed = blamedSections([reason], current.rendered.config);
     const culprits = current.model.services.filter((s) => blamed.has(s.backend) || blamed.has(`user_${s.backend}`)).flatMap((s) => s.sourceAppIds);
     if (culprits.length === 0) break;
-    for (const a of culprits) exclude(a, reason);
+    for (const a of culprits) exclude(a, ownReason(reason, a, current));
     const next = await check(kept());
     if (next.validation.ok) return next.result;
     current = next.result;
@@ -50,6 +50,24 @@ export async function dropBrokenApps(
   const final = await check(kept());
   if (!final.validation.ok) throw validationError(final.validation);
   return final.result;
+}
+
+/**
+ * Of a refusal that blames several apps, the alerts that name this app's sections (its
+ * frontends, backends and userlists), so each app's line says what is wrong with it; the
+ * whole refusal when none does.
+ */
+function ownReason(reason: string, appId: string, render: RenderResult): string {
+  const [prefix, alerts] = splitRefusal(reason);
+  const sections = new Set(render.model.services.filter((s) => s.sourceAppIds.includes(appId)).flatMap((s) => [s.backend, `user_${s.backend}`]));
+  const own = alerts.filter((a) => [...blamedSections([a], render.rendered.config)].some((name) => sections.has(name)));
+  return own.length > 0 && own.length < alerts.length ? `${prefix}${own.join(' | ')}` : reason;
+}
+
+/** validationError's message as its prefix and its alerts. */
+function splitRefusal(reason: string): [string, string[]] {
+  const at = reason.indexOf(': ');
+  return at < 0 ? ['', [reason]] : [reason.slice(0, at + 2), reason.slice(at + 2).split(' | ')];
 }
 
 /** E_HAPROXY_INVALID for a config HAProxy refuses even without apps: no app is to blame. */

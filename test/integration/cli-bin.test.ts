@@ -198,22 +198,32 @@ describe('the mlb-ts executable', () => {
     expect(existsSync(refused)).toBe(false);
   });
 
-  it('one-shot: an app whose labels HAProxy refuses is dropped with one warning naming it; the rest is installed and reloaded, exit 0', () => {
+  it('one-shot: each app whose labels HAProxy refuses is dropped with one warning naming it and its own alert; the rest is installed and reloaded, exit 0', () => {
     const doc = JSON.parse(readFileSync('examples/apps.json', 'utf8')) as { apps: { id: string; labels?: Record<string, string>; tasks?: { appId?: string }[] }[] };
-    const broken = structuredClone(doc.apps[0]) as (typeof doc.apps)[0];
-    broken.id = '/broken-bind';
-    broken.labels = { ...broken.labels, HAPROXY_0_BIND_OPTIONS: 'no-such-bind-keyword', HAPROXY_0_PORT: '11001' };
-    for (const t of broken.tasks ?? []) t.appId = broken.id;
+    const brokenApp = (id: string, word: string, port: number) => {
+      const broken = structuredClone(doc.apps[0]) as (typeof doc.apps)[0];
+      broken.id = id;
+      broken.labels = { ...broken.labels, HAPROXY_0_BIND_OPTIONS: word, HAPROXY_0_PORT: String(port) };
+      for (const t of broken.tasks ?? []) t.appId = broken.id;
+      return broken;
+    };
     const input = join(tmp, 'with-broken.json');
-    writeFileSync(input, JSON.stringify({ apps: [...doc.apps, broken] }));
+    writeFileSync(input, JSON.stringify({ apps: [...doc.apps, brokenApp('/broken-bind', 'no-such-bind-keyword', 11001), brokenApp('/broken-too', 'another-bad-word', 11002)] }));
     const dir = join(tmp, 'narrowed');
     const log = join(tmp, 'narrowed-reloads.log');
     const r = mlb('--group', 'external', '-m', input, '--haproxy-config', join(dir, 'haproxy.cfg'), '--ssl-certs', 'examples/certs/demo.pem', '--command', `echo reload >> ${log}`);
     expect(r.code, r.stderr).toBe(0);
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
-    expect(warnings).toEqual([expect.stringMatching(/^warning: E_HAPROXY_INVALID: app \/broken-bind: app dropped: haproxy -c refused the config: .*\[haproxy\.cfg:\d+\] : 'bind \*:11001' .*no-such-bind-keyword/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^warning: E_HAPROXY_INVALID: app \/broken-bind: app dropped: haproxy -c refused the config: .*\[haproxy\.cfg:\d+\] : 'bind \*:11001' .*no-such-bind-keyword/),
+      expect.stringMatching(/^warning: E_HAPROXY_INVALID: app \/broken-too: app dropped: haproxy -c refused the config: .*\[haproxy\.cfg:\d+\] : 'bind \*:11002' .*another-bad-word/),
+    ]);
+    // each line names only its own app's fault
+    expect(warnings[0]).not.toContain('another-bad-word');
+    expect(warnings[1]).not.toContain('no-such-bind-keyword');
     const installed = readFileSync(join(dir, 'haproxy.cfg'), 'utf8');
     expect(installed).not.toContain('11001');
+    expect(installed).not.toContain('11002');
     expect(installed).toContain('backend httpi_3141');
     expect(readFileSync(log, 'utf8')).toBe('reload\n');
     expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
