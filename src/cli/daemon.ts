@@ -26,7 +26,6 @@ export async function daemonCommand(s: Settings): Promise<number> {
     await reloader.stop().catch(() => undefined);
     return 1;
   }
-  log.info({ listen: endpoints?.address, config: resolve(s.haproxyConfig), reloader: reloader.kind, groups: s.groups }, 'mlb-ts running');
   const d = daemon;
   return new Promise<number>((done) => {
     let stopping = false;
@@ -52,5 +51,7 @@ export async function daemonCommand(s: Settings): Promise<number> {
       log.info({ signal: 'SIGUSR1' }, 'reload requested');
       d.requestReload('sigusr1');
     });
+    // Only now: a SIGHUP sent on seeing this line would otherwise meet the default action (exit).
+    log.info({ listen: endpoints?.address, config: resolve(s.haproxyConfig), reloader: reloader.kind, groups: s.groups }, 'mlb-ts running');
   });
 }

@@ -141,7 +141,7 @@ export class Daemon {
   ) {
     this.configPath = resolve(s.haproxyConfig);
     this.maxDelayMs = Math.max(1000, s.debounceMs * 5);
-    this.source = marathonSourceOf(s);
+    this.source = { ...marathonSourceOf(s), signal: this.stopping.signal };
     this.ipvs = s.ipvs ? new IpvsSync(dirname(this.configPath), s.ipvsApplyCommand, log, this.metrics) : undefined;
     const file = servicePortsPathOf(this.configPath);
     const persisted = readServicePorts(file);

@@ -11,6 +11,8 @@ export interface MarathonSource {
   auth?: HttpAuth;
   ca?: string | Buffer;
   timeoutMs?: number;
+  /** Aborts a fetch under way (see HttpOptions.signal). */
+  signal?: AbortSignal;
 }
 
 export const APPS_PATH = '/v2/apps?embed=apps.tasks';
@@ -59,7 +61,7 @@ function rawFromFile(input: string): RawApps {
 async function rawFromUrl(base: string, src: MarathonSource): Promise<RawApps> {
   const url = `${base.replace(/\/+$/, '')}${APPS_PATH}`;
   const shown = displayUrl(url);
-  const res = await httpCall(url, { auth: src.auth, ca: src.ca, timeoutMs: src.timeoutMs });
+  const res = await httpCall(url, { auth: src.auth, ca: src.ca, timeoutMs: src.timeoutMs, signal: src.signal });
   if (res.status !== 200) throw new MlbError('E_MARATHON_HTTP', `${shown} answered HTTP ${res.status}${authHint(res.status)}`);
   // A proxy's error page instead of Marathon's answer is a failed source: try the next one.
   if (!/^\s*[[{]/.test(res.body.toString('utf8', 0, 64))) throw new MlbError('E_INPUT_NOT_JSON', `${shown} did not answer JSON`);

@@ -15,6 +15,8 @@ export interface HttpOptions {
   body?: unknown;
   headers?: Record<string, string>;
   maxRedirects?: number;
+  /** Aborts the request (the daemon's stop: a Marathon that never answers must not hold it up). */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -66,7 +68,7 @@ export async function httpCall(url: string, opts: HttpOptions = {}): Promise<Htt
     if (body) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
     const req = request(
       u,
-      { method: opts.method ?? 'GET', headers, ...(opts.ca ? { ca: opts.ca } : {}), timeout: opts.timeoutMs ?? 30_000 },
+      { method: opts.method ?? 'GET', headers, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.signal ? { signal: opts.signal } : {}), timeout: opts.timeoutMs ?? 30_000 },
       (res) => {
         const status = res.statusCode ?? 0;
         const location = res.headers.location;

@@ -161,4 +161,32 @@ describe('mlb-ts --sse: signals while the daemon is busy', () => {
       await new Promise<void>((r) => gate.close(() => r()));
     }
   }, 30_000);
+
+  it('SIGTERM while a fetch waits on a Marathon that stopped answering: exits 0 within 3 s (the fetch is aborted, not waited out for 30 s)', async () => {
+    let hang = false;
+    const gate = createServer((req, res) => {
+      req.resume();
+      if (!hang) res.writeHead(307, { location: `${fake.url}${req.url ?? '/'}` }).end();
+      // else: never answers
+    });
+    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', () => r()));
+    try {
+      const daemon = (d = await startDaemon(`http://127.0.0.1:${(gate.address() as AddressInfo).port}`, ['--debounce-ms', '20']));
+      hang = true;
+      const mark = daemon.mark();
+      daemon.signal('SIGHUP');
+      await daemon.waitForLog((l) => l.msg === 'full resync requested', 5000, mark);
+      await sleep(300);
+      const t0 = Date.now();
+      daemon.signal('SIGTERM');
+      const exit = await daemon.exited;
+      const took = Date.now() - t0;
+      console.info(`SIGTERM during a hung fetch: exited after ${took} ms`);
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(took).toBeLessThan(3000);
+    } finally {
+      gate.closeAllConnections();
+      await new Promise<void>((r) => gate.close(() => r()));
+    }
+  }, 30_000);
 });
