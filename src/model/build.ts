@@ -451,6 +451,7 @@ function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, reso
   for (let i = 0; i < feeding.length; i++) taskCount += (feeding[i] as Candidate).parsed.app.tasks?.length ?? 0;
   // Two tasks on one address are one server; most backends are small enough to check by scanning.
   const seen = taskCount > 32 ? new Set<string>() : undefined;
+  const stickyHttp = s.sticky && s.mode === 'http';
   for (let f = 0; f < feeding.length; f++) {
     const c = feeding[f] as Candidate;
     const app = c.parsed.app;
@@ -461,6 +462,9 @@ function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, reso
     const tasks = all.length > 1 ? sortedSmall(all.slice(), byTaskId) : all;
     for (let t = 0; t < tasks.length; t++) {
       const server = serverOf(app, c, tasks[t] as Task, checkIndex, opts, resolve);
+      // A sticky client's cookie still reaches a `weight 0` server: a task being killed is left out
+      // instead (as marathon-lb does), so its cookies are redispatched while it shuts down.
+      if (server && server.state === 'drain' && stickyHttp) continue;
       if (server && isNewAddress(server, servers, seen)) servers.push(server);
     }
   }

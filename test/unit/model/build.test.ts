@@ -257,6 +257,14 @@ describe('buildModel: tasks', () => {
     ]);
   });
 
+  it.each<[string, Record<string, string>, string[][]]>([
+    ['not sticky: the killed task drains (weight 0), its connections finish', { HAPROXY_0_MODE: 'http' }, [['10.0.0.1', 'ready'], ['10.0.0.2', 'drain']]],
+    ["sticky: the killed task is left out, as marathon-lb does (its cookies would still reach a weight 0 server)", { HAPROXY_0_MODE: 'http', HAPROXY_0_STICKY: 'true' }, [['10.0.0.1', 'ready']]],
+  ])('TASK_KILLING, %s', (_name, labels, servers) => {
+    const a = app('/web', withPortDefinitions(10000), withLabels(labels), withTasks(task('10.0.0.1', [31000]), task('10.0.0.2', [31000], inState('TASK_KILLING'))));
+    expect(onlyService(build([a])).servers.map((sv) => [sv.ip, sv.state])).toEqual(servers);
+  });
+
   it('a service with no usable task is still rendered, with no servers', () => {
     const s = onlyService(build([withStates('TASK_STAGING')]));
     expect(s.servers).toEqual([]);
