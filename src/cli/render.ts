@@ -122,6 +122,7 @@ export async function renderCommand(s: Settings, outArg: string): Promise<number
  * `render` and `--dry-run` neither read nor write it: they assign afresh.
  */
 export async function oneShotCommand(s: Settings): Promise<number> {
+  setSayLevel(s.logLevel);
   const { applyOnce } = await import('../daemon/apply.js');
   const configPath = resolve(s.haproxyConfig);
   const portsFile = servicePortsPathOf(configPath);

@@ -11,7 +11,7 @@ import type { Validation } from '../haproxy/validate.js';
 import { HostResolver } from '../io/dns.js';
 import { removeStaleTemps } from '../io/files.js';
 import { loadTemplateSet } from '../io/templates.js';
-import { fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.js';
+import { fetchApps, fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.js';
 import { backoffMs, MarathonEventStream } from '../marathon/events.js';
 import type { AppsDocument, MarathonApp } from '../marathon/types.js';
 import { assignedServicePorts } from '../model/service-ports.js';
@@ -24,7 +24,7 @@ import { installOptionsOf, type Settings, stateFileOf } from '../settings.js';
 import type { Logger } from './log.js';
 import { daemonMetrics, type Metrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
-import { agentHosts, loadApps, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
+import { agentHosts, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
 import { dropBrokenApps, refusedWithoutApps } from './narrow.js';
 import { reloadRetryPauseMs } from './apply.js';
 import { IpvsSync } from './vips.js';
@@ -287,7 +287,8 @@ export class Daemon {
    */
   private async firstInstall(): Promise<AppsDocument | undefined> {
     try {
-      const doc = await loadApps(this.s);
+      // this.source: the URL that answers is asked first afterwards, and stop() aborts the fetch.
+      const doc = await fetchApps(this.source, { slim: true });
       await this.applyDocument(doc, ['startup'], false);
       return doc;
     } catch (e) {
@@ -382,10 +383,10 @@ export class Daemon {
       const triggers = [...this.dirty];
       this.dirty.clear();
       try {
-        await this.sync(triggers);
+        const applied = await this.sync(triggers);
         this.failures = 0;
         this.lastError = undefined;
-        this.waitingForMarathon = false;
+        if (applied) this.waitingForMarathon = false;
       } catch (e) {
         this.failures++;
         this.lastError = errorLine(e);
@@ -398,7 +399,8 @@ export class Daemon {
     }
   }
 
-  private async sync(triggers: Trigger[]): Promise<void> {
+  /** Whether Marathon's apps (these or the same as applied) are what runs now; false when deferred to a newer round. */
+  private async sync(triggers: Trigger[]): Promise<boolean> {
     for (const t of triggers) this.metrics.inc('mlb_syncs_total', { trigger: t });
     const raw = await fetchAppsText(this.source);
     // The same bytes as the last applied document render the same config: nothing to do,
@@ -408,11 +410,13 @@ export class Daemon {
     const unchanged = this.appliedInput !== undefined && raw.bytes.equals(this.appliedInput.bytes) && !this.pendingReload && this.appliedInput.templates === signature && !triggers.includes('periodic_resync') && !triggers.includes('sighup');
     if (unchanged) {
       this.log.debug({ triggers }, 'no change (same apps document)');
-      return;
+      return true;
     }
     if (await this.applyDocument(parseAppsDocument(raw.bytes, raw.source, { slim: true }), triggers, true)) {
       this.appliedInput = { bytes: raw.bytes, templates: this.templates?.signature ?? '' };
+      return true;
     }
+    return false;
   }
 
   /** Names, sizes and times of the --templates files: a change means templates to re-read. */

@@ -35,6 +35,10 @@ export class IpvsSync {
   private writtenJson: string | undefined;
   /** The syncs in order (one at a time), apart from HAProxy's updates: see enqueue. */
   private queue: Promise<void> = Promise.resolve();
+  /** A sync of `latest` is queued and not started yet. */
+  private queued = false;
+  private latest: { doc: AppsDocument; resolveHost: (host: string) => string | undefined } | undefined;
+  private maxBackoffMs = 300_000;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private stopped = false;
@@ -121,31 +125,45 @@ export class IpvsSync {
   }
 
   /**
-   * The daemon's way in: syncs `doc` after the syncs queued before it, without making HAProxy's
-   * update wait (an apply command may take up to its 60 s timeout). A failed apply is tried again
-   * with backoff (500 ms doubling, at most `maxBackoffMs`) from the newest document, not only when
-   * the next change or resync comes.
+   * The daemon's way in: syncs the newest document after the sync under way, without making
+   * HAProxy's update wait (an apply command may take up to its 60 s timeout). Documents that
+   * arrive meanwhile collapse into the newest. A failed apply is tried again with backoff (500 ms
+   * doubling, at most `maxBackoffMs`), always from the newest document, so an older set never
+   * follows a newer one into the table.
    */
   enqueue(doc: AppsDocument, resolveHost: (host: string) => string | undefined, maxBackoffMs: number): void {
+    this.latest = { doc, resolveHost };
+    this.maxBackoffMs = maxBackoffMs;
     clearTimeout(this.retryTimer);
-    this.queue = this.queue.then(async () => {
-      if (this.stopped) return;
-      let ok = false;
-      try {
-        ok = await this.sync(doc, resolveHost);
-      } catch (e) {
-        this.lastError = errorLine(e);
-        this.log.error({ err: this.lastError }, 'IPVS sync failed');
-      }
-      if (ok) {
-        this.failures = 0;
-        return;
-      }
-      const retryIn = Math.min(maxBackoffMs, 500 * 2 ** this.failures++);
-      this.log.info({ retryInMs: retryIn }, 'IPVS sync to be retried');
-      clearTimeout(this.retryTimer);
-      if (!this.stopped) this.retryTimer = setTimeout(() => this.enqueue(doc, resolveHost, maxBackoffMs), retryIn);
-    });
+    this.retryTimer = undefined;
+    if (this.queued) return;
+    this.queued = true;
+    this.queue = this.queue.then(() => this.syncLatest());
+  }
+
+  private async syncLatest(): Promise<void> {
+    this.queued = false;
+    const next = this.latest;
+    if (this.stopped || !next) return;
+    let ok = false;
+    try {
+      ok = await this.sync(next.doc, next.resolveHost);
+    } catch (e) {
+      this.lastError = errorLine(e);
+      this.log.error({ err: this.lastError }, 'IPVS sync failed');
+    }
+    if (ok) {
+      this.failures = 0;
+      return;
+    }
+    // A newer document queued meanwhile is the retry.
+    if (this.queued || this.stopped) return;
+    const retryIn = Math.min(this.maxBackoffMs, 500 * 2 ** this.failures++);
+    this.log.info({ retryInMs: retryIn }, 'IPVS sync to be retried');
+    this.retryTimer = setTimeout(() => {
+      const latest = this.latest;
+      if (latest) this.enqueue(latest.doc, latest.resolveHost, this.maxBackoffMs);
+    }, retryIn);
   }
 
   /**

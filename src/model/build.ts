@@ -290,7 +290,7 @@ function toService(c: Candidate, warn: Warn): Service {
   const { app, appLabels } = c.parsed;
   let l = c.labels;
   const i = c.port.index;
-  const mode = l.mode ?? (l.vhost ? 'http' : modeFromHealthChecks(app, i, l.healthCheckPortIndex));
+  const mode = l.mode ?? (l.vhost ? 'http' : modeFromHealthChecks(app, i));
   if (mode === 'tcp') {
     for (let h = 0; h < HTTP_ONLY.length; h++) {
       const entry = HTTP_ONLY[h] as [keyof PortLabels, string];
@@ -537,16 +537,20 @@ function applyDeploymentDrain(services: Service[], sources: CandidateIndex): voi
     const target = newestSide.appLabels.deploymentTargetInstances;
     if (target === undefined) continue;
     const newest = newestSide.app;
-    const healthy = (newest.healthChecks?.length ?? 0) > 0 ? healthyTaskIds(newest) : undefined;
+    const counted = countedTaskIds(newest);
     let readyNew = 0;
-    for (const sv of s.servers) if (sv.appId === newest.id && sv.state === 'ready' && (!healthy || healthy.has(sv.taskId))) readyNew++;
+    for (const sv of s.servers) if (sv.appId === newest.id && sv.state === 'ready' && counted.has(sv.taskId)) readyNew++;
     if (readyNew < target) continue;
     for (const sv of s.servers) if (sv.appId !== newest.id) sv.state = 'drain';
   }
 }
 
-function healthyTaskIds(app: MarathonApp): Set<string> {
+/**
+ * The new side's tasks that count towards its target: running (not lost or unreachable, which
+ * take traffic but may not serve), and healthy when the app has health checks.
+ */
+function countedTaskIds(app: MarathonApp): Set<string> {
   const ids = new Set<string>();
-  for (const t of app.tasks ?? []) if (isHealthy(app, t)) ids.add(t.id);
+  for (const t of app.tasks ?? []) if ((t.state ?? 'TASK_RUNNING') === 'TASK_RUNNING' && isHealthy(app, t)) ids.add(t.id);
   return ids;
 }

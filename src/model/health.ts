@@ -67,14 +67,11 @@ export function haproxyHealthCheck(def: HealthCheckDef | undefined): HealthCheck
 }
 
 /**
- * The mode a service port's health checks imply (a MODE label or a VHOST decides first), as
- * marathon-lb reads them: http when the port's own check is plain HTTP, or, when it has none,
- * when the check it borrows through HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX speaks HTTP(S); else tcp.
+ * The mode a service port's health check implies (a MODE label or a VHOST decides first): http
+ * when the port's own check is plain HTTP, as in LABELS.md; else tcp. A check borrowed through
+ * HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX says nothing of this port's protocol (an app port
+ * beside an HTTP health port is often a database): an HTTP check runs in tcp mode too.
  */
-export function modeFromHealthChecks(app: MarathonApp, portIndex: number, checkPortIndex: number | undefined): Mode {
-  const own = healthCheckDefFor(app, portIndex);
-  if (own) return (own.protocol ?? '').toUpperCase() === 'HTTP' ? 'http' : 'tcp';
-  const borrowed = checkPortIndex === undefined ? undefined : healthCheckDefFor(app, checkPortIndex);
-  const protocol = borrowed ? PROTOCOLS[(borrowed.protocol ?? '').toUpperCase()] : undefined;
-  return protocol === 'http' || protocol === 'https' ? 'http' : 'tcp';
+export function modeFromHealthChecks(app: MarathonApp, portIndex: number): Mode {
+  return (healthCheckDefFor(app, portIndex)?.protocol ?? '').toUpperCase() === 'HTTP' ? 'http' : 'tcp';
 }

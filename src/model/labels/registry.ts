@@ -89,7 +89,7 @@ export const PORT_LABELS: Registry<PortLabels> = {
   useHsts: spec('port', 'USE_HSTS', 'bool', 'false', 'add a Strict-Transport-Security response header', parseBool),
   auth: spec('port', 'AUTH', 'realm:user:hash', 'none', 'HTTP basic auth through a userlist; the password is crypt(3)-encrypted', parseAuth),
   allowedNetworks: spec('port', 'BACKEND_NETWORK_ALLOWED_ACL', 'cidrs', 'all', 'space-separated IPs/CIDRs allowed; others get 403 (http) or are rejected (tcp)', parseNetworks),
-  healthCheckPortIndex: spec('port', 'BACKEND_HEALTHCHECK_PORT_INDEX', 'index', 'the port itself', "port index whose port the HAProxy health check uses (and whose check, when the port has none of its own)", parsePortIndex),
+  healthCheckPortIndex: spec('port', 'BACKEND_HEALTHCHECK_PORT_INDEX', 'index', 'the port itself', "port index whose port the HAProxy health check uses (and whose check, when the port has none of its own; the mode stays the port's)", parsePortIndex),
   proxypassPath: spec('port', 'HTTP_BACKEND_PROXYPASS_PATH', 'path', 'none', 'strip this prefix from the request path before forwarding', parseUrlPath),
   revproxyPath: spec('port', 'HTTP_BACKEND_REVPROXY_PATH', 'path', 'none', 'rewrite Location/Content-Location/URI response headers to start with this path', parseUrlPath),
   redirPath: spec('port', 'HTTP_BACKEND_REDIR', 'path', 'none', 'redirect requests for / to this path', parseUrlPath),

@@ -132,6 +132,26 @@ describe('IpvsSync (daemon --ipvs)', () => {
     sync.stop();
   });
 
+  it('enqueue: a document that comes while an older one fails to apply wins; the older one is never retried after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
+    dirs.push(dir);
+    const first = join(dir, 'first');
+    const log = join(dir, 'applied.log');
+    const metrics = daemonMetrics();
+    // The first apply fails (after 300 ms); the next ones record what they were given.
+    const sync = new IpvsSync(dir, `sleep 0.3; if [ -f ${first} ]; then cat >> ${log}; else touch ${first}; exit 1; fi`, quiet(), metrics);
+    sync.enqueue({ apps: [httpi(['10.0.0.1', 31000])] }, (h) => h, 200);
+    await new Promise((r) => setTimeout(r, 100));
+    sync.enqueue({ apps: [httpi(['10.0.0.2', 31000])] }, (h) => h, 200);
+    await until(() => metrics.get('mlb_ipvs_applies_total', { result: 'ok' }) === 1, 5000);
+    // time for a stray retry of the first document (its backoff is 500 ms)
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(metrics.get('mlb_ipvs_applies_total', { result: 'ok' })).toBe(1);
+    expect(readFileSync(log, 'utf8')).not.toContain('10.0.0.1');
+    expect(backendIps(join(dir, IPVS_APPLIED_FILE))).toEqual(['10.0.0.2']);
+    sync.stop();
+  });
+
   it('enqueue after stop: nothing runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
     dirs.push(dir);

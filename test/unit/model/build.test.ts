@@ -642,8 +642,8 @@ describe('buildModel: blue/green', () => {
     expect(s.servers.filter((sv) => sv.appId === '/shop-green').map((sv) => sv.state)).toEqual(hosts.map(() => 'ready'));
   });
 
-  it('only ready tasks of the new side count towards the target', () => {
-    const green = side('/shop-green', '2026-11-01T10:00:00Z', 10021, ['10.0.0.3'], { HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '1' }, 'TASK_KILLING');
+  it.each(['TASK_KILLING', 'TASK_UNREACHABLE', 'TASK_LOST'])('only running tasks of the new side count towards the target: one %s does not drain the old side', (state) => {
+    const green = side('/shop-green', '2026-11-01T10:00:00Z', 10021, ['10.0.0.3'], { HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '1' }, state);
     const s = onlyService(build([blue, green]));
     expect(s.servers.filter((sv) => sv.appId === '/shop-blue').map((sv) => sv.state)).toEqual(['ready', 'ready']);
   });

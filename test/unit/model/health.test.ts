@@ -94,21 +94,18 @@ describe('serviceCheckDef', () => {
 });
 
 describe('modeFromHealthChecks', () => {
-  it.each<[string, HealthCheckDef[], number, number | undefined, Mode]>([
-    ['no checks', [], 0, undefined, 'tcp'],
-    ['own check HTTP', [{ protocol: 'HTTP' }], 0, undefined, 'http'],
-    ['own check http (any case)', [{ protocol: 'http' }], 0, undefined, 'http'],
-    ['own check TCP, an HTTP check of another port', [{ protocol: 'TCP', portIndex: 0 }, { protocol: 'HTTP', portIndex: 1 }], 0, undefined, 'tcp'],
-    ["port 1's own check is the second one (HTTP)", [{ protocol: 'TCP', portIndex: 0 }, { protocol: 'HTTP', portIndex: 1 }], 1, undefined, 'http'],
-    ["port 0's HTTP check says nothing of port 1", [{ protocol: 'HTTP', portIndex: 0 }], 1, undefined, 'tcp'],
-    ['HTTPS is not plain HTTP', [{ protocol: 'HTTPS' }], 0, undefined, 'tcp'],
-    ['MESOS_HTTP is not plain HTTP', [{ protocol: 'MESOS_HTTP' }], 0, undefined, 'tcp'],
-    ['COMMAND, then HTTP', [{ protocol: 'COMMAND' }, { protocol: 'HTTP', portIndex: 0 }], 0, undefined, 'http'],
-    ['no own check, borrowed MESOS_HTTP through HEALTHCHECK_PORT_INDEX', [{ protocol: 'MESOS_HTTP', portIndex: 0 }], 1, 0, 'http'],
-    ['no own check, borrowed HTTPS', [{ protocol: 'HTTPS', portIndex: 0 }], 1, 0, 'http'],
-    ['no own check, borrowed TCP', [{ protocol: 'TCP', portIndex: 0 }], 1, 0, 'tcp'],
-    ['an own TCP check wins over a borrowed HTTP one', [{ protocol: 'HTTP', portIndex: 0 }, { protocol: 'TCP', portIndex: 1 }], 1, 0, 'tcp'],
-  ])('%s → %s', (_name, checks, index, checkIndex, mode) => {
-    expect(modeFromHealthChecks(app('/a', withPortDefinitions(10000, 10001), withHealthChecks(...checks)), index, checkIndex)).toBe(mode);
+  it.each<[string, HealthCheckDef[], number, Mode]>([
+    ['no checks', [], 0, 'tcp'],
+    ['own check HTTP', [{ protocol: 'HTTP' }], 0, 'http'],
+    ['own check http (any case)', [{ protocol: 'http' }], 0, 'http'],
+    ['own check TCP, an HTTP check of another port', [{ protocol: 'TCP', portIndex: 0 }, { protocol: 'HTTP', portIndex: 1 }], 0, 'tcp'],
+    ["port 1's own check is the second one (HTTP)", [{ protocol: 'TCP', portIndex: 0 }, { protocol: 'HTTP', portIndex: 1 }], 1, 'http'],
+    // nor does one it borrows through HEALTHCHECK_PORT_INDEX (an app port beside an HTTP health port)
+    ["port 0's HTTP check says nothing of port 1", [{ protocol: 'HTTP', portIndex: 0 }], 1, 'tcp'],
+    ['HTTPS is not plain HTTP', [{ protocol: 'HTTPS' }], 0, 'tcp'],
+    ['MESOS_HTTP is not plain HTTP', [{ protocol: 'MESOS_HTTP' }], 0, 'tcp'],
+    ['COMMAND, then HTTP', [{ protocol: 'COMMAND' }, { protocol: 'HTTP', portIndex: 0 }], 0, 'http'],
+  ])('%s → %s', (_name, checks, index, mode) => {
+    expect(modeFromHealthChecks(app('/a', withPortDefinitions(10000, 10001), withHealthChecks(...checks)), index)).toBe(mode);
   });
 });
