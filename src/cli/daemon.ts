@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { errorLine } from '../errors.js';
 import { Daemon } from '../daemon/daemon.js';
 import { startEndpoints, type Endpoints } from '../daemon/http.js';
+import { withPlaceholderCert } from '../io/self-signed.js';
 import { createLogger } from '../daemon/log.js';
 import { CommandReloader, type Reloader, SupervisedReloader } from '../daemon/reloader.js';
 import type { Settings } from '../settings.js';
@@ -10,8 +11,15 @@ import type { Settings } from '../settings.js';
  * `mlb-ts --sse …`: runs until SIGTERM/SIGINT. SIGHUP = full resync, SIGUSR1 = reload.
  * Exit 0 on a clean stop, 1 if it can't start.
  */
-export async function daemonCommand(s: Settings): Promise<number> {
-  const log = createLogger(s.logLevel);
+export async function daemonCommand(given: Settings): Promise<number> {
+  const log = createLogger(given.logLevel);
+  let s: Settings;
+  try {
+    s = await withPlaceholderCert(given, resolve(given.haproxyConfig), (line) => log.warn(line));
+  } catch (e) {
+    log.error({ err: errorLine(e) }, 'cannot start');
+    return 1;
+  }
   const holder: { daemon?: Daemon } = {};
   const reloader: Reloader = s.command ? new CommandReloader(s.command, s.masterSocket) : new SupervisedReloader(s, resolve(s.haproxyConfig), log, () => holder.daemon?.onHaproxyExit());
   const daemon = new Daemon(s, log, reloader);

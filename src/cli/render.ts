@@ -14,6 +14,7 @@ import { type Settings, stateFileOf } from '../settings.js';
 import { EMPTY_SERVER_STATE } from '../haproxy/server-state.js';
 import { vipOutputs } from './vips.js';
 import { say, setSayLevel } from '../io/say.js';
+import { withPlaceholderCert } from '../io/self-signed.js';
 
 function printWarnings(result: RenderResult): void {
   for (const w of result.warnings) say('warn', `warning: ${warningLine(w)}`);
@@ -121,10 +122,11 @@ export async function renderCommand(s: Settings, outArg: string): Promise<number
  * (service-ports.json beside the config), and the installed config's are saved there.
  * `render` and `--dry-run` neither read nor write it: they assign afresh.
  */
-export async function oneShotCommand(s: Settings): Promise<number> {
-  setSayLevel(s.logLevel);
+export async function oneShotCommand(given: Settings): Promise<number> {
+  setSayLevel(given.logLevel);
   const { applyOnce } = await import('../daemon/apply.js');
-  const configPath = resolve(s.haproxyConfig);
+  const configPath = resolve(given.haproxyConfig);
+  const s = await withPlaceholderCert(given, configPath);
   const portsFile = servicePortsPathOf(configPath);
   const previous = readServicePorts(portsFile);
   if (previous.error) say('warn', `warning: ${portsFile} unreadable (${previous.error}); IP-per-task service ports are assigned afresh`);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +99,24 @@ describe('mlb-ts --group external (one shot)', () => {
     expect(ok.code, ok.stderr).toBe(0);
     // the whole set (nothing was applied before), in ipvsadm's restore form
     expect(readFileSync(applied, 'utf8')).toMatch(new RegExp(`^-A -t 11\\.\\d+\\.\\d+\\.\\d+:8080 -s wlc\\n-a -t 11\\.\\d+\\.\\d+\\.\\d+:8080 -r 127\\.0\\.0\\.1:${backend.port} -m -w 1\\n$`));
+  });
+
+  it('no --ssl-certs and no /etc/ssl/cert.pem: a self-signed certificate beside the config, made once, and the config installs', () => {
+    expect(existsSync('/etc/ssl/cert.pem'), 'this test needs a machine without /etc/ssl/cert.pem').toBe(false);
+    const dir = join(tmp, 'self-signed');
+    const args = common(dir).filter((a) => a !== '--dont-bind-http-https');
+    const first = mlb([...args, '--command', 'true']);
+    expect(first.code, first.stderr).toBe(0);
+    const pem = join(dir, 'mlb-ts-self-signed.pem');
+    expect(first.stderr).toContain(`warning: --ssl-certs /etc/ssl/cert.pem does not exist here; :443 serves ${pem}, a self-signed certificate`);
+    expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toContain(`ssl crt ${pem}`);
+    expect(statSync(pem).mode & 0o777).toBe(0o600);
+    const made = readFileSync(pem, 'utf8');
+    expect(made).toMatch(/-----BEGIN CERTIFICATE-----[\s\S]*-----BEGIN PRIVATE KEY-----/);
+    const again = mlb([...args, '--command', 'true']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(pem, 'utf8')).toBe(made);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
   it('IP-per-task service ports: saved beside the config (service-ports.json) and kept by the next run', () => {
