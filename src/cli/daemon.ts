@@ -25,41 +25,37 @@ export async function daemonCommand(given: Settings): Promise<number> {
   const daemon = new Daemon(s, log, reloader);
   holder.daemon = daemon;
   let endpoints: Endpoints | undefined;
+  // Signals are handled from the start: during start() a SIGTERM's default action would kill
+  // mlb-ts and leave the HAProxy it just spawned running; daemon.stop() waits for start() instead.
+  let requestStop: (signal: string) => void = () => undefined;
+  const stopped = new Promise<string>((r) => (requestStop = r)).then(async (signal) => {
+    log.info({ signal }, 'stopping');
+    await daemon.stop();
+    await endpoints?.close();
+    log.info('stopped');
+    return 0;
+  });
+  process.on('SIGTERM', () => requestStop('SIGTERM'));
+  process.on('SIGINT', () => requestStop('SIGINT'));
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP' }, 'full resync requested');
+    daemon.markDirty('sighup', true);
+  });
+  process.on('SIGUSR1', () => {
+    log.info({ signal: 'SIGUSR1' }, 'reload requested');
+    daemon.requestReload('sigusr1');
+  });
   try {
     if (s.listen) endpoints = await startEndpoints(s.listen, daemon, reloader, log);
     await daemon.start();
   } catch (e) {
+    if (daemon.isStopped) return stopped;
     log.error({ err: errorLine(e) }, 'cannot start');
     await endpoints?.close();
     await reloader.stop().catch(() => undefined);
     return 1;
   }
-  const d = daemon;
-  return new Promise<number>((done) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping');
-      void d
-        .stop()
-        .then(() => endpoints?.close())
-        .then(() => {
-          log.info('stopped');
-          done(0);
-        });
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      log.info({ signal: 'SIGHUP' }, 'full resync requested');
-      d.markDirty('sighup', true);
-    });
-    process.on('SIGUSR1', () => {
-      log.info({ signal: 'SIGUSR1' }, 'reload requested');
-      d.requestReload('sigusr1');
-    });
-    // Only now: a SIGHUP sent on seeing this line would otherwise meet the default action (exit).
-    log.info({ listen: endpoints?.address, config: resolve(s.haproxyConfig), reloader: reloader.kind, groups: s.groups }, 'mlb-ts running');
-  });
+  if (daemon.isStopped) return stopped;
+  log.info({ listen: endpoints?.address, config: resolve(s.haproxyConfig), reloader: reloader.kind, groups: s.groups }, 'mlb-ts running');
+  return stopped;
 }

@@ -105,6 +105,7 @@ export class Daemon {
   private stopped = false;
   /** Aborted by stop(): the waits of the worker (debounce, --reload-interval, reload retries) end at once. */
   private readonly stopping = new AbortController();
+  private starting: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private stream: MarathonEventStream | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -154,14 +155,22 @@ export class Daemon {
     return this.stream?.connected ?? false;
   }
 
-  async start(): Promise<void> {
+  /** Installs, starts HAProxy and follows Marathon; a stop() meanwhile ends it early (and stops what it started). */
+  start(): Promise<void> {
+    this.starting = this.startUp();
+    return this.starting;
+  }
+
+  private async startUp(): Promise<void> {
     // A config whose reload failed (a one-shot run, an earlier mlb-ts) is not known to work.
     // Temp files an earlier run was killed with between writing and renaming them.
     removeStaleTemps(this.installedNames().map((n) => join(dirname(this.configPath), n)));
     const pending = isReloadPending(this.configPath);
     this.lastGood = pending ? undefined : this.installedFiles();
     const doc = await this.firstInstall();
+    if (this.stopped) return;
     const adopted = await this.startHaproxy(doc);
+    if (this.stopped) return;
     // A HAProxy that was already running (adopted, or the operator's) must pick up the new config.
     if ((doc || pending) && (adopted || this.reloader.kind === 'command')) this.requestReload('startup');
     if (this.s.sse) this.startStream();
@@ -171,16 +180,23 @@ export class Daemon {
     this.loop = this.workerLoop();
   }
 
+  /** Whether stop() was called (start() then returns without following Marathon). */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopping.abort();
+    // A start under way finishes first (its fetch is aborted), so what it started is stopped below.
+    await this.starting?.catch(() => undefined);
     this.stream?.stop();
     await this.watcher?.close();
     clearInterval(this.resyncTimer);
     clearTimeout(this.retryTimer);
     this.wakeup?.();
     await this.loop?.catch(() => undefined);
-    this.ipvs?.stop();
+    await this.ipvs?.stop();
     await this.reloader.stop();
   }
 
@@ -340,7 +356,7 @@ export class Daemon {
   private async currentInstalledOrEmpty(): Promise<boolean> {
     if (existsSync(this.configPath)) return true;
     this.log.warn('no config installed yet: starting HAProxy with no apps until Marathon answers');
-    await this.applyDocument({ apps: [] }, ['startup'], false);
+    await this.applyDocument({ apps: [] }, ['startup'], false, false);
     this.waitingForMarathon = true;
     return true;
   }
@@ -472,9 +488,10 @@ export class Daemon {
   }
 
   /** Returns false when it deferred to a newer round (the document was not applied). */
-  private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean): Promise<boolean> {
+  /** `vips`: false for the empty placeholder of a start without Marathon, which must not empty the IPVS table. */
+  private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean, vips = true): Promise<boolean> {
     this.releaseHeldBack(doc, triggers);
-    let result = await this.render(doc, true);
+    let result = await this.render(doc, vips);
     const force = this.pendingReload;
     // SIGHUP also checks the disk: files that are not the ones last applied (an operator edited
     // them, or a rewrite failed) are installed again and reloaded, even if nothing else changed.

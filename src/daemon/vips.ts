@@ -102,6 +102,8 @@ export class IpvsSync {
         this.write(out.files);
         this.writtenJson = json;
       }
+      // The table already holds these VIPs (a newer document undid a change whose apply failed).
+      this.lastError = undefined;
       return true;
     }
     for (const w of out.warnings) this.log.warn({ code: w.code, app: w.appId, label: w.label }, warningLine(w));
@@ -167,11 +169,15 @@ export class IpvsSync {
   }
 
   /**
-   * No more syncs or retries. One under way is not waited for: the applied state is written only
-   * after its command succeeds, so a restart computes the delta from what the table holds.
+   * No more syncs or retries; waits for the one under way (at most `waitMs`): one cut short
+   * after the kernel took its delta, but before ipvs.applied.json says so, would make the next
+   * start re-add rules that exist, which `ipvsadm -R` refuses.
    */
-  stop(): void {
+  async stop(waitMs = 10_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.queue, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
   }
 }

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -189,4 +189,24 @@ describe('mlb-ts --sse: signals while the daemon is busy', () => {
       await new Promise<void>((r) => gate.close(() => r()));
     }
   }, 30_000);
+
+  it('SIGTERM while starting, as soon as HAProxy is spawned: exits 0 and leaves no HAProxy behind', async () => {
+    const daemon = (d = await startDaemon(fake.url, ['--debounce-ms', '20'], { noWait: true }));
+    await eventually(() => existsSync(daemon.masterSocket), 15_000, "HAProxy's master socket");
+    daemon.signal('SIGTERM');
+    const exit = await daemon.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    await eventually(async () => !(await accepts(daemon.ports.http)), 5000, 'nothing listening on the http port');
+  }, 30_000);
 });
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port }, () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}

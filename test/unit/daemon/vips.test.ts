@@ -129,7 +129,7 @@ describe('IpvsSync (daemon --ipvs)', () => {
     await until(() => metrics.get('mlb_ipvs_applies_total', { result: 'ok' }) === 1, 5000);
     expect(readFileSync(log, 'utf8')).toMatch(/^-A -t 11\.\d+\.\d+\.\d+:3141 -s wlc\n-a .* -r 10\.0\.0\.1:31000 -m -w 1\n$/);
     expect(sync.lastError).toBeUndefined();
-    sync.stop();
+    await sync.stop();
   });
 
   it('enqueue: a document that comes while an older one fails to apply wins; the older one is never retried after it', async () => {
@@ -149,7 +149,7 @@ describe('IpvsSync (daemon --ipvs)', () => {
     expect(metrics.get('mlb_ipvs_applies_total', { result: 'ok' })).toBe(1);
     expect(readFileSync(log, 'utf8')).not.toContain('10.0.0.1');
     expect(backendIps(join(dir, IPVS_APPLIED_FILE))).toEqual(['10.0.0.2']);
-    sync.stop();
+    await sync.stop();
   });
 
   it('enqueue after stop: nothing runs', async () => {
@@ -157,7 +157,7 @@ describe('IpvsSync (daemon --ipvs)', () => {
     dirs.push(dir);
     const log = join(dir, 'applied.log');
     const sync = new IpvsSync(dir, `cat >> ${log}`, quiet(), daemonMetrics());
-    sync.stop();
+    await sync.stop();
     sync.enqueue({ apps: [httpi(['10.0.0.1', 31000])] }, (h) => h, 200);
     await new Promise((r) => setTimeout(r, 300));
     expect(existsSync(log)).toBe(false);
