@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MlbError } from '../errors.js';
@@ -46,7 +47,7 @@ export interface StagedFile {
 }
 
 /** Writes each file as a hidden temp file beside its destination; nothing is visible yet. */
-export function stageFiles(files: { path: string; content: string }[], tag = `${process.pid}.${Date.now()}`): StagedFile[] {
+export function stageFiles(files: { path: string; content: string }[], tag = tempTag()): StagedFile[] {
   const staged: StagedFile[] = [];
   try {
     for (const f of files) {
@@ -111,6 +112,14 @@ export function removeStaleTemps(paths: string[]): string[] {
     }
   }
   return removed;
+}
+
+/**
+ * `<pid>.<digits>` for temp names: the time and six random digits, so two processes with one PID
+ * (PID 1 in two containers sharing the directory) writing in the same millisecond don't collide.
+ */
+function tempTag(): string {
+  return `${process.pid}.${Date.now()}${String(randomInt(1_000_000)).padStart(6, '0')}`;
 }
 
 /** All files or none (as far as renames allow): staged, then renamed into place. */
