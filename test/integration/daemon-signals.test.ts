@@ -59,12 +59,7 @@ describe('mlb-ts --sse: signals while the daemon is busy', () => {
     expect(installed).not.toContain('backend second_');
     const pids = await daemon.pids();
     mark = daemon.mark();
-    const t0 = Date.now();
-    daemon.signal('SIGTERM');
-    const exit = await daemon.exited;
-    const took = Date.now() - t0;
-    console.info(`SIGTERM with a reload waiting: exited after ${took} ms`);
-    expect(exit).toEqual({ code: 0, signal: null });
+    const took = await sigtermExitsCleanly(daemon, 'SIGTERM with a reload waiting');
     expect(took).toBeLessThan(2000);
     expect(daemon.installed()).toBe(installed);
     expect(statSync(daemon.configPath).mtimeMs).toBe(mtime);
@@ -78,12 +73,7 @@ describe('mlb-ts --sse: signals while the daemon is busy', () => {
     // The start-up reload fails and is retried with a growing backoff (26 s in all by default).
     await daemon.waitForLog((l) => l.msg === 'reload failed' && Number(l.attempt) >= 3, 10_000);
     const mark = daemon.mark();
-    const t0 = Date.now();
-    daemon.signal('SIGTERM');
-    const exit = await daemon.exited;
-    const took = Date.now() - t0;
-    console.info(`SIGTERM between reload retries: exited after ${took} ms`);
-    expect(exit).toEqual({ code: 0, signal: null });
+    const took = await sigtermExitsCleanly(daemon, 'SIGTERM between reload retries');
     expect(took).toBeLessThan(3000);
     expect(daemon.logsMatching((l) => l.msg === 'stopped', mark)).toHaveLength(1);
   }, 30_000);
@@ -142,63 +132,70 @@ describe('mlb-ts --sse: signals while the daemon is busy', () => {
   it('/healthz: 503 while a first start with no config serves the empty placeholder because Marathon does not answer, 200 once its apps are applied', async () => {
     // A gate in front of the fake: 503 while closed, then a redirect to it (as a non-leader does).
     let open = false;
-    const gate = createServer((req, res) => {
+    const gate: Parameters<typeof createServer>[1] = (req, res) => {
       req.resume();
       if (open) res.writeHead(307, { location: `${fake.url}${req.url ?? '/'}` }).end();
       else res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"no leader"}');
-    });
-    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', () => r()));
-    try {
-      const daemon = (d = await startDaemon(`http://127.0.0.1:${(gate.address() as AddressInfo).port}`, ['--debounce-ms', '20', '--max-backoff', '1']));
+    };
+    await withServer(gate, async (url) => {
+      const daemon = (d = await startDaemon(url, ['--debounce-ms', '20', '--max-backoff', '1']));
       const closed = await daemon.get('/healthz');
       expect(closed.status).toBe(503);
       expect(JSON.parse(closed.body)).toMatchObject({ ok: false, lastError: expect.stringContaining('HTTP 503') });
       open = true;
       await eventually(async () => (await daemon.get('/healthz')).status === 200, 10_000, '/healthz 200 once Marathon answers');
       expect(await daemon.config()).toContain('web.test');
-    } finally {
-      gate.closeAllConnections();
-      await new Promise<void>((r) => gate.close(() => r()));
-    }
+    });
   }, 30_000);
 
   it('SIGTERM while a fetch waits on a Marathon that stopped answering: exits 0 within 3 s (the fetch is aborted, not waited out for 30 s)', async () => {
     let hang = false;
-    const gate = createServer((req, res) => {
+    const gate: Parameters<typeof createServer>[1] = (req, res) => {
       req.resume();
       if (!hang) res.writeHead(307, { location: `${fake.url}${req.url ?? '/'}` }).end();
       // else: never answers
-    });
-    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', () => r()));
-    try {
-      const daemon = (d = await startDaemon(`http://127.0.0.1:${(gate.address() as AddressInfo).port}`, ['--debounce-ms', '20']));
+    };
+    await withServer(gate, async (url) => {
+      const daemon = (d = await startDaemon(url, ['--debounce-ms', '20']));
       hang = true;
       const mark = daemon.mark();
       daemon.signal('SIGHUP');
       await daemon.waitForLog((l) => l.msg === 'full resync requested', 5000, mark);
       await sleep(300);
-      const t0 = Date.now();
-      daemon.signal('SIGTERM');
-      const exit = await daemon.exited;
-      const took = Date.now() - t0;
-      console.info(`SIGTERM during a hung fetch: exited after ${took} ms`);
-      expect(exit).toEqual({ code: 0, signal: null });
-      expect(took).toBeLessThan(3000);
-    } finally {
-      gate.closeAllConnections();
-      await new Promise<void>((r) => gate.close(() => r()));
-    }
+      expect(await sigtermExitsCleanly(daemon, 'SIGTERM during a hung fetch')).toBeLessThan(3000);
+    });
   }, 30_000);
 
   it('SIGTERM while starting, as soon as HAProxy is spawned: exits 0 and leaves no HAProxy behind', async () => {
     const daemon = (d = await startDaemon(fake.url, ['--debounce-ms', '20'], { noWait: true }));
     await eventually(() => existsSync(daemon.masterSocket), 15_000, "HAProxy's master socket");
-    daemon.signal('SIGTERM');
-    const exit = await daemon.exited;
-    expect(exit).toEqual({ code: 0, signal: null });
+    await sigtermExitsCleanly(daemon, 'SIGTERM while starting');
     await eventually(async () => !(await accepts(daemon.ports.http)), 5000, 'nothing listening on the http port');
   }, 30_000);
 });
+
+/** SIGTERM, then the exit: code 0; the ms it took, printed with `what`. */
+async function sigtermExitsCleanly(daemon: RunningDaemon, what: string): Promise<number> {
+  const t0 = Date.now();
+  daemon.signal('SIGTERM');
+  const exit = await daemon.exited;
+  const took = Date.now() - t0;
+  console.info(`${what}: exited after ${took} ms`);
+  expect(exit).toEqual({ code: 0, signal: null });
+  return took;
+}
+
+/** Runs `body` with an HTTP server on loopback answering with `handler`, closed afterwards. */
+async function withServer(handler: Parameters<typeof createServer>[1], body: (url: string) => Promise<void>): Promise<void> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  try {
+    await body(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 function accepts(port: number): Promise<boolean> {

@@ -11,6 +11,12 @@ import { Writable } from 'node:stream';
 const quiet = () => createLogger('error', new Writable({ write: (_c, _e, cb) => cb() }));
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+/** A directory of the test's own, removed after it. */
+function newDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
+  dirs.push(dir);
+  return dir;
+}
 
 const backendIps = (path: string) => (JSON.parse(readFileSync(path, 'utf8')) as { vips: { backends: { ip: string }[] }[] }).vips.flatMap((v) => v.backends.map((b) => b.ip));
 
@@ -20,8 +26,7 @@ function httpi(...hosts: [string, number][]) {
 
 describe('IpvsSync (daemon --ipvs)', () => {
   it('writes the files and pipes only the change to the apply command, never a flush', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
-    dirs.push(dir);
+    const dir = newDir();
     const applied = join(dir, 'applied.log');
     const metrics = daemonMetrics();
     const sync = new IpvsSync(dir, `cat >> ${applied}; echo --- >> ${applied}`, quiet(), metrics);
@@ -42,8 +47,7 @@ describe('IpvsSync (daemon --ipvs)', () => {
   });
 
   it('keeps the applied state when the command fails, so the next sync retries the same change', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
-    dirs.push(dir);
+    const dir = newDir();
     const metrics = daemonMetrics();
     const failing = new IpvsSync(dir, 'exit 3', quiet(), metrics);
     await failing.sync({ apps: [httpi(['10.0.0.1', 31000])] }, (h) => h);
@@ -73,8 +77,7 @@ describe('IpvsSync (daemon --ipvs)', () => {
     ['no applied file but a vips.json (an upgrade from a version without it): vips.json counts as applied', [ok(1, 2)], 'removed', [1, 3], [`-d -t VIP:3141 ${rs(2)}`, `-a -t VIP:3141 ${rs(3)} -m -w 1`]],
     ['an unreadable applied state: the full rules', [ok(1, 2)], 'garbled', [1], ['-A -t VIP:3141 -s wlc', `-a -t VIP:3141 ${rs(1)} -m -w 1`]],
   ])('restart: %s', async (_, steps, appliedFile, last, applies) => {
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
-    dirs.push(dir);
+    const dir = newDir();
     const log = join(dir, 'applied.log');
     const working = `cat >> ${log}; echo --- >> ${log}`;
     const docOf = (backends: number[]) => ({ apps: [httpi(...backends.map((n): [string, number] => [`10.0.0.${n}`, 31000 + n - 1]))] });
@@ -94,8 +97,7 @@ describe('IpvsSync (daemon --ipvs)', () => {
   });
 
   it('the applied state moves only when the command succeeds', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
-    dirs.push(dir);
+    const dir = newDir();
     const applied = join(dir, IPVS_APPLIED_FILE);
     await new IpvsSync(dir, 'false', quiet(), daemonMetrics()).sync({ apps: [httpi(['10.0.0.1', 31000])] }, (h) => h);
     // A fresh node: nothing applied, and the failed first apply did not change that.
@@ -112,8 +114,7 @@ describe('IpvsSync (daemon --ipvs)', () => {
   });
 
   it('enqueue: the caller does not wait for the apply command, and a failed apply is retried by itself (no new sync needed) until it succeeds', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
-    dirs.push(dir);
+    const dir = newDir();
     const flag = join(dir, 'table-ready');
     const log = join(dir, 'applied.log');
     const metrics = daemonMetrics();
@@ -133,8 +134,7 @@ describe('IpvsSync (daemon --ipvs)', () => {
   });
 
   it('enqueue: a document that comes while an older one fails to apply wins; the older one is never retried after it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
-    dirs.push(dir);
+    const dir = newDir();
     const first = join(dir, 'first');
     const log = join(dir, 'applied.log');
     const metrics = daemonMetrics();
@@ -153,8 +153,7 @@ describe('IpvsSync (daemon --ipvs)', () => {
   });
 
   it('enqueue after stop: nothing runs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-ipvs-'));
-    dirs.push(dir);
+    const dir = newDir();
     const log = join(dir, 'applied.log');
     const sync = new IpvsSync(dir, `cat >> ${log}`, quiet(), daemonMetrics());
     await sync.stop();
