@@ -14,7 +14,7 @@ export const MARATHON_AUTH_OPTIONS = {
 export const RENDER_OPTIONS = {
   marathon: { alias: 'm', type: 'string', array: true, describe: 'Marathon base URL(s), tried in order; or a file with a /v2/apps?embed=apps.tasks body', default: [...DEFAULTS.marathon] },
   // One value per --group, as marathon-lb's `append`: a word after it is an argument, not a group.
-  group: { type: 'string', describe: "repeatable: only apps whose HAPROXY_GROUP (or HAPROXY_{n}_GROUP) matches; '*' = all (required)" },
+  group: { type: 'string', describe: "one value per --group, repeatable (or comma-separated): only apps whose HAPROXY_GROUP (or HAPROXY_{n}_GROUP) matches; '*' = all (required)" },
   'health-check': { alias: 'H', type: 'boolean', default: false, describe: 'only tasks whose Marathon health checks all report alive' },
   'strict-mode': { type: 'boolean', default: false, describe: 'service ports are off unless HAPROXY_{n}_ENABLED=true' },
   'haproxy-map': { type: 'boolean', default: false, describe: 'route vhosts and app ids through domain2backend.map / app2backend.map' },
@@ -36,7 +36,7 @@ export const RENDER_OPTIONS = {
   'stats-port': { type: 'number', default: DEFAULTS.ports.stats, describe: 'port of the stats listener' },
   'hard-stop-after': { type: 'string', default: DEFAULTS.hardStopAfter, describe: 'how long an old HAProxy worker may finish its connections after a reload' },
   'spare-slots': { type: 'number', default: DEFAULTS.spareSlots, describe: 'disabled server slots per backend that runtime updates fill without a reload' },
-  'log-level': { type: 'string', default: DEFAULTS.logLevel, describe: "debug, info, warn, error; marathon-lb's DEBUG, INFO, WARNING, ERROR, CRITICAL, NOTSET too (any case: WARNING = warn, CRITICAL = error, NOTSET = debug)" },
+  'log-level': { type: 'string', default: DEFAULTS.logLevel, describe: "debug, info, warn, error; marathon-lb's DEBUG, INFO, WARNING, ERROR, CRITICAL, NOTSET too (any case: WARNING = warn, CRITICAL = error, NOTSET = debug); the daemon's JSON log, and the stderr lines of one-shot mode, render, --dry-run and vips (warn hides the info lines, error the warnings)" },
 } as const satisfies Record<string, Options>;
 
 /** Flags of the long-running and one-shot modes. */
@@ -45,7 +45,7 @@ export const RUN_OPTIONS = {
   sse: { alias: 's', type: 'boolean', default: false, describe: "follow Marathon's event stream" },
   command: { alias: 'c', type: 'string', describe: 'reload command (a shell command line); without it mlb-ts reloads the HAProxy it supervises' },
   'reload-interval': { type: 'number', default: DEFAULTS.reloadInterval, describe: 'least seconds between two reloads; changes inside it coalesce' },
-  'max-reload-retries': { type: 'number', default: DEFAULTS.maxReloadRetries, describe: 'retries of a failed reload within one sync (failed syncs are retried with backoff until one succeeds); -1 (marathon-lb: forever) = the default' },
+  'max-reload-retries': { type: 'number', default: DEFAULTS.maxReloadRetries, describe: 'retries of a failed reload (0.2 s doubling, at most 5 s): in the daemon within one sync (failed syncs are then retried with backoff until one succeeds), in one-shot mode before it exits 1; -1 (marathon-lb: forever) = the default' },
   'max-backoff': { type: 'number', default: DEFAULTS.maxBackoff, describe: 'cap (seconds) of the event-stream reconnect backoff' },
   'archive-versions': { type: 'number', default: DEFAULTS.archiveVersions, describe: 'earlier configs kept beside the live one' },
   'skip-validation': { type: 'boolean', default: false, describe: "don't run haproxy -c before install" },
@@ -150,9 +150,9 @@ function logLevelFlag(argv: Argv): Settings['logLevel'] {
 
 /**
  * --max-reload-retries. marathon-lb's -1 (retry forever) is the default count: after it the
- * whole sync is retried with backoff, forever, and meanwhile newer apps are fetched, the last
- * good config stays installed and the running services get runtime updates, which a reload
- * retried in place would block.
+ * daemon retries the whole sync with backoff, forever, and meanwhile newer apps are fetched, the
+ * last good config stays installed and the running services get runtime updates, which a reload
+ * retried in place would block; one-shot mode exits 1 (the next run reloads).
  */
 function reloadRetriesFlag(argv: Argv): number {
   const v = lastOf(argv['max-reload-retries']);

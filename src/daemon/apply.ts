@@ -50,9 +50,9 @@ async function installDroppingBrokenApps(first: RenderResult, opts: InstallOptio
 }
 
 /**
- * One-shot mode: install (validated) and reload once. Exit code 0 or 1. Nothing to do only when
- * the installed files are these and their last reload succeeded: a reload that failed (the
- * install left <config>.reload-pending) is tried again by the next run. Without --command, a
+ * One-shot mode: install (validated) and reload, retried --max-reload-retries times. Exit code 0
+ * or 1. Nothing to do only when the installed files are these and their last reload succeeded: a
+ * reload that still failed (the install left <config>.reload-pending) is tried again by the next run. Without --command, a
  * HAProxy that is not running (no master socket, or a stale one) is left alone: nothing to reload.
  */
 export async function applyOnce(s: Settings, first: RenderResult, narrowing?: Narrowing): Promise<{ code: number; installed: RenderResult }> {

@@ -14,14 +14,15 @@ import type { Metrics } from './metrics.js';
 export const IPVS_APPLIED_FILE = 'ipvs.applied.json';
 
 /**
- * --ipvs in the daemon: keeps ipvs.rules, vips.hosts and vips.json (the rendered model) beside
- * haproxy.cfg, and when the VIP set differs from the applied one writes ipvs.delta (only
- * -A/-D/-a/-e/-d lines from the applied set to the new one, never a flush) and pipes it to
- * --ipvs-apply-command (e.g. `ipvsadm -R`).
+ * --ipvs (in the daemon, and once in one-shot mode): keeps ipvs.rules, vips.hosts and vips.json
+ * (the rendered model) beside haproxy.cfg, and when the VIP set differs from the applied one
+ * writes ipvs.delta (only -A/-D/-a/-e/-d lines from the applied set to the new one, never a
+ * flush) and pipes it to --ipvs-apply-command (e.g. `ipvsadm -R`). The daemon goes through
+ * enqueue: a queue of its own, which HAProxy's updates never wait for, and retries of its own.
  *
  * The applied set is kept apart from vips.json, in ipvs.applied.json, written only once the
  * command has exited 0 (or, without a command, once ipvs.delta is written): a failed apply
- * leaves it as it was, in memory and on disk, so the next sync, in this process or after a
+ * leaves it as it was, in memory and on disk, so the retry, in this process or after a
  * restart, computes the delta from what the table really holds and the missed change is not
  * lost. Without that file, see seededApplied; when it can't be read, the table's state is
  * unknown and the first apply is the full rule set (-A/-a of every VIP).

@@ -6,7 +6,7 @@ import { asAppsDocument, slimAppsDocument } from './schema.js';
 import type { AppsDocument } from './types.js';
 
 export interface MarathonSource {
-  /** Base URLs or file paths, tried in order. */
+  /** Base URLs or file paths, tried in order (the one that answered last first: see inTryOrder). */
   urls: string[];
   auth?: HttpAuth;
   ca?: string | Buffer;
