@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { isDirectory } from '../io/files.js';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
@@ -16,7 +17,7 @@ function version(): string {
 /** ./templates when it is a directory (a file of that name is not the default's business). */
 function defaultTemplatesDir(): string | undefined {
   const dir = join(process.cwd(), 'templates');
-  return existsSync(dir) && statSync(dir).isDirectory() ? dir : undefined;
+  return isDirectory(dir) ? dir : undefined;
 }
 
 type Args = Record<string, unknown>;

@@ -7,6 +7,7 @@ import { warningLine } from '../model/types.js';
 import { type VipModel } from '../model/vips.js';
 import { parseVipJson, renderIpvsDelta, renderIpvsRules, renderVipJson } from '../render/ipvs.js';
 import { vipOutputs } from '../cli/vips.js';
+import { backoffMs } from '../marathon/events.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
@@ -130,8 +131,8 @@ export class IpvsSync {
   /**
    * The daemon's way in: syncs the newest document after the sync under way, without making
    * HAProxy's update wait (an apply command may take up to its 60 s timeout). Documents that
-   * arrive meanwhile collapse into the newest. A failed apply is tried again with backoff (500 ms
-   * doubling, at most `maxBackoffMs`), always from the newest document, so an older set never
+   * arrive meanwhile collapse into the newest. A failed apply is tried again with the event
+   * stream's backoff (500 ms doubling, jittered, at most `maxBackoffMs`), always from the newest document, so an older set never
    * follows a newer one into the table.
    */
   enqueue(doc: AppsDocument, resolveHost: (host: string) => string | undefined, maxBackoffMs: number): void {
@@ -161,7 +162,7 @@ export class IpvsSync {
     }
     // A newer document queued meanwhile is the retry.
     if (this.queued || this.stopped) return;
-    const retryIn = Math.min(this.maxBackoffMs, 500 * 2 ** this.failures++);
+    const retryIn = backoffMs(this.failures++, 500, this.maxBackoffMs);
     this.log.info({ retryInMs: retryIn }, 'IPVS sync to be retried');
     this.retryTimer = setTimeout(() => {
       const latest = this.latest;

@@ -1,8 +1,8 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MlbError } from '../errors.js';
-import { commitStaged, discardStaged, readIfExists, stageFiles } from '../io/files.js';
+import { commitStaged, discardStaged, isDirectory, readIfExists, stageFiles } from '../io/files.js';
 import { validateConfig, type Validation } from './validate.js';
 
 import { EMPTY_SERVER_STATE } from './server-state.js';
@@ -100,14 +100,6 @@ function withoutScratchPaths(v: Validation, scratch: string): Validation {
 export function validationError(v: Validation): MlbError {
   const reason = v.alerts.filter((a) => !/^(config : )?(Fatal errors found|Error\(s\) found)/.test(a)).slice(0, 3).join(' | ') || v.output.trim().split('\n').pop() || 'unknown';
   return new MlbError('E_HAPROXY_INVALID', `haproxy -c refused the config: ${reason}`);
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** Keeps the newest `keep` earlier configs in <dir>/mlb-ts-archive/. */

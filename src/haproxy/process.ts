@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { MlbError } from '../errors.js';
 import { reloadAndVerify, runningMaster, showProc, type ShowProc } from './master.js';
 import { INSTALL_HINT } from './validate.js';
+import { isProcessAlive } from '../io/files.js';
 
 export interface SupervisorOptions {
   bin: string;
@@ -137,14 +138,7 @@ export class SupervisedHaproxy {
     this.stopping = true;
     const pid = this.pid;
     if (pid === undefined) return;
-    const alive = () => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    const alive = () => isProcessAlive(pid);
     try {
       process.kill(pid, 'SIGUSR1');
     } catch {

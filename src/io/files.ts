@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MlbError } from '../errors.js';
 
@@ -79,7 +79,17 @@ export function discardStaged(staged: StagedFile[]): void {
   for (const f of staged) rmSync(f.temp, { force: true });
 }
 
-function isAlive(pid: number): boolean {
+/** Whether `path` is a directory (false when it is missing or cannot be looked at). */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether process `pid` exists (one of another user's, which may not be signalled, does). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -106,7 +116,7 @@ export function removeStaleTemps(paths: string[]): string[] {
       const m = /^\.(.+)\.(\d+)\.\d+\.tmp$/.exec(entry);
       if (!m || !names.has(m[1] as string)) continue;
       const pid = Number(m[2]);
-      if (pid === process.pid || isAlive(pid)) continue;
+      if (pid === process.pid || isProcessAlive(pid)) continue;
       rmSync(join(dir, entry), { force: true });
       removed.push(join(dir, entry));
     }

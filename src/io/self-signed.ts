@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
@@ -56,8 +56,8 @@ async function makeSelfSigned(pem: string): Promise<void> {
     const res = await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=mlb-ts-self-signed', '-keyout', key, '-out', crt], { reject: false, all: true, timeout: 60_000 });
     if (res.exitCode === undefined) throw new Error(`openssl could not run: ${res.shortMessage}`);
     if (res.exitCode !== 0) throw new Error(`openssl exited ${res.exitCode}: ${String(res.all ?? '').trim().split('\n').pop() ?? ''}`);
+    // A new file: mode 600 from the start (a umask only takes bits away).
     writeFileSync(tmp, readFileSync(crt, 'utf8') + readFileSync(key, 'utf8'), { mode: 0o600 });
-    chmodSync(tmp, 0o600);
     renameSync(tmp, pem);
   } catch (e) {
     throw new MlbError('E_INSTALL', `--ssl-certs ${DEFAULTS.sslCerts.join(',')} cannot serve :443 and no self-signed placeholder could be made at ${pem} (pass --ssl-certs with a PEM file)`, { cause: e });

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { MlbError } from '../errors.js';
 import { TEMPLATE_BY_NAME } from '../render/template-registry.js';
 import { type TemplateSource, TemplateSet } from '../render/templates.js';
+import { isDirectory } from './files.js';
 
 /** The package's templates/ directory (same depth from src/io and dist/io). */
 export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
@@ -26,7 +27,7 @@ const TEMPLATE_LIKE = /^HAPROXY_[A-Z0-9_]+$/;
  * is not silently ignored; other files (a README, an editor's backup) are skipped.
  */
 export function readTemplateDir(dir: string): Map<string, TemplateSource> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new MlbError('E_TEMPLATE_DIR', `--templates ${dir} is not a directory`);
+  if (!isDirectory(dir)) throw new MlbError('E_TEMPLATE_DIR', `--templates ${dir} is not a directory`);
   const out = new Map<string, TemplateSource>();
   for (const file of readdirSync(dir).sort()) {
     const path = join(dir, file);

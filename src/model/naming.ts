@@ -72,12 +72,20 @@ export function serverName(host: string, ip: string, port: number): string {
   return host === ip ? `${serverNamePart(ip)}_${port}` : `${serverNamePart(host)}_${serverNamePart(ip)}_${port}`;
 }
 
+/** stickyCookie's values: the daemon renders every sticky server again on each sync, and names are stable. */
+const cookies = new Map<string, string>();
+
 /**
  * A server's value of the sticky cookie, as marathon-lb sets it: the first 10 hex digits of the
  * SHA-1 of its name, so a client holding marathon-lb's cookie keeps its server after the switch.
  */
 export function stickyCookie(name: string): string {
-  return createHash('sha1').update(name).digest('hex').slice(0, 10);
+  let cookie = cookies.get(name);
+  if (cookie === undefined) {
+    cookie = createHash('sha1').update(name).digest('hex').slice(0, 10);
+    if (cookies.size < 100_000) cookies.set(name, cookie);
+  }
+  return cookie;
 }
 
 /** FNV-1a, 32 bits. */

@@ -52,6 +52,8 @@ interface VhostRule {
   viaMap: boolean;
   /** Its longest path prefix (0: none): longer, more specific prefixes are tried first. */
   pathLength: number;
+  /** Its place in the service's VHOST list (the order of equal rules of one service). */
+  vhostIndex: number;
 }
 
 interface ServiceParts {
@@ -225,12 +227,12 @@ function renderService(s: Service, templates: TemplateSet, opts: RenderOptions, 
 
   const pathLength = longestPathPrefix(s.path);
   const vhostRules = http
-    ? s.vhosts.map((hostname) => {
+    ? s.vhosts.map((hostname, vhostIndex) => {
         const pattern = aclNames.patterns.get(hostname);
         const vhost = { hostname: pattern ?? hostname, cleanedUpHostname: aclNames.hosts.get(hostname), path: s.path };
         // A wildcard can't be a key of the map (an exact lookup).
         const plain = !s.path && !s.auth && !s.redirectToHttps && pattern === undefined;
-        return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain, pathLength };
+        return { service: s, hostname, ctx, vhost, viaMap: opts.haproxyMap && plain, pathLength, vhostIndex };
       })
     : [];
   return { service: s, ctx, userlist, frontend, backend: flat(backend), vhostRules };
@@ -334,7 +336,7 @@ function compareRules(a: VhostRule, b: VhostRule): number {
     b.pathLength - a.pathLength ||
     cmp(a.service.appId, b.service.appId) ||
     a.service.servicePort - b.service.servicePort ||
-    a.service.vhosts.indexOf(a.hostname) - b.service.vhosts.indexOf(b.hostname)
+    a.vhostIndex - b.vhostIndex
   );
 }
 
