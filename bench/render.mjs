@@ -21,6 +21,16 @@ export function nodeStartMs() {
   return Math.round(median(walls));
 }
 
+/** Wall ms of one bench/floor.mjs process on `doc` (see there): read, JSON.parse, a line per task, write. */
+function floorRunMs(doc, out) {
+  const t0 = process.hrtime.bigint();
+  const res = spawnSync(process.execPath, [new URL('./floor.mjs', import.meta.url).pathname, doc, out], { encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (res.status !== 0) throw new Error(`floor run failed (${res.status}): ${res.stderr.slice(-500)}`);
+  rmSync(out, { force: true });
+  return wall;
+}
+
 export function benchRender(sizes = [1000, 5000, 50000], runs = 5, tasksPerApp = 4) {
   const dir = mkdtempSync(join(tmpdir(), 'mlb-bench-'));
   const rows = [];
@@ -30,6 +40,7 @@ export function benchRender(sizes = [1000, 5000, 50000], runs = 5, tasksPerApp =
       writeFileSync(doc, JSON.stringify(syntheticCluster(apps, tasksPerApp)));
       const walls = [];
       const rss = [];
+      const floors = [];
       let servers = 0;
       const n = apps >= 50000 ? Math.min(runs, 2) : runs;
       for (let r = 0; r < n; r++) {
@@ -47,9 +58,10 @@ export function benchRender(sizes = [1000, 5000, 50000], runs = 5, tasksPerApp =
         rss.push(JSON.parse(readFileSync(usage, 'utf8')).maxRssKb / 1024);
         servers = Number(/(\d+) servers/.exec(res.stderr)?.[1] ?? 0);
         rmSync(out, { recursive: true, force: true });
+        floors.push(floorRunMs(doc, join(dir, 'floor.cfg')));
       }
       const wall = median(walls);
-      rows.push({ apps, tasks: apps * tasksPerApp, servers, wallMs: Math.round(wall), minWallMs: Math.round(Math.min(...walls)), peakRssMb: Math.round(median(rss)), usPerServer: +((wall * 1000) / Math.max(1, servers)).toFixed(2), runs: n });
+      rows.push({ apps, tasks: apps * tasksPerApp, servers, wallMs: Math.round(wall), minWallMs: Math.round(Math.min(...walls)), peakRssMb: Math.round(median(rss)), usPerServer: +((wall * 1000) / Math.max(1, servers)).toFixed(2), floorMs: Math.round(median(floors)), runs: n });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

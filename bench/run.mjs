@@ -68,7 +68,7 @@ async function section(name, title, fn) {
 
 await section('render', 'Render at scale: `mlb-ts render` on synthetic clusters (whole process, median of runs)', async () => {
   const rows = benchRender(cfg.render.sizes, cfg.render.runs, cfg.render.tasksPerApp);
-  table('apps × tasks → servers, wall time (median, fastest), peak RSS', rows.map((r) => ({ apps: r.apps, servers: r.servers, 'wall ms': r.wallMs, 'fastest ms': r.minWallMs, 'peak RSS MB': r.peakRssMb, 'µs/server': r.usPerServer, runs: r.runs })));
+  table('apps × tasks → servers, wall time (median, fastest), peak RSS', rows.map((r) => ({ apps: r.apps, servers: r.servers, 'wall ms': r.wallMs, 'fastest ms': r.minWallMs, 'peak RSS MB': r.peakRssMb, 'µs/server': r.usPerServer, 'floor ms': r.floorMs, runs: r.runs })));
   const at = (n) => rows.find((r) => r.apps === n);
   const r5k = at(5000);
   const r50k = at(50000);
@@ -79,12 +79,14 @@ await section('render', 'Render at scale: `mlb-ts render` on synthetic clusters 
     { target: 'linearity: µs/server at 50k ÷ at 5k ≤ 1.5', value: ratio !== undefined ? ratio.toFixed(2) : 'not run', verdict: metOrMissed(ratio !== undefined ? ratio <= 1.5 : undefined) },
   ];
   table('targets', targets);
+  if (r5k) say(`Floor at 5k apps: ${r5k.floorMs} ms for a Node process that only reads, JSON.parses and writes a server line per task (bench/floor.mjs), against ${r5k.wallMs} ms for mlb-ts render.`);
   const nodeMs = nodeStartMs();
   say(`Node's own start here (node -e 0, median of 5): ${nodeMs} ms${process.env.NODE_EXTRA_CA_CERTS ? ' — NODE_EXTRA_CA_CERTS is set in this environment, and Node reads that CA file at every start' : ''}.`);
   return {
     nodeStartMs: nodeMs,
     nodeExtraCaCerts: Boolean(process.env.NODE_EXTRA_CA_CERTS),
     rows,
+    floor5kMs: r5k ? r5k.floorMs : null,
     linearityRatio: ratio !== undefined ? round(ratio, 2) : null,
     targets: {
       wall5kMet: r5k ? r5k.wallMs <= 400 : null,
