@@ -56,7 +56,7 @@ export async function renderFromSettings(s: Settings, configPath: string, previo
   const doc = await loadApps(s);
   const resolveHost = await new HostResolver().resolveAll(agentHosts(doc.apps));
   const fetchMs = performance.now() - t0;
-  const result = renderAll(doc, s, templates, configPath, resolveHost, previousServicePorts);
+  const result = renderAll(doc, s, templates, configPath, resolveHost, previousServicePorts ? { previousServicePorts } : {});
   printWarnings(result);
   for (const line of [...missingCertWarnings(s), ...missingServiceCerts(result)]) say('warn', `warning: ${line}`);
   return { ...result, doc, templates, resolveHost, fetchMs };
@@ -132,7 +132,7 @@ export async function oneShotCommand(given: Settings): Promise<number> {
   if (previous.error) say('warn', `warning: ${portsFile} unreadable (${previous.error}); IP-per-task service ports are assigned afresh`);
   const result = await renderFromSettings(s, configPath, previous.ports);
   // Returns (0 or 1) only once the files are installed: their ports are the ones to keep.
-  const { code, installed } = await applyOnce(s, result, { apps: result.doc.apps, render: (apps) => renderAll({ apps }, s, result.templates, configPath, result.resolveHost, previous.ports) });
+  const { code, installed } = await applyOnce(s, result, { apps: result.doc.apps, render: (apps, droppedPorts) => renderAll({ apps }, s, result.templates, configPath, result.resolveHost, { previousServicePorts: previous.ports, ...(droppedPorts ? { droppedPorts } : {}) }) });
   try {
     writeServicePorts(portsFile, assignedServicePorts(installed.model.services));
   } catch (e) {

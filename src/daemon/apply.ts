@@ -4,9 +4,8 @@ import { MlbError, errorLine, isMlbError } from '../errors.js';
 import { clearReloadPending, installFiles, type InstallOptions, type InstallResult, isReloadPending, validateSet } from '../haproxy/install.js';
 import { removeStaleTemps } from '../io/files.js';
 import type { MarathonApp } from '../marathon/types.js';
-import { warningLine } from '../model/types.js';
 import { installOptionsOf, type Settings } from '../settings.js';
-import { type Checked, dropBrokenApps, refusedWithoutApps } from './narrow.js';
+import { type Checked, droppedPortLine, dropBrokenPorts, refusedWithoutApps } from './narrow.js';
 import type { RenderResult } from './render-set.js';
 import { say } from '../io/say.js';
 
@@ -21,16 +20,16 @@ export async function runReloadCommand(command: string): Promise<void> {
   }
 }
 
-/** What one-shot mode needs to render again without the apps HAProxy refuses. */
+/** What one-shot mode needs to render again without the app ports HAProxy refuses. */
 export interface Narrowing {
   apps: readonly MarathonApp[];
-  /** The same render (settings, templates, resolved hosts) of only these apps. */
-  render: (apps: MarathonApp[]) => RenderResult;
+  /** The same render (settings, templates, resolved hosts) of these apps, without `droppedPorts` (portKey). */
+  render: (apps: MarathonApp[], droppedPorts?: ReadonlySet<string>) => RenderResult;
 }
 
 /**
- * Installs `first`; when HAProxy refuses it and some apps are to blame, installs the config
- * without them instead, as the daemon does, each dropped app said on one warning line. The
+ * Installs `first`; when HAProxy refuses it and some app ports are to blame, installs the config
+ * without them instead, as the daemon does, each dropped port said on one warning line. The
  * result is the render installed (or found installed).
  */
 async function installDroppingBrokenApps(first: RenderResult, opts: InstallOptions, narrowing: Narrowing | undefined): Promise<{ install: InstallResult; result: RenderResult }> {
@@ -38,13 +37,14 @@ async function installDroppingBrokenApps(first: RenderResult, opts: InstallOptio
     return { install: await installFiles(first.files, opts), result: first };
   } catch (e) {
     if (!narrowing || !isMlbError(e) || e.code !== 'E_HAPROXY_INVALID') throw e;
-    const check = async (apps: MarathonApp[]): Promise<Checked> => {
-      const result = narrowing.render(apps);
+    const check = async (apps: MarathonApp[], dropped?: ReadonlySet<string>): Promise<Checked> => {
+      const result = narrowing.render(apps, dropped);
       return { result, validation: await validateSet(result.files, dirname(opts.configPath), opts.haproxyBin, opts.stateFile) };
     };
     const none = await check([]);
     if (!none.validation.ok) throw refusedWithoutApps(none.validation);
-    const result = await dropBrokenApps(narrowing.apps, first, e, check, (app, reason) => say('warn', `warning: ${warningLine({ code: 'E_HAPROXY_INVALID', appId: app, message: `app dropped: ${reason}` })}`));
+    const all = [...narrowing.apps];
+    const result = await dropBrokenPorts(all, first, e, (dropped) => check(all, dropped), (port) => say('warn', `warning: ${droppedPortLine(port)}`));
     return { install: await installFiles(result.files, { ...opts, skipValidation: true }), result };
   }
 }

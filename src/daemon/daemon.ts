@@ -14,7 +14,7 @@ import { loadTemplateSet } from '../io/templates.js';
 import { fetchApps, fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.js';
 import { backoffMs, MarathonEventStream } from '../marathon/events.js';
 import type { AppsDocument, MarathonApp } from '../marathon/types.js';
-import { assignedServicePorts } from '../model/service-ports.js';
+import { assignedServicePorts, portKey } from '../model/service-ports.js';
 import { readServicePorts, servicePortsPathOf, writeServicePorts } from '../io/service-ports-file.js';
 import { warningLine, type LbModel } from '../model/types.js';
 import { describeDiff, diffModels } from '../plan/diff.js';
@@ -25,7 +25,7 @@ import type { Logger } from './log.js';
 import { daemonMetrics, type Metrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
 import { agentHosts, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
-import { dropBrokenApps, refusedWithoutApps } from './narrow.js';
+import { type BlamedPorts, type DroppedPort, droppedPortOf, dropBrokenPorts, portsOfSections, refusedWithoutApps } from './narrow.js';
 import { reloadRetryPauseMs } from './apply.js';
 import { IpvsSync } from './vips.js';
 
@@ -120,11 +120,11 @@ export class Daemon {
    */
   private lastGood: InstallFile[] | undefined;
   /**
-   * Apps left out because HAProxy could not load them (a reload or start failed on them, e.g.
-   * a port another process holds), while their definition stays the same; a periodic resync
-   * or SIGHUP tries them again.
+   * App ports left out because HAProxy could not load them (a reload or start failed on them,
+   * e.g. a port another process holds), by app id, while the app's definition stays the same; a
+   * periodic resync or SIGHUP tries them again.
    */
-  private readonly heldBack = new Map<string, { definition: string; reason: string }>();
+  private readonly heldBack = new Map<string, { definition: string; ports: Set<number> }>();
   /** The apps document (as fetched) and the templates' signature behind the applied config. */
   private appliedInput: { bytes: Buffer; templates: string } | undefined;
   private readonly source: ReturnType<typeof marathonSourceOf>;
@@ -334,9 +334,9 @@ export class Daemon {
         return adopted;
       } catch (e) {
         if (round >= MAX_NARROWING_ROUNDS) throw e;
-        const blamed = doc && this.applied ? this.blamedApps(e, this.applied.config, this.applied.model) : new Map<string, string>();
+        const blamed: BlamedPorts = doc && this.applied ? this.blamedPorts(e, this.applied.config, this.applied.model) : new Map();
         if (doc && blamed.size > 0) {
-          this.log.error({ err: errorLine(e) }, 'HAProxy does not start with the new config; leaving out the apps it blames');
+          this.log.error({ err: errorLine(e) }, 'HAProxy does not start with the new config; leaving out the app ports it blames');
           this.holdBack(blamed, doc);
           await this.applyDocument(doc, ['startup'], false);
           continue;
@@ -471,18 +471,19 @@ export class Daemon {
   }
 
   /**
-   * Renders `doc` without the held-back apps (VIPs, with `withVips`, from all of them).
+   * Renders `doc` without the held-back app ports and `dropped` (portKeys; VIPs, with
+   * `withVips`, from all of them).
    * IP-per-task ports keep the service ports the applied config gave them, so an app that
    * comes or goes never moves another one's frontend. Before the first apply, those of the
    * last run (service-ports.json beside the config, written by recordApplied), so they
    * survive a restart too.
    */
-  private async render(doc: AppsDocument, withVips = false): Promise<RenderResult> {
+  private async render(doc: AppsDocument, withVips = false, dropped?: ReadonlySet<string>): Promise<RenderResult> {
     const t0 = performance.now();
     const resolveHost = await this.resolver.resolveAll(agentHosts(doc.apps));
     if (withVips) this.ipvs?.enqueue(doc, resolveHost, this.s.maxBackoff * 1000);
-    const apps = this.heldBack.size > 0 ? { apps: doc.apps.filter((a) => !this.heldBack.has(a.id)) } : doc;
-    const result = renderAll(apps, this.s, this.templateSet(), this.configPath, resolveHost, this.persistedPorts);
+    const droppedPorts = this.heldBack.size > 0 || dropped ? new Set([...this.heldBackPorts(), ...(dropped ?? [])]) : undefined;
+    const result = renderAll(doc, this.s, this.templateSet(), this.configPath, resolveHost, { previousServicePorts: this.persistedPorts, ...(droppedPorts ? { droppedPorts } : {}) });
     this.metrics.observe('mlb_render_seconds', (performance.now() - t0) / 1000);
     return result;
   }
@@ -535,7 +536,7 @@ export class Daemon {
     const requests = this.reloadRequests;
     for (let round = 0; ; round++) {
       // Ports another process holds: the reload would fail on them (and pause every listener meanwhile).
-      let blamed = reload && round < MAX_NARROWING_ROUNDS ? await this.unbindableApps(result) : new Map<string, string>();
+      let blamed: BlamedPorts = reload && round < MAX_NARROWING_ROUNDS ? await this.unbindablePorts(result) : new Map();
       if (blamed.size === 0) {
         result = await this.installValid(doc, result);
         if (nothingLeft()) return true;
@@ -545,14 +546,14 @@ export class Daemon {
           break;
         } catch (e) {
           await this.restoreLastGood();
-          blamed = round < MAX_NARROWING_ROUNDS ? this.blamedApps(e, result.rendered.config, result.model) : new Map<string, string>();
+          blamed = round < MAX_NARROWING_ROUNDS ? this.blamedPorts(e, result.rendered.config, result.model) : new Map();
           if (blamed.size === 0) {
             await this.runtimeForRunningServices(doc);
             throw e;
           }
         }
       }
-      // Without the apps HAProxy can't load: maybe nothing is left to do, or the rest is runtime-only.
+      // Without the app ports HAProxy can't load: maybe nothing is left to do, or the rest is runtime-only.
       this.holdBack(blamed, doc);
       result = await this.render(doc);
       if (nothingLeft()) return true;
@@ -590,49 +591,45 @@ export class Daemon {
     }
   }
 
-  /** Leaves apps out of the config while their definition stays the same; each logged with HAProxy's reason. */
-  private holdBack(blamed: Map<string, string>, doc: AppsDocument): void {
+  /** The held-back app ports, as portKeys. */
+  private heldBackPorts(): string[] {
+    return [...this.heldBack].flatMap(([id, held]) => [...held.ports].map((p) => portKey(id, p)));
+  }
+
+  /** Leaves app ports out of the config while their app's definition stays the same; each logged with HAProxy's reason. */
+  private holdBack(blamed: BlamedPorts, doc: AppsDocument): void {
     const apps = new Map(doc.apps.map((a) => [a.id, a]));
-    for (const [id, reason] of blamed) {
-      const app = apps.get(id);
-      if (!app || this.heldBack.has(id)) continue;
-      this.heldBack.set(id, { definition: definitionOf(app), reason });
-      this.metrics.inc('mlb_apps_dropped_total');
-      this.log.error({ code: 'E_RELOAD', app: id }, `app ${id} dropped: ${reason}`);
+    for (const { appId, portIndex, reason, blame } of blamed.values()) {
+      const app = apps.get(appId);
+      if (!app || this.heldBack.get(appId)?.ports.has(portIndex)) continue;
+      const held = this.heldBack.get(appId) ?? { definition: definitionOf(app), ports: new Set<number>() };
+      held.ports.add(portIndex);
+      this.heldBack.set(appId, held);
+      this.logDroppedPort(droppedPortOf(app, portIndex, reason, blame), 'E_RELOAD');
     }
   }
 
   /**
-   * The apps (with why) behind the proxies HAProxy's alerts blame for a failed start or reload
-   * (MlbError.details, and the message), in the config it was given.
+   * The app ports (with why) behind the proxies HAProxy's alerts blame for a failed start or
+   * reload (MlbError.details, and the message), in the config it was given.
    */
-  private blamedApps(e: unknown, config: string, model: LbModel): Map<string, string> {
+  private blamedPorts(e: unknown, config: string, model: LbModel): BlamedPorts {
     if (!isMlbError(e)) return new Map();
     const bySection = new Map<string, string[]>();
     for (const line of [...e.details, e.message]) {
       for (const section of blamedSections([line], config)) bySection.set(section, [...(bySection.get(section) ?? []), line]);
     }
-    return this.appsOfSections(new Map([...bySection].map(([section, lines]) => [section, `HAProxy could not load it: ${lines.slice(0, 2).join(' | ')}`])), model);
-  }
-
-  /** Sections (a service's frontend, backend or userlist) with why → the apps feeding them, with why. */
-  private appsOfSections(reasons: Map<string, string>, model: LbModel): Map<string, string> {
-    const apps = new Map<string, string>();
-    for (const s of model.services) {
-      const reason = reasons.get(s.backend) ?? reasons.get(`user_${s.backend}`);
-      if (reason) for (const a of s.sourceAppIds) if (!apps.has(a)) apps.set(a, reason);
-    }
-    return apps;
+    return portsOfSections(new Map([...bySection].map(([section, lines]) => [section, `HAProxy could not load it: ${lines.slice(0, 2).join(' | ')}`])), model, { suspects: 'verbatim', config });
   }
 
   /**
-   * Apps whose new frontends would bind a port another process already listens on (checked
+   * App ports whose new frontends would bind a port another process already listens on (checked
    * before reloading the HAProxy mlb-ts runs; ports the running config binds are its own).
    */
-  private async unbindableApps(result: RenderResult): Promise<Map<string, string>> {
+  private async unbindablePorts(result: RenderResult): Promise<BlamedPorts> {
     const running = this.lastGood?.[0]?.content;
     if (this.reloader.kind !== 'supervised' || running === undefined) return new Map();
-    return this.appsOfSections(await takenBinds(result.rendered.config, running), result.model);
+    return portsOfSections(await takenBinds(result.rendered.config, running), result.model, { suspects: 'port' });
   }
 
   /** After a failed reload: the files the running HAProxy loaded go back in place (atomically, like any install). */
@@ -801,7 +798,7 @@ export class Daemon {
       } catch (e) {
         this.metrics.inc('mlb_reload_failures_total', { reason });
         this.log.error({ reason, attempt, err: errorLine(e) }, 'reload failed');
-        if (attempt >= this.s.maxReloadRetries || this.stopped || this.blamedApps(e, result.rendered.config, result.model).size > 0) throw e;
+        if (attempt >= this.s.maxReloadRetries || this.stopped || this.blamedPorts(e, result.rendered.config, result.model).size > 0) throw e;
         await this.pause(reloadRetryPauseMs(attempt));
         if (this.stopped) throw e;
       }
@@ -831,8 +828,8 @@ export class Daemon {
     }
   }
 
-  private async validate(doc: AppsDocument): Promise<{ result: RenderResult; validation: Validation }> {
-    const result = await this.render(doc);
+  private async validate(doc: AppsDocument, dropped?: ReadonlySet<string>): Promise<{ result: RenderResult; validation: Validation }> {
+    const result = await this.render(doc, false, dropped);
     const validation = await validateSet(result.files, dirname(this.configPath), this.s.haproxyBin, stateFileOf(this.configPath));
     return { result, validation };
   }
@@ -855,11 +852,11 @@ export class Daemon {
       this.templates = changed;
     }
     if (!none.validation.ok) throw refusedWithoutApps(none.validation);
-    return dropBrokenApps(doc.apps, first, error, (apps) => this.validate({ apps }), (a, reason) => this.dropApp(a, reason));
+    return dropBrokenPorts(doc.apps, first, error, (dropped) => this.validate(doc, dropped), (p) => this.logDroppedPort(p, 'E_HAPROXY_INVALID'));
   }
 
-  private dropApp(appId: string, reason: string): void {
+  private logDroppedPort(p: DroppedPort, code: string): void {
     this.metrics.inc('mlb_apps_dropped_total');
-    this.log.error({ code: 'E_HAPROXY_INVALID', app: appId }, `app ${appId} dropped: ${reason}`);
+    this.log.error({ code, app: p.appId, port: p.portIndex, ...(p.label ? { label: p.label } : {}) }, `app ${p.appId} port ${p.portIndex} dropped: ${p.reason}`);
   }
 }

@@ -103,7 +103,7 @@ export function daemonMetrics(): Metrics {
   m.declare('mlb_runtime_fallbacks_total', 'counter', 'runtime API updates that failed and fell back to a reload');
   m.declare('mlb_runtime_via_master_total', 'counter', 'runtime API calls (updates, server-state saves) sent through the master CLI because the admin socket was unreachable');
   m.declare('mlb_validation_failures_total', 'counter', 'configs refused by haproxy -c');
-  m.declare('mlb_apps_dropped_total', 'counter', 'apps dropped because HAProxy refused their part of the config');
+  m.declare('mlb_apps_dropped_total', 'counter', 'app ports dropped because HAProxy refused their part of the config (one per port)');
   m.declare('mlb_render_seconds', 'summary', 'model + render duration');
   m.declare('mlb_apply_seconds', 'summary', 'validate + install + reload duration');
   m.declare('mlb_apps', 'gauge', 'apps in the last rendered model');

@@ -1,8 +1,11 @@
 import { MlbError } from '../errors.js';
-import { blamedSections } from '../haproxy/attribute.js';
+import { blamedSections, citedLines } from '../haproxy/attribute.js';
 import { validationError } from '../haproxy/install.js';
 import type { Validation } from '../haproxy/validate.js';
 import type { MarathonApp } from '../marathon/types.js';
+import { type LbModel, type Service, warningLine } from '../model/types.js';
+import { portKey } from '../model/service-ports.js';
+import { PORT_TEMPLATE_NAMES } from '../render/template-registry.js';
 import type { RenderResult } from './render-set.js';
 
 /** A render of some apps and HAProxy's verdict on it. */
@@ -11,55 +14,143 @@ export interface Checked {
   validation: Validation;
 }
 
+/** A port of an app that narrowing leaves out, with HAProxy's reason. */
+export interface DroppedPort {
+  appId: string;
+  portIndex: number;
+  /** The port's labels whose text goes into the config as written (label templates, bind options…), if any. */
+  label?: string;
+  reason: string;
+}
+
+/** The one-line warning for a dropped port: code, app, label(s) and HAProxy's reason. */
+export function droppedPortLine(p: DroppedPort): string {
+  return warningLine({ code: 'E_HAPROXY_INVALID', appId: p.appId, ...(p.label ? { label: p.label } : {}), message: `port ${p.portIndex} dropped: ${p.reason}` });
+}
+
 /**
- * A valid render without the apps HAProxy refuses (`first`, of all `apps`, was refused with
- * `error`): first the apps feeding the sections its alerts blame (by line number or proxy
- * name), a few rounds; then bisection over the rest. `drop` hears of each app left out, with
- * HAProxy's reason. E_HAPROXY_INVALID if even that does not give a valid config. The caller has
- * checked that a config without any app passes.
+ * Which of a port's labels to name when HAProxy can't load its part: those whose text goes into
+ * the config as written, or (its port is taken by another process) HAPROXY_{n}_PORT.
  */
-export async function dropBrokenApps(
+export type Suspects = 'verbatim' | 'port';
+
+/** How a port's labels are judged when it is dropped: which kind, and the config HAProxy's reason cites lines of. */
+export interface Blame {
+  suspects: Suspects;
+  config?: string;
+}
+
+/** App ports (by portKey) HAProxy could not load, with why. */
+export type BlamedPorts = Map<string, { appId: string; portIndex: number; reason: string; blame: Blame }>;
+
+/** Sections (a service's frontend, backend or userlist) with why → the app ports feeding them, with why. */
+export function portsOfSections(reasons: Map<string, string>, model: LbModel, blame: Blame): BlamedPorts {
+  const ports: BlamedPorts = new Map();
+  for (const s of model.services) {
+    const reason = reasons.get(s.backend) ?? reasons.get(`user_${s.backend}`);
+    if (reason) for (const [key, port] of portsOf(s)) if (!ports.has(key)) ports.set(key, { ...port, reason, blame });
+  }
+  return ports;
+}
+
+/** A dropped port of `app` (undefined: an app no longer known), naming the labels most likely at fault. */
+export function droppedPortOf(app: MarathonApp | undefined, portIndex: number, reason: string, blame: Blame): DroppedPort {
+  const label = suspectLabels(app, portIndex, blame.suspects, blame.config === undefined ? [] : citedLines(reason, blame.config));
+  return { appId: app?.id ?? '', portIndex, ...(label ? { label } : {}), reason };
+}
+
+/** The app ports feeding `s` (portKey → app id and port index). */
+function portsOf(s: Service): [string, { appId: string; portIndex: number }][] {
+  return s.sourceAppIds.map((appId) => [portKey(appId, s.portIndex), { appId, portIndex: s.portIndex }]);
+}
+
+/**
+ * A valid render without the app ports HAProxy refuses (`first` was refused with `error`):
+ * first the ports feeding the sections its alerts blame (by line number or proxy name), a few
+ * rounds; then bisection over the rest. `check` renders the same apps without the ports it is
+ * given (portKey). `drop` hears of each port left out, with HAProxy's reason. E_HAPROXY_INVALID
+ * if even that does not give a valid config. The caller has checked that a config without any
+ * app passes.
+ */
+export async function dropBrokenPorts(
   apps: readonly MarathonApp[],
   first: RenderResult,
   error: MlbError,
-  check: (apps: MarathonApp[]) => Promise<Checked>,
-  drop: (appId: string, reason: string) => void,
+  check: (dropped: ReadonlySet<string>) => Promise<Checked>,
+  drop: (port: DroppedPort) => void,
 ): Promise<RenderResult> {
   const excluded = new Set<string>();
-  const kept = (only?: string[]) => apps.filter((a) => !excluded.has(a.id) && (!only || only.includes(a.id)));
-  const exclude = (id: string, reason: string) => {
-    if (excluded.has(id)) return;
-    excluded.add(id);
-    drop(id, reason);
+  // Every port a render so far had: dropping one can free a service port another port then takes.
+  const known = new Map(first.model.services.flatMap(portsOf));
+  const checked = async (dropped: ReadonlySet<string>) => {
+    const c = await check(dropped);
+    for (const [key, port] of c.result.model.services.flatMap(portsOf)) known.set(key, port);
+    return c;
+  };
+  const byId = new Map(apps.map((a) => [a.id, a]));
+  const exclude = (key: string, reason: string) => {
+    const port = known.get(key);
+    if (!port || excluded.has(key)) return;
+    excluded.add(key);
+    drop({ ...droppedPortOf(byId.get(port.appId), port.portIndex, reason, { suspects: 'verbatim', config: current.rendered.config }), appId: port.appId });
   };
   let current = first;
   let reason = error.message;
   for (let round = 0; round < 5; round++) {
     const blamed = blamedSections([reason], current.rendered.config);
-    const culprits = current.model.services.filter((s) => blamed.has(s.backend) || blamed.has(`user_${s.backend}`)).flatMap((s) => s.sourceAppIds);
+    const culprits = current.model.services.filter((s) => blamed.has(s.backend) || blamed.has(`user_${s.backend}`));
     if (culprits.length === 0) break;
-    for (const a of culprits) exclude(a, ownReason(reason, a, current));
-    const next = await check(kept());
+    for (const s of culprits) for (const [key] of portsOf(s)) exclude(key, ownReason(reason, s, current));
+    const next = await checked(excluded);
     if (next.validation.ok) return next.result;
     current = next.result;
     reason = validationError(next.validation).message;
   }
-  const candidates = [...new Set(current.model.services.flatMap((s) => s.sourceAppIds))].sort();
-  const bad = await findBroken(candidates, [], async (keep) => (await check(kept(keep))).validation.ok);
-  for (const a of bad) exclude(a, reason);
-  const final = await check(kept());
+  const candidates = [...new Set(current.model.services.flatMap((s) => portsOf(s).map(([key]) => key)))].sort();
+  const without = (keep: string[]) => new Set([...excluded, ...candidates.filter((k) => !keep.includes(k))]);
+  const bad = await findBroken(candidates, [], async (keep) => (await checked(without(keep))).validation.ok);
+  for (const key of bad) exclude(key, reason);
+  const final = await checked(excluded);
   if (!final.validation.ok) throw validationError(final.validation);
   return final.result;
 }
 
+/** Labels whose values HAProxy reads as written, so one of them is the likely fault. */
+const VERBATIM_PORT_LABELS = ['BIND_OPTIONS', 'BIND_ADDR', 'SSL_CERT'];
+
+function isSuspect(name: string, suspects: Suspects): boolean {
+  return suspects === 'port' ? name === 'PORT' : VERBATIM_PORT_LABELS.includes(name) || PORT_TEMPLATE_NAMES.has(`HAPROXY_${name}`);
+}
+
 /**
- * Of a refusal that blames several apps, the alerts that name this app's sections (its
- * frontends, backends and userlists), so each app's line says what is wrong with it; the
- * whole refusal when none does.
+ * The port's labels to look at when HAProxy can't load that port's part (see Suspects), those
+ * the app has: of them, the ones whose text is in a line HAProxy cites (`cited`), if any is;
+ * undefined when it has none (e.g. the service port is Marathon's).
  */
-function ownReason(reason: string, appId: string, render: RenderResult): string {
+function suspectLabels(app: MarathonApp | undefined, portIndex: number, suspects: Suspects, cited: string[]): string | undefined {
+  const prefix = `HAPROXY_${portIndex}_`;
+  const labels = app?.labels ?? {};
+  const names = Object.keys(labels)
+    .filter((k) => k.startsWith(prefix) && isSuspect(k.slice(prefix.length), suspects))
+    .sort();
+  const inCited = names.filter((k) => cited.some((line) => sharesText(line, (labels[k] ?? '').trim())));
+  const named = inCited.length > 0 ? inCited : names;
+  return named.length > 0 ? named.join(', ') : undefined;
+}
+
+/** Whether a cited config line comes from a label's value: it holds the value, or the value (a template) holds it. */
+function sharesText(line: string, value: string): boolean {
+  return value !== '' && (line.includes(value) || value.includes(line));
+}
+
+/**
+ * Of a refusal that blames several services, the alerts that name this one's sections (its
+ * frontend, backend and userlist), so each port's line says what is wrong with it; the whole
+ * refusal when none does.
+ */
+function ownReason(reason: string, service: Service, render: RenderResult): string {
   const [prefix, alerts] = splitRefusal(reason);
-  const sections = new Set(render.model.services.filter((s) => s.sourceAppIds.includes(appId)).flatMap((s) => [s.backend, `user_${s.backend}`]));
+  const sections = new Set([service.backend, `user_${service.backend}`]);
   const own = alerts.filter((a) => [...blamedSections([a], render.rendered.config)].some((name) => sections.has(name)));
   return own.length > 0 && own.length < alerts.length ? `${prefix}${own.join(' | ')}` : reason;
 }
@@ -76,7 +167,7 @@ export function refusedWithoutApps(none: Validation): MlbError {
 }
 
 /**
- * Bisection: the members of `candidates` that make the config invalid, given a good `base`.
+ * Bisection: the members of `candidates` (app ports) that make the config invalid, given a good `base`.
  * `knownToFail`: the caller already saw base + candidates fail (no need to check again).
  */
 export async function findBroken(candidates: string[], base: string[], ok: (apps: string[]) => Promise<boolean>, knownToFail = false): Promise<string[]> {

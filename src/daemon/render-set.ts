@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { MlbError } from '../errors.js';
 import { fetchApps, type MarathonSource } from '../marathon/client.js';
 import type { AppsDocument, MarathonApp } from '../marathon/types.js';
-import { buildModel } from '../model/build.js';
+import { buildModel, type ModelOptions } from '../model/build.js';
 import { networkingMode } from '../model/networking.js';
 import type { LbModel, Warning } from '../model/types.js';
 import { type Rendered, renderConfig } from '../render/haproxy-config.js';
@@ -74,13 +74,16 @@ export function agentHosts(apps: readonly MarathonApp[]): Set<string> {
   return hosts;
 }
 
+/** What renderAll passes to the model beside the settings (see ModelOptions). */
+export type RenderExtras = Pick<ModelOptions, 'previousServicePorts' | 'droppedPorts'>;
+
 /**
  * Apps → model → haproxy.cfg (+ maps), for a config that lives at `configPath`.
- * `previousServicePorts`: IP-per-task service ports to keep (see ModelOptions).
+ * `extras`: IP-per-task service ports to keep, ports to leave out.
  */
-export function renderAll(doc: AppsDocument, s: Settings, templates: TemplateSet, configPath: string, resolveHost?: (h: string) => string | undefined, previousServicePorts?: ReadonlyMap<string, number>): RenderResult {
+export function renderAll(doc: AppsDocument, s: Settings, templates: TemplateSet, configPath: string, resolveHost?: (h: string) => string | undefined, extras: RenderExtras = {}): RenderResult {
   const t0 = performance.now();
-  const { model, warnings } = buildModel(doc.apps, { ...modelOptionsOf(s, resolveHost), ...(previousServicePorts ? { previousServicePorts } : {}) });
+  const { model, warnings } = buildModel(doc.apps, { ...modelOptionsOf(s, resolveHost), ...extras });
   const t1 = performance.now();
   const rendered = renderConfig(model, templates, renderOptionsOf(s, configPath));
   const timings = { modelMs: t1 - t0, renderMs: performance.now() - t1 };

@@ -8,6 +8,17 @@ function isAddress(x: string): boolean {
  * `haproxy -c`, or from a start or reload that failed): by the line numbers they cite
  * (`[file:LINE]`) and by the proxy names they quote (or name after "for frontend"/"for proxy").
  */
+/** The config lines (trimmed) HAProxy's alerts cite by number (`[file:LINE]`). */
+export function citedLines(alerts: string, config: string): string[] {
+  const lines = config.split('\n');
+  const cited: string[] = [];
+  for (const m of alerts.matchAll(/\[([^\]]*):(\d+)\]/g)) {
+    const line = isAddress(m[1] ?? '') ? undefined : lines[Number(m[2]) - 1]?.trim();
+    if (line) cited.push(line);
+  }
+  return cited;
+}
+
 export function blamedSections(alerts: string[], config: string): Set<string> {
   const lines = config.split('\n');
   const sectionAt: (string | undefined)[] = [];

@@ -28,6 +28,11 @@ export interface ModelOptions {
    * the daemon's last applied model): kept while in the range and not taken by another port.
    */
   previousServicePorts?: ReadonlyMap<string, number>;
+  /**
+   * Ports left out (portKey(Marathon app id, port index)), silently: those whose part of the
+   * config HAProxy refused, which the caller has already reported.
+   */
+  droppedPorts?: ReadonlySet<string>;
 }
 
 export interface ModelResult {
@@ -204,7 +209,7 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
     const labels = parsePortLabels(app.id, port.index, raws, warn);
     if (!labels) continue;
     const enabled = opts.strictMode ? labels.enabled === true : labels.enabled !== false;
-    if (!enabled) continue;
+    if (!enabled || opts.droppedPorts?.has(portKey(app.id, port.index))) continue;
     if (labels.healthCheckPortIndex !== undefined && labels.healthCheckPortIndex >= net.ports.length) {
       warn('E_PORT_INDEX_UNKNOWN', app.id, `health check port index ${labels.healthCheckPortIndex} does not exist; port ${port.index} dropped`, `HAPROXY_${port.index}_BACKEND_HEALTHCHECK_PORT_INDEX`);
       continue;

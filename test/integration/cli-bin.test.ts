@@ -198,7 +198,7 @@ describe('the mlb-ts executable', () => {
     expect(existsSync(refused)).toBe(false);
   });
 
-  it('one-shot: each app whose labels HAProxy refuses is dropped with one warning naming it and its own alert; the rest is installed and reloaded, exit 0', () => {
+  it('one-shot: each app port whose labels HAProxy refuses is dropped with one warning naming the app, the label and its own alert; the rest is installed and reloaded, exit 0', () => {
     const doc = JSON.parse(readFileSync('examples/apps.json', 'utf8')) as { apps: { id: string; labels?: Record<string, string>; tasks?: { appId?: string }[] }[] };
     const brokenApp = (id: string, word: string, port: number) => {
       const broken = structuredClone(doc.apps[0]) as (typeof doc.apps)[0];
@@ -215,8 +215,8 @@ describe('the mlb-ts executable', () => {
     expect(r.code, r.stderr).toBe(0);
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
     expect(warnings).toEqual([
-      expect.stringMatching(/^warning: E_HAPROXY_INVALID: app \/broken-bind: app dropped: haproxy -c refused the config: .*\[haproxy\.cfg:\d+\] : 'bind \*:11001' .*no-such-bind-keyword/),
-      expect.stringMatching(/^warning: E_HAPROXY_INVALID: app \/broken-too: app dropped: haproxy -c refused the config: .*\[haproxy\.cfg:\d+\] : 'bind \*:11002' .*another-bad-word/),
+      expect.stringMatching(/^warning: E_HAPROXY_INVALID: app \/broken-bind HAPROXY_0_BIND_OPTIONS: port 0 dropped: haproxy -c refused the config: .*\[haproxy\.cfg:\d+\] : 'bind \*:11001' .*no-such-bind-keyword/),
+      expect.stringMatching(/^warning: E_HAPROXY_INVALID: app \/broken-too HAPROXY_0_BIND_OPTIONS: port 0 dropped: haproxy -c refused the config: .*\[haproxy\.cfg:\d+\] : 'bind \*:11002' .*another-bad-word/),
     ]);
     // each line names only its own app's fault
     expect(warnings[0]).not.toContain('another-bad-word');
@@ -227,6 +227,29 @@ describe('the mlb-ts executable', () => {
     expect(installed).toContain('backend httpi_3141');
     expect(readFileSync(log, 'utf8')).toBe('reload\n');
     expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it("one-shot: a port whose label template HAProxy refuses is dropped alone; the app's other port is installed, and the warning names the label", () => {
+    const task = (n: number) => ({ id: `two.${n}`, appId: '/two', host: '127.0.0.1', ports: [31100 + n, 31200 + n], state: 'TASK_RUNNING' });
+    const app = {
+      id: '/two',
+      labels: { HAPROXY_GROUP: 'external', HAPROXY_0_PORT: '11010', HAPROXY_1_PORT: '11011', HAPROXY_1_BACKEND_HEAD: 'backend {{backend}}\n  balance {{balance}}\n  no-such-directive on\n' },
+      portDefinitions: [{ port: 0 }, { port: 0 }],
+      tasks: [task(1), task(2)],
+    };
+    const input = join(tmp, 'two-ports.json');
+    writeFileSync(input, JSON.stringify({ apps: [app] }));
+    const dir = join(tmp, 'two-ports');
+    const r = mlb('--group', 'external', '-m', input, '--haproxy-config', join(dir, 'haproxy.cfg'), '--ssl-certs', 'examples/certs/demo.pem', '--command', 'true');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
+      expect.stringMatching(/^warning: E_HAPROXY_INVALID: app \/two HAPROXY_1_BACKEND_HEAD: port 1 dropped: haproxy -c refused the config: .*no-such-directive/),
+    ]);
+    const installed = readFileSync(join(dir, 'haproxy.cfg'), 'utf8');
+    expect(installed).toMatch(/^backend two_11010$/m);
+    expect(installed).toContain('127.0.0.1:31101');
+    expect(installed).not.toContain('11011');
+    expect(installed).not.toContain('no-such-directive');
   });
 
   it.each<[string, () => string[], RegExp, () => void]>([

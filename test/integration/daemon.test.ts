@@ -385,7 +385,7 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     expect(res.headers['x-tpl']).toBe('fixed');
   }
 
-  it('a per-app label template HAProxy rejects drops only that app (logged with its id); the others are installed', async () => {
+  it('a per-app label template HAProxy rejects drops only that port (logged with its id and label); the others are installed', async () => {
     await quiet();
     const mark = d.mark();
     const badPort = spare[spare.length - 1] as number;
@@ -396,6 +396,8 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     const dropped = await d.waitForLog((l) => l.level === 'error' && l.app === '/bad', 10_000, mark);
     expect(String(dropped.msg)).toContain('bogus-label-directive');
     expect(dropped.code).toBe('E_HAPROXY_INVALID');
+    // Its other verbatim label (HAPROXY_0_BIND_ADDR 127.0.0.1) is not in the line HAProxy cites.
+    expect(dropped.label).toBe('HAPROXY_0_BACKEND_HEAD');
     expect(d.logsMatching((l) => l.level === 'error' && l.app !== undefined && l.app !== '/bad', mark)).toEqual([]);
     await fake.settled(5000);
     const goodTask = fake.tasks('/good')[0] as Task;

@@ -32,7 +32,7 @@ const listenOn = (port: number): Promise<Server> =>
     s.listen({ host: '127.0.0.1', port, exclusive: true }, () => res(s));
   });
 
-const dropped = (app: string) => (l: LogLine) => l.app === app && String(l.msg).startsWith(`app ${app} dropped:`);
+const dropped = (app: string) => (l: LogLine) => l.app === app && String(l.msg).startsWith(`app ${app} port 0 dropped:`);
 const isRuntimeUpdate = (l: LogLine) => l.msg === 'applied through the runtime API (no reload)';
 
 describe('mlb-ts --sse: a config HAProxy cannot load is not left installed', () => {
@@ -45,6 +45,7 @@ describe('mlb-ts --sse: a config HAProxy cannot load is not left installed', () 
   let clashServicePort: number;
   let farPort: number;
   let extraPort: number;
+  let pairPorts: [number, number];
 
   const web = () => fake.tasks('/web');
   const webIn = async (daemon: RunningDaemon, n: number) => {
@@ -61,7 +62,10 @@ describe('mlb-ts --sse: a config HAProxy cannot load is not left installed', () 
   }
 
   beforeAll(async () => {
-    [webPort, clashPort, clashServicePort, farPort, extraPort] = (await freePorts(5)) as [number, number, number, number, number];
+    let pair0: number;
+    let pair1: number;
+    [webPort, clashPort, clashServicePort, farPort, extraPort, pair0, pair1] = (await freePorts(7)) as [number, number, number, number, number, number, number];
+    pairPorts = [pair0, pair1];
     // Another process holds the port an app will claim.
     blocker = await listenOn(clashPort);
     fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }, { instances: 2 })] });
@@ -88,6 +92,7 @@ describe('mlb-ts --sse: a config HAProxy cannot load is not left installed', () 
     console.info(`dropped: ${JSON.stringify(line)}`);
     expect(String(line.msg)).toContain(`127.0.0.1:${clashPort}`);
     expect(String(line.msg)).toMatch(/EADDRINUSE|already in use/);
+    expect(line.label).toBe('HAPROXY_0_PORT');
     await fake.settled();
     await sleep(500);
     // Nothing HAProxy can't load was installed (or stayed installed): the running config is the file.
@@ -120,6 +125,7 @@ describe('mlb-ts --sse: a config HAProxy cannot load is not left installed', () 
     const line = await d.waitForLog(dropped('/far'), 15_000, mark);
     console.info(`dropped: ${JSON.stringify(line)}`);
     expect(String(line.msg)).toMatch(/cannot bind socket/);
+    expect(line.label).toBe('HAPROXY_0_BIND_ADDR');
     expect(String(line.msg)).toContain(`far_${farPort}`);
     expect(d.logsMatching((l) => l.msg === 'reload failed', mark).length).toBeGreaterThan(0);
     expect(d.logsMatching((l) => l.msg === 'reload failed: the config HAProxy runs is installed again', mark).length).toBeGreaterThan(0);
@@ -153,6 +159,25 @@ describe('mlb-ts --sse: a config HAProxy cannot load is not left installed', () 
     expect(d.logsMatching((l) => l.msg === 'reload failed', next)).toEqual([]);
   }, 40_000);
 
+  it("a second port HAProxy fails to bind at reload is left out alone: the app's first port is installed and serves", async () => {
+    await fake.settled();
+    const mark = d.mark();
+    const [p0, p1] = pairPorts;
+    fake.addApp(servedApp('/pair', p0, { HAPROXY_1_BIND_ADDR: '192.0.2.1' }, { portDefinitions: [0, 1].map((i) => ({ port: pairPorts[i], protocol: 'tcp', name: `p${i}`, labels: {} })) }));
+    const line = await d.waitForLog((l) => l.app === '/pair' && String(l.msg).startsWith('app /pair port 1 dropped:'), 15_000, mark);
+    expect(line.label).toBe('HAPROXY_1_BIND_ADDR');
+    expect(String(line.msg)).toContain(`pair_${p1}`);
+    await eventually(async () => (await d.config()).includes(`backend pair_${p0}`), 8000, "/pair's port 0 in the config");
+    expect(await d.config()).not.toContain(`pair_${p1}`);
+    expect(d.logsMatching((l) => l.app === '/pair' && String(l.msg).includes('dropped'), mark)).toHaveLength(1);
+    const served = await request({ port: p0 });
+    expect(served.status).toBe(200);
+    expect(served.headers['x-task-id']).toBe((fake.tasks('/pair')[0] as Task).id);
+    expect(d.installed()).toBe(await d.config());
+    fake.removeApp('/pair');
+    await eventually(async () => !(await d.config()).includes('pair_'), 8000, '/pair gone from the config');
+  }, 40_000);
+
   it('restarted with those apps still in Marathon: HAProxy starts without them (each named), serving the rest', async () => {
     await fake.settled();
     const dir = d.dir;
@@ -163,7 +188,7 @@ describe('mlb-ts --sse: a config HAProxy cannot load is not left installed', () 
     expect(existsSync(reloadPendingPath(d.configPath))).toBe(false);
     restarted = await startDaemon(fake.url, ['--haproxy-config', d.configPath, '--reload-interval', '0.3', '--debounce-ms', '20', '--max-reload-retries', '1']);
     try {
-      expect(restarted.logsMatching((l) => l.msg === 'HAProxy does not start with the new config; leaving out the apps it blames').length).toBeGreaterThan(0);
+      expect(restarted.logsMatching((l) => l.msg === 'HAProxy does not start with the new config; leaving out the app ports it blames').length).toBeGreaterThan(0);
       for (const app of ['/clash', '/far']) expect(restarted.logsMatching(dropped(app)), app).toHaveLength(1);
       await eventually(() => webIn(restarted as RunningDaemon, 4), 5000, 'the /web tasks in the config');
       const config = await restarted.config();

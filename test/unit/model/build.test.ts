@@ -388,6 +388,20 @@ describe('buildModel: networking end to end', () => {
     expect(onlyService(result).servicePort).toBe(9092);
   });
 
+  describe('ModelOptions.droppedPorts: ports HAProxy refused, left out without a warning of their own', () => {
+    const two = () => app('/two', withPortDefinitions(10000, 10001), withTasks(task('10.0.0.1', [31000, 31001])));
+    it.each([
+      { case: 'none dropped', dropped: [], backends: ['two_10000', 'two_10001'] },
+      { case: 'port 1 dropped: port 0 stays', dropped: ['/two#1'], backends: ['two_10000'] },
+      { case: 'port 0 dropped: port 1 stays', dropped: ['/two#0'], backends: ['two_10001'] },
+      { case: "another app's port: nothing of this one dropped", dropped: ['/other#0'], backends: ['two_10000', 'two_10001'] },
+    ])('$case', ({ dropped, backends }) => {
+      const result = build([two()], { droppedPorts: new Set(dropped) });
+      expect(result.model.services.map((s) => s.backend)).toEqual(backends);
+      expect(result.warnings).toEqual([]);
+    });
+  });
+
   describe('IP-per-task: previous assignments (ModelOptions.previousServicePorts)', () => {
     // In 10050..10100 both /svc/zeta and /svc/a12 hash to 10093; /svc/a12 sorts first.
     const ipApp = (id: string, ...parts: AppPart[]) => app(id, withIpAddress(8080), withTasks(task('10.0.0.1', [], withIp(`9.0.0.${id.length}`))), ...parts);
