@@ -32,7 +32,7 @@ export interface Narrowing {
  * without them instead, as the daemon does, each dropped port said on one warning line. The
  * result is the render installed (or found installed).
  */
-async function installDroppingBrokenApps(first: RenderResult, opts: InstallOptions, narrowing: Narrowing | undefined): Promise<{ install: InstallResult; result: RenderResult }> {
+async function installDroppingBrokenPorts(first: RenderResult, opts: InstallOptions, narrowing: Narrowing | undefined): Promise<{ install: InstallResult; result: RenderResult }> {
   try {
     return { install: await installFiles(first.files, opts), result: first };
   } catch (e) {
@@ -60,7 +60,7 @@ export async function applyOnce(s: Settings, first: RenderResult, narrowing?: Na
   const opts = { ...installOptionsOf(s, configPath), markPending: true };
   // Temp files an earlier run was killed with between writing and renaming them.
   removeStaleTemps(first.files.map((f) => join(dirname(configPath), f.name)));
-  const { install, result } = await installDroppingBrokenApps(first, opts, narrowing);
+  const { install, result } = await installDroppingBrokenPorts(first, opts, narrowing);
   return { code: await reloadOnce(s, configPath, install), installed: result };
 }
 

@@ -61,7 +61,7 @@ interface Loaded {
  * the apps feeding it (a blue/green deploy adds the new colour's tasks as servers).
  */
 function settingsOf(model: LbModel): Map<string, string> {
-  return new Map(model.services.map((s) => [s.backend, JSON.stringify({ ...s, servers: undefined, vhosts: undefined, sourceAppIds: undefined })]));
+  return new Map(model.services.map((s) => [s.backend, JSON.stringify({ ...s, servers: undefined, vhosts: undefined, sourceAppIds: undefined, sourcePortIndexes: undefined })]));
 }
 
 function sameSettings(x: Map<string, string>, y: Map<string, string>): boolean {
@@ -810,7 +810,7 @@ export class Daemon {
   }
 
   /**
-   * Installs the rendered set; if HAProxy refuses it, drops the apps it blames (or finds them
+   * Installs the rendered set; if HAProxy refuses it, drops the app ports it blames (or finds them
    * by bisection), logs each with HAProxy's reason, and installs the rest.
    */
   private async installValid(doc: AppsDocument, result: RenderResult): Promise<RenderResult> {
@@ -822,7 +822,7 @@ export class Daemon {
     } catch (e) {
       if (!isMlbError(e) || e.code !== 'E_HAPROXY_INVALID') throw e;
       this.metrics.inc('mlb_validation_failures_total');
-      const fixed = await this.withoutBrokenApps(doc, result, e);
+      const fixed = await this.withoutBrokenPorts(doc, result, e);
       await installFiles(fixed.files, { ...opts, skipValidation: true });
       return fixed;
     }
@@ -834,7 +834,7 @@ export class Daemon {
     return { result, validation };
   }
 
-  private async withoutBrokenApps(doc: AppsDocument, first: RenderResult, error: MlbError): Promise<RenderResult> {
+  private async withoutBrokenPorts(doc: AppsDocument, first: RenderResult, error: MlbError): Promise<RenderResult> {
     const none = await this.validate({ apps: [] });
     const good = this.loaded?.templates;
     if (this.templates && good && this.templates.set !== good) {
@@ -847,7 +847,7 @@ export class Daemon {
       if (retry.validation.ok || !none.validation.ok) {
         this.log.error({ err: none.validation.ok ? error.message : validationError(none.validation).message }, 'HAProxy rejects the changed templates; keeping the templates in use until they are fixed');
         if (retry.validation.ok) return retry.result;
-        return this.withoutBrokenApps(doc, retry.result, validationError(retry.validation));
+        return this.withoutBrokenPorts(doc, retry.result, validationError(retry.validation));
       }
       this.templates = changed;
     }

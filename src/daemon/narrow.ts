@@ -4,6 +4,7 @@ import { validationError } from '../haproxy/install.js';
 import type { Validation } from '../haproxy/validate.js';
 import type { MarathonApp } from '../marathon/types.js';
 import { type LbModel, type Service, warningLine } from '../model/types.js';
+import { appNetworking } from '../model/networking.js';
 import { portKey } from '../model/service-ports.js';
 import { PORT_TEMPLATE_NAMES } from '../render/template-registry.js';
 import type { RenderResult } from './render-set.js';
@@ -61,7 +62,10 @@ export function droppedPortOf(app: MarathonApp | undefined, portIndex: number, r
 
 /** The app ports feeding `s` (portKey → app id and port index). */
 function portsOf(s: Service): [string, { appId: string; portIndex: number }][] {
-  return s.sourceAppIds.map((appId) => [portKey(appId, s.portIndex), { appId, portIndex: s.portIndex }]);
+  return s.sourceAppIds.map((appId, i) => {
+    const portIndex = s.sourcePortIndexes[i] ?? s.portIndex;
+    return [portKey(appId, portIndex), { appId, portIndex }];
+  });
 }
 
 /**
@@ -107,7 +111,13 @@ export async function dropBrokenPorts(
     reason = validationError(next.validation).message;
   }
   const candidates = [...new Set(current.model.services.flatMap((s) => portsOf(s).map(([key]) => key)))].sort();
-  const without = (keep: string[]) => new Set([...excluded, ...candidates.filter((k) => !keep.includes(k))]);
+  // Every port but those kept: one the model left out (it lost a service port to a candidate)
+  // must not come back while that candidate is out, and be blamed in its place.
+  const everyPort = apps.flatMap((a) => appNetworking(a).ports.map((p) => portKey(a.id, p.index)));
+  const without = (keep: string[]) => {
+    const kept = new Set(keep);
+    return new Set([...excluded, ...everyPort.filter((k) => !kept.has(k))]);
+  };
   const bad = await findBroken(candidates, [], async (keep) => (await checked(without(keep))).validation.ok);
   for (const key of bad) exclude(key, reason);
   const final = await checked(excluded);

@@ -321,6 +321,7 @@ function toService(c: Candidate, warn: Warn): Service {
   const s: Service = {
     appId: routingAppId,
     sourceAppIds: [app.id],
+    sourcePortIndexes: [i],
     portIndex: i,
     servicePort,
     servicePortSource: c.servicePortSource,
@@ -382,6 +383,7 @@ function mergeDeploymentGroups(services: Service[], sources: CandidateIndex, war
     const feeding = firstOfEachApp(group, warn);
     const oldest = feeding[0] as Service;
     oldest.sourceAppIds = feeding.flatMap((s) => s.sourceAppIds);
+    oldest.sourcePortIndexes = feeding.flatMap((s) => s.sourcePortIndexes);
     if (feeding.length > 1) sources.merge(oldest, feeding);
     out.push(oldest);
   }

@@ -39,6 +39,8 @@ export interface Service {
   appId: string;
   /** Marathon app ids that feed this service (two during a blue/green deployment). */
   sourceAppIds: string[];
+  /** Each source app's port index that feeds this service, in the order of sourceAppIds (blue/green sides may differ). */
+  sourcePortIndexes: number[];
   portIndex: number;
   /** The port HAProxy binds for this service. */
   servicePort: number;

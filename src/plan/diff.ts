@@ -18,7 +18,7 @@ export interface ModelDiff {
 
 /** A service's settings: what a reload would change (the apps feeding it are servers' business). */
 function serviceWithoutServers(s: Service): string {
-  return JSON.stringify({ ...s, servers: undefined, sourceAppIds: undefined });
+  return JSON.stringify({ ...s, servers: undefined, sourceAppIds: undefined, sourcePortIndexes: undefined });
 }
 
 export function addressOf(s: Pick<Server, 'ip' | 'port'>): string {

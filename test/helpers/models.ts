@@ -11,6 +11,7 @@ export function service(backend: string, servers: Server[] = [], over: Partial<S
   return {
     appId: `/${backend}`,
     sourceAppIds: [`/${backend}`],
+    sourcePortIndexes: [0],
     portIndex: 0,
     servicePort: 10000,
     servicePortSource: 'marathon',

@@ -229,6 +229,50 @@ describe('the mlb-ts executable', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
+  describe('one-shot narrowing drops the port at fault, not a neighbour', () => {
+    const port = (id: string, labels: Record<string, string>, ports: number[], extra: Record<string, unknown> = {}) => ({
+      id,
+      labels: { HAPROXY_GROUP: 'external', ...labels },
+      portDefinitions: ports.map(() => ({ port: 0 })),
+      tasks: [{ id: `${id.slice(1)}.1`, appId: id, host: '127.0.0.1', ports, state: 'TASK_RUNNING' }],
+      ...extra,
+    });
+    const badAcl = '  acl host_{cleanedUpHostname} hdr(host) -i {hostname}\n  no-such-frontend-word\n';
+    const blueGreen = { HAPROXY_DEPLOYMENT_GROUP: 'shop', HAPROXY_APP_ID: '/shop' };
+    it.each([
+      {
+        case: "blue/green sides on different port indexes: the broken older side's port, not the newer side's port 0",
+        apps: [
+          port('/blue', { ...blueGreen, HAPROXY_DEPLOYMENT_STARTED_AT: '2026-11-01T09:00:00Z', HAPROXY_0_PORT: '12000', HAPROXY_0_BIND_OPTIONS: 'no-such-bind-word' }, [31001]),
+          port('/green', { ...blueGreen, HAPROXY_DEPLOYMENT_STARTED_AT: '2026-11-01T10:00:00Z', HAPROXY_0_PORT: '12100', HAPROXY_1_PORT: '12000' }, [31101, 31102]),
+        ],
+        dropped: [/app \/blue HAPROXY_0_BIND_OPTIONS: port 0 dropped/, /app \/green: port 1 dropped/],
+        kept: ['backend shop_12100', '127.0.0.1:31101'],
+      },
+      {
+        case: 'bisection: a port that lost its service port does not come back and get an innocent port blamed',
+        apps: [
+          port('/a', { HAPROXY_0_VHOST: 'a.example', HAPROXY_0_MODE: 'http', HAPROXY_0_PORT: '12001' }, [31000]),
+          port('/b', { HAPROXY_0_VHOST: 'b.example', HAPROXY_0_MODE: 'http', HAPROXY_0_PORT: '12002', HAPROXY_0_HTTP_FRONTEND_ACL_ONLY: badAcl }, [31000]),
+          { ...port('/w', { HAPROXY_0_VHOST: 'w.example', HAPROXY_0_MODE: 'http' }, [31000]), portDefinitions: [{ port: 12000 }] },
+          port('/l', { HAPROXY_0_VHOST: 'l.example', HAPROXY_0_MODE: 'http', HAPROXY_0_PORT: '12000', HAPROXY_0_HTTP_FRONTEND_ACL_ONLY: badAcl }, [31000]),
+        ],
+        dropped: [/app \/b HAPROXY_0_HTTP_FRONTEND_ACL_ONLY: port 0 dropped/],
+        kept: ['backend a_12001', 'backend w_12000'],
+      },
+    ])('$case', ({ apps, dropped, kept }) => {
+      const input = join(tmp, 'narrow-neighbours.json');
+      writeFileSync(input, JSON.stringify({ apps }));
+      const dir = mkdtempSync(join(tmp, 'neighbours-'));
+      const r = mlb('--group', 'external', '-m', input, '--haproxy-config', join(dir, 'haproxy.cfg'), '--ssl-certs', 'examples/certs/demo.pem', '--command', 'true');
+      expect(r.code, r.stderr).toBe(0);
+      const haproxyDrops = r.stderr.split('\n').filter((l) => l.startsWith('warning: E_HAPROXY_INVALID'));
+      expect(haproxyDrops, r.stderr).toEqual(dropped.map((d) => expect.stringMatching(d)));
+      const installed = readFileSync(join(dir, 'haproxy.cfg'), 'utf8');
+      for (const k of kept) expect(installed).toContain(k);
+    });
+  });
+
   it("one-shot: a port whose label template HAProxy refuses is dropped alone; the app's other port is installed, and the warning names the label", () => {
     const task = (n: number) => ({ id: `two.${n}`, appId: '/two', host: '127.0.0.1', ports: [31100 + n, 31200 + n], state: 'TASK_RUNNING' });
     const app = {
