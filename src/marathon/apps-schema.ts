@@ -33,7 +33,32 @@ export const appsDocumentSchema = {
               docker: { type: 'object', properties: { network: { type: 'string' }, portMappings: portList } },
             },
           },
-          healthChecks: { type: 'array', items: { type: 'object' } },
+          // Legacy IP-per-task (Marathon ≤ 1.4): the ports are in discovery.
+          ipAddress: {
+            type: ['object', 'null'],
+            properties: {
+              discovery: {
+                type: ['object', 'null'],
+                properties: { ports: { type: ['array', 'null'], items: { type: 'object', properties: { number: portNumber, name: { type: 'string' }, protocol: { type: 'string' }, labels } } } },
+              },
+            },
+          },
+          healthChecks: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                protocol: { type: 'string' },
+                path: { type: 'string' },
+                portIndex: { type: 'integer', minimum: 0 },
+                port: portNumber,
+                intervalSeconds: { type: 'number' },
+                timeoutSeconds: { type: 'number' },
+                gracePeriodSeconds: { type: 'number' },
+                maxConsecutiveFailures: { type: 'number' },
+              },
+            },
+          },
           tasks: {
             type: 'array',
             items: {

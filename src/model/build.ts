@@ -1,7 +1,7 @@
 import type { MarathonApp, Task } from '../marathon/types.js';
 import { haproxyHealthCheck, isSafeCheckPath, modeFromHealthChecks, serviceCheckDef } from './health.js';
 import { APP_LABELS, type AppLabels, classifyLabel, PORT_LABELS, type PortLabels } from './labels/registry.js';
-import { isIpLiteral, isLayer7Balance, LabelValueError, vhostsWithPort } from './labels/values.js';
+import { isIpLiteral, isLayer7Balance, LabelValueError, parseWord, vhostsWithPort } from './labels/values.js';
 import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { assignServerIds, backendName, serverName } from './naming.js';
 import { assignServicePorts, cmp, portKey } from './service-ports.js';
@@ -62,7 +62,7 @@ export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): Mo
   const sorted = [...apps].sort((a, b) => cmp(a.id, b.id));
 
   const candidates: Candidate[] = [];
-  for (let i = 0; i < sorted.length; i++) addCandidates(candidates, sorted[i] as MarathonApp, opts, warn);
+  for (let i = 0; i < sorted.length; i++) addAppCandidates(candidates, sorted[i] as MarathonApp, opts, warn);
 
   assignMissingServicePorts(candidates, opts, warn);
 
@@ -76,9 +76,10 @@ export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): Mo
   const services = dropConflicts(merged, new Set(opts.reservedPorts ?? []), warn);
 
   const resolve = hostResolver(opts, warn);
+  const isTaskIp = taskIpChecker(warn);
   for (let i = 0; i < services.length; i++) {
     const s = services[i] as Service;
-    s.servers = serversOf(s, sources, opts, resolve);
+    s.servers = serversOf(s, sources, opts, resolve, isTaskIp);
   }
   applyDeploymentDrain(services, sources);
   services.sort((a, b) => cmp(a.backend, b.backend));
@@ -169,6 +170,30 @@ function parseAppLabels(app: MarathonApp, labels: ClassifiedEntry[], warn: Warn)
   return out as AppLabels;
 }
 
+/**
+ * addCandidates, or one warning when the app can't be read at all (a field of a type the schema
+ * lets through and the model did not expect): one odd app must not stop the others.
+ */
+function addAppCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, warn: Warn): void {
+  const before = out.length;
+  try {
+    addCandidates(out, app, opts, warn);
+  } catch (e) {
+    out.length = before;
+    warn('E_APP_UNREADABLE', app.id, `cannot be read (${e instanceof Error ? e.message : String(e)}); app dropped`);
+  }
+}
+
+/** Why an app id can't be written into the config as one word (quotes, spaces, line breaks, `#`), or undefined. */
+function appIdProblem(id: string): string | undefined {
+  try {
+    return parseWord(id) === id ? undefined : 'has leading or trailing spaces';
+  } catch (e) {
+    if (e instanceof LabelValueError) return e.message;
+    throw e;
+  }
+}
+
 /** The app's ports that are ours, as candidates (appended to `out`). */
 function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, warn: Warn): void {
   const labels = classifiedLabels(app);
@@ -181,6 +206,12 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
     if (c.kind === 'port' && c.key === 'group') hasPortGroups = true;
   }
   if (!hasPortGroups && !matchesGroups(opts.groups, appLabels.group ?? [])) return;
+  const idProblem = appIdProblem(app.id);
+  if (idProblem) {
+    // Marathon's ids are letters, digits, `-`, `.` and `/`; the id goes into ACLs and maps as a word.
+    warn('E_APP_ID_INVALID', app.id, `the app id ${idProblem}; app dropped`);
+    return;
+  }
   const net = appNetworking(app);
   const parsed: ParsedApp = { app, appLabels, net };
   const portRaw: PortRaw[][] = [];
@@ -451,7 +482,21 @@ function hostResolver(opts: ModelOptions, warn: Warn): (host: string, appId: str
   };
 }
 
-function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Server[] {
+/**
+ * Whether a task's own IP (container networking) is an IP address, warning once per value that
+ * is not: it would go onto the server line as written, and HAProxy refuses anything else.
+ */
+function taskIpChecker(warn: Warn): (ip: string, appId: string) => boolean {
+  const bad = new Set<string>();
+  return (ip, appId) => {
+    if (isIpLiteral(ip)) return true;
+    if (!bad.has(ip)) warn('E_TASK_IP_INVALID', appId, `task IP address ${JSON.stringify(ip)} is not an IP address; its tasks get no traffic`);
+    bad.add(ip);
+    return false;
+  };
+}
+
+function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined, isTaskIp: (ip: string, appId: string) => boolean): Server[] {
   const servers: Server[] = [];
   const feeding = sources.sourcesOf(s);
   let taskCount = 0;
@@ -468,7 +513,7 @@ function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, reso
     const all = app.tasks ?? [];
     const tasks = all.length > 1 ? sortedSmall(all.slice(), byTaskId) : all;
     for (let t = 0; t < tasks.length; t++) {
-      const server = serverOf(app, c, tasks[t] as Task, checkIndex, opts, resolve);
+      const server = serverOf(app, c, tasks[t] as Task, checkIndex, opts, resolve, isTaskIp);
       // A sticky client's cookie still reaches a `weight 0` server: a task being killed is left out
       // instead (as marathon-lb does), so its cookies are redispatched while it shuts down.
       if (server && server.state === 'drain' && stickyHttp) continue;
@@ -516,13 +561,13 @@ function sortedSmall<T>(list: T[], compare: (a: T, b: T) => number): T[] {
 const byTaskId = (a: Task, b: Task) => cmp(a.id, b.id);
 const byServerName = (a: Server, b: Server) => cmp(a.name, b.name);
 
-function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number | undefined, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined): Server | undefined {
+function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number | undefined, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined, isTaskIp: (ip: string, appId: string) => boolean): Server | undefined {
   const state = taskState(app, task, opts.healthCheck ?? false);
   if (!state || !task.host) return undefined;
   const agentIp = c.parsed.net.mode === 'container' ? task.host : resolve(task.host, app.id);
   if (agentIp === undefined) return undefined;
   const ep = taskEndpoint(c.parsed.net.mode, c.port, task, agentIp);
-  if (!ep) return undefined;
+  if (!ep || (c.parsed.net.mode === 'container' && !isTaskIp(ep.ip, app.id))) return undefined;
   const checkPort = checkIndex !== undefined && checkIndex !== c.port.index ? taskEndpoint(c.parsed.net.mode, c.parsed.net.ports[checkIndex] as AppPort, task, agentIp)?.port : undefined;
   const server: Server = { name: serverName(task.host, ep.ip, ep.port), id: 0, host: task.host, ip: ep.ip, port: ep.port, state, taskId: task.id, appId: app.id };
   if (checkPort !== undefined) server.checkPort = checkPort;

@@ -41,10 +41,13 @@ export function isSafeCheckPath(path: string): boolean {
   return path.startsWith('/') && !UNSAFE_IN_PATH.test(path);
 }
 
-/** `v` rounded to a whole number, at least `min`; `fallback` when unset (or not a number). */
+/** HAProxy's longest timer, in whole seconds (2^31 − 1 ms): a longer `inter` or `timeout check` fails the config. */
+const MAX_TIMER_SECONDS = 2147483;
+
+/** `v` rounded to a whole number, at least `min` and at most HAProxy's longest timer; `fallback` when unset (or not a number). */
 function atLeast(min: number, v: number | undefined, fallback: number): number {
   if (v === undefined || !Number.isFinite(v)) return fallback;
-  return Math.max(min, Math.round(v));
+  return Math.min(MAX_TIMER_SECONDS, Math.max(min, Math.round(v)));
 }
 
 /** Marathon's check → HAProxy's: interval → inter, failures + 1 → fall, timeout → timeout check (Marathon's defaults where unset). */

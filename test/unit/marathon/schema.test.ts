@@ -82,6 +82,14 @@ describe('asAppsDocument', () => {
     ['a task host that is not a string', { apps: [{ id: '/a', tasks: [{ id: 't', host: 1 }] }] }, '/apps/0/tasks/0/host', /must be string/],
     ['task ports as strings', { apps: [{ id: '/a', tasks: [{ id: 't', ports: ['31000'] }] }] }, '/apps/0/tasks/0/ports/0', /must be integer/],
     ['a task IP without ipAddress', { apps: [{ id: '/a', tasks: [{ id: 't', ipAddresses: [{ protocol: 'IPv4' }] }] }] }, '/apps/0/tasks/0/ipAddresses/0', /must have required property 'ipAddress'/],
+    ['a legacy discovery port that is null', { apps: [{ id: '/a', ipAddress: { discovery: { ports: [null] } } }] }, '/apps/0/ipAddress/discovery/ports/0', /must be object/],
+    ['a legacy discovery port above 65535', { apps: [{ id: '/a', ipAddress: { discovery: { ports: [{ number: 70000 }] } } }] }, '/apps/0/ipAddress/discovery/ports/0/number', /must be <= 65535/],
+    ['a legacy discovery port label that is not a string', { apps: [{ id: '/a', ipAddress: { discovery: { ports: [{ number: 80, labels: { VIP_0: 5 } }] } } }] }, '/apps/0/ipAddress/discovery/ports/0/labels/VIP_0', /must be string/],
+    ['a health-check protocol that is not a string', { apps: [{ id: '/a', healthChecks: [{ protocol: 5 }] }] }, '/apps/0/healthChecks/0/protocol', /must be string/],
+    ['a health-check path that is not a string', { apps: [{ id: '/a', healthChecks: [{ protocol: 'HTTP', path: 5 }] }] }, '/apps/0/healthChecks/0/path', /must be string/],
+    ['a health-check port above 65535', { apps: [{ id: '/a', healthChecks: [{ protocol: 'TCP', port: 70000 }] }] }, '/apps/0/healthChecks/0/port', /must be <= 65535/],
+    ['a negative health-check port index', { apps: [{ id: '/a', healthChecks: [{ protocol: 'TCP', portIndex: -1 }] }] }, '/apps/0/healthChecks/0/portIndex', /must be >= 0/],
+    ['a health-check interval that is not a number', { apps: [{ id: '/a', healthChecks: [{ protocol: 'TCP', intervalSeconds: '5' }] }] }, '/apps/0/healthChecks/0/intervalSeconds', /must be number/],
   ])('refuses %s with E_INPUT_NOT_MARATHON naming where', (_name, doc, path, reason) => {
     const e = refusal(doc);
     expect(e.code).toBe('E_INPUT_NOT_MARATHON');

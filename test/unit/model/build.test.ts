@@ -388,6 +388,28 @@ describe('buildModel: networking end to end', () => {
     expect(onlyService(result).servicePort).toBe(9092);
   });
 
+  describe('odd apps the schema lets through: each dropped alone, named', () => {
+    const ok = () => app('/ok', withPortDefinitions(10000), withTasks(task('10.0.0.1', [31000])));
+    it.each([
+      { case: 'a legacy discovery port that is null (read past the schema)', odd: { id: '/odd', labels: {}, ipAddress: { discovery: { ports: [null] } } }, code: 'E_APP_UNREADABLE', message: /^cannot be read \(.+\); app dropped$/ },
+      { case: 'an app id with a quote', odd: app('/qu"ote', withPortDefinitions(10001)), code: 'E_APP_ID_INVALID', message: /not a single word; app dropped$/ },
+      { case: 'an app id with a space', odd: app('/two words', withPortDefinitions(10001)), code: 'E_APP_ID_INVALID', message: /not a single word; app dropped$/ },
+      { case: 'an app id with a line break', odd: app('/line\nbreak', withPortDefinitions(10001)), code: 'E_APP_ID_INVALID', message: /line break.*; app dropped$/ },
+      { case: "an app id with '#'", odd: app('/hash#tag', withPortDefinitions(10001)), code: 'E_APP_ID_INVALID', message: /'#'.*; app dropped$/ },
+    ])('$case', ({ odd, code, message }) => {
+      const result = build([ok(), odd as MarathonApp]);
+      expect(result.model.services.map((s) => s.backend)).toEqual(['ok_10000']);
+      expect(result.warnings).toEqual([{ code, appId: (odd as MarathonApp).id, message: expect.stringMatching(message) }]);
+    });
+
+    it('a container task IP that is not an IP: that task gets no server, one warning per value', () => {
+      const overlay = app('/overlay', withContainerNetwork(mapping(8080, 10005)), withTasks(task('10.0.0.2', [], withIp('a b')), task('10.0.0.3', [], withIp('9.0.0.3')), task('10.0.0.4', [], withIp('a b'))));
+      const result = build([overlay]);
+      expect(onlyService(result).servers.map((sv) => `${sv.ip}:${sv.port}`)).toEqual(['9.0.0.3:8080']);
+      expect(result.warnings).toEqual([{ code: 'E_TASK_IP_INVALID', appId: '/overlay', message: 'task IP address "a b" is not an IP address; its tasks get no traffic' }]);
+    });
+  });
+
   describe('ModelOptions.droppedPorts: ports HAProxy refused, left out without a warning of their own', () => {
     const two = () => app('/two', withPortDefinitions(10000, 10001), withTasks(task('10.0.0.1', [31000, 31001])));
     it.each([

@@ -58,6 +58,8 @@ describe('haproxyHealthCheck', () => {
     ['unknown protocol', { protocol: 'UDP' }, undefined],
     // HAProxy refuses `inter 0s`, a negative `fall`: the least it takes instead
     ['interval and timeout 0', { protocol: 'TCP', intervalSeconds: 0, timeoutSeconds: 0 }, { protocol: 'tcp', path: '/', intervalSeconds: 1, timeoutSeconds: 1, falls: 4, maxConsecutiveFailures: 3, gracePeriodSeconds: 300 }],
+    // …and refuses a timer over 2^31 − 1 ms: the longest it takes instead
+    ['interval and timeout beyond HAProxy\'s longest timer', { protocol: 'TCP', intervalSeconds: 2147484, timeoutSeconds: 1e300 }, { protocol: 'tcp', path: '/', intervalSeconds: 2147483, timeoutSeconds: 2147483, falls: 4, maxConsecutiveFailures: 3, gracePeriodSeconds: 300 }],
     ['negative interval, fractional timeout, negative failures', { protocol: 'HTTP', intervalSeconds: -5, timeoutSeconds: 2.5, maxConsecutiveFailures: -1 }, { protocol: 'http', path: '/', intervalSeconds: 1, timeoutSeconds: 3, falls: 1, maxConsecutiveFailures: 0, gracePeriodSeconds: 300 }],
   ])('%s', (_name, def, expected) => {
     expect(haproxyHealthCheck(def)).toEqual(expected);
