@@ -1,7 +1,7 @@
 import type { MarathonApp, Task } from '../marathon/types.js';
 import { haproxyHealthCheck, isSafeCheckPath, modeFromHealthChecks, serviceCheckDef } from './health.js';
 import { APP_LABELS, type AppLabels, classifyLabel, PORT_LABELS, type PortLabels } from './labels/registry.js';
-import { isIpLiteral, isLayer7Balance, LabelValueError, parseWord, vhostsWithPort } from './labels/values.js';
+import { isIpLiteral, isLayer7Balance, LabelValueError, parseAppId, vhostsWithPort } from './labels/values.js';
 import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { assignServerIds, backendName, serverName } from './naming.js';
 import { assignServicePorts, cmp, portKey } from './service-ports.js';
@@ -184,10 +184,10 @@ function addAppCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions
   }
 }
 
-/** Why an app id can't be written into the config as one word (quotes, spaces, line breaks, `#`), or undefined. */
+/** Why an app id can't be written into the config as one word (quotes, spaces, line breaks, `#`, length), or undefined. */
 function appIdProblem(id: string): string | undefined {
   try {
-    return parseWord(id) === id ? undefined : 'has leading or trailing spaces';
+    return parseAppId(id) === id ? undefined : 'has leading or trailing spaces';
   } catch (e) {
     if (e instanceof LabelValueError) return e.message;
     throw e;

@@ -15,6 +15,7 @@ import {
   parsePathPrefixes,
   parseUrlPath,
   parseVhosts,
+  parseAppId,
   parseWord,
   parseWords,
 } from './values.js';
@@ -97,7 +98,7 @@ export const PORT_LABELS: Registry<PortLabels> = {
 
 export const APP_LABELS: Registry<AppLabels> = {
   group: spec('app', 'GROUP', 'list', 'none', 'groups, comma-separated; rendered by an instance run with a matching --group, or --group *', parseList),
-  appId: spec('app', 'APP_ID', 'app id', 'the Marathon id', 'app id used for X-Marathon-App-Id routing and backend names (kept across blue/green deploys)', parseWord),
+  appId: spec('app', 'APP_ID', 'app id', 'the Marathon id', 'app id used for X-Marathon-App-Id routing and backend names (kept across blue/green deploys)', parseAppId),
   deploymentGroup: spec('app', 'DEPLOYMENT_GROUP', 'name', 'none', 'blue/green: apps of one group with the same HAPROXY_{n}_PORT are served as one backend', parseWord),
   deploymentAltPort: spec('app', 'DEPLOYMENT_ALT_PORT', 'port', 'none', 'blue/green: the service port the other colour uses', parsePort),
   deploymentColour: spec('app', 'DEPLOYMENT_COLOUR', 'blue|green', 'none', 'blue/green: this app\'s colour', parseWord),

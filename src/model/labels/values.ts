@@ -126,6 +126,19 @@ export function parseWord(raw: string): string {
   return s;
 }
 
+/**
+ * Longest app id (Marathon's or HAPROXY_APP_ID) mlb-ts writes into backend and ACL names: HAProxy
+ * loses track of a backend whose name is about 4 KB (`unable to find required use_backend`).
+ */
+export const MAX_APP_ID_LENGTH = 1000;
+
+/** An app id: one word, of at most MAX_APP_ID_LENGTH characters. */
+export function parseAppId(raw: string): string {
+  const id = parseWord(raw);
+  if (id.length > MAX_APP_ID_LENGTH) throw new LabelValueError(`is longer than ${MAX_APP_ID_LENGTH} characters`);
+  return id;
+}
+
 /** Free words for the end of a config line (bind options). */
 export function parseWords(raw: string): string {
   assertSingleLine(raw);

@@ -396,6 +396,7 @@ describe('buildModel: networking end to end', () => {
       { case: 'an app id with a space', odd: app('/two words', withPortDefinitions(10001)), code: 'E_APP_ID_INVALID', message: /not a single word; app dropped$/ },
       { case: 'an app id with a line break', odd: app('/line\nbreak', withPortDefinitions(10001)), code: 'E_APP_ID_INVALID', message: /line break.*; app dropped$/ },
       { case: "an app id with '#'", odd: app('/hash#tag', withPortDefinitions(10001)), code: 'E_APP_ID_INVALID', message: /'#'.*; app dropped$/ },
+      { case: 'an app id over 1,000 characters (HAProxy loses track of ~4 KB backend names)', odd: app(`/${'x'.repeat(1000)}`, withPortDefinitions(10001)), code: 'E_APP_ID_INVALID', message: /longer than 1000 characters; app dropped$/ },
     ])('$case', ({ odd, code, message }) => {
       const result = build([ok(), odd as MarathonApp]);
       expect(result.model.services.map((s) => s.backend)).toEqual(['ok_10000']);

@@ -21,6 +21,7 @@ import {
   parseUrlPath,
   parseVhosts,
   vhostsWithPort,
+  parseAppId,
   parseWord,
   parseWords,
 } from '../../../../src/model/labels/values.js';
@@ -53,6 +54,7 @@ const PARSERS: [string, (raw: string) => unknown, string][] = [
   ['parseUrlPath', parseUrlPath, '/aXb'],
   ['parsePathPrefixes', parsePathPrefixes, '-i /a /bX'],
   ['parseWord', parseWord, '/etc/sXsl.pem'],
+  ['parseAppId', parseAppId, '/shXop'],
   ['parseWords', parseWords, 'accept-proxy Xv4v6'],
   ['parseBalance', parseBalance, 'leastXconn'],
   ['parseAuth', parseAuth, 'realm:uXser:$6$salt$hash'],
@@ -151,6 +153,20 @@ describe('parsePortIndex', () => {
   });
   it.each(['-1', 'one', '', '1.0', '1 2'])('rejects %j', (raw) => {
     expect(reasonOf(() => parsePortIndex(raw))).toBe('is not a port index');
+  });
+});
+
+describe('parseAppId', () => {
+  it.each([['/shop', '/shop'], [' /team/api ', '/team/api'], ['x'.repeat(1000), 'x'.repeat(1000)]])('%j → %j', (raw, id) => {
+    expect(parseAppId(raw)).toBe(id);
+  });
+  it.each([
+    ['/two words', 'is not a single word'],
+    ['/qu"ote', 'is not a single word'],
+    ['', 'is not a single word'],
+    ['x'.repeat(1001), 'is longer than 1000 characters'],
+  ])('rejects %j: %s', (raw, reason) => {
+    expect(reasonOf(() => parseAppId(raw))).toBe(reason);
   });
 });
 
