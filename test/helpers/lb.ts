@@ -16,8 +16,17 @@ export interface LbPorts {
 export const TEST_CERT = resolve('test/fixtures/certs/default.pem');
 
 export async function freeLbPorts(): Promise<LbPorts> {
-  const [http, https, appId, stats] = (await freePorts(4)) as [number, number, number, number];
-  return { http, https, appId, stats };
+  return (await freeLbAndServicePorts(0)).ports;
+}
+
+/**
+ * The frontends' ports and `n` service ports, all distinct: picked in one go, as two picks can
+ * hand out the same port (the first pick's are free again by the second), and mlb-ts then
+ * refuses the service port as one of its own frontends'.
+ */
+export async function freeLbAndServicePorts(n: number): Promise<{ ports: LbPorts; service: number[] }> {
+  const [http, https, appId, stats, ...service] = (await freePorts(4 + n)) as [number, number, number, number, ...number[]];
+  return { ports: { http, https, appId, stats }, service };
 }
 
 export interface RenderedLb {

@@ -10,8 +10,7 @@ import { type Backend, type BackendOptions, type BackendReply, startBackend, sto
 import { app, task, withLabels, withPortDefinitions, withTasks } from '../helpers/builders.js';
 import { checkRendered, retryWhilePortTaken, type RunningHaproxy, startHaproxy } from '../helpers/haproxy.js';
 import { jsonOf, replyOf, request, type RequestOptions, servedBy } from '../helpers/http.js';
-import { boundPorts, freeLbPorts, type LbPorts, renderApps } from '../helpers/lb.js';
-import { freePorts } from '../helpers/ports.js';
+import { boundPorts, freeLbAndServicePorts, type LbPorts, renderApps } from '../helpers/lb.js';
 
 /**
  * The routing fixes end to end: multi-prefix HAPROXY_{n}_PATH, an overridden combined ACL
@@ -69,8 +68,7 @@ async function startLb(name: string, specs: AppSpec[], extra: string[] = []): Pr
   const dir = join(root, name);
   mkdirSync(dir);
   return retryWhilePortTaken(async () => {
-    const ports = await freeLbPorts();
-    const servicePorts = await freePorts(specs.length);
+    const { ports, service: servicePorts } = await freeLbAndServicePorts(specs.length);
     const service = new Map(specs.map((s, i) => [s.id, servicePorts[i] as number]));
     const apps = specs.map((s) => servedApp(s.id, service.get(s.id) as number, s.labels, s.backend, s.more));
     const rendered = await renderApps(dir, apps, ports, ['--group', 'external', ...extra]);

@@ -8,8 +8,7 @@ import { type Backend, startBackend, stopAll } from '../helpers/backends.js';
 import { app, type AppPart, inState, task, type TaskPart, withHealth, withHealthChecks, withLabels, withPortDefinitions, withTasks } from '../helpers/builders.js';
 import { checkRendered, retryWhilePortTaken, type RunningHaproxy, startHaproxy } from '../helpers/haproxy.js';
 import { replyOf, request, type RequestOptions, servedBy } from '../helpers/http.js';
-import { boundPorts, freeLbPorts, type LbPorts, renderApps } from '../helpers/lb.js';
-import { freePorts } from '../helpers/ports.js';
+import { boundPorts, freeLbAndServicePorts, type LbPorts, renderApps } from '../helpers/lb.js';
 
 /**
  * Routing end to end: Marathon apps whose tasks are real HTTP servers on loopback, rendered by
@@ -97,8 +96,7 @@ async function startLb(root: string, name: string, b: Backends, extra: string[])
   const dir = join(root, name);
   mkdirSync(dir);
   return retryWhilePortTaken(async () => {
-    const ports = await freeLbPorts();
-    const servicePorts = await freePorts(APP_IDS.length);
+    const { ports, service: servicePorts } = await freeLbAndServicePorts(APP_IDS.length);
     const service = new Map(APP_IDS.map((id, i) => [id, servicePorts[i] as number]));
     const rendered = await renderApps(dir, appsOf(b, (id) => service.get(id) as number), ports, ['--group', 'external', ...extra]);
     const check = await checkRendered(dir);
