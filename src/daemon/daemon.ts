@@ -25,7 +25,7 @@ import type { Logger } from './log.js';
 import { daemonMetrics, type Metrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
 import { agentHosts, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
-import { type BlamedPorts, type DroppedPort, droppedPortOf, dropBrokenPorts, portsOfSections, refusedWithoutApps } from './narrow.js';
+import { type BlamedPorts, type DroppedPort, droppedPortOf, dropBrokenPorts, everyPortKey, portKeysOf, portsOfSections, refusedWithoutApps } from './narrow.js';
 import { reloadRetryPauseMs } from './apply.js';
 import { IpvsSync } from './vips.js';
 
@@ -662,8 +662,9 @@ export class Daemon {
     }
     this.pendingReload = undefined;
     try {
-      const running = new Set(applied.model.services.flatMap((s) => s.sourceAppIds));
-      const partial = await this.render({ apps: doc.apps.filter((a) => running.has(a.id)) });
+      // Only the app ports HAProxy runs: a new port of a running app is a change for the reload to bring.
+      const running = new Set(portKeysOf(applied.model));
+      const partial = await this.render(doc, false, new Set(everyPortKey(doc.apps).filter((k) => !running.has(k))));
       if (sameFiles(applied.files, partial.files)) return;
       const runtime = await this.tryRuntime(partial, describeDiff(diffModels(applied.model, partial.model)));
       if (runtime !== true) this.log.info({ reason: runtime.category, change: runtime.why }, 'changes to the running services need a reload too; they wait for the next attempt');

@@ -60,6 +60,25 @@ export function droppedPortOf(app: MarathonApp | undefined, portIndex: number, r
   return { appId: app?.id ?? '', portIndex, ...(label ? { label } : {}), reason };
 }
 
+/** The app ports (portKeys) feeding the model's services. */
+export function portKeysOf(model: LbModel): string[] {
+  return model.services.flatMap((s) => portsOf(s).map(([key]) => key));
+}
+
+/** Every port of every app (portKeys), whether the model serves it or not. */
+export function everyPortKey(apps: readonly MarathonApp[]): string[] {
+  return apps.flatMap((a) => portIndexesOf(a).map((i) => portKey(a.id, i)));
+}
+
+function portIndexesOf(app: MarathonApp): number[] {
+  try {
+    return appNetworking(app).ports.map((p) => p.index);
+  } catch {
+    // An app the model can't read (E_APP_UNREADABLE) has no port in any render.
+    return [];
+  }
+}
+
 /** The app ports feeding `s` (portKey → app id and port index). */
 function portsOf(s: Service): [string, { appId: string; portIndex: number }][] {
   return s.sourceAppIds.map((appId, i) => {
@@ -110,10 +129,10 @@ export async function dropBrokenPorts(
     current = next.result;
     reason = validationError(next.validation).message;
   }
-  const candidates = [...new Set(current.model.services.flatMap((s) => portsOf(s).map(([key]) => key)))].sort();
+  const candidates = [...new Set(portKeysOf(current.model))].sort();
   // Every port but those kept: one the model left out (it lost a service port to a candidate)
   // must not come back while that candidate is out, and be blamed in its place.
-  const everyPort = apps.flatMap((a) => appNetworking(a).ports.map((p) => portKey(a.id, p.index)));
+  const everyPort = everyPortKey(apps);
   const without = (keep: string[]) => {
     const kept = new Set(keep);
     return new Set([...excluded, ...everyPort.filter((k) => !kept.has(k))]);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { reloadPendingPath } from '../../src/haproxy/install.js';
 import { showProc } from '../../src/haproxy/master.js';
-import type { Task } from '../../src/marathon/types.js';
+import type { MarathonApp, Task } from '../../src/marathon/types.js';
 import { configServers, eventually, isAlive, type LogLine, type RunningDaemon, servedApp, sleep, startDaemon, taskAddress, waitGone } from '../helpers/daemon.js';
 import { request } from '../helpers/http.js';
 import { describeLoad, startLoad } from '../helpers/load.js';
@@ -289,5 +289,27 @@ describe('mlb-ts --sse --command: a reload that fails with no app to blame', () 
     expect(daemon.logsMatching((l) => l.msg === 'reload failed', healed)).toEqual([]);
     expect(daemon.installed()).not.toContain('unlucky_');
     expect((await request({ port: daemon.ports.http, hostHeader: 'web.test' })).status).toBe(200);
+  }, 60_000);
+
+  it("a new port of a running app that can't be reloaded in does not hold back server changes of its running port", async () => {
+    const daemon = d as RunningDaemon;
+    await fake.settled();
+    const web = fake.app('/web') as MarathonApp;
+    const [extraPort] = (await freePorts(1)) as [number];
+    const mark = daemon.mark();
+    // Port 1's vhost makes an ACL the operator's reload command refuses (host_unlucky_…).
+    fake.updateApp('/web', {
+      labels: { ...web.labels, HAPROXY_1_VHOST: 'unlucky.test', HAPROXY_1_BIND_ADDR: '127.0.0.1' },
+      portDefinitions: [...(web.portDefinitions ?? []), { port: extraPort, protocol: 'tcp', name: 'extra', labels: {} }],
+    });
+    await daemon.waitForLog((l) => l.msg === 'reload failed: the config HAProxy runs is installed again', 10_000, mark);
+    await fake.settled();
+    // The update replaced /web's tasks: port 0's servers follow them through the runtime API.
+    const tasks = () => fake.tasks('/web').filter((t) => t.state === 'TASK_RUNNING').map(taskAddress).sort();
+    await eventually(async () => JSON.stringify(webServers(await daemon.config())) === JSON.stringify(tasks()), 10_000, "the new /web tasks in HAProxy's running config");
+    expect(daemon.logsMatching(isRuntimeUpdate, mark).length).toBeGreaterThan(0);
+    expect(await daemon.config()).not.toContain('unlucky.test');
+    const r = await startLoad({ port: daemon.ports.http, hostHeader: 'web.test', concurrency: 2, maxRequests: 30, maxSeconds: 10 }).done;
+    expect(r.failed, describeLoad(r)).toBe(0);
   }, 60_000);
 });
