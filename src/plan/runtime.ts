@@ -92,6 +92,11 @@ function fill(backend: string, slot: Slot, sv: Server, commands: string[]): void
  * rendered config would give its task: a task that starts or stops draining gets
  * `set server … weight`, as does a task put in a slot loaded with another weight. Not enough
  * free slots in a backend: a reload, with that reason. Pure.
+ *
+ * Make before break, backend by backend: servers come up (new tasks in slots that were already
+ * free, returning ones, weights raised) before any goes down (drained or removed), and only then
+ * do slots freed in this same plan take new tasks. A rolling restart (old tasks draining, new
+ * ones starting) never leaves a backend without a server between two commands.
  */
 export function planServerChanges(live: Live, next: LbModel): RuntimePlan {
   const out = cloneLive(live);
@@ -102,10 +107,15 @@ export function planServerChanges(live: Live, next: LbModel): RuntimePlan {
   for (const s of next.services) {
     const slots = out.get(s.backend);
     if (!slots) return { kind: 'reload', reason: `backend ${s.backend} is new` };
+    const up: string[] = [];
+    const down: string[] = [];
+    const refill: string[] = [];
     const wanted = new Map(s.servers.map((sv) => [addressOf(sv), sv]));
+    const freedNow = new Set<Slot>();
     for (const slot of slots) {
       if (slot.state !== 'maint' && slot.addr && !wanted.has(slot.addr)) {
-        setState(s.backend, slot, 'maint', commands);
+        setState(s.backend, slot, 'maint', down);
+        freedNow.add(slot);
         removed++;
       }
     }
@@ -118,20 +128,23 @@ export function planServerChanges(live: Live, next: LbModel): RuntimePlan {
         continue;
       }
       const was = { state: slot.state, weight: slot.weight };
-      fill(s.backend, slot, sv, commands);
+      fill(s.backend, slot, sv, was.state === 'ready' && serverWeight(sv) < was.weight ? down : up);
       if (was.state === 'maint') added++;
       else if (was.weight !== slot.weight) changed++;
     }
-    const free = slots.filter((sl) => sl.state === 'maint' && !(sl.addr && wanted.has(sl.addr)));
+    const isFree = (sl: Slot) => sl.state === 'maint' && !(sl.addr && wanted.has(sl.addr));
+    // Slots free before this plan first: one freed by it can only serve after its old task went down.
+    const free = [...slots.filter((sl) => isFree(sl) && !freedNow.has(sl)), ...slots.filter((sl) => isFree(sl) && freedNow.has(sl))];
     if (pending.length > free.length) {
       return { kind: 'reload', reason: `no free server slot in ${s.backend} (${pending.length} new, ${free.length} free)` };
     }
     for (const sv of pending) {
       const best = serverWeight(sv) === 0 ? 0 : free.findIndex((sl) => sl.initialWeight !== 0);
       const [slot] = free.splice(Math.max(best, 0), 1) as [Slot];
-      fill(s.backend, slot, sv, commands);
+      fill(s.backend, slot, sv, freedNow.has(slot) ? refill : up);
     }
     added += pending.length;
+    commands.push(...up, ...down, ...refill);
   }
   return { kind: 'runtime', commands, live: out, summary: `servers +${added} -${removed} ~${changed}` };
 }

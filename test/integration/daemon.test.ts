@@ -195,6 +195,22 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     await eventually(() => webConfigHas(web()), 5000, 'the task back once healthy');
   });
 
+  it('a rolling restart keeps a server up in HAProxy throughout: the new task comes up before the old one drains', async () => {
+    await quiet();
+    const mark = d.mark();
+    const old = fake.tasks('/side').map((t) => t.id);
+    const load = startLoad({ port: d.ports.http, hostHeader: 'side.test', concurrency: 2, maxRequests: 4000, maxSeconds: 8 });
+    await eventually(() => load.completed() > 50, 5000, 'traffic flowing');
+    fake.updateApp('/side', { env: { GENERATION: '2' } });
+    await fake.waitFor(() => fake.tasks('/side').length > 0 && fake.tasks('/side').every((t) => !old.includes(t.id) && t.state === 'TASK_RUNNING'), 8000);
+    await eventually(async () => JSON.stringify(serversOf(await d.config(), 'side_')) === JSON.stringify(fake.tasks('/side').map(taskAddress).sort()), 5000, 'the new /side task alone in the config');
+    const r = await load.stop();
+    expect(r.failed, describeLoad(r)).toBe(0);
+    expect(d.logsMatching((l) => isApplied(l) && String(l.change).includes('side_'), mark).length).toBeGreaterThan(0);
+    // HAProxy says so when a backend is left without a server, even for an instant between two runtime commands.
+    expect(d.logsMatching((l) => String(l.msg).includes('no server available'), mark)).toEqual([]);
+  });
+
   it('20 config changes that each need a reload, under load: zero failed requests, then one worker remains', async () => {
     const before = await d.metrics();
     const fresh = startLoad({ port: d.ports.http, hostHeader: 'web.test', concurrency: 6, maxRequests: 60_000, maxSeconds: 25 });

@@ -234,6 +234,34 @@ describe('planServerChanges', () => {
       slots: [slotOf(a1), slotOf(a2, { addr: '10.0.0.3:31000' })],
     },
     {
+      name: 'a rolling restart: the new tasks come up in spare slots before the old ones drain',
+      live: twoPlusTwo(),
+      next: model(service('web', [{ ...a1, state: 'drain' }, { ...a2, state: 'drain' }, a3, a4])),
+      commands: [
+        'set server web/mlb_spare_1 addr 10.0.0.3 port 31000',
+        'set server web/mlb_spare_1 state ready',
+        'set server web/mlb_spare_2 addr 10.0.0.4 port 31000',
+        'set server web/mlb_spare_2 state ready',
+        `set server web/${a1.name} weight 0`,
+        `set server web/${a2.name} weight 0`,
+      ],
+      summary: 'servers +2 -0 ~2',
+    },
+    {
+      name: 'every task replaced: the new ones take the spare slots, not the slots freed, and come up first',
+      live: twoPlusTwo(),
+      next: model(service('web', [a3, a4])),
+      commands: [
+        'set server web/mlb_spare_1 addr 10.0.0.3 port 31000',
+        'set server web/mlb_spare_1 state ready',
+        'set server web/mlb_spare_2 addr 10.0.0.4 port 31000',
+        'set server web/mlb_spare_2 state ready',
+        `set server web/${a1.name} state maint`,
+        `set server web/${a2.name} state maint`,
+      ],
+      summary: 'servers +2 -2 ~0',
+    },
+    {
       name: 'several backends, each planned on its own',
       live: liveAfterReload(model(service('api', [a1]), service('web', [a2])), 1),
       next: model(service('api', []), service('web', [a2, a3])),
@@ -261,6 +289,21 @@ describe('planServerChanges', () => {
     expect(p.live).toEqual(applyCommands(live, p.commands));
     // Once applied, the same model needs nothing more.
     expect(runtimePlan(planServerChanges(p.live, next)).commands).toEqual([]);
+  });
+
+  /** Whether some slot of `backend` takes new requests: ready, with a weight above 0. */
+  const serving = (live: Live, backend: string) => (live.get(backend) ?? []).some((sl) => sl.state === 'ready' && sl.weight > 0);
+
+  it.each([
+    ['a rolling restart', twoPlusTwo(), model(service('web', [{ ...a1, state: 'drain' }, { ...a2, state: 'drain' }, a3, a4]))],
+    ['every task replaced, spare slots free', twoPlusTwo(), model(service('web', [a3, a4]))],
+    ['one task replaced, no spare slot', liveAfterReload(model(service('web', [a1, a2])), 0), model(service('web', [a1, a3]))],
+    ['a drain and a new task, one spare slot', liveAfterReload(model(service('web', [a1])), 1), model(service('web', [{ ...a1, state: 'drain' }, a2]))],
+    ['scale down to one', twoPlusTwo(), model(service('web', [a2]))],
+  ])('make before break (%s): a backend serving before and after serves after every command', (_name, live, next) => {
+    const p = runtimePlan(planServerChanges(live, next));
+    expect(serving(live, 'web') && serving(p.live, 'web')).toBe(true);
+    for (let k = 0; k <= p.commands.length; k++) expect(serving(applyCommands(live, p.commands.slice(0, k)), 'web'), `after ${k} of ${p.commands.join('; ')}`).toBe(true);
   });
 
   it.each([
