@@ -67,7 +67,18 @@ export function errorLine(e: unknown): string {
   if (isMlbError(e)) {
     const message = e.message.replace(/\s*\n\s*/g, ' ');
     const cause = e.cause instanceof Error ? causeOf(e.cause) : '';
-    return `${e.code}: ${message}${cause && !message.includes(cause) ? `: ${cause}` : ''}`;
+    return oneLine(`${e.code}: ${message}${cause && !message.includes(cause) ? `: ${cause}` : ''}`);
   }
-  return causeOf(e);
+  return oneLine(causeOf(e));
+}
+
+const UNPRINTABLE = '\\u0000-\\u001f\\u007f\\u0085\\u2028\\u2029';
+const CONTROL_OR_BREAK = new RegExp(`[${UNPRINTABLE}]`, 'g');
+
+/**
+ * Line breaks and other control characters, escaped (`\n`, `\u0085`): an error or warning line
+ * stays one line, and a terminal shows it as written, whatever the input it quotes held.
+ */
+export function oneLine(s: string): string {
+  return s.replace(CONTROL_OR_BREAK, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }

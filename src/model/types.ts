@@ -1,3 +1,4 @@
+import { oneLine } from '../errors.js';
 import type { BasicAuth } from './labels/values.js';
 
 export type Mode = 'http' | 'tcp';
@@ -95,14 +96,6 @@ export function warnInto(warnings: Warning[]): Warn {
   return (code, appId, message, label) => {
     warnings.push({ code, appId, message, ...(label ? { label } : {}) });
   };
-}
-
-/** Line breaks and other control characters, escaped (`\n`, `\u0085`): a warning stays one line whatever the input held. */
-const UNPRINTABLE = '\\u0000-\\u001f\\u007f\\u0085\\u2028\\u2029';
-const CONTROL_OR_BREAK = new RegExp(`[${UNPRINTABLE}]`, 'g');
-
-function oneLine(s: string): string {
-  return s.replace(CONTROL_OR_BREAK, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 export function warningLine(w: Warning): string {

@@ -70,16 +70,49 @@ export function renderConfig(model: LbModel, templates: TemplateSet, opts: Rende
   const warnings: Warning[] = [];
   const hosts = model.services.flatMap((s) => s.vhosts);
   const aclNames: AclNames = { hosts: uniqueAclNames(hosts), appIds: uniqueAclNames(model.services.map((s) => s.appId)), patterns: hostPatterns(hosts) };
-  const parts: ServiceParts[] = [];
+  let parts: ServiceParts[] = [];
   for (let i = 0; i < model.services.length; i++) {
     const s = model.services[i] as Service;
     try {
       parts.push(renderService(s, templates, opts, aclNames));
     } catch (e) {
-      const reason = e instanceof Error ? e.message : String(e);
-      warnings.push({ code: 'E_TEMPLATE_INVALID', appId: s.sourceAppIds[0] ?? s.appId, message: `port ${s.portIndex} dropped: ${reason}` });
+      if (!(e instanceof ServiceTemplateError)) throw e;
+      warnings.push(droppedByTemplate(e));
     }
   }
+  // A label template of a service can also fail in the shared frontends: without that service, again.
+  for (;;) {
+    try {
+      return { ...assemble(parts, templates, opts), warnings };
+    } catch (e) {
+      if (!(e instanceof ServiceTemplateError)) throw e;
+      warnings.push(droppedByTemplate(e));
+      parts = parts.filter((p) => p.service !== e.service);
+    }
+  }
+}
+
+/**
+ * A service's own label template failed to render: the service (that app port) is left out.
+ * A template of the --templates DIR or a default failing is no app's fault: it is not one of these.
+ */
+export class ServiceTemplateError extends Error {
+  constructor(
+    readonly service: Service,
+    readonly label: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+function droppedByTemplate(e: ServiceTemplateError): Warning {
+  const s = e.service;
+  return { code: 'E_TEMPLATE_INVALID', appId: s.sourceAppIds[0] ?? s.appId, label: e.label, message: `port ${s.portIndex} dropped: ${e.message}` };
+}
+
+/** The config and maps from the services' parts (see renderConfig). */
+function assemble(parts: ServiceParts[], templates: TemplateSet, opts: RenderOptions): Omit<Rendered, 'warnings'> {
   const rules = parts.flatMap((p) => p.vhostRules).sort(compareRules);
   const common: TemplateContext = {
     httpPort: opts.ports.http,
@@ -107,15 +140,30 @@ export function renderConfig(model: LbModel, templates: TemplateSet, opts: Rende
     config: sections.join(''),
     domainMap: opts.haproxyMap ? domainMapOf(rules) : '',
     appMap: opts.haproxyMap ? appMapOf(parts) : '',
-    warnings,
     services: parts.map((p) => p.service),
   };
 }
 
-/** A template by name: the service's own label override if it has one. */
+/**
+ * A template by name: the service's own label override if it has one. Such an override that
+ * does not compile or render throws ServiceTemplateError (that port is dropped, not the config).
+ */
 function templateFor(templates: TemplateSet, s: Service, name: string): Render {
   const label = s.templates[name];
-  return label ? templates.fromLabel(name, label[0], label[1]) : templates.get(name);
+  if (!label) return templates.get(name);
+  let render: Render;
+  try {
+    render = templates.fromLabel(name, label[0], label[1]);
+  } catch (e) {
+    throw new ServiceTemplateError(s, label[0], e);
+  }
+  return (ctx, extra) => {
+    try {
+      return render(ctx, extra);
+    } catch (e) {
+      throw new ServiceTemplateError(s, label[0], e);
+    }
+  };
 }
 
 function hasOverride(templates: TemplateSet, s: Service, name: string): boolean {

@@ -17,6 +17,13 @@ export interface TemplateSource {
 }
 
 const hb = Handlebars.create();
+// A template writes into the config and nowhere else: Handlebars' `log` helper and its logger
+// would print to mlb-ts's own stdout (into a --dry-run's config) and stderr.
+hb.unregisterHelper('log');
+hb.unregisterHelper('lookup');
+Handlebars.logger.log = () => undefined;
+/** The helpers a template may use; any other (log, lookup, …) fails when it is loaded. */
+const KNOWN_HELPERS = { if: true, unless: true, each: true, with: true, log: false, lookup: false };
 
 function specOf(name: string): TemplateSpec {
   const spec = TEMPLATE_BY_NAME.get(name);
@@ -152,6 +159,17 @@ function textParts(source: string): Part[] | undefined {
   return parts;
 }
 
+/** More Handlebars blocks than any real template has; thousands nested take Handlebars seconds to minutes. */
+const MAX_BLOCKS = 200;
+
+/** Refuses a Handlebars source with more than MAX_BLOCKS blocks (`{{#…}}`): one app's label must not stall a render. */
+function assertTameBlocks(source: string): void {
+  let blocks = 0;
+  for (let at = source.indexOf('{{'); at >= 0; at = source.indexOf('{{', at + 2)) {
+    if (/^\{\{~?\s*#/.test(source.slice(at, at + 8)) && ++blocks > MAX_BLOCKS) throw new Error(`more than ${MAX_BLOCKS} blocks ({{#…}})`);
+  }
+}
+
 /**
  * Compiles a template or throws E_TEMPLATE_INVALID naming template, origin and reason. A
  * marathon-lb-format source of a template marathon-lb copies as it is (TemplateSpec.formatted
@@ -164,7 +182,8 @@ export function compileTemplate(name: string, tpl: TemplateSource): Render {
     if (tpl.format === 'marathon-lb') return renderParts(isFormatted(spec) ? parseMarathonLbFormat(tpl.source, variablesOf(spec)) : [tpl.source]);
     const plain = plainParts(tpl.source);
     if (plain) return renderParts(plain);
-    const compiled = hb.compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: { if: true, unless: true, each: true, with: true } });
+    assertTameBlocks(tpl.source);
+    const compiled = hb.compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
     const render: Render = (ctx, extra) => {
       try {
         return compiled(extra ? { ...ctx, ...extra } : ctx);

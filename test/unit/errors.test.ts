@@ -35,5 +35,6 @@ describe('errorLine', () => {
     ['one line', new MlbError('E_HAPROXY_INVALID', 'refused:\n  [ALERT] line 3'), 'E_HAPROXY_INVALID: refused: [ALERT] line 3'],
     ['a cause the message already says is not said again', new MlbError('E_TEMPLATE_INVALID', 'template X from t (marathon-lb): single } at offset 2', { cause: new Error('single } at offset 2') }), 'E_TEMPLATE_INVALID: template X from t (marathon-lb): single } at offset 2'],
     ['nor one the message says over several lines', new MlbError('E_RUNTIME', 'a:\n  b', { cause: new Error('a: b') }), 'E_RUNTIME: a: b'],
+    ['a carriage return, NUL or U+2028 it quotes is escaped, not printed', new MlbError('E_TEMPLATE_INVALID', 'template X: near "}\r  mode\u0000\u2028"'), 'E_TEMPLATE_INVALID: template X: near "}\\r  mode\\u0000\\u2028"'],
   ])('%s', (_name, e, want) => expect(errorLine(e)).toBe(want));
 });

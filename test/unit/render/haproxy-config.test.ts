@@ -348,7 +348,7 @@ describe('renderConfig: label templates', () => {
     const { model } = buildModel([good, bad], { groups: ['*'] });
     const r = renderConfig(model, templates, options());
     expect(r.services.map((s) => s.appId)).toEqual(['/good']);
-    expect(r.warnings).toEqual([{ code: 'E_TEMPLATE_INVALID', appId: '/bad', message: expect.stringMatching(/^port 0 dropped: template HAPROXY_BACKEND_HEAD from label HAPROXY_0_BACKEND_HEAD \(marathon-lb\): unknown variable \{nosuchvar\}/) }]);
+    expect(r.warnings).toEqual([{ code: 'E_TEMPLATE_INVALID', appId: '/bad', label: 'HAPROXY_0_BACKEND_HEAD', message: expect.stringMatching(/^port 0 dropped: template HAPROXY_BACKEND_HEAD from label HAPROXY_0_BACKEND_HEAD \(marathon-lb\): unknown variable \{nosuchvar\}/) }]);
     expect(r.config).not.toContain('bad');
     expect(r.config).toContain('good.com');
   });
@@ -360,6 +360,28 @@ describe('renderConfig: label templates', () => {
     const r = renderConfig(model, templates, options());
     expect(r.services.map((s) => s.appId)).toEqual(['/good']);
     expect(r.warnings).toEqual([expect.objectContaining({ code: 'E_TEMPLATE_INVALID', appId: '/bad', message: expect.stringContaining('HAPROXY_0_BACKEND_SERVER_OPTIONS') })]);
+  });
+
+  it.each([
+    ['HAPROXY_0_HTTP_FRONTEND_ACL_ONLY', '{bogus}'],
+    ['HAPROXY_0_HTTP_FRONTEND_ROUTING_ONLY', '{{#if backend}}{{> nope}}{{/if}}'],
+    ['HAPROXY_0_HTTPS_FRONTEND_ACL', '{nope}'],
+    ['HAPROXY_0_HTTP_FRONTEND_APPID_ACL', '{{#if backend}}{{> nope}}{{/if}}'],
+  ])('a broken label template of the shared frontends (%s) drops only that service too', (label, source) => {
+    const good = svc('/good', { HAPROXY_0_VHOST: 'good.com' });
+    const bad = svc('/bad', { HAPROXY_0_VHOST: 'bad.com', [label]: source });
+    const { model } = buildModel([good, bad], { groups: ['*'] });
+    const r = renderConfig(model, templates, options());
+    expect(r.services.map((s) => s.appId)).toEqual(['/good']);
+    expect(r.warnings).toEqual([expect.objectContaining({ code: 'E_TEMPLATE_INVALID', appId: '/bad', label, message: expect.stringMatching(/^port 0 dropped: /) })]);
+    expect(r.config).not.toContain('bad');
+    expect(r.config).toContain('good.com');
+  });
+
+  it('a --templates DIR template that fails when rendered is no app\'s fault: the render fails, naming it, instead of dropping every app', () => {
+    const overrides = new Map([['HAPROXY_BACKEND_HEAD', { source: 'backend {{backend}}\n{{#if backend}}{{> nope}}{{/if}}\n', format: 'handlebars' as const, origin: 'dir/HAPROXY_BACKEND_HEAD.hbs' }]]);
+    const { model } = buildModel([svc('/a', {}), svc('/b', {})], { groups: ['*'] });
+    expect(() => renderConfig(model, new TemplateSet(readDefaultTemplates(), overrides), options())).toThrow(/^template HAPROXY_BACKEND_HEAD from dir\/HAPROXY_BACKEND_HEAD\.hbs \(handlebars\): .*nope/);
   });
 
   it('a label template replaces the default for that service only', () => {

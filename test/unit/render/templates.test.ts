@@ -176,6 +176,11 @@ describe('compileTemplate', () => {
     ['handlebars unclosed mustache', hbs('{{backend'), /^template HAPROXY_BACKEND_HEAD from test \(handlebars\): Parse error/],
     ['handlebars unknown helper', hbs('{{shout backend}}'), /\(handlebars\): You specified knownHelpersOnly, but used the unknown helper shout/],
     ['handlebars partial', hbs('{{> other}}'), /\(handlebars\): The partial other could not be found/],
+    // Handlebars' log helper printed into mlb-ts's stdout (a --dry-run's config) and stderr.
+    ['handlebars log helper', hbs('x{{log "INJECTED"}}'), /\(handlebars\): You specified knownHelpersOnly, but used the unknown helper log/],
+    ['handlebars lookup helper', hbs('{{lookup backend 0}}'), /\(handlebars\): You specified knownHelpersOnly, but used the unknown helper lookup/],
+    // Thousands of nested blocks took Handlebars minutes: one label could stall every render.
+    ['handlebars with more than 200 blocks', hbs(`${'{{#if backend}}\n'.repeat(201)}x${'{{/if}}'.repeat(201)}`), /\(handlebars\): more than 200 blocks/],
   ])('%s → E_TEMPLATE_INVALID naming template and origin', (_name, tpl, message) => {
     const e = thrown(() => compileTemplate('HAPROXY_BACKEND_HEAD', tpl));
     expect(e).toBeInstanceOf(MlbError);
