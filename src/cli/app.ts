@@ -3,7 +3,7 @@ import { isDirectory } from '../io/files.js';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
-import { compatNotes, IGNORED_MARATHON_LB_OPTIONS, lastOf, RENDER_OPTIONS, RUN_OPTIONS, settingsFrom } from './options.js';
+import { compatNotes, IGNORED_MARATHON_LB_OPTIONS, lastOf, RENDER_OPTIONS, RUN_OPTIONS, settingsFrom, valuesRequired } from './options.js';
 import { labelsCommand } from './labels.js';
 import { dryRunCommand, oneShotCommand, renderCommand } from './render.js';
 import { vipsCommand } from './vips.js';
@@ -31,14 +31,30 @@ interface Subcommand {
   ignored?: Record<string, string>;
 }
 
-const renderFlags = (y: Argv) => y.options(RENDER_OPTIONS).options(IGNORED_MARATHON_LB_OPTIONS) as unknown as Argv;
+const renderFlags = (y: Argv) => y.options(valuesRequired(RENDER_OPTIONS)).options(IGNORED_MARATHON_LB_OPTIONS) as unknown as Argv;
+
+/** Words the command takes none of (`render … extra`, or after `--`): E_USAGE, as in the default mode. */
+function refuseStray(argv: Args, command: string): void {
+  const stray = ((argv._ as unknown[] | undefined) ?? []).map(String);
+  if (stray.length > 0) throw new MlbError('E_USAGE', `unexpected argument: ${stray.join(' ')} (mlb-ts ${command} takes options only)`);
+}
+
+/** --out DIR: a directory, not '' (which would be the current one). */
+function outFlag(argv: Args): string {
+  const out = lastOf(argv.out);
+  if (typeof out !== 'string' || out.trim() === '') throw new MlbError('E_USAGE', '--out needs a directory');
+  return out;
+}
 
 const SUBCOMMANDS: Subcommand[] = [
   {
     name: 'render',
     describe: 'render every output into --out DIR; reload nothing',
-    builder: (y) => renderFlags(y).option('out', { type: 'string', demandOption: true, describe: 'output directory' }) as unknown as Argv,
-    run: (argv) => renderCommand(settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() }), String(lastOf(argv.out))),
+    builder: (y) => renderFlags(y).option('out', { type: 'string', demandOption: true, requiresArg: true, describe: 'output directory' }) as unknown as Argv,
+    run: (argv) => {
+      refuseStray(argv, 'render');
+      return renderCommand(settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() }), outFlag(argv));
+    },
   },
   {
     name: 'vips',
@@ -120,7 +136,7 @@ function parserFor(args: string[], sub: Subcommand | undefined): Argv {
       });
   if (sub) return base(sub.builder(yargs(args.slice(1)).scriptName(`mlb-ts ${sub.name}`).usage(`$0 [options]\n\n${sub.describe}`)));
   let top = renderFlags(yargs(args))
-    .options(RUN_OPTIONS)
+    .options(valuesRequired(RUN_OPTIONS))
     .scriptName('mlb-ts')
     .usage(`$0 [command] [options]\n\n${ABOUT}\n\nWithout a command: one-shot (fetch apps, render, write haproxy.cfg (+ maps), validate, reload); with --sse follow Marathon's events; with --dry-run print the config.`) as unknown as Argv;
   for (const c of SUBCOMMANDS) top = top.command(c.name, c.describe);
@@ -141,7 +157,8 @@ export async function main(rawArgs: string[]): Promise<number> {
   try {
     argv = (await parserFor(args, sub).parseAsync()) as Args;
   } catch (e) {
-    process.stderr.write(`mlb-ts: ${errorLine(e)}\n`);
+    // yargs's own complaints (a flag without its value) are usage errors too.
+    process.stderr.write(`mlb-ts: ${errorLine(isMlbError(e) ? e : new MlbError('E_USAGE', e instanceof Error ? e.message : String(e)))}\n`);
     process.stderr.write(`Try 'mlb-ts ${sub ? `${sub.name} ` : ''}--help'.\n`);
     return 2;
   }

@@ -192,12 +192,48 @@ function listenFlag(argv: Argv): string {
   return v;
 }
 
-/** --marathon, every value kept; an empty one (`-m ''`) is E_USAGE. (A bare `-m` gets yargs's default.) */
+/** --marathon, every value kept; an empty one (`-m ''`), or a URL without a host, is E_USAGE. */
 function marathonFlag(argv: Argv): string[] {
   const given = argv.marathon as string[] | undefined;
-  if (!given?.length) return [...DEFAULTS.marathon];
+  if (given === undefined) return [...DEFAULTS.marathon];
+  if (given.length === 0) throw new MlbError('E_USAGE', '--marathon needs a URL or a file path');
   if (given.some((m) => typeof m !== 'string' || m.trim() === '')) throw new MlbError('E_USAGE', '--marathon needs a URL or a file path');
+  for (const m of given) if (/^https?:/i.test(m) && !hasHost(m)) throw new MlbError('E_USAGE', `--marathon ${m} is not a URL with a host (e.g. http://marathon.mesos:8080)`);
   return given;
+}
+
+function hasHost(url: string): boolean {
+  try {
+    return new URL(url).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Most spare slots per backend: their server ids sit above SPARE_ID_BASE, below HAProxy's largest id. */
+export const MAX_SPARE_SLOTS = 1000;
+
+function spareSlotsFlag(argv: Argv): number {
+  const v = numberFlag(argv, 'spare-slots', 0);
+  if (!Number.isInteger(v) || v > MAX_SPARE_SLOTS) throw new MlbError('E_USAGE', `--spare-slots must be a whole number from 0 to ${MAX_SPARE_SLOTS}`);
+  return v;
+}
+
+/**
+ * The options with every flag that takes a value needing one: a bare `--out` or `--spare-slots`
+ * would otherwise be '' (the current directory) or the default. `--listen ''` still passes ''.
+ */
+export function valuesRequired<T extends Record<string, Options>>(options: T): T {
+  return Object.fromEntries(Object.entries(options).map(([k, o]) => [k, o.type === 'boolean' ? o : o.array ? withoutDefault(o) : { ...o, requiresArg: true }])) as T;
+}
+
+/**
+ * yargs ignores requiresArg for a repeatable flag and gives a bare one its default: without the
+ * default (settingsFrom applies it), a bare `-m` is an empty list, which marathonFlag refuses.
+ */
+function withoutDefault(o: Options): Options {
+  const { default: value, ...rest } = o;
+  return value === undefined ? o : { ...rest, defaultDescription: JSON.stringify(value) };
 }
 
 function ports(argv: Argv) {
@@ -253,7 +289,7 @@ export function settingsFrom(argv: Argv, opts: { requireGroup: boolean; template
     resyncInterval: has('resync-interval') ? numberFlag(argv, 'resync-interval', 1) : d.resyncInterval,
     debounceMs: has('debounce-ms') ? numberFlag(argv, 'debounce-ms', 0) : d.debounceMs,
     stallTimeout: has('stall-timeout') ? numberFlag(argv, 'stall-timeout', 1) : d.stallTimeout,
-    spareSlots: numberFlag(argv, 'spare-slots', 0),
+    spareSlots: spareSlotsFlag(argv),
   };
 }
 

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadApps, agentHosts, renderAll, type RenderResult } from '../daemon/render-set.js';
 import type { TemplateSet } from '../render/templates.js';
 import type { AppsDocument } from '../marathon/types.js';
 import { HostResolver } from '../io/dns.js';
-import { writeFilesAtomically } from '../io/files.js';
+import { makeDirs, writeFilesAtomically } from '../io/files.js';
 import { readServicePorts, servicePortsPathOf, writeServicePorts } from '../io/service-ports-file.js';
 import { assignedServicePorts } from '../model/service-ports.js';
 import { errorLine, MlbError } from '../errors.js';
@@ -101,7 +101,7 @@ export async function renderCommand(s: Settings, outArg: string): Promise<number
   const files = [...result.files, ...(vips?.files ?? [])].map((f) => ({ path: join(out, f.name), content: f.content }));
   const t0 = performance.now();
   try {
-    mkdirSync(out, { recursive: true });
+    makeDirs(out);
   } catch (e) {
     throw new MlbError('E_INSTALL', `cannot create --out ${out}`, { cause: e });
   }

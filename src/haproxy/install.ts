@@ -1,8 +1,8 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MlbError } from '../errors.js';
-import { commitStaged, discardStaged, isDirectory, readIfExists, stageFiles } from '../io/files.js';
+import { commitStaged, discardStaged, isDirectory, makeDirs, readIfExists, stageFiles } from '../io/files.js';
 import { validateConfig, type Validation } from './validate.js';
 
 import { EMPTY_SERVER_STATE } from './server-state.js';
@@ -106,7 +106,7 @@ export function validationError(v: Validation): MlbError {
 function archive(configPath: string, keep: number): void {
   if (keep <= 0 || !existsSync(configPath)) return;
   const dir = join(dirname(configPath), 'mlb-ts-archive');
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
   copyFileSync(configPath, join(dir, `${basename(configPath)}.${stamp}`));
   const old = readdirSync(dir).filter((f) => f.startsWith(`${basename(configPath)}.`)).sort();

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { MlbError } from '../errors.js';
 
 /** A file's text, or undefined when it can't be read (missing, a directory, no permission). */
@@ -46,12 +46,25 @@ export interface StagedFile {
   temp: string;
 }
 
+/**
+ * mkdir -p, one level at a time. Node 20's recursive mkdirSync never returns for a path under a
+ * directory that refuses new entries without saying it does not exist (/proc/x: it tries again
+ * for ever); this fails with that level's error.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let d = resolve(dir);
+  for (; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  if (!statSync(d).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${missing[0] ?? d}'`), { code: 'ENOTDIR' });
+  for (const m of missing) mkdirSync(m);
+}
+
 /** Writes each file as a hidden temp file beside its destination; nothing is visible yet. */
 export function stageFiles(files: { path: string; content: string }[], tag = tempTag()): StagedFile[] {
   const staged: StagedFile[] = [];
   try {
     for (const f of files) {
-      mkdirSync(dirname(f.path), { recursive: true });
+      makeDirs(dirname(f.path));
       const temp = join(dirname(f.path), `.${f.path.split('/').pop()}.${tag}.tmp`);
       // Listed before it is written: a write that fails half-way leaves no temp file behind either.
       staged.push({ final: f.path, temp });

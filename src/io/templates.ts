@@ -31,16 +31,33 @@ export function readTemplateDir(dir: string): Map<string, TemplateSource> {
   const out = new Map<string, TemplateSource>();
   for (const file of readdirSync(dir).sort()) {
     const path = join(dir, file);
-    if (file.startsWith('.') || !statSync(path).isFile()) continue;
     const ext = extname(file);
-    if (ext !== '' && ext !== '.hbs') continue;
     const name = basename(file, ext);
-    if (!TEMPLATE_LIKE.test(name)) continue;
+    // Only names of templates are looked at: a README (or a dangling link of another name) is none of ours.
+    if (file.startsWith('.') || (ext !== '' && ext !== '.hbs') || !TEMPLATE_LIKE.test(name)) continue;
+    if (!isReadableFile(path)) continue;
     if (!TEMPLATE_BY_NAME.has(name)) throw new MlbError('E_TEMPLATE_DIR', `${path}: ${name} is not a template name (see mlb-ts labels --templates)`);
     if (out.has(name)) throw new MlbError('E_TEMPLATE_DIR', `${dir}: ${name} is given twice (${name} and ${name}.hbs)`);
-    out.set(name, { source: readFileSync(path, 'utf8'), format: ext === '.hbs' ? 'handlebars' : 'marathon-lb', origin: path });
+    out.set(name, { source: readTemplateFile(path), format: ext === '.hbs' ? 'handlebars' : 'marathon-lb', origin: path });
   }
   return out;
+}
+
+/** Whether `path` is a file (a directory of a template's name is skipped); E_TEMPLATE_DIR for a link that leads nowhere. */
+function isReadableFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch (e) {
+    throw new MlbError('E_TEMPLATE_DIR', `cannot read the template ${path}`, { cause: e });
+  }
+}
+
+function readTemplateFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new MlbError('E_TEMPLATE_DIR', `cannot read the template ${path}`, { cause: e });
+  }
 }
 
 /** Defaults plus the operator's directory, compiled; throws E_TEMPLATE_INVALID / E_TEMPLATE_DIR. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { causeOf, isMlbError, MlbError } from '../errors.js';
 import { displayUrl, type HttpAuth, httpCall } from './http.js';
@@ -51,6 +51,8 @@ function rawFromFile(input: string): RawApps {
   let path = input;
   try {
     path = input.startsWith('file:') ? fileURLToPath(input) : input;
+    // A FIFO or a device would block the read (for ever, with no writer): only a file is an apps document.
+    if (!statSync(path).isFile()) throw new Error('not a regular file');
     // One blocking read: an async read of a big file goes through the thread pool in 512 KB round trips.
     return { bytes: readFileSync(path), source: path };
   } catch (e) {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -65,6 +65,52 @@ describe('the mlb-ts executable', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bogus-flag/);
     expect(mlb('--dry-run', '-m', 'examples/apps.json').code).toBe(2);
+  });
+
+  it.each<[string, string[]]>([
+    ['a bare --out (it was the current directory)', ['render', '--out', '-m', 'examples/apps.json', '--group', 'external']],
+    ["--out ''", ['render', '-m', 'examples/apps.json', '--group', 'external', '--out', '']],
+    ['a stray word after render', ['render', '-m', 'examples/apps.json', '--group', 'external', '--out', 'x', 'extra']],
+    ['a stray word after -- in render', ['render', '-m', 'examples/apps.json', '--group', 'external', '--out', 'x', '--', '--group']],
+    ['a bare -m (it was the default Marathon)', ['--dry-run', '-m', '--group', 'external']],
+    ['a bare -m last', ['--dry-run', '--group', 'external', '-m']],
+    ['-m http:// (no host)', ['--dry-run', '-m', 'http://', '--group', 'external']],
+    ['a bare number flag (it was the default)', ['--dry-run', '-m', 'examples/apps.json', '--group', 'external', '--spare-slots']],
+    ['--spare-slots beyond the server ids HAProxy takes', ['--dry-run', '-m', 'examples/apps.json', '--group', 'external', '--spare-slots', '1100']],
+    ['--spare-slots not whole', ['--dry-run', '-m', 'examples/apps.json', '--group', 'external', '--spare-slots', '1.5']],
+  ])('%s: exit 2, one E_USAGE line, nothing written', (_name, args) => {
+    const cwd = mkdtempSync(join(tmp, 'usage-'));
+    const r = spawnSync(process.execPath, [join(process.cwd(), BIN), ...args.map((a) => (a === 'examples/apps.json' ? join(process.cwd(), a) : a))], { cwd, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^mlb-ts: E_USAGE: /);
+    expect(r.stdout).toBe('');
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('-m a FIFO (no writer): exit 1 at once, not a hang', () => {
+    const fifo = join(tmp, 'apps.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const r = spawnSync(process.execPath, [BIN, '--dry-run', '-m', fifo, '--group', 'external'], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/E_INPUT_UNREADABLE: cannot read \S+apps\.fifo: not a regular file/);
+  });
+
+  it('--out under /proc: one E_INSTALL line at once (Node 20\'s recursive mkdir looped there for ever)', () => {
+    const r = spawnSync(process.execPath, [BIN, 'render', '-m', 'examples/apps.json', '--group', 'external', '--out', '/proc/no-such-dir/out'], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^mlb-ts: E_INSTALL: cannot create --out \/proc\/no-such-dir\/out: /m);
+  });
+
+  it('--templates DIR: a dangling link named like no template is skipped; one named like a template is one E_TEMPLATE_DIR line', () => {
+    const dir = join(tmp, 'links');
+    mkdirSync(dir);
+    symlinkSync('/no/such/file', join(dir, 'README'));
+    const ok = mlb('--dry-run', '-m', 'examples/apps.json', '--group', 'external', '--ssl-certs', 'examples/certs/demo.pem', '--templates', dir);
+    expect(ok.code, ok.stderr).toBe(0);
+    symlinkSync('/no/such/file', join(dir, 'HAPROXY_HEAD'));
+    const bad = mlb('--dry-run', '-m', 'examples/apps.json', '--group', 'external', '--ssl-certs', 'examples/certs/demo.pem', '--templates', dir);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^mlb-ts: E_TEMPLATE_DIR: cannot read the template \S+\/HAPROXY_HEAD: ENOENT/)]);
   });
 
   it('render --out writes the same bytes as the golden files', () => {
@@ -150,12 +196,12 @@ describe('the mlb-ts executable', () => {
   });
 
   it.each([
-    ['a missing file', ['/nonexistent'], "mlb-ts: E_INPUT_UNREADABLE: cannot read /nonexistent: ENOENT: no such file or directory, open '/nonexistent'\n"],
+    ['a missing file', ['/nonexistent'], "mlb-ts: E_INPUT_UNREADABLE: cannot read /nonexistent: ENOENT: no such file or directory, stat '/nonexistent'\n"],
     ['a file: URL on another host', ['file://otherhost/x.json'], 'mlb-ts: E_INPUT_UNREADABLE: cannot read file://otherhost/x.json: File URL host must be "localhost" or empty on linux\n'],
     [
       'two missing files',
       ['/nonexistent', '/nonexistent.2'],
-      "mlb-ts: E_INPUT_UNREADABLE: no --marathon source could be read (/nonexistent: ENOENT: no such file or directory, open '/nonexistent'; /nonexistent.2: ENOENT: no such file or directory, open '/nonexistent.2')\n",
+      "mlb-ts: E_INPUT_UNREADABLE: no --marathon source could be read (/nonexistent: ENOENT: no such file or directory, stat '/nonexistent'; /nonexistent.2: ENOENT: no such file or directory, stat '/nonexistent.2')\n",
     ],
   ])('unreadable input (%s): exit 1, exactly this line', (_name, sources, line) => {
     const out = join(tmp, `out-unreadable-${sources.length}`);

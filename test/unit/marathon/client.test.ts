@@ -91,7 +91,7 @@ describe('fetchAppsText', () => {
     const missing = join(tmp, 'missing.json');
     const e = await rejection(fetchAppsText({ urls: [missing] }));
     expect(e.code).toBe('E_INPUT_UNREADABLE');
-    expect(errorLine(e)).toBe(`E_INPUT_UNREADABLE: cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'`);
+    expect(errorLine(e)).toBe(`E_INPUT_UNREADABLE: cannot read ${missing}: ENOENT: no such file or directory, stat '${missing}'`);
   });
 
   it('a file: URL on another host → E_INPUT_UNREADABLE naming it', async () => {
