@@ -10,7 +10,10 @@ export interface HttpAuth {
 export interface HttpOptions {
   auth?: HttpAuth;
   ca?: string | Buffer;
+  /** Longest silence (no byte) before giving up; 30 s. */
   timeoutMs?: number;
+  /** Longest the whole answer may take, body included, however it trickles; 4 × timeoutMs. */
+  deadlineMs?: number;
   method?: string;
   body?: unknown;
   headers?: Record<string, string>;
@@ -62,7 +65,19 @@ export async function httpCall(url: string, opts: HttpOptions = {}): Promise<Htt
   const { url: u, auth } = requestTarget(new URL(url), opts.auth);
   // Loaded on first use: rendering from a file never needs them, and loading them takes ~10 ms of every start.
   const { request } = u.protocol === 'https:' ? await import('node:https') : await import('node:http');
-  return new Promise((resolve, reject) => {
+  return new Promise((resolveCall, rejectCall) => {
+    // A server that sends a byte now and then never trips the silence timeout: a deadline for the whole answer.
+    const deadlineMs = opts.deadlineMs ?? 4 * (opts.timeoutMs ?? 30_000);
+    const deadline = setTimeout(() => req.destroy(new Error(`no complete answer within ${deadlineMs} ms`)), deadlineMs);
+    deadline.unref();
+    const resolve = (r: HttpResponse) => {
+      clearTimeout(deadline);
+      resolveCall(r);
+    };
+    const reject = (e: unknown) => {
+      clearTimeout(deadline);
+      rejectCall(e);
+    };
     const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders(auth), ...opts.headers };
     if (body) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { displayUrl, type HttpAuth, requestTarget } from '../../../src/marathon/http.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { displayUrl, type HttpAuth, httpCall, requestTarget } from '../../../src/marathon/http.js';
 
 describe('displayUrl', () => {
   it.each([
@@ -31,5 +33,46 @@ describe('requestTarget', () => {
     const t = requestTarget(new URL(url), auth);
     expect(t.url.toString()).toBe(wantUrl);
     expect(t.auth).toEqual(wantAuth);
+  });
+});
+
+describe('httpCall deadline', () => {
+  /** A server on loopback that answers 200 and then sends one byte every 50 ms, for at most 10 s. */
+  async function dripServer(): Promise<{ url: string; close: () => Promise<void> }> {
+    const timers = new Set<NodeJS.Timeout>();
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      let n = 0;
+      const t = setInterval(() => {
+        if (++n > 200) {
+          clearInterval(t);
+          res.end();
+        } else res.write(' ');
+      }, 50);
+      timers.add(t);
+      res.on('close', () => clearInterval(t));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}/`,
+      close: () =>
+        new Promise((r) => {
+          for (const t of timers) clearInterval(t);
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    };
+  }
+
+  it('an answer that trickles in (never silent long enough to time out) still ends at the deadline', async () => {
+    const drip = await dripServer();
+    try {
+      const t0 = Date.now();
+      await expect(httpCall(drip.url, { timeoutMs: 300, deadlineMs: 600 })).rejects.toThrow(/no complete answer within 600 ms/);
+      expect(Date.now() - t0).toBeLessThan(3000);
+    } finally {
+      await drip.close();
+    }
   });
 });
