@@ -159,6 +159,64 @@ function textParts(source: string): Part[] | undefined {
   return parts;
 }
 
+/**
+ * A name that is no variable of the template is a typo: Handlebars would render it as nothing
+ * (`backend {{bakend}}` → `backend `), where marathon-lb's format refuses it. Refused alike.
+ */
+function assertKnown(names: Iterable<string>, known: Set<string>): void {
+  for (const name of names) {
+    if (!known.has(name) && !NOT_VARIABLES.has(name)) throw new Error(`unknown variable {{${name}}}; known: ${[...known].sort().join(', ')}`);
+  }
+}
+
+function partsVariables(parts: Part[]): string[] {
+  return parts.flatMap((p) => (typeof p === 'string' ? [] : 'ifVariable' in p ? [p.ifVariable, ...partsVariables(p.parts)] : [p.variable]));
+}
+
+/** The parts of Handlebars' syntax tree read here (hbs.AST's nodes, loosely). */
+interface HbNode {
+  type: string;
+  body?: HbNode[];
+  path?: HbNode;
+  params?: HbNode[];
+  hash?: { pairs: { value: HbNode }[] };
+  program?: HbNode;
+  inverse?: HbNode | null;
+  data?: boolean;
+  depth?: number;
+  parts?: string[];
+  original?: unknown;
+}
+
+/**
+ * The variables of the template's own context a Handlebars source reads: lone `{{name}}`s and the
+ * arguments of blocks, but not inside `each`/`with` (another context there) nor `@data`, `../`.
+ */
+function handlebarsVariables(source: string): string[] {
+  const names: string[] = [];
+  const expr = (e: HbNode | undefined) => {
+    if (e?.type === 'PathExpression' && !e.data && e.depth === 0 && e.parts?.[0] !== undefined) names.push(e.parts[0]);
+    else if (e?.type === 'SubExpression') node(e);
+  };
+  const node = (n: HbNode | undefined | null): void => {
+    if (!n) return;
+    if (n.type === 'Program') for (const b of n.body ?? []) node(b);
+    else if (n.type === 'MustacheStatement' || n.type === 'SubExpression') {
+      // A lone name is a variable; with arguments it is a helper (an unknown one fails the compile).
+      if ((n.params?.length ?? 0) === 0 && !n.hash) expr(n.path);
+      for (const a of n.params ?? []) expr(a);
+      for (const pair of n.hash?.pairs ?? []) expr(pair.value);
+    } else if (n.type === 'BlockStatement') {
+      for (const a of n.params ?? []) expr(a);
+      const helper = n.path?.original;
+      if (helper === 'if' || helper === 'unless') node(n.program);
+      node(n.inverse);
+    }
+  };
+  node(hb.parse(source) as unknown as HbNode);
+  return names;
+}
+
 /** More Handlebars blocks than any real template has; thousands nested take Handlebars seconds to minutes. */
 const MAX_BLOCKS = 200;
 
@@ -180,9 +238,14 @@ export function compileTemplate(name: string, tpl: TemplateSource): Render {
   const invalid = (e: unknown) => new MlbError('E_TEMPLATE_INVALID', `template ${name} from ${tpl.origin} (${tpl.format}): ${causeOf(e)}`, { cause: e });
   try {
     if (tpl.format === 'marathon-lb') return renderParts(isFormatted(spec) ? parseMarathonLbFormat(tpl.source, variablesOf(spec)) : [tpl.source]);
+    const known = variablesOf(spec);
     const plain = plainParts(tpl.source);
-    if (plain) return renderParts(plain);
+    if (plain) {
+      assertKnown(partsVariables(plain), known);
+      return renderParts(plain);
+    }
     assertTameBlocks(tpl.source);
+    assertKnown(handlebarsVariables(tpl.source), known);
     const compiled = hb.compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
     const render: Render = (ctx, extra) => {
       try {

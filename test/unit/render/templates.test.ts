@@ -267,14 +267,13 @@ describe('TemplateSet', () => {
 });
 
 describe('plain templates (rendered without Handlebars) render as Handlebars does', () => {
-  const ctx = { backend: 'b_1', servicePort: 10000, mode: 'http', empty: '', zero: 0, serverName: 'from ctx' };
+  const ctx = { backend: 'b_1', servicePort: 10000, mode: 'http', sslCert: '', serverId: 0, serverName: 'from ctx' };
   const extra = { serverName: 'srv_1', port: 31000 };
   const reference = (source: string) => Handlebars.create().compile(source, { noEscape: true, strict: false, preventIndent: true, data: false })({ ...ctx, ...extra });
   it.each<[string, string]>([
     ['variables and text', 'backend {{backend}}\n  bind *:{{servicePort}}\n'],
     ['spaces inside the braces', '{{ backend }}-{{  mode}}-{{port  }}'],
-    ['an unknown variable renders empty', 'x{{nope}}y'],
-    ['empty and zero values', '[{{empty}}][{{zero}}]'],
+    ['empty and zero values', '[{{sslCert}}][{{serverId}}]'],
     ['extra over ctx', '{{serverName}}'],
     ['a lone closing pair is text', 'a }} b {{backend}}'],
     ['an escaped mustache (parser path)', 'a \\{{backend}} b'],
@@ -284,23 +283,40 @@ describe('plain templates (rendered without Handlebars) render as Handlebars doe
     ['whitespace control (parser path)', 'a {{~backend~}} b'],
     ['a path (parser path)', '{{this.backend}}'],
     ['literals (parser path)', '{{true}} {{false}} {{null}} {{undefined}} {{7}}'],
-    ['names of Object.prototype render nothing', '[{{constructor}}][{{__proto__}}]'],
     ['an if block on its own lines, truthy', 'a\n{{#if mode}}\nm={{mode}}\n{{/if}}\nb\n'],
-    ['an if block on its own lines, empty string', 'a\n{{#if empty}}\nshown\n{{/if}}\nb\n'],
-    ['an if block on its own lines, zero', 'a\n{{#if zero}}\nshown\n{{/if}}\nb\n'],
-    ['an if block on its own lines, unknown', 'a\n{{#if nope}}\nshown\n{{/if}}\nb\n'],
+    ['an if block on its own lines, empty string', 'a\n{{#if sslCert}}\nshown\n{{/if}}\nb\n'],
+    ['an if block on its own lines, zero', 'a\n{{#if serverId}}\nshown\n{{/if}}\nb\n'],
     ['an if block first and last, indented tags, CRLF', '  {{#if backend}}  \r\nx {{port}}\r\n\t{{/if}}\r\n'],
     ['an if block on an extra value', '{{#if serverName}}\n{{serverName}}\n{{/if}}\n'],
-    ['two if blocks', '{{#if mode}}\n1\n{{/if}}\n{{#if empty}}\n2\n{{/if}}\n3'],
+    ['two if blocks', '{{#if mode}}\n1\n{{/if}}\n{{#if sslCert}}\n2\n{{/if}}\n3'],
     ['an if block closing the template without a newline (parser path)', '{{#if mode}}\nx\n{{/if}}'],
     ['an inline if (parser path)', 'a {{#if mode}}x{{/if}} b\n'],
     ['nested ifs (parser path)', '{{#if mode}}\n{{#if backend}}\nx\n{{/if}}\n{{/if}}\n'],
-    ['if with else (parser path)', '{{#if empty}}\nx\n{{else}}\ny\n{{/if}}\n'],
+    ['if with else (parser path)', '{{#if sslCert}}\nx\n{{else}}\ny\n{{/if}}\n'],
     ...[...readDefaultTemplates().entries()].map(([name, t]) => [`default ${name}`, t.source] as [string, string]),
   ])('%s', (name, source) => {
     // Rendered by concatenation, except the "(parser path)" rows, which Handlebars renders.
     expect(plainParts(source) !== undefined, 'rendered without Handlebars').toBe(!name.includes('(parser path)'));
-    const render = compileTemplate('HAPROXY_BACKEND_SERVER_OPTIONS', { source, format: 'handlebars', origin: 'test' });
+    const render = compileTemplate(name.startsWith('default ') ? name.slice('default '.length) : 'HAPROXY_BACKEND_SERVER_OPTIONS', { source, format: 'handlebars', origin: 'test' });
     expect(render(ctx, extra)).toBe(reference(source));
+  });
+
+  // Handlebars renders a name that is no variable as nothing: a typo went unnoticed (marathon-lb's format refuses it).
+  it.each<[string, string]>([
+    ['a typo', 'backend {{bakend}}\n'],
+    ['an if on a typo', 'a\n{{#if nope}}\nshown\n{{/if}}\nb\n'],
+    ['a typo in an inline block (parser path)', 'a {{#if mode}}{{mdoe}}{{/if}}'],
+    ['a typo in an else branch (parser path)', '{{#if mode}}x{{else}}{{nope}}{{/if}}'],
+    ['a name of Object.prototype', '[{{constructor}}]'],
+  ])('%s is refused, naming it', (_name, source) => {
+    expect(() => compileTemplate('HAPROXY_BACKEND_SERVER_OPTIONS', { source, format: 'handlebars', origin: 'test' })).toThrow(/\(handlebars\): unknown variable \{\{\w+\}\}; known: /);
+  });
+
+  it.each<[string, string]>([
+    ['this and its fields', '{{this.backend}} {{#with backend}}{{this}}{{/with}}'],
+    ['a new context inside each/with is not checked', '{{#with mode}}{{length}}{{/with}}'],
+    ['@data and literals', '{{#each serverName}}{{@index}}{{/each}}{{true}}{{7}}'],
+  ])('%s: accepted', (_name, source) => {
+    expect(() => compileTemplate('HAPROXY_BACKEND_SERVER_OPTIONS', { source, format: 'handlebars', origin: 'test' })).not.toThrow();
   });
 });
