@@ -468,19 +468,21 @@ describe('runtime API updates and reloads keep each server at its weight and add
   }, 60_000);
 
   it('a named slot refilled with another task at runtime: after the reload every server is at its own address, both tasks serve', async () => {
-    const [pa, pb] = [port(0), port(1)];
+    const [pa, pb, s1, s2] = [port(0), port(1), port(2), port(3)];
     const daemon = await start(String(pa));
-    // pa leaves, pb comes: pb takes pa's slot (the server named after pa).
-    await apply(daemon, 'SIGHUP', 'runtime', [String(pb)]);
+    // Both spare slots taken, so that a new task can only have a slot freed by the same update.
+    await apply(daemon, 'SIGHUP', 'runtime', [String(pa), String(s1), String(s2)]);
+    // pa leaves, pb comes: pb takes pa's slot (the server named after pa), once pa is out.
+    await apply(daemon, 'SIGHUP', 'runtime', [String(pb), String(s1), String(s2)]);
     expect((await webState(daemon)).find((s) => s.name.endsWith(`_${pa}`))).toMatchObject({ port: pb, admin: 0, uweight: 1 });
-    // pa is back (in a spare slot); then a reload loads servers named after pa and pb.
-    await apply(daemon, 'SIGHUP', 'runtime', [String(pa), String(pb)]);
+    // pa is back, in s2's slot (s2 leaves); then a reload loads servers named after pa, pb and s1.
+    await apply(daemon, 'SIGHUP', 'runtime', [String(pa), String(pb), String(s1)]);
     await apply(daemon, 'SIGUSR1', 'reload');
     const config = webServers(await daemon.config());
-    expect(config.map((s) => s.addr).sort()).toEqual([`127.0.0.1:${pa}`, `127.0.0.1:${pb}`].sort());
+    expect(config.map((s) => s.addr).sort()).toEqual([pa, pb, s1].map((p) => `127.0.0.1:${p}`).sort());
     const state = await webState(daemon);
     for (const s of config) expect(state.find((x) => x.name === s.name), s.name).toMatchObject({ port: Number(s.addr.split(':')[1]), admin: 0, uweight: 1 });
-    expect(inService(state)).toEqual([`${pa}/1`, `${pb}/1`].sort());
-    expect(await answers(daemon, 20)).toEqual(names(pa, pb));
+    expect(inService(state)).toEqual([`${pa}/1`, `${pb}/1`, `${s1}/1`].sort());
+    expect(await answers(daemon, 30)).toEqual(names(pa, pb, s1));
   }, 60_000);
 });
