@@ -23,15 +23,16 @@ export interface Network {
   name?: string;
 }
 
+/** A Marathon health check; null is "not set", as absent. */
 export interface HealthCheckDef {
-  protocol?: string;
-  path?: string;
-  portIndex?: number;
-  port?: number;
-  intervalSeconds?: number;
-  timeoutSeconds?: number;
-  gracePeriodSeconds?: number;
-  maxConsecutiveFailures?: number;
+  protocol?: string | null;
+  path?: string | null;
+  portIndex?: number | null;
+  port?: number | null;
+  intervalSeconds?: number | null;
+  timeoutSeconds?: number | null;
+  gracePeriodSeconds?: number | null;
+  maxConsecutiveFailures?: number | null;
 }
 
 export interface HealthCheckResult {

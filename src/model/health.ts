@@ -17,7 +17,7 @@ const PROTOCOLS: Record<string, HealthCheck['protocol'] | undefined> = {
  * becomes an HAProxy check, so it is passed over.
  */
 export function healthCheckDefFor(app: MarathonApp, portIndex: number): HealthCheckDef | undefined {
-  return (app.healthChecks ?? []).find((hc) => isNetworkCheck(hc) && (!!hc.port || (hc.port === undefined && (hc.portIndex ?? 0) === portIndex)));
+  return (app.healthChecks ?? []).find((hc) => isNetworkCheck(hc) && (!!hc.port || (hc.port == null && (hc.portIndex ?? 0) === portIndex)));
 }
 
 function isNetworkCheck(hc: HealthCheckDef): boolean {
@@ -45,8 +45,8 @@ export function isSafeCheckPath(path: string): boolean {
 const MAX_TIMER_SECONDS = 2147483;
 
 /** `v` rounded to a whole number, at least `min` and at most HAProxy's longest timer; `fallback` when unset (or not a number). */
-function atLeast(min: number, v: number | undefined, fallback: number): number {
-  if (v === undefined || !Number.isFinite(v)) return fallback;
+function atLeast(min: number, v: number | null | undefined, fallback: number): number {
+  if (v == null || !Number.isFinite(v)) return fallback;
   return Math.min(MAX_TIMER_SECONDS, Math.max(min, Math.round(v)));
 }
 

@@ -95,8 +95,9 @@ function fill(backend: string, slot: Slot, sv: Server, commands: string[]): void
  *
  * Make before break, backend by backend: servers come up (new tasks in slots that were already
  * free, returning ones, weights raised) before any goes down (drained or removed), and only then
- * do slots freed in this same plan take new tasks. A rolling restart (old tasks draining, new
- * ones starting) never leaves a backend without a server between two commands.
+ * do slots freed in this same plan take new tasks. New ready tasks pick slots before new draining
+ * ones. A rolling restart (old tasks draining, new ones starting) never leaves a backend without
+ * a server between two commands while a slot free before it is left for each new ready task.
  */
 export function planServerChanges(live: Live, next: LbModel): RuntimePlan {
   const out = cloneLive(live);
@@ -138,15 +139,29 @@ export function planServerChanges(live: Live, next: LbModel): RuntimePlan {
     if (pending.length > free.length) {
       return { kind: 'reload', reason: `no free server slot in ${s.backend} (${pending.length} new, ${free.length} free)` };
     }
-    for (const sv of pending) {
-      const best = serverWeight(sv) === 0 ? 0 : free.findIndex((sl) => sl.initialWeight !== 0);
-      const [slot] = free.splice(Math.max(best, 0), 1) as [Slot];
+    // Ready tasks choose first (a draining one takes no traffic: it must not take the slot one that serves needs).
+    for (const sv of [...pending.filter((p) => serverWeight(p) !== 0), ...pending.filter((p) => serverWeight(p) === 0)]) {
+      const [slot] = free.splice(slotFor(sv, free, freedNow), 1) as [Slot];
       fill(s.backend, slot, sv, freedNow.has(slot) ? refill : up);
     }
     added += pending.length;
     commands.push(...up, ...down, ...refill);
   }
   return { kind: 'runtime', commands, live: out, summary: `servers +${added} -${removed} ~${changed}` };
+}
+
+/**
+ * Where in `free` (slots free before this plan first, then those it freed) a new task goes. A ready
+ * one: the first loaded with a weight other than 0 (a static balance algorithm refuses any other
+ * runtime weight but 0 and the loaded one), else the first. A draining one (weight 0, which every
+ * slot takes): a slot freed by this plan, else one loaded at weight 0, else the first.
+ */
+function slotFor(sv: Server, free: Slot[], freedNow: ReadonlySet<Slot>): number {
+  if (serverWeight(sv) !== 0) return Math.max(0, free.findIndex((sl) => sl.initialWeight !== 0));
+  const freed = free.findIndex((sl) => freedNow.has(sl));
+  if (freed >= 0) return freed;
+  const zero = free.findIndex((sl) => sl.initialWeight === 0);
+  return Math.max(0, zero);
 }
 
 /** `add map` / `del map` / `set map` commands turning one map file's text into another's. */

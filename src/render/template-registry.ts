@@ -8,7 +8,7 @@ export type TemplateScope = 'global' | 'port';
 /** Variable sets a template can use; marathon-lb's names, so its overrides translate 1:1. */
 export const TEMPLATE_VARIABLES = {
   head: ['adminSocket', 'stateFile', 'hardStopAfter', 'httpPort', 'httpsPort', 'appIdPort', 'statsPort', 'mlbApi'],
-  frontend: ['httpPort', 'httpsPort', 'appIdPort', 'sslCerts', 'haproxy_dir'],
+  frontend: ['httpPort', 'httpsPort', 'appIdPort', 'statsPort', 'sslCerts', 'haproxy_dir'],
   /** `backend` = `name` (the group's), `host` = `hostname`, `bindOpts`: the group's services' BIND_OPTIONS. */
   grouped: ['name', 'hostname', 'sslCerts', 'httpsPort', 'backend', 'host', 'bindOpts'],
   service: [
@@ -61,14 +61,14 @@ function vhostVariants(prefix: string, suffixes: string[], what: string): Templa
 }
 
 export const TEMPLATES: readonly TemplateSpec[] = [
-  { name: 'HAPROXY_HEAD', scope: 'global', vars: ['head'], description: 'global and defaults sections, and the stats listener (:9090)', formatted: false },
+  { name: 'HAPROXY_HEAD', scope: 'global', vars: ['head', 'frontend'], description: 'global and defaults sections, and the stats listener (:9090)', formatted: false },
   { name: 'HAPROXY_HTTP_FRONTEND_HEAD', scope: 'global', vars: ['frontend'], description: 'head of the :80 vhost frontend', formatted: false },
   { name: 'HAPROXY_HTTP_FRONTEND_APPID_HEAD', scope: 'global', vars: ['frontend'], description: 'head of the :9091 frontend routing on X-Marathon-App-Id', formatted: false },
   { name: 'HAPROXY_HTTPS_FRONTEND_HEAD', scope: 'global', vars: ['frontend'], description: 'head of the :443 frontend (TLS with --ssl-certs and every HAPROXY_{n}_SSL_CERT)' },
-  { name: 'HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD', scope: 'global', vars: ['grouped'], description: 'with --group-https-by-vhost: the :443 TCP frontend switching on SNI', formatted: false },
-  { name: 'HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL', scope: 'global', vars: ['grouped'], description: 'with --group-https-by-vhost: SNI rule sending one host to its TLS group' },
-  { name: 'HAPROXY_HTTPS_GROUPED_VHOST_BACKEND_HEAD', scope: 'global', vars: ['grouped'], description: 'with --group-https-by-vhost: loopback backend of one TLS group' },
-  { name: 'HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_HEAD', scope: 'global', vars: ['grouped'], description: 'with --group-https-by-vhost: TLS-terminating frontend of one group of certificates' },
+  { name: 'HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD', scope: 'global', vars: ['frontend', 'grouped'], description: 'with --group-https-by-vhost: the :443 TCP frontend switching on SNI', formatted: false },
+  { name: 'HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL', scope: 'global', vars: ['frontend', 'grouped'], description: 'with --group-https-by-vhost: SNI rule sending one host to its TLS group' },
+  { name: 'HAPROXY_HTTPS_GROUPED_VHOST_BACKEND_HEAD', scope: 'global', vars: ['frontend', 'grouped'], description: 'with --group-https-by-vhost: loopback backend of one TLS group' },
+  { name: 'HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_HEAD', scope: 'global', vars: ['frontend', 'grouped'], description: 'with --group-https-by-vhost: TLS-terminating frontend of one group of certificates' },
   { name: 'HAPROXY_MAP_HTTP_FRONTEND_ACL', scope: 'global', vars: ['frontend'], description: 'with --haproxy-map: :80 routing through domain2backend.map' },
   { name: 'HAPROXY_MAP_HTTP_FRONTEND_ACL_ONLY', scope: 'global', vars: ['frontend'], description: "marathon-lb's map line when the first mapped app had several vhosts; accepted so a copy of marathon-lb's templates loads; mlb-ts renders HAPROXY_MAP_HTTP_FRONTEND_ACL once" },
   { name: 'HAPROXY_MAP_HTTP_FRONTEND_APPID_ACL', scope: 'global', vars: ['frontend'], description: 'with --haproxy-map: :9091 routing through app2backend.map' },

@@ -49,6 +49,8 @@ describe('asAppsDocument', () => {
     ['nulls Marathon sends', { apps: [{ id: '/a', container: null, ipAddress: null, tasks: [{ id: 't', ipAddresses: null }] }] }],
     ['null portMappings', { apps: [{ id: '/a', container: { portMappings: null, docker: { portMappings: null } } }] }],
     ['port 0 (not yet assigned)', { apps: [{ id: '/a', ports: [0], portDefinitions: [{ port: 0 }] }] }],
+    ['health-check fields null (not set)', { apps: [{ id: '/a', healthChecks: [{ protocol: 'TCP', path: null, portIndex: null, port: null, intervalSeconds: null, timeoutSeconds: null, gracePeriodSeconds: null, maxConsecutiveFailures: null }] }] }],
+    ['legacy discovery null', { apps: [{ id: '/a', ipAddress: { discovery: null } }, { id: '/b', ipAddress: { discovery: { ports: null } } }] }],
   ])('accepts %s', (_name, doc) => {
     expect(asAppsDocument(doc, 'x')).toBe(doc);
   });

@@ -42,6 +42,14 @@ describe('healthCheckDefFor', () => {
   });
 });
 
+describe('healthCheckDefFor with null fields (an older Marathon)', () => {
+  it('port null is no fixed port: the check belongs to its portIndex (null: 0)', () => {
+    const a = app('/a', withPortDefinitions(10000, 10001), withHealthChecks({ protocol: 'TCP', port: null, portIndex: 1, intervalSeconds: 7 }, { protocol: 'HTTP', port: null, portIndex: null, intervalSeconds: 8 }));
+    expect(healthCheckDefFor(a, 1)?.intervalSeconds).toBe(7);
+    expect(healthCheckDefFor(a, 0)?.intervalSeconds).toBe(8);
+  });
+});
+
 describe('haproxyHealthCheck', () => {
   it.each<[string, HealthCheckDef | undefined, HealthCheck | undefined]>([
     ['none', undefined, undefined],
@@ -56,6 +64,7 @@ describe('haproxyHealthCheck', () => {
     ['COMMAND gives no HAProxy check', { protocol: 'COMMAND' }, undefined],
     ['no protocol', {}, undefined],
     ['unknown protocol', { protocol: 'UDP' }, undefined],
+    ['fields null (an older Marathon): the defaults', { protocol: 'TCP', path: null, port: null, intervalSeconds: null, timeoutSeconds: null, gracePeriodSeconds: null, maxConsecutiveFailures: null }, { protocol: 'tcp', path: '/', intervalSeconds: 60, timeoutSeconds: 20, falls: 4, maxConsecutiveFailures: 3, gracePeriodSeconds: 300 }],
     // HAProxy refuses `inter 0s`, a negative `fall`: the least it takes instead
     ['interval and timeout 0', { protocol: 'TCP', intervalSeconds: 0, timeoutSeconds: 0 }, { protocol: 'tcp', path: '/', intervalSeconds: 1, timeoutSeconds: 1, falls: 4, maxConsecutiveFailures: 3, gracePeriodSeconds: 300 }],
     // …and refuses a timer over 2^31 − 1 ms: the longest it takes instead

@@ -262,6 +262,34 @@ describe('planServerChanges', () => {
       summary: 'servers +2 -2 ~0',
     },
     {
+      name: 'a new draining task and a new ready one: the ready one takes the slot loaded at weight 1, the draining one the slot loaded at 0 (no weight a static algorithm refuses)',
+      live: liveAfterReload(model(service('web', [{ ...a1, state: 'drain' }])), 1),
+      next: model(service('web', [{ ...a3, state: 'drain' }, a2])),
+      commands: [
+        'set server web/mlb_spare_1 addr 10.0.0.2 port 31000',
+        'set server web/mlb_spare_1 state ready',
+        `set server web/${a1.name} state maint`,
+        `set server web/${a1.name} addr 10.0.0.3 port 31000`,
+        `set server web/${a1.name} state ready`,
+      ],
+      summary: 'servers +2 -1 ~0',
+    },
+    {
+      name: 'a new draining task does not take the only spare slot from a new ready one',
+      live: liveAfterReload(model(service('web', [a1, a2])), 1),
+      next: model(service('web', [{ ...server('10.0.0.5', 31000), state: 'drain' }, a3])),
+      commands: [
+        'set server web/mlb_spare_1 addr 10.0.0.3 port 31000',
+        'set server web/mlb_spare_1 state ready',
+        `set server web/${a1.name} state maint`,
+        `set server web/${a2.name} state maint`,
+        `set server web/${a1.name} addr 10.0.0.5 port 31000`,
+        `set server web/${a1.name} weight 0`,
+        `set server web/${a1.name} state ready`,
+      ],
+      summary: 'servers +2 -2 ~0',
+    },
+    {
       name: 'several backends, each planned on its own',
       live: liveAfterReload(model(service('api', [a1]), service('web', [a2])), 1),
       next: model(service('api', []), service('web', [a2, a3])),
@@ -300,6 +328,7 @@ describe('planServerChanges', () => {
     ['one task replaced, no spare slot', liveAfterReload(model(service('web', [a1, a2])), 0), model(service('web', [a1, a3]))],
     ['a drain and a new task, one spare slot', liveAfterReload(model(service('web', [a1])), 1), model(service('web', [{ ...a1, state: 'drain' }, a2]))],
     ['scale down to one', twoPlusTwo(), model(service('web', [a2]))],
+    ['a new draining and a new ready task, the old ones gone', liveAfterReload(model(service('web', [a1, a2])), 1), model(service('web', [{ ...server('10.0.0.5', 31000), state: 'drain' }, a3]))],
   ])('make before break (%s): a backend serving before and after serves after every command', (_name, live, next) => {
     const p = runtimePlan(planServerChanges(live, next));
     expect(serving(live, 'web') && serving(p.live, 'web')).toBe(true);
