@@ -56,7 +56,14 @@ export function makeDirs(dir: string): void {
   let d = resolve(dir);
   for (; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
   if (!statSync(d).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${missing[0] ?? d}'`), { code: 'ENOTDIR' });
-  for (const m of missing) mkdirSync(m);
+  for (const m of missing) {
+    try {
+      mkdirSync(m);
+    } catch (e) {
+      // Another process made it meanwhile: as good.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
 }
 
 /** Writes each file as a hidden temp file beside its destination; nothing is visible yet. */

@@ -173,6 +173,8 @@ function partsVariables(parts: Part[]): string[] {
   return parts.flatMap((p) => (typeof p === 'string' ? [] : 'ifVariable' in p ? [p.ifVariable, ...partsVariables(p.parts)] : [p.variable]));
 }
 
+const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with']);
+
 /** The parts of Handlebars' syntax tree read here (hbs.AST's nodes, loosely). */
 interface HbNode {
   type: string;
@@ -209,6 +211,8 @@ function handlebarsVariables(source: string): string[] {
     } else if (n.type === 'BlockStatement') {
       for (const a of n.params ?? []) expr(a);
       const helper = n.path?.original;
+      // `{{#name}}…{{/name}}` with no helper of that name is a section over the variable `name`.
+      if (!BLOCK_HELPERS.has(String(helper))) expr(n.path);
       if (helper === 'if' || helper === 'unless') node(n.program);
       node(n.inverse);
     }

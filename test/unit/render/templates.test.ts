@@ -308,6 +308,7 @@ describe('plain templates (rendered without Handlebars) render as Handlebars doe
     ['a typo in an inline block (parser path)', 'a {{#if mode}}{{mdoe}}{{/if}}'],
     ['a typo in an else branch (parser path)', '{{#if mode}}x{{else}}{{nope}}{{/if}}'],
     ['a name of Object.prototype', '[{{constructor}}]'],
+    ['a typo as a section (no helper of that name)', '{{#bakend}}x{{/bakend}}'],
   ])('%s is refused, naming it', (_name, source) => {
     expect(() => compileTemplate('HAPROXY_BACKEND_SERVER_OPTIONS', { source, format: 'handlebars', origin: 'test' })).toThrow(/\(handlebars\): unknown variable \{\{\w+\}\}; known: /);
   });
