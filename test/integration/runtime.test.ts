@@ -292,7 +292,8 @@ describe('runtime API updates after HAProxy was restarted (mlb-ts --sse --spare-
     await fake.settled();
     d = await startDaemon(fake.url, ['--spare-slots', '4', '--reload-interval', '0.5', '--debounce-ms', '20']);
     await d.waitForLog((l) => l.msg === 'event stream connected; full resync');
-    await eventually(() => svcConfigIs(svc()), 5000, 'both /svc tasks in the config');
+    // Set-up, not a figure: the first start (render, haproxy -c, HAProxy's start) on a busy machine.
+    await eventually(() => svcConfigIs(svc()), 15_000, 'both /svc tasks in the config');
   });
 
   afterAll(async () => {
