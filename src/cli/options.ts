@@ -196,8 +196,8 @@ function listenFlag(argv: Argv): string {
 function marathonFlag(argv: Argv): string[] {
   const given = argv.marathon as string[] | undefined;
   if (given === undefined) return [...DEFAULTS.marathon];
-  if (given.length === 0) throw new MlbError('E_USAGE', '--marathon needs a URL or a file path');
-  if (given.some((m) => typeof m !== 'string' || m.trim() === '')) throw new MlbError('E_USAGE', '--marathon needs a URL or a file path');
+  // A bare `-m` is an empty list (valuesRequired), `-m ''` an empty value.
+  if (given.length === 0 || given.some((m) => typeof m !== 'string' || m.trim() === '')) throw new MlbError('E_USAGE', '--marathon needs a URL or a file path');
   for (const m of given) if (/^https?:/i.test(m) && !hasHost(m)) throw new MlbError('E_USAGE', `--marathon ${m} is not a URL with a host (e.g. http://marathon.mesos:8080)`);
   return given;
 }

@@ -17,7 +17,7 @@ import type { AppsDocument, MarathonApp } from '../marathon/types.js';
 import { assignedServicePorts, portKey } from '../model/service-ports.js';
 import { readServicePorts, servicePortsPathOf, writeServicePorts } from '../io/service-ports-file.js';
 import { warningLine, type LbModel } from '../model/types.js';
-import { describeDiff, diffModels } from '../plan/diff.js';
+import { describeDiff, diffModels, serviceSettings } from '../plan/diff.js';
 import { configSkeleton, type Live, liveAfterReload, mapCommands, planServerChanges } from '../plan/runtime.js';
 import type { TemplateSet } from '../render/templates.js';
 import { installOptionsOf, type Settings, stateFileOf } from '../settings.js';
@@ -61,7 +61,7 @@ interface Loaded {
  * the apps feeding it (a blue/green deploy adds the new colour's tasks as servers).
  */
 function settingsOf(model: LbModel): Map<string, string> {
-  return new Map(model.services.map((s) => [s.backend, JSON.stringify({ ...s, servers: undefined, vhosts: undefined, sourceAppIds: undefined, sourcePortIndexes: undefined })]));
+  return new Map(model.services.map((s) => [s.backend, serviceSettings(s, ['vhosts'])]));
 }
 
 function sameSettings(x: Map<string, string>, y: Map<string, string>): boolean {
@@ -605,7 +605,7 @@ export class Daemon {
       const held = this.heldBack.get(appId) ?? { definition: definitionOf(app), ports: new Set<number>() };
       held.ports.add(portIndex);
       this.heldBack.set(appId, held);
-      this.logDroppedPort(droppedPortOf(app, portIndex, reason, blame), 'E_RELOAD');
+      this.logDroppedPort(droppedPortOf(appId, app.labels, portIndex, reason, blame), 'E_RELOAD');
     }
   }
 

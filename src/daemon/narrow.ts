@@ -54,10 +54,10 @@ export function portsOfSections(reasons: Map<string, string>, model: LbModel, bl
   return ports;
 }
 
-/** A dropped port of `app` (undefined: an app no longer known), naming the labels most likely at fault. */
-export function droppedPortOf(app: MarathonApp | undefined, portIndex: number, reason: string, blame: Blame): DroppedPort {
-  const label = suspectLabels(app, portIndex, blame.suspects, blame.config === undefined ? [] : citedLines(reason, blame.config));
-  return { appId: app?.id ?? '', portIndex, ...(label ? { label } : {}), reason };
+/** A dropped port of an app with these labels, naming the labels most likely at fault. */
+export function droppedPortOf(appId: string, labels: Readonly<Record<string, string>> | undefined, portIndex: number, reason: string, blame: Blame): DroppedPort {
+  const label = suspectLabels(labels ?? {}, portIndex, blame.suspects, blame.config === undefined ? [] : citedLines(reason, blame.config));
+  return { appId, portIndex, ...(label ? { label } : {}), reason };
 }
 
 /** The app ports (portKeys) feeding the model's services. */
@@ -115,7 +115,7 @@ export async function dropBrokenPorts(
     const port = known.get(key);
     if (!port || excluded.has(key)) return;
     excluded.add(key);
-    drop({ ...droppedPortOf(byId.get(port.appId), port.portIndex, reason, { suspects: 'verbatim', config: current.rendered.config }), appId: port.appId });
+    drop(droppedPortOf(port.appId, byId.get(port.appId)?.labels, port.portIndex, reason, { suspects: 'verbatim', config: current.rendered.config }));
   };
   let current = first;
   let reason = error.message;
@@ -156,9 +156,8 @@ function isSuspect(name: string, suspects: Suspects): boolean {
  * the app has: of them, the ones whose text is in a line HAProxy cites (`cited`), if any is;
  * undefined when it has none (e.g. the service port is Marathon's).
  */
-function suspectLabels(app: MarathonApp | undefined, portIndex: number, suspects: Suspects, cited: string[]): string | undefined {
+function suspectLabels(labels: Readonly<Record<string, string>>, portIndex: number, suspects: Suspects, cited: string[]): string | undefined {
   const prefix = `HAPROXY_${portIndex}_`;
-  const labels = app?.labels ?? {};
   const names = Object.keys(labels)
     .filter((k) => k.startsWith(prefix) && isSuspect(k.slice(prefix.length), suspects))
     .sort();

@@ -3,22 +3,24 @@ function isAddress(x: string): boolean {
   return /^(\*|\d{1,3}(\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:.]*)$/i.test(x);
 }
 
+/** The config line numbers an alert cites (`[file:LINE]`, not an `[address:port]`). */
+function citedLineNumbers(alert: string): number[] {
+  return [...alert.matchAll(/\[([^\]]*):(\d+)\]/g)].filter((m) => !isAddress(m[1] ?? '')).map((m) => Number(m[2]));
+}
+
+/** The config lines (trimmed) HAProxy's alerts cite by number. */
+export function citedLines(alerts: string, config: string): string[] {
+  const lines = config.split('\n');
+  return citedLineNumbers(alerts)
+    .map((n) => lines[n - 1]?.trim())
+    .filter((l): l is string => !!l);
+}
+
 /**
  * Which proxies (frontends/backends/userlists) of a config HAProxy blames in its alerts (from
  * `haproxy -c`, or from a start or reload that failed): by the line numbers they cite
  * (`[file:LINE]`) and by the proxy names they quote (or name after "for frontend"/"for proxy").
  */
-/** The config lines (trimmed) HAProxy's alerts cite by number (`[file:LINE]`). */
-export function citedLines(alerts: string, config: string): string[] {
-  const lines = config.split('\n');
-  const cited: string[] = [];
-  for (const m of alerts.matchAll(/\[([^\]]*):(\d+)\]/g)) {
-    const line = isAddress(m[1] ?? '') ? undefined : lines[Number(m[2]) - 1]?.trim();
-    if (line) cited.push(line);
-  }
-  return cited;
-}
-
 export function blamedSections(alerts: string[], config: string): Set<string> {
   const lines = config.split('\n');
   const sectionAt: (string | undefined)[] = [];
@@ -30,9 +32,8 @@ export function blamedSections(alerts: string[], config: string): Set<string> {
   }
   const names = new Set<string>();
   for (const a of alerts) {
-    for (const m of a.matchAll(/\[([^\]]*):(\d+)\]/g)) {
-      if (isAddress(m[1] ?? '')) continue;
-      const s = sectionAt[Number(m[2]) - 1];
+    for (const n of citedLineNumbers(a)) {
+      const s = sectionAt[n - 1];
       if (s) names.add(s);
     }
     for (const m of a.matchAll(/(?:proxy|backend|frontend|userlist)\s+'([^']+)'/gi)) if (m[1]) names.add(m[1]);

@@ -16,9 +16,14 @@ export interface ModelDiff {
   servers: ServerDelta[];
 }
 
-/** A service's settings: what a reload would change (the apps feeding it are servers' business). */
-function serviceWithoutServers(s: Service): string {
-  return JSON.stringify({ ...s, servers: undefined, sourceAppIds: undefined, sourcePortIndexes: undefined });
+/**
+ * A service's settings as one string: what a reload would change. Its servers, and the apps (and
+ * their ports) feeding it, are servers' business; `also`: more fields to leave out.
+ */
+export function serviceSettings(s: Service, also: readonly (keyof Service)[] = []): string {
+  const left: Partial<Record<keyof Service, undefined>> = { servers: undefined, sourceAppIds: undefined, sourcePortIndexes: undefined };
+  for (const k of also) left[k] = undefined;
+  return JSON.stringify({ ...s, ...left });
 }
 
 export function addressOf(s: Pick<Server, 'ip' | 'port'>): string {
@@ -47,7 +52,7 @@ export function diffModels(prev: LbModel, next: LbModel): ModelDiff {
       diff.addedBackends.push(name);
       continue;
     }
-    if (serviceWithoutServers(old) !== serviceWithoutServers(s)) diff.changedBackends.push(name);
+    if (serviceSettings(old) !== serviceSettings(s)) diff.changedBackends.push(name);
     const d = serverDelta(name, old.servers, s.servers);
     if (d) diff.servers.push(d);
   }

@@ -17,13 +17,15 @@ export interface TemplateSource {
 }
 
 const hb = Handlebars.create();
-// A template writes into the config and nowhere else: Handlebars' `log` helper and its logger
-// would print to mlb-ts's own stdout (into a --dry-run's config) and stderr.
-hb.unregisterHelper('log');
-hb.unregisterHelper('lookup');
+// A template writes into the config and nowhere else: Handlebars' logger would print to stderr.
 Handlebars.logger.log = () => undefined;
-/** The helpers a template may use; any other (log, lookup, …) fails when it is loaded. */
-const KNOWN_HELPERS = { if: true, unless: true, each: true, with: true, log: false, lookup: false };
+/** The block helpers a template may use. */
+const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with']);
+/**
+ * The helpers known when compiling (with knownHelpersOnly, any other fails when it is loaded):
+ * the block helpers, and not Handlebars' own `log` (it prints to stdout, into a --dry-run's config) or `lookup`.
+ */
+const KNOWN_HELPERS = { ...Object.fromEntries([...BLOCK_HELPERS].map((h) => [h, true])), log: false, lookup: false };
 
 function specOf(name: string): TemplateSpec {
   const spec = TEMPLATE_BY_NAME.get(name);
@@ -173,8 +175,6 @@ function partsVariables(parts: Part[]): string[] {
   return parts.flatMap((p) => (typeof p === 'string' ? [] : 'ifVariable' in p ? [p.ifVariable, ...partsVariables(p.parts)] : [p.variable]));
 }
 
-const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with']);
-
 /** The parts of Handlebars' syntax tree read here (hbs.AST's nodes, loosely). */
 interface HbNode {
   type: string;
@@ -191,10 +191,10 @@ interface HbNode {
 }
 
 /**
- * The variables of the template's own context a Handlebars source reads: lone `{{name}}`s and the
+ * The variables of the template's own context a Handlebars program reads: lone `{{name}}`s and the
  * arguments of blocks, but not inside `each`/`with` (another context there) nor `@data`, `../`.
  */
-function handlebarsVariables(source: string): string[] {
+function handlebarsVariables(program: hbs.AST.Program): string[] {
   const names: string[] = [];
   const expr = (e: HbNode | undefined) => {
     if (e?.type === 'PathExpression' && !e.data && e.depth === 0 && e.parts?.[0] !== undefined) names.push(e.parts[0]);
@@ -217,7 +217,7 @@ function handlebarsVariables(source: string): string[] {
       node(n.inverse);
     }
   };
-  node(hb.parse(source) as unknown as HbNode);
+  node(program as unknown as HbNode);
   return names;
 }
 
@@ -249,8 +249,9 @@ export function compileTemplate(name: string, tpl: TemplateSource): Render {
       return renderParts(plain);
     }
     assertTameBlocks(tpl.source);
-    assertKnown(handlebarsVariables(tpl.source), known);
-    const compiled = hb.compile(tpl.source, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
+    const program = hb.parse(tpl.source);
+    assertKnown(handlebarsVariables(program), known);
+    const compiled = hb.compile(program, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
     const render: Render = (ctx, extra) => {
       try {
         return compiled(extra ? { ...ctx, ...extra } : ctx);

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { type Blame, droppedPortLine, droppedPortOf } from '../../../src/daemon/narrow.js';
-import type { MarathonApp } from '../../../src/marathon/types.js';
-
-const app = (labels: Record<string, string>): MarathonApp => ({ id: '/shop', labels }) as MarathonApp;
-
 const CONFIG = ['global', 'frontend shop_10000', '  bind 127.0.0.1:10000 frobnicate', 'backend shop_10000', '  bogus-directive on', '  server a 10.0.0.1:31000'].join('\n');
 const cites = (line: number) => `haproxy -c refused the config: [ALERT] parsing [haproxy.cfg:${line}] : trouble`;
 const verbatim: Blame = { suspects: 'verbatim', config: CONFIG };
@@ -27,12 +23,12 @@ describe('droppedPortOf: which labels a dropped port names', () => {
     { case: 'the labels of that port only', reason: 'x', blame: verbatim, port: 1, label: 'HAPROXY_1_BIND_OPTIONS' },
     { case: 'a port without such labels: none named', reason: 'x', blame: verbatim, port: 2, label: undefined },
   ])('$case', ({ reason, blame, port, label }) => {
-    const dropped = droppedPortOf(app(labels), port, reason, blame);
+    const dropped = droppedPortOf('/shop', labels, port, reason, blame);
     expect(dropped).toEqual({ appId: '/shop', portIndex: port, reason, ...(label ? { label } : {}) });
   });
 
   it('the warning line carries code, app, label and reason', () => {
-    expect(droppedPortLine(droppedPortOf(app(labels), 0, cites(5), verbatim))).toBe(`E_HAPROXY_INVALID: app /shop HAPROXY_0_BACKEND_HEAD: port 0 dropped: ${cites(5)}`);
-    expect(droppedPortLine(droppedPortOf(app({}), 0, 'why', verbatim))).toBe('E_HAPROXY_INVALID: app /shop: port 0 dropped: why');
+    expect(droppedPortLine(droppedPortOf('/shop', labels, 0, cites(5), verbatim))).toBe(`E_HAPROXY_INVALID: app /shop HAPROXY_0_BACKEND_HEAD: port 0 dropped: ${cites(5)}`);
+    expect(droppedPortLine(droppedPortOf('/shop', {}, 0, 'why', verbatim))).toBe('E_HAPROXY_INVALID: app /shop: port 0 dropped: why');
   });
 });
