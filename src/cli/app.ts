@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
 import { compatNotes, IGNORED_MARATHON_LB_OPTIONS, lastOf, RENDER_OPTIONS, RUN_OPTIONS, settingsFrom, valuesRequired } from './options.js';
-import { labelsCommand } from './labels.js';
 import { dryRunCommand, oneShotCommand, renderCommand } from './render.js';
-import { vipsCommand } from './vips.js';
-import { ZDD_IGNORED_WHY, ZDD_OPTIONS, zddCommand } from './zdd.js';
+import { ZDD_IGNORED_WHY, ZDD_OPTIONS } from './zdd-options.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -60,7 +58,7 @@ const SUBCOMMANDS: Subcommand[] = [
     name: 'vips',
     describe: 'print the VIPs of VIP_n port labels (every app; --group does not filter): name, address, protocol, backends with weights',
     builder: (y) => renderFlags(y).option('json', { type: 'boolean', default: false, describe: 'print the model as vips.json' }) as unknown as Argv,
-    run: (argv) => vipsCommand(settingsFrom(argv, { requireGroup: false, templatesDefault: defaultTemplatesDir() }), { json: argv.json === true }),
+    run: async (argv) => (await import('./vips.js')).vipsCommand(settingsFrom(argv, { requireGroup: false, templatesDefault: defaultTemplatesDir() }), { json: argv.json === true }),
   },
   {
     name: 'demo',
@@ -91,14 +89,14 @@ const SUBCOMMANDS: Subcommand[] = [
     name: 'zdd',
     describe: 'blue/green deploy through Marathon with zero failed requests: start the app of --json in the other colour, shift traffic step by step, drain and kill the old tasks, delete the old app',
     builder: (y) => y.options(ZDD_OPTIONS) as unknown as Argv,
-    run: (argv) => zddCommand(argv as Parameters<typeof zddCommand>[0]),
+    run: async (argv) => (await import('./zdd.js')).zddCommand(argv),
     ignored: ZDD_IGNORED_WHY,
   },
   {
     name: 'labels',
     describe: 'print the label reference (generated from the label registry)',
     builder: (y) => y.option('markdown', { type: 'boolean', default: false, describe: 'as a Markdown table' }).option('templates', { type: 'boolean', default: false, describe: 'list the templates instead' }) as unknown as Argv,
-    run: (argv) => labelsCommand({ markdown: argv.markdown === true, templates: argv.templates === true }),
+    run: async (argv) => (await import('./labels.js')).labelsCommand({ markdown: argv.markdown === true, templates: argv.templates === true }),
   },
 ];
 

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { MlbError } from '../errors.js';
 
 export interface Validation {
@@ -21,6 +20,8 @@ function linesOf(output: string, tag: string): string[] {
 
 /** Runs `haproxy -c -f <config>`; E_HAPROXY_MISSING if there is no HAProxy to run. */
 export async function validateConfig(config: string, haproxyBin = 'haproxy', cwd?: string): Promise<Validation> {
+  // execa loads on first use: `mlb-ts render` and --dry-run never run HAProxy.
+  const { execa } = await import('execa');
   let res;
   try {
     res = await execa(haproxyBin, ['-c', '-f', config], { reject: false, all: true, timeout: 60_000, ...(cwd ? { cwd } : {}) });

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { causeOf, MlbError } from '../errors.js';
 import { DEFAULTS, type Settings } from '../settings.js';
@@ -53,6 +52,7 @@ async function makeSelfSigned(pem: string): Promise<void> {
     mkdirSync(dirname(pem), { recursive: true });
     const key = `${tmp}.key`;
     const crt = `${tmp}.crt`;
+    const { execa } = await import('execa');
     const res = await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=mlb-ts-self-signed', '-keyout', key, '-out', crt], { reject: false, all: true, timeout: 60_000 });
     if (res.exitCode === undefined) throw new Error(`openssl could not run: ${res.shortMessage}`);
     if (res.exitCode !== 0) throw new Error(`openssl exited ${res.exitCode}: ${String(res.all ?? '').trim().split('\n').pop() ?? ''}`);

@@ -1,4 +1,5 @@
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type Handlebars from 'handlebars';
 import { causeOf, MlbError } from '../errors.js';
 import { isFormatted, TEMPLATE_BY_NAME, type TemplateSpec, variablesOf } from './template-registry.js';
 
@@ -16,9 +17,23 @@ export interface TemplateSource {
   origin: string;
 }
 
-const hb = Handlebars.create();
-// A template writes into the config and nowhere else: Handlebars' logger would print to stderr.
-Handlebars.logger.log = () => undefined;
+let hbEnv: typeof Handlebars | undefined;
+
+/**
+ * Handlebars, loaded the first time a template needs it: every default template compiles
+ * without it (see plainParts), and its compiler with source-map is ~250 KB of code that a
+ * `mlb-ts render` would otherwise compile at every start. A plain require, so that the bundle
+ * leaves it out.
+ */
+function hb(): typeof Handlebars {
+  if (!hbEnv) {
+    const loaded = createRequire(import.meta.url)('handlebars') as typeof Handlebars;
+    // A template writes into the config and nowhere else: Handlebars' logger would print to stderr.
+    loaded.logger.log = () => undefined;
+    hbEnv = loaded.create();
+  }
+  return hbEnv;
+}
 /** The block helpers a template may use. */
 const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with']);
 /**
@@ -249,9 +264,9 @@ export function compileTemplate(name: string, tpl: TemplateSource): Render {
       return renderParts(plain);
     }
     assertTameBlocks(tpl.source);
-    const program = hb.parse(tpl.source);
+    const program = hb().parse(tpl.source);
     assertKnown(handlebarsVariables(program), known);
-    const compiled = hb.compile(program, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
+    const compiled = hb().compile(program, { noEscape: true, strict: false, preventIndent: true, data: false, knownHelpersOnly: true, knownHelpers: KNOWN_HELPERS });
     const render: Render = (ctx, extra) => {
       try {
         return compiled(extra ? { ...ctx, ...extra } : ctx);

@@ -392,6 +392,22 @@ describe('the mlb-ts executable', () => {
     }
   });
 
+  it('a --templates override that only Handlebars can render (an {{else}}) renders through the bundled bin; the defaults alone never load Handlebars', () => {
+    const dir = join(tmp, 'hbs-templates');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'HAPROXY_BACKEND_HEAD.hbs'), '\nbackend {{backend}}\n  balance {{#if balance}}{{balance}}{{else}}roundrobin{{/if}}\n  mode {{mode}}\n');
+    const withOverride = mlb('--dry-run', '-m', 'examples/apps.json', '--group', 'external', '--templates', dir);
+    expect(withOverride.code, withOverride.stderr).toBe(0);
+    const plain = mlb('--dry-run', '-m', 'examples/apps.json', '--group', 'external');
+    expect(withOverride.stdout).toBe(plain.stdout);
+    // Which modules a run loaded: Handlebars is a CommonJS package, so it shows in require.cache.
+    const hook = join(tmp, 'loaded-hook.cjs');
+    writeFileSync(hook, "process.on('exit', () => process.stderr.write(`\\nloaded: ${Object.keys(require.cache).filter((f) => f.includes('/handlebars/')).length} handlebars files\\n`));\n");
+    const loaded = (...args: string[]) => spawnSync(process.execPath, ['--require', hook, BIN, ...args], { encoding: 'utf8', timeout: 30_000 }).stderr.match(/loaded: (\d+) handlebars files/)?.[1];
+    expect(loaded('--dry-run', '-m', 'examples/apps.json', '--group', 'external')).toBe('0');
+    expect(Number(loaded('--dry-run', '-m', 'examples/apps.json', '--group', 'external', '--templates', dir))).toBeGreaterThan(0);
+  });
+
   it('an unreachable Marathon: exit 1 naming it', () => {
     const r = mlb('--dry-run', '-m', 'http://127.0.0.1:9', '--group', 'external');
     expect(r.code).toBe(1);
