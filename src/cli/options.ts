@@ -203,6 +203,8 @@ function marathonFlag(argv: Argv): string[] {
 }
 
 function hasHost(url: string): boolean {
+  // As written, not as URL parsing reads it: that takes `http:///x` and `http:x` for host x.
+  if (!/^https?:\/\/[^/?#]/i.test(url)) return false;
   try {
     return new URL(url).hostname !== '';
   } catch {

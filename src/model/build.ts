@@ -1,7 +1,7 @@
 import type { MarathonApp, Task } from '../marathon/types.js';
 import { haproxyHealthCheck, isSafeCheckPath, modeFromHealthChecks, serviceCheckDef } from './health.js';
 import { APP_LABELS, type AppLabels, classifyLabel, PORT_LABELS, type PortLabels } from './labels/registry.js';
-import { isIpLiteral, isLayer7Balance, LabelValueError, parseAppId, vhostsWithPort } from './labels/values.js';
+import { isIpLiteral, isLayer7Balance, isUnspecifiedIp, LabelValueError, parseAppId, vhostsWithPort } from './labels/values.js';
 import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { assignServerIds, backendName, serverName } from './naming.js';
 import { assignServicePorts, cmp, portKey } from './service-ports.js';
@@ -475,8 +475,12 @@ function hostResolver(opts: ModelOptions, warn: Warn): (host: string, appId: str
   const known = new Map<string, string | undefined>();
   return (host, appId) => {
     if (known.has(host)) return known.get(host);
-    const ip = isIpLiteral(host) ? host : opts.resolveHost ? opts.resolveHost(host) : host;
+    let ip = isIpLiteral(host) ? host : opts.resolveHost ? opts.resolveHost(host) : host;
     if (ip === undefined) warn('E_HOST_UNRESOLVED', appId, `agent host ${host} does not resolve; its tasks get no traffic`);
+    else if (isUnspecifiedIp(ip)) {
+      warn('E_HOST_UNRESOLVED', appId, `agent host ${host}${ip === host ? '' : ` resolves to ${ip}, which`} is the unspecified address; its tasks get no traffic`);
+      ip = undefined;
+    }
     known.set(host, ip);
     return ip;
   };
@@ -489,8 +493,9 @@ function hostResolver(opts: ModelOptions, warn: Warn): (host: string, appId: str
 function taskIpChecker(warn: Warn): (ip: string, appId: string) => boolean {
   const bad = new Set<string>();
   return (ip, appId) => {
-    if (isIpLiteral(ip)) return true;
-    if (!bad.has(ip)) warn('E_TASK_IP_INVALID', appId, `task IP address ${JSON.stringify(ip)} is not an IP address; its tasks get no traffic`);
+    if (isIpLiteral(ip) && !isUnspecifiedIp(ip)) return true;
+    const why = isIpLiteral(ip) ? 'is the unspecified address' : 'is not an IP address';
+    if (!bad.has(ip)) warn('E_TASK_IP_INVALID', appId, `task IP address ${JSON.stringify(ip)} ${why}; its tasks get no traffic`);
     bad.add(ip);
     return false;
   };

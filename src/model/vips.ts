@@ -3,7 +3,7 @@
  * Pure and deterministic: the same apps give the same model, whatever their order.
  */
 import type { MarathonApp, Task } from '../marathon/types.js';
-import { isIpv4, isIpv6, LabelValueError, parsePort } from './labels/values.js';
+import { isIpv4, isIpv6, isUnspecifiedIp, LabelValueError, parsePort } from './labels/values.js';
 import { type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { fnv1a } from './naming.js';
 import { cmp } from './service-ports.js';
@@ -242,10 +242,11 @@ function byAddress(a: { ip: string; port: number }, b: { ip: string; port: numbe
 function agentResolver(opts: VipOptions, warn: Warn): (host: string, appId: string) => string | undefined {
   const reported = new Set<string>();
   return (host, appId) => {
-    const ip = isIpv4(host) ? host : isIpv6(host) ? undefined : opts.resolveHost?.(host);
+    const found = isIpv4(host) ? host : isIpv6(host) ? undefined : opts.resolveHost?.(host);
+    const ip = found !== undefined && isUnspecifiedIp(found) ? undefined : found;
     if (ip === undefined && !reported.has(host)) {
       reported.add(host);
-      const why = isIpv6(host) ? 'is IPv6, which VIPs do not support' : 'does not resolve';
+      const why = isIpv6(host) ? 'is IPv6, which VIPs do not support' : found === undefined ? 'does not resolve' : `${found === host ? '' : `resolves to ${found}, which `}is the unspecified address`;
       warn('E_HOST_UNRESOLVED', appId, `agent host ${host} ${why}; its tasks get no traffic`);
     }
     return ip;
@@ -263,7 +264,7 @@ function backendOf(ref: VipRef, task: Task, resolve: (host: string, appId: strin
     if (ip === undefined) return undefined;
     agentIp = ip;
   }
-  const ipv4Only: Task = { ...task, ipAddresses: (task.ipAddresses ?? []).filter((a) => isIpv4(a.ipAddress)) };
+  const ipv4Only: Task = { ...task, ipAddresses: (task.ipAddresses ?? []).filter((a) => isIpv4(a.ipAddress) && !isUnspecifiedIp(a.ipAddress)) };
   const ep = taskEndpoint(ref.mode, ref.port, ipv4Only, agentIp);
   return ep ? { ip: ep.ip, port: ep.port, weight, appId: ref.app.id, taskId: task.id } : undefined;
 }

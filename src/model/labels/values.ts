@@ -123,8 +123,14 @@ export function parseWord(raw: string): string {
   assertSingleLine(raw);
   const s = raw.trim();
   if (s === '' || /[\s"'\\]/.test(s)) throw new LabelValueError('is not a single word');
+  const invisible = INVISIBLE.exec(s);
+  // HAProxy takes them, but a backend or map key that prints like another name is a trap for whoever reads the config.
+  if (invisible) throw new LabelValueError(`contains an invisible character (U+${(invisible[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')})`);
   return s;
 }
+
+/** Controls (C0 and C1) and format characters: zero-width spaces and joiners, bidi overrides, the BOM, soft hyphens. */
+const INVISIBLE = /[\p{Cc}\p{Cf}]/u;
 
 /**
  * Longest app id (Marathon's or HAPROXY_APP_ID) mlb-ts writes into backend and ACL names: HAProxy
@@ -213,6 +219,11 @@ export function isIpv6(s: string): boolean {
 
 export function isIpLiteral(s: string): boolean {
   return isIpv4(s) || isIpv6(s);
+}
+
+/** 0.0.0.0 or ::, the "any" address: as a server's address it reaches no task (on Linux, the load balancer's own host). */
+export function isUnspecifiedIp(ip: string): boolean {
+  return isIpv4(ip) ? /^0+(\.0+){3}$/.test(ip) : isIpv6(ip) && /^[0:]+$/.test(ip);
 }
 
 export function parseNetworks(raw: string): string[] {

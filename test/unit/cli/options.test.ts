@@ -191,6 +191,10 @@ describe('settingsFrom', () => {
     ['--listen', 'bogus', /^--listen must be HOST:PORT/],
     ['--listen', '127.0.0.1:70000', /^--listen must be HOST:PORT/],
     ['--marathon', '', /^--marathon needs a URL or a file path$/],
+    // URL parsing reads `x` as the host of these two; as written, they have none.
+    ['--marathon', 'http:///x', /^--marathon http:\/\/\/x is not a URL with a host/],
+    ['--marathon', 'https:x:8080', /^--marathon https:x:8080 is not a URL with a host/],
+    ['--marathon', 'http://@/v2', /is not a URL with a host/],
   ])('%s %s → E_USAGE', (flag, value, message) => {
     expect(usageError(() => settings(['--group', 'x', flag, value])).message).toMatch(message);
   });

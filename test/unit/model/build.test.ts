@@ -403,6 +403,16 @@ describe('buildModel: networking end to end', () => {
       expect(result.warnings).toEqual([{ code, appId: (odd as MarathonApp).id, message: expect.stringMatching(message) }]);
     });
 
+    it('a container task IP that is the unspecified address (0.0.0.0, ::): that task gets no server', () => {
+      const overlay = app('/overlay', withContainerNetwork(mapping(8080, 10005)), withTasks(task('10.0.0.2', [], withIp('0.0.0.0')), task('10.0.0.3', [], withIp('9.0.0.3')), task('10.0.0.4', [], withIp('::'))));
+      const result = build([overlay]);
+      expect(onlyService(result).servers.map((sv) => `${sv.ip}:${sv.port}`)).toEqual(['9.0.0.3:8080']);
+      expect(result.warnings).toEqual([
+        { code: 'E_TASK_IP_INVALID', appId: '/overlay', message: 'task IP address "0.0.0.0" is the unspecified address; its tasks get no traffic' },
+        { code: 'E_TASK_IP_INVALID', appId: '/overlay', message: 'task IP address "::" is the unspecified address; its tasks get no traffic' },
+      ]);
+    });
+
     it('a container task IP that is not an IP: that task gets no server, one warning per value', () => {
       const overlay = app('/overlay', withContainerNetwork(mapping(8080, 10005)), withTasks(task('10.0.0.2', [], withIp('a b')), task('10.0.0.3', [], withIp('9.0.0.3')), task('10.0.0.4', [], withIp('a b'))));
       const result = build([overlay]);
@@ -515,6 +525,16 @@ describe('buildModel: agent host names', () => {
     const result = build(apps, { resolveHost: (h) => (h === 'agent-1' ? '10.0.0.1' : undefined) });
     expect(result.model.services.map((s) => s.servers.map((sv) => sv.host))).toEqual([['agent-1'], [], []]);
     expect(result.warnings).toEqual([{ code: 'E_HOST_UNRESOLVED', appId: '/a', message: 'agent host gone does not resolve; its tasks get no traffic' }]);
+  });
+
+  it('an agent whose host is, or resolves to, the unspecified address (0.0.0.0) gets no server, with one warning each', () => {
+    const apps = [onAgent('/a', 10000, '0.0.0.0', 'agent-1', 'blackholed')];
+    const result = build(apps, { resolveHost: (h) => (h === 'agent-1' ? '10.0.0.1' : '0.0.0.0') });
+    expect(result.model.services.map((s) => s.servers.map((sv) => sv.host))).toEqual([['agent-1']]);
+    expect(result.warnings).toEqual([
+      { code: 'E_HOST_UNRESOLVED', appId: '/a', message: 'agent host 0.0.0.0 is the unspecified address; its tasks get no traffic' },
+      { code: 'E_HOST_UNRESOLVED', appId: '/a', message: 'agent host blackholed resolves to 0.0.0.0, which is the unspecified address; its tasks get no traffic' },
+    ]);
   });
 
   it('IP-per-task tasks need no agent resolution', () => {

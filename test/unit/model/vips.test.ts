@@ -364,6 +364,16 @@ describe('buildVipModel: label shapes', () => {
     expect(buildVipModel([a]).model.vips[0]?.backends).toEqual([{ ip: '10.0.0.1', port: 5, weight: 1, appId: '/d', taskId: 'b' }]);
   });
 
+  it('an agent at the unspecified address (0.0.0.0, as written or resolved) gets no backend, with a warning', () => {
+    const a = app('/z', withPortDefinitions(1), portLabels(0, vip), withTasks(task('0.0.0.0', [5]), task('blackholed', [6]), task('10.0.0.4', [8])));
+    const { model, warnings } = buildVipModel([a], { resolveHost: () => '0.0.0.0' });
+    expect(model.vips[0]?.backends.map((b) => `${b.ip}:${b.port}`)).toEqual(['10.0.0.4:8']);
+    expect(warnings).toEqual([
+      { code: 'E_HOST_UNRESOLVED', appId: '/z', message: 'agent host 0.0.0.0 is the unspecified address; its tasks get no traffic' },
+      { code: 'E_HOST_UNRESOLVED', appId: '/z', message: 'agent host blackholed resolves to 0.0.0.0, which is the unspecified address; its tasks get no traffic' },
+    ]);
+  });
+
   it('agent host names go through resolveHost; unresolvable ones warn once and get no backend', () => {
     const a = app('/n', withPortDefinitions(1), portLabels(0, vip), withTasks(task('agent-1', [5]), task('agent-2', [6]), task('agent-2', [7]), task('10.0.0.4', [8])));
     const resolved: string[] = [];

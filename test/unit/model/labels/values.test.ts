@@ -157,7 +157,7 @@ describe('parsePortIndex', () => {
 });
 
 describe('parseAppId', () => {
-  it.each([['/shop', '/shop'], [' /team/api ', '/team/api'], ['x'.repeat(1000), 'x'.repeat(1000)]])('%j → %j', (raw, id) => {
+  it.each([['/shop', '/shop'], [' /team/api ', '/team/api'], ['x'.repeat(1000), 'x'.repeat(1000)], ['/café/ünïcode', '/café/ünïcode']])('%j → %j', (raw, id) => {
     expect(parseAppId(raw)).toBe(id);
   });
   it.each([
@@ -165,6 +165,11 @@ describe('parseAppId', () => {
     ['/qu"ote', 'is not a single word'],
     ['', 'is not a single word'],
     ['x'.repeat(1001), 'is longer than 1000 characters'],
+    ['/shop\u202e', 'contains an invisible character (U+202E)'],
+    ['/sh\u200bop', 'contains an invisible character (U+200B)'],
+    ['/shop\u2066x', 'contains an invisible character (U+2066)'],
+    ['/shop\u0085x', 'contains a line break, which would inject config'],
+    ['/shop\u009bx', 'contains an invisible character (U+009B)'],
   ])('rejects %j: %s', (raw, reason) => {
     expect(reasonOf(() => parseAppId(raw))).toBe(reason);
   });
