@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { MlbError } from '../errors.js';
 
 /** A file's text, or undefined when it can't be read (missing, a directory, no permission). */
@@ -49,24 +49,12 @@ export interface StagedFile {
 /**
  * mkdir -p, one level at a time. Node 20's recursive mkdirSync never returns for a path under a
  * directory that refuses new entries without saying it does not exist (/proc/x: it tries again
- * for ever); this fails with that level's error. The levels are the path's own prefixes, as
- * written: a `..` after a symbolic link is the link target's parent, as the kernel (and the write
- * that follows) reads it, not the link's.
+ * for ever); this fails with that level's error.
  */
 export function makeDirs(dir: string): void {
-  const parts = dir.split('/');
   const missing: string[] = [];
-  // The deepest prefix that exists; none: the root of an absolute path, or the current directory.
-  let d = parts[0] === '' ? '/' : '.';
-  for (let i = parts.length; i > 0; i--) {
-    const prefix = parts.slice(0, i).join('/');
-    if (prefix === '') continue;
-    if (existsSync(prefix)) {
-      d = prefix;
-      break;
-    }
-    missing.unshift(prefix);
-  }
+  let d = resolve(dir);
+  for (; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
   if (!statSync(d).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${missing[0] ?? d}'`), { code: 'ENOTDIR' });
   for (const m of missing) {
     try {

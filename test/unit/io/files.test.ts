@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MlbError } from '../../../src/errors.js';
-import { commitStaged, discardStaged, makeDirs, removeStaleTemps, stageFiles, writeFilesAtomically } from '../../../src/io/files.js';
+import { commitStaged, discardStaged, removeStaleTemps, stageFiles, writeFilesAtomically } from '../../../src/io/files.js';
 import { scratchDirs } from '../../helpers/dirs.js';
 
 const newDir = scratchDirs('mlb-ts-files-');
@@ -178,40 +178,5 @@ describe('writeFilesAtomically', () => {
     const dir = newDir();
     writeFilesAtomically([]);
     expect(listing(dir)).toEqual([]);
-  });
-});
-
-describe('makeDirs: mkdir -p, one level at a time', () => {
-  it('makes every missing level of a relative or absolute path; an existing one is as good', () => {
-    const dir = newDir();
-    makeDirs(join(dir, 'a', 'b', 'c'));
-    expect(statSync(join(dir, 'a', 'b', 'c')).isDirectory()).toBe(true);
-    makeDirs(join(dir, 'a', 'b', 'c'));
-    const cwd = process.cwd();
-    process.chdir(dir);
-    try {
-      makeDirs('rel/x/');
-    } finally {
-      process.chdir(cwd);
-    }
-    expect(statSync(join(dir, 'rel', 'x')).isDirectory()).toBe(true);
-  });
-
-  it("reads `..` as the kernel does: after a symbolic link, it is the link target's parent, where the files are then written", () => {
-    const dir = newDir();
-    mkdirSync(join(dir, 'real', 'deep'), { recursive: true });
-    symlinkSync(join(dir, 'real', 'deep'), join(dir, 'link'));
-    // Not path.join, which reads `..` textually.
-    const out = `${join(dir, 'link')}/../made`;
-    makeDirs(out);
-    writeFileSync(`${out}/f`, 'x');
-    expect(readFileSync(join(dir, 'real', 'made', 'f'), 'utf8')).toBe('x');
-    expect(listing(dir)).toEqual(['link', 'real']);
-  });
-
-  it('a level that is a file: ENOTDIR naming the level', () => {
-    const dir = newDir();
-    writeFileSync(join(dir, 'file'), '');
-    expect(() => makeDirs(join(dir, 'file', 'sub'))).toThrow(/ENOTDIR: not a directory, mkdir '.*\/file\/sub'/);
   });
 });
