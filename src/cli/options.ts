@@ -198,13 +198,14 @@ function marathonFlag(argv: Argv): string[] {
   if (given === undefined) return [...DEFAULTS.marathon];
   // A bare `-m` is an empty list (valuesRequired), `-m ''` an empty value.
   if (given.length === 0 || given.some((m) => typeof m !== 'string' || m.trim() === '')) throw new MlbError('E_USAGE', '--marathon needs a URL or a file path');
-  for (const m of given) if (/^https?:/i.test(m) && !hasHost(m)) throw new MlbError('E_USAGE', `--marathon ${m} is not a URL with a host (e.g. http://marathon.mesos:8080)`);
+  // What the client fetches (isHttpUrl); anything else is a file path, even one named `http:x`.
+  for (const m of given) if (/^https?:\/\//i.test(m) && !hasHost(m)) throw new MlbError('E_USAGE', `--marathon ${m} is not a URL with a host (e.g. http://marathon.mesos:8080)`);
   return given;
 }
 
 function hasHost(url: string): boolean {
-  // As written, not as URL parsing reads it: that takes `http:///x` and `http:x` for host x.
-  if (!/^https?:\/\/[^/?#]/i.test(url)) return false;
+  // As written, not as URL parsing reads it: that takes `http:///x` and `http://\x` for host x.
+  if (!/^https?:\/\/[^/\\?#]/i.test(url)) return false;
   try {
     return new URL(url).hostname !== '';
   } catch {

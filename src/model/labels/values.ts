@@ -123,14 +123,16 @@ export function parseWord(raw: string): string {
   assertSingleLine(raw);
   const s = raw.trim();
   if (s === '' || /[\s"'\\]/.test(s)) throw new LabelValueError('is not a single word');
-  const invisible = INVISIBLE.exec(s);
-  // HAProxy takes them, but a backend or map key that prints like another name is a trap for whoever reads the config.
-  if (invisible) throw new LabelValueError(`contains an invisible character (U+${(invisible[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')})`);
   return s;
 }
 
-/** Controls (C0 and C1) and format characters: zero-width spaces and joiners, bidi overrides, the BOM, soft hyphens. */
-const INVISIBLE = /[\p{Cc}\p{Cf}]/u;
+/**
+ * Controls (C0, C1) and the invisible characters that make one name print like another or
+ * reorder it: bidi marks, embeddings, overrides and isolates, zero-width space, word joiner and
+ * invisible operators, soft hyphen. Not ZWJ / ZWNJ (U+200C, U+200D), which some scripts and
+ * emoji need.
+ */
+const INVISIBLE = /[\p{Cc}\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/u;
 
 /**
  * Longest app id (Marathon's or HAPROXY_APP_ID) mlb-ts writes into backend and ACL names: HAProxy
@@ -142,6 +144,9 @@ export const MAX_APP_ID_LENGTH = 1000;
 export function parseAppId(raw: string): string {
   const id = parseWord(raw);
   if (id.length > MAX_APP_ID_LENGTH) throw new LabelValueError(`is longer than ${MAX_APP_ID_LENGTH} characters`);
+  const invisible = INVISIBLE.exec(id);
+  // HAProxy takes them, but a backend name or map key that prints like another app's is a trap for whoever reads the config.
+  if (invisible) throw new LabelValueError(`contains an invisible character (U+${(invisible[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')})`);
   return id;
 }
 
@@ -221,9 +226,28 @@ export function isIpLiteral(s: string): boolean {
   return isIpv4(s) || isIpv6(s);
 }
 
-/** 0.0.0.0 or ::, the "any" address: as a server's address it reaches no task (on Linux, the load balancer's own host). */
+/**
+ * 0.0.0.0 or ::, the "any" address, in any spelling (`0:0::0`, `::0.0.0.0`, IPv4-mapped
+ * `::ffff:0.0.0.0`): as a server's address it reaches no task (on Linux, the load balancer's own host).
+ */
 export function isUnspecifiedIp(ip: string): boolean {
-  return isIpv4(ip) ? /^0+(\.0+){3}$/.test(ip) : isIpv6(ip) && /^[0:]+$/.test(ip);
+  if (isIpv4(ip)) return ip === '0.0.0.0';
+  if (!isIpv6(ip)) return false;
+  const groups = ipv6Groups(ip);
+  // The last two groups are the IPv4 address of ::a.b.c.d and ::ffff:a.b.c.d.
+  return groups.every((g, i) => g === 0 || (i === 5 && g === 0xffff && groups.slice(0, 5).every((z) => z === 0)));
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (isIpv6), an IPv4 tail as the last two. */
+function ipv6Groups(ip: string): number[] {
+  const halves = ip.split('::').map((h) => (h === '' ? [] : h.split(':')).flatMap((g) => (g.includes('.') ? ipv4Groups(g) : [parseInt(g, 16)])));
+  const [head = [], tail] = halves;
+  return tail === undefined ? head : [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}
+
+function ipv4Groups(ip: string): number[] {
+  const [a = 0, b = 0, c = 0, d = 0] = ip.split('.').map(Number);
+  return [a * 256 + b, c * 256 + d];
 }
 
 export function parseNetworks(raw: string): string[] {

@@ -193,10 +193,14 @@ describe('settingsFrom', () => {
     ['--marathon', '', /^--marathon needs a URL or a file path$/],
     // URL parsing reads `x` as the host of these two; as written, they have none.
     ['--marathon', 'http:///x', /^--marathon http:\/\/\/x is not a URL with a host/],
-    ['--marathon', 'https:x:8080', /^--marathon https:x:8080 is not a URL with a host/],
+    ['--marathon', 'http://\\127.0.0.1:1', /is not a URL with a host/],
     ['--marathon', 'http://@/v2', /is not a URL with a host/],
   ])('%s %s → E_USAGE', (flag, value, message) => {
     expect(usageError(() => settings(['--group', 'x', flag, value])).message).toMatch(message);
+  });
+
+  it('-m with a file whose name starts with http: (no //) is a file path, as the client reads it', () => {
+    expect(settings(['--group', 'x', '-m', 'http:apps.json'])).toMatchObject({ marathon: ['http:apps.json'] });
   });
 
   it('the smallest accepted values pass', () => {

@@ -5,6 +5,7 @@ import {
   isIpLiteral,
   isIpv4,
   isIpv6,
+  isUnspecifiedIp,
   LabelValueError,
   parseAuth,
   parseBalance,
@@ -157,7 +158,7 @@ describe('parsePortIndex', () => {
 });
 
 describe('parseAppId', () => {
-  it.each([['/shop', '/shop'], [' /team/api ', '/team/api'], ['x'.repeat(1000), 'x'.repeat(1000)], ['/café/ünïcode', '/café/ünïcode']])('%j → %j', (raw, id) => {
+  it.each([['/shop', '/shop'], [' /team/api ', '/team/api'], ['x'.repeat(1000), 'x'.repeat(1000)], ['/café/ünïcode', '/café/ünïcode'], ['/gu\u200cl/te\u200dst', '/gu\u200cl/te\u200dst']])('%j → %j', (raw, id) => {
     expect(parseAppId(raw)).toBe(id);
   });
   it.each([
@@ -470,5 +471,14 @@ describe('parseBindAddr', () => {
 describe('parseTimestamp', () => {
   it('trims and keeps the text', () => {
     expect(parseTimestamp(' 2026-11-01T10:00:00Z ')).toBe('2026-11-01T10:00:00Z');
+  });
+});
+
+describe('isUnspecifiedIp: the "any" address in every spelling', () => {
+  it.each(['0.0.0.0', '::', '::0', '0::', '0:0:0:0:0:0:0:0', '0000::0000', '::0.0.0.0', '0:0:0:0:0:0:0.0.0.0', '::ffff:0.0.0.0', '::FFFF:0:0', '0:0:0:0:0:ffff:0:0'])('%s is', (ip) => {
+    expect(isUnspecifiedIp(ip)).toBe(true);
+  });
+  it.each(['10.0.0.1', '0.0.0.1', '127.0.0.1', '::1', 'fe80::', '::ffff:10.0.0.1', '::ffff:0:1', 'ffff::', '0:0:0:0:ffff:0:0:0', '1::0.0.0.0', 'agent-1', '0', '00.0.0.0'])('%s is not', (ip) => {
+    expect(isUnspecifiedIp(ip)).toBe(false);
   });
 });
