@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
@@ -15,10 +15,10 @@ import { authHeaders, displayUrl, type HttpAuth, requestTarget } from './http.js
 export const RELEVANT_EVENTS = ['status_update_event', 'health_status_changed_event', 'api_post_event', 'app_terminated_event', 'deployment_success'] as const;
 
 /**
- * A stream that stayed up this long was healthy: the reconnect backoff starts again from its
- * first step. One that closes sooner (a proxy's idle cut, a leader stepping down) counts as a
- * failure, or a stream that opens and closes at once would be reopened, and every app
- * refetched, twice a second for ever.
+ * A stream that stayed up this long, or delivered an event, was healthy: the reconnect backoff
+ * starts again from its first step. One that closes sooner without an event counts as a failure,
+ * or a stream that opens and closes at once would be reopened, and every app refetched, twice a
+ * second for ever; as Marathon did answer, its wait is capped at this long, not --max-backoff.
  */
 export const HEALTHY_STREAM_MS = 30_000;
 
@@ -48,6 +48,8 @@ export interface StreamOptions {
   random?: () => number;
   /** See HEALTHY_STREAM_MS (tests shorten it). */
   healthyStreamMs?: number;
+  /** See MAX_EVENT_BYTES (tests shorten it). */
+  maxEventBytes?: number;
 }
 
 /**
@@ -59,8 +61,48 @@ export function backoffMs(failures: number, initialMs: number, maxMs: number, ra
   return Math.round(step * (0.5 + random() * 0.5));
 }
 
+/**
+ * Longest event (bytes from one blank line to the next) or line the stream may send: Marathon's
+ * are one JSON line, an api_post_event with its app definition a few hundred kilobytes at most.
+ * A stream that goes past it is cut and reopened; without a bound, a stream that never ends its
+ * line would be buffered until the process runs out of memory.
+ */
+export const MAX_EVENT_BYTES = 32 * 1024 * 1024;
+
 interface Watched {
   lastByteAt: number;
+  /** The requests of the current stream (redirect hops included): destroyed when it is given up. */
+  requests: Set<ClientRequest>;
+  maxEventBytes: number;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Counts the bytes of the event under way; throws once it passes `max`. An event ends at a blank
+ * line: a line break (LF, CR or CRLF) right after another.
+ */
+function eventSizeGuard(max: number): (chunk: Uint8Array) => void {
+  let size = 0;
+  let afterBreak = false;
+  let prev = 0;
+  return (chunk) => {
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i] as number;
+      if (c === LF || c === CR) {
+        // The LF of a CRLF ends nothing new.
+        if (!(c === LF && prev === CR)) {
+          if (afterBreak) size = 0;
+          afterBreak = true;
+        }
+      } else {
+        afterBreak = false;
+        if (++size > max) throw new Error(`an event longer than ${max >= 1 << 20 ? `${Math.round(max / (1 << 20))} MB` : `${max} bytes`} (no blank line to end it)`);
+      }
+      prev = c;
+    }
+  };
 }
 
 /**
@@ -81,6 +123,7 @@ function watchedFetch(opts: Pick<StreamOptions, 'auth' | 'ca'>, watch: Watched):
           return;
         }
         const reader = (Readable.toWeb(res) as ReadableStream<Uint8Array>).getReader();
+        const guard = eventSizeGuard(watch.maxEventBytes);
         resolve({
           url: url.toString(),
           status,
@@ -91,6 +134,14 @@ function watchedFetch(opts: Pick<StreamOptions, 'auth' | 'ca'>, watch: Watched):
               read: async () => {
                 const r = await reader.read();
                 watch.lastByteAt = Date.now();
+                if (r.value) {
+                  try {
+                    guard(r.value);
+                  } catch (e) {
+                    req.destroy();
+                    throw e;
+                  }
+                }
                 return r;
               },
               cancel: () => reader.cancel(),
@@ -98,6 +149,8 @@ function watchedFetch(opts: Pick<StreamOptions, 'auth' | 'ca'>, watch: Watched):
           },
         });
       });
+      watch.requests.add(req);
+      req.on('close', () => watch.requests.delete(req));
       const abort = () => req.destroy(new Error('aborted'));
       if (signal?.aborted) abort();
       signal?.addEventListener('abort', abort, { once: true });
@@ -109,8 +162,12 @@ function watchedFetch(opts: Pick<StreamOptions, 'auth' | 'ca'>, watch: Watched):
 }
 
 function headerValue(res: IncomingMessage, name: string): string | null {
-  const v = res.headers[name.toLowerCase()];
-  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  const key = name.toLowerCase();
+  const v = res.headers[key];
+  if (v === undefined) return null;
+  const value = Array.isArray(v) ? v.join(', ') : v;
+  // A media type is case-insensitive (RFC 9110); eventsource compares with "text/event-stream".
+  return key === 'content-type' ? value.toLowerCase() : value;
 }
 
 /**
@@ -124,15 +181,19 @@ export class MarathonEventStream {
   private stopped = true;
   private retryTimer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
-  private readonly watch: Watched = { lastByteAt: 0 };
+  private readonly watch: Watched;
   /** When the current stream opened. */
   private openedAt = 0;
+  /** Relevant events the current stream has delivered. */
+  private eventsSinceOpen = 0;
   connected = false;
 
   constructor(
     private readonly opts: StreamOptions,
     private readonly hooks: StreamHooks,
-  ) {}
+  ) {
+    this.watch = { lastByteAt: 0, requests: new Set(), maxEventBytes: opts.maxEventBytes ?? MAX_EVENT_BYTES };
+  }
 
   start(): void {
     this.stopped = false;
@@ -146,9 +207,20 @@ export class MarathonEventStream {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.stallTimer);
+    this.release();
+    this.connected = false;
+  }
+
+  /**
+   * Closes the current stream and its connection. EventSource.close() alone leaves it open when
+   * EventSource has already given the answer up (not 200, not text/event-stream): the body of
+   * such an answer would stay open, a socket per reconnect, and keep the process from exiting.
+   */
+  private release(): void {
     this.es?.close();
     this.es = undefined;
-    this.connected = false;
+    for (const req of this.watch.requests) req.destroy();
+    this.watch.requests.clear();
   }
 
   private connect(): void {
@@ -163,17 +235,21 @@ export class MarathonEventStream {
       if (this.es !== es) return;
       this.connected = true;
       this.openedAt = Date.now();
+      this.eventsSinceOpen = 0;
       this.attempt--; // stay on the URL that works
       this.hooks.onConnect(displayUrl(base));
     };
     es.onerror = (ev) => {
       if (this.es !== es) return;
       // Which Marathon, and for a 401/403 what to check: DC/OS may let these credentials read apps but not events.
-      this.retry(`${displayUrl(base)}: ${ev.message || (ev.code ? `HTTP ${ev.code}` : 'stream closed')}${authHint(ev.code)}`);
+      // (A 204 is "not reconnecting" to EventSource; mlb-ts does reconnect.)
+      const why = ev.code === 204 ? 'HTTP 204, no event stream' : ev.message || (ev.code ? `HTTP ${ev.code}` : 'stream closed');
+      this.retry(`${displayUrl(base)}: ${why}${authHint(ev.code)}`);
     };
     for (const type of RELEVANT_EVENTS) {
       es.addEventListener(type, (ev: MessageEvent) => {
         if (this.es !== es) return;
+        this.eventsSinceOpen++;
         let data: unknown = ev.data;
         try {
           data = JSON.parse(String(ev.data));
@@ -186,12 +262,17 @@ export class MarathonEventStream {
   }
 
   private retry(reason: string): void {
-    if (this.connected && Date.now() - this.openedAt >= (this.opts.healthyStreamMs ?? HEALTHY_STREAM_MS)) this.failures = 0;
-    this.es?.close();
-    this.es = undefined;
+    const healthyMs = this.opts.healthyStreamMs ?? HEALTHY_STREAM_MS;
+    const opened = this.connected;
+    // A stream that delivered events worked, however soon it was cut (a proxy capping connection age).
+    if (opened && (this.eventsSinceOpen > 0 || Date.now() - this.openedAt >= healthyMs)) this.failures = 0;
+    this.release();
     this.connected = false;
     if (this.stopped) return;
-    const wait = backoffMs(this.failures++, this.opts.initialBackoffMs ?? 500, this.opts.maxBackoffMs, this.opts.random);
+    let wait = backoffMs(this.failures++, this.opts.initialBackoffMs ?? 500, this.opts.maxBackoffMs, this.opts.random);
+    // One that opened but closes at once without events backs off too, but only up to HEALTHY_STREAM_MS:
+    // Marathon answers, so waiting minutes would only leave the config behind.
+    if (opened) wait = Math.min(wait, healthyMs);
     this.hooks.onDisconnect(reason, wait);
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.connect(), wait);

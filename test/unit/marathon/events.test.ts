@@ -322,18 +322,20 @@ describe('MarathonEventStream against a Marathon that does not filter', () => {
   });
 });
 
-describe('MarathonEventStream against a stream that closes as soon as it opens', () => {
+describe('MarathonEventStream against streams that end soon, or answers that are no stream', () => {
   let server: Server;
   let url: string;
   let stream: MarathonEventStream | undefined;
-  /** How long each stream stays open before the server ends it. */
-  let holdMs = 0;
+  /** How the server answers each request. */
+  let reply: (res: ServerResponse) => void = () => undefined;
+  /** The server's open sockets: what the client leaves open shows here. */
+  let openSockets = 0;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-      res.write(': hello\n\n');
-      setTimeout(() => res.end(), holdMs);
+    server = createServer((_req, res) => reply(res));
+    server.on('connection', (sock) => {
+      openSockets++;
+      sock.on('close', () => openSockets--);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -342,6 +344,7 @@ describe('MarathonEventStream against a stream that closes as soon as it opens',
   afterEach(() => {
     stream?.stop();
     stream = undefined;
+    server.closeAllConnections();
   });
 
   afterAll(async () => {
@@ -349,17 +352,84 @@ describe('MarathonEventStream against a stream that closes as soon as it opens',
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  it.each<[string, number, number, (waits: number[]) => void]>([
-    // random() = 1: each wait is the whole step, 20, 40, 80, 160… capped at 200.
-    ['closed at once: each reconnect waits longer, up to --max-backoff (it does not count as a healthy stream)', 0, 5, (w) => expect(w).toEqual([20, 40, 80, 160, 200])],
-    ['open longer than a healthy stream: the backoff starts again from its first step', 150, 3, (w) => expect(w).toEqual([20, 20, 20])],
-  ])('%s', async (_name, hold, n, check) => {
-    holdMs = hold;
+  /** An event stream that sends `body` and ends after `holdMs`. */
+  const streamFor = (holdMs: number, body = ': hello\n\n') => (res: ServerResponse) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.write(body);
+    setTimeout(() => res.end(), holdMs);
+  };
+  const event = 'event: status_update_event\ndata: {"taskStatus":"TASK_RUNNING"}\n\n';
+
+  it.each<[string, (res: ServerResponse) => void, number, number[]]>([
+    // random() = 1: each wait is the whole step, 20, 40, 80, 160… capped at 200 (--max-backoff) or, for a stream that opened, at 100 (the healthy time).
+    ['opened and closed at once, no event: each reconnect waits longer, but not past the healthy time (Marathon answers)', streamFor(0), 5, [20, 40, 80, 100, 100]],
+    ['open longer than a healthy stream: the backoff starts again from its first step', streamFor(150), 3, [20, 20, 20]],
+    ['cut soon, but after delivering an event (a proxy capping connection age): the backoff starts again', streamFor(0, event), 4, [20, 20, 20, 20]],
+    ['not an event stream (HTTP 503): up to --max-backoff', (res) => res.writeHead(503, { 'Content-Type': 'text/plain' }).end('down'), 5, [20, 40, 80, 160, 200]],
+  ])('%s', async (_name, answer, n, waits) => {
+    reply = answer;
     const rec = new Recorder();
     stream = new MarathonEventStream({ urls: [url], stallTimeoutMs: 5000, maxBackoffMs: 200, initialBackoffMs: 20, random: () => 1, healthyStreamMs: 100 }, rec);
     stream.start();
     await until(() => rec.disconnects.length >= n, 10_000, `${n} disconnects`);
-    check(rec.disconnects.slice(0, n).map((d) => d.retryInMs));
-    expect(rec.connects.length).toBeGreaterThanOrEqual(n);
+    expect(rec.disconnects.slice(0, n).map((d) => d.retryInMs)).toEqual(waits);
+  });
+
+  it.each<[string, (res: ServerResponse) => void]>([
+    ['200 with a body that is not an event stream', (res) => res.writeHead(200, { 'Content-Type': 'text/html' }).write('<html>')],
+    ['503 with a body that never ends', (res) => res.writeHead(503, { 'Content-Type': 'text/html' }).write('<html>')],
+  ])('an answer given up (%s) closes its connection: no socket piles up, and stop() leaves none', async (_name, answer) => {
+    reply = answer;
+    const rec = new Recorder();
+    stream = new MarathonEventStream({ urls: [url], stallTimeoutMs: 5000, maxBackoffMs: 20, initialBackoffMs: 10, random: () => 1 }, rec);
+    stream.start();
+    await until(() => rec.disconnects.length >= 8, 10_000, '8 disconnects');
+    expect(rec.disconnects[0]?.reason).toMatch(/Non-200 status code \(503\)|Invalid content type/);
+    expect(openSockets).toBeLessThanOrEqual(1);
+    stream.stop();
+    await until(() => openSockets === 0, 2000, 'no socket left open after stop()');
+  });
+
+  it('a content type in capitals (Text/Event-Stream) is an event stream: media types are case-insensitive', async () => {
+    reply = (res) => {
+      res.writeHead(200, { 'Content-Type': 'Text/Event-Stream; charset=UTF-8' });
+      res.write(event);
+    };
+    const rec = new Recorder();
+    stream = new MarathonEventStream({ urls: [url], stallTimeoutMs: 5000, maxBackoffMs: 200 }, rec);
+    stream.start();
+    await until(() => rec.events.length === 1, 5000, 'the event');
+    expect(rec.disconnects).toEqual([]);
+  });
+
+  it.each<[string, string]>([
+    ['a line that never ends', 'event: api_post_event\ndata: ' + 'x'.repeat(5000)],
+    ['data lines that no blank line ends', 'event: api_post_event\n' + 'data: xxxxxxxxxx\n'.repeat(400)],
+  ])('an event longer than the limit (%s) cuts the stream with one reason, and it is reopened', async (_name, body) => {
+    reply = (res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      // In pieces, as a stream would: the limit holds across chunks.
+      for (let i = 0; i < body.length; i += 700) res.write(body.slice(i, i + 700));
+    };
+    const rec = new Recorder();
+    stream = new MarathonEventStream({ urls: [url], stallTimeoutMs: 5000, maxBackoffMs: 50, initialBackoffMs: 10, maxEventBytes: 4096 }, rec);
+    stream.start();
+    await until(() => rec.disconnects.length >= 2, 5000, 'two cuts');
+    expect(rec.disconnects[0]?.reason).toMatch(/an event longer than 4096 bytes \(no blank line to end it\)$/);
+    expect(rec.events).toEqual([]);
+    expect(rec.connects.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('events just under the limit, CRLF or LF, pass one after another: the count starts again at each blank line', async () => {
+    const one = (n: number, eol: string) => `event: status_update_event${eol}data: {"n":${n},"pad":"${'p'.repeat(1000)}"}${eol}${eol}`;
+    reply = (res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      for (let i = 0; i < 20; i++) res.write(one(i, i % 2 ? '\r\n' : '\n'));
+    };
+    const rec = new Recorder();
+    stream = new MarathonEventStream({ urls: [url], stallTimeoutMs: 5000, maxBackoffMs: 50, maxEventBytes: 1100 }, rec);
+    stream.start();
+    await until(() => rec.events.length === 20, 5000, '20 events');
+    expect(rec.disconnects).toEqual([]);
   });
 });
