@@ -45,21 +45,27 @@ export interface RenderInputs {
   fetchMs: number;
 }
 
-/**
- * Fetch, resolve agent hosts, render: everything but writing. Throws on whole-input errors.
- * `previousServicePorts`: IP-per-task service ports to keep (see ModelOptions).
- */
-export async function renderFromSettings(s: Settings, configPath: string, previousServicePorts?: ReadonlyMap<string, number>): Promise<RenderResult & RenderInputs> {
+/** Templates, the apps, their agents' addresses: what a render reads. Throws on whole-input errors. */
+async function loadInputs(s: Settings): Promise<RenderInputs> {
   setSayLevel(s.logLevel);
   const templates = loadTemplateSet(s.templatesDir);
   const t0 = performance.now();
   const doc = await loadApps(s);
   const resolveHost = await new HostResolver().resolveAll(agentHosts(doc.apps));
-  const fetchMs = performance.now() - t0;
-  const result = renderAll(doc, s, templates, configPath, resolveHost, previousServicePorts ? { previousServicePorts } : {});
+  return { doc, templates, resolveHost, fetchMs: performance.now() - t0 };
+}
+
+/** The render of `inputs`, its warnings said. `previousServicePorts`: IP-per-task service ports to keep (see ModelOptions). */
+function renderInputs(s: Settings, inputs: RenderInputs, configPath: string, previousServicePorts?: ReadonlyMap<string, number>): RenderResult & RenderInputs {
+  const result = renderAll(inputs.doc, s, inputs.templates, configPath, inputs.resolveHost, previousServicePorts ? { previousServicePorts } : {});
   printWarnings(result);
   for (const line of [...missingCertWarnings(s), ...missingServiceCerts(result)]) say('warn', `warning: ${line}`);
-  return { ...result, doc, templates, resolveHost, fetchMs };
+  return { ...result, ...inputs };
+}
+
+/** Fetch, resolve agent hosts, render: everything but writing. Throws on whole-input errors. */
+export async function renderFromSettings(s: Settings, configPath: string): Promise<RenderResult & RenderInputs> {
+  return renderInputs(s, await loadInputs(s), configPath);
 }
 
 export async function dryRunCommand(s: Settings): Promise<number> {
@@ -126,11 +132,13 @@ export async function oneShotCommand(given: Settings): Promise<number> {
   setSayLevel(given.logLevel);
   const { applyOnce } = await import('../daemon/apply.js');
   const configPath = resolve(given.haproxyConfig);
+  // The input first: a whole-input error leaves every file as it was, the placeholder certificate included.
+  const inputs = await loadInputs(given);
   const s = await withPlaceholderCert(given, configPath);
   const portsFile = servicePortsPathOf(configPath);
   const previous = readServicePorts(portsFile);
   if (previous.error) say('warn', `warning: ${portsFile} unreadable (${previous.error}); IP-per-task service ports are assigned afresh`);
-  const result = await renderFromSettings(s, configPath, previous.ports);
+  const result = renderInputs(s, inputs, configPath, previous.ports);
   // Returns (0 or 1) only once the files are installed: their ports are the ones to keep.
   const { code, installed } = await applyOnce(s, result, { apps: result.doc.apps, render: (apps, droppedPorts) => renderAll({ apps }, s, result.templates, configPath, result.resolveHost, { previousServicePorts: previous.ports, ...(droppedPorts ? { droppedPorts } : {}) }) });
   try {

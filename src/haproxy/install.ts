@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MlbError } from '../errors.js';
-import { commitStaged, discardStaged, isDirectory, makeDirs, readIfExists, stageFiles } from '../io/files.js';
+import { commitStaged, discardStaged, isDirectory, readIfExists, stageFiles } from '../io/files.js';
 import { validateConfig, type Validation } from './validate.js';
 
 import { EMPTY_SERVER_STATE } from './server-state.js';
@@ -102,14 +102,20 @@ export function validationError(v: Validation): MlbError {
   return new MlbError('E_HAPROXY_INVALID', `haproxy -c refused the config: ${reason}`);
 }
 
-/** Keeps the newest `keep` earlier configs in <dir>/mlb-ts-archive/. */
+/** An archived config's name: the config's, then `.` and a UTC time stamp (20261122T120355123Z). */
+const ARCHIVE_STAMP = /^\d{8}T\d{9}Z$/;
+
+/** Keeps the newest `keep` earlier configs beside the live one, as haproxy.cfg.<UTC time stamp> (CLI.md). */
 function archive(configPath: string, keep: number): void {
   if (keep <= 0 || !existsSync(configPath)) return;
-  const dir = join(dirname(configPath), 'mlb-ts-archive');
-  makeDirs(dir);
+  const dir = dirname(configPath);
+  const base = `${basename(configPath)}.`;
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
-  copyFileSync(configPath, join(dir, `${basename(configPath)}.${stamp}`));
-  const old = readdirSync(dir).filter((f) => f.startsWith(`${basename(configPath)}.`)).sort();
+  copyFileSync(configPath, join(dir, `${base}${stamp}`));
+  // Not <config>.reload-pending, nor anything else named after the config.
+  const old = readdirSync(dir)
+    .filter((f) => f.startsWith(base) && ARCHIVE_STAMP.test(f.slice(base.length)))
+    .sort();
   for (const f of old.slice(0, Math.max(0, old.length - keep))) rmSync(join(dir, f), { force: true });
 }
 

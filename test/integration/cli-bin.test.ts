@@ -244,6 +244,27 @@ describe('the mlb-ts executable', () => {
     expect(existsSync(refused)).toBe(false);
   });
 
+  it.each<[string, () => string]>([
+    ['not JSON', () => {
+      const f = join(tmp, 'not-json.json');
+      writeFileSync(f, '{"apps": [');
+      return f;
+    }],
+    ['not a Marathon document', () => {
+      const f = join(tmp, 'not-marathon.json');
+      writeFileSync(f, '{"foo": 1}');
+      return f;
+    }],
+    ['an unreachable Marathon', () => 'http://127.0.0.1:9'],
+  ])('one-shot with %s: exit 1, one error line, and no file made, not even the placeholder certificate (default --ssl-certs)', (_name, input) => {
+    const dir = join(tmp, `untouched-${_name.replace(/\W+/g, '-')}`);
+    const r = mlb('--group', 'external', '-m', input(), '--haproxy-config', join(dir, 'haproxy.cfg'), '--command', 'true');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^mlb-ts: E_(INPUT_NOT_JSON|INPUT_NOT_MARATHON|MARATHON_UNREACHABLE)/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('one-shot: each app port whose labels HAProxy refuses is dropped with one warning naming the app, the label and its own alert; the rest is installed and reloaded, exit 0', () => {
     const doc = JSON.parse(readFileSync('examples/apps.json', 'utf8')) as { apps: { id: string; labels?: Record<string, string>; tasks?: { appId?: string }[] }[] };
     const brokenApp = (id: string, word: string, port: number) => {

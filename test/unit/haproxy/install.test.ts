@@ -54,7 +54,8 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 const tempFiles = (dir: string) => Object.keys(snapshot(dir)).filter((f) => /\.tmp$/.test(f) || f.split('/').pop()?.startsWith('.'));
-const archived = (dir: string) => (existsSync(join(dir, 'mlb-ts-archive')) ? readdirSync(join(dir, 'mlb-ts-archive')).sort() : []);
+/** Archived configs sit beside the live one (CLI.md): haproxy.cfg.<UTC time stamp>. */
+const archived = (dir: string) => readdirSync(dir).filter((f) => /^haproxy\.cfg\.\d{8}T\d{9}Z$/.test(f)).sort();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function refusal(p: Promise<unknown>): Promise<MlbError> {
@@ -106,7 +107,7 @@ describe('installFiles', () => {
     const arch = archived(dir);
     expect(arch).toHaveLength(1);
     expect(arch[0]).toMatch(/^haproxy\.cfg\.\d{8}T\d{9}Z$/);
-    expect(readFileSync(join(dir, 'mlb-ts-archive', arch[0] as string), 'utf8')).toBe(v1);
+    expect(readFileSync(join(dir, arch[0] as string), 'utf8')).toBe(v1);
     expect(tempFiles(dir)).toEqual([]);
   });
 
@@ -119,14 +120,19 @@ describe('installFiles', () => {
     }
     const arch = archived(dir);
     expect(arch).toHaveLength(2);
-    expect(arch.map((f) => readFileSync(join(dir, 'mlb-ts-archive', f), 'utf8'))).toEqual([versions[3], versions[4]]);
+    expect(arch.map((f) => readFileSync(join(dir, f), 'utf8'))).toEqual([versions[3], versions[4]]);
+    // Pruning keeps what else is named after the config.
+    writeFileSync(join(dir, 'haproxy.cfg.reload-pending'), '');
+    await installFiles([{ name: 'haproxy.cfg', content: config(dir, { marker: 'v7' }) }], options(dir, { archiveVersions: 2 }));
+    expect(existsSync(join(dir, 'haproxy.cfg.reload-pending'))).toBe(true);
+    expect(archived(dir)).toHaveLength(2);
   });
 
   it('archiveVersions 0: no archive at all', async () => {
     const dir = newDir();
     await installFiles([{ name: 'haproxy.cfg', content: config(dir, { marker: 'a' }) }], options(dir, { archiveVersions: 0 }));
     await installFiles([{ name: 'haproxy.cfg', content: config(dir, { marker: 'b' }) }], options(dir, { archiveVersions: 0 }));
-    expect(existsSync(join(dir, 'mlb-ts-archive'))).toBe(false);
+    expect(archived(dir)).toEqual([]);
   });
 
   it('a set HAProxy refuses: E_HAPROXY_INVALID with the reason; the previous files byte-identical, nothing archived', async () => {
