@@ -45,6 +45,11 @@ export async function daemonCommand(given: Settings): Promise<number> {
     log.info({ signal: 'SIGUSR1' }, 'reload requested');
     daemon.requestReload('sigusr1');
   });
+  // HAProxy's own reload signal, sent to mlb-ts by habit: a reload too, not the default action (exit, leaving HAProxy unsupervised).
+  process.on('SIGUSR2', () => {
+    log.info({ signal: 'SIGUSR2' }, 'reload requested (SIGUSR2 is taken as SIGUSR1)');
+    daemon.requestReload('sigusr1');
+  });
   try {
     if (s.listen) endpoints = await startEndpoints(s.listen, daemon, reloader, log);
     await daemon.start();

@@ -89,6 +89,9 @@ export class Daemon {
   readonly metrics: Metrics = daemonMetrics();
   applied: Applied | undefined;
   lastError: string | undefined;
+  /** The HAProxy mlb-ts supervises exited and is not running again yet (see onHaproxyExit). */
+  haproxyDown = false;
+  private restartTimer: NodeJS.Timeout | undefined;
   /** Serving the empty config of a start with no config and no Marathon answer: not healthy yet. */
   waitingForMarathon = false;
   private readonly configPath: string;
@@ -194,6 +197,7 @@ export class Daemon {
     await this.watcher?.close();
     clearInterval(this.resyncTimer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.restartTimer);
     this.wakeup?.();
     await this.loop?.catch(() => undefined);
     await this.ipvs?.stop();
@@ -221,18 +225,32 @@ export class Daemon {
     this.markDirty(trigger, true);
   }
 
-  onHaproxyExit(): void {
+  /**
+   * HAProxy's master exited unasked: start it again, and again with backoff (1 s doubling, at
+   * most 30 s) for as long as that fails (its port held by another process a while, a slow
+   * disk…). Meanwhile /healthz says so (haproxyDown).
+   */
+  onHaproxyExit(attempt = 0): void {
     if (this.stopped) return;
+    this.haproxyDown = true;
     const applied = this.applied;
     const templates = this.loaded?.templates ?? this.templates?.set;
     void this.reloader
       .start()
       .then(() => {
+        this.haproxyDown = false;
         this.metrics.inc('mlb_reloads_total', { reason: 'haproxy_restart' });
-        this.log.info({ reason: 'haproxy_restart' }, 'HAProxy restarted');
+        this.log.info({ reason: 'haproxy_restart', attempts: attempt + 1 }, 'HAProxy restarted');
         this.resetLoaded(applied, templates);
       })
-      .catch((e) => this.log.error({ err: errorLine(e) }, 'cannot restart HAProxy'));
+      .catch((e) => {
+        this.metrics.inc('mlb_haproxy_restart_failures_total');
+        const retryInMs = restartRetryMs(attempt);
+        this.lastError = errorLine(e);
+        this.log.error({ err: this.lastError, retryInMs }, 'cannot restart HAProxy; trying again');
+        clearTimeout(this.restartTimer);
+        this.restartTimer = setTimeout(() => this.onHaproxyExit(attempt + 1), retryInMs);
+      });
   }
 
   /**
@@ -860,4 +878,9 @@ export class Daemon {
     this.metrics.inc('mlb_apps_dropped_total');
     this.log.error({ code, app: p.appId, port: p.portIndex, ...(p.label ? { label: p.label } : {}) }, `app ${p.appId} port ${p.portIndex} dropped: ${p.reason}`);
   }
+}
+
+/** The wait before restart attempt `attempt + 1` of an HAProxy that exited: 1 s doubling, at most 30 s. */
+export function restartRetryMs(attempt: number): number {
+  return Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
 }

@@ -34,8 +34,9 @@ export async function startEndpoints(listen: string, daemon: Daemon, reloader: R
     switch (path) {
       case '/healthz': {
         // Healthy once Marathon's apps are applied: not while the placeholder of a first start serves nothing.
-        const ok = daemon.applied !== undefined && !daemon.waitingForMarathon;
-        return send(ok ? 200 : 503, `${JSON.stringify({ ok, streamConnected: daemon.streamConnected, lastApply: daemon.applied ? new Date(daemon.applied.at).toISOString() : null, lastError: daemon.lastError ?? null, ipvsError: daemon.ipvsError ?? null })}\n`, 'application/json');
+        // And not while the HAProxy it supervises is down (onHaproxyExit).
+        const ok = daemon.applied !== undefined && !daemon.waitingForMarathon && !daemon.haproxyDown;
+        return send(ok ? 200 : 503, `${JSON.stringify({ ok, haproxyRunning: !daemon.haproxyDown, streamConnected: daemon.streamConnected, lastApply: daemon.applied ? new Date(daemon.applied.at).toISOString() : null, lastError: daemon.lastError ?? null, ipvsError: daemon.ipvsError ?? null })}\n`, 'application/json');
       }
       case '/metrics':
         return send(200, daemon.metrics.text(), 'text/plain; version=0.0.4; charset=utf-8');

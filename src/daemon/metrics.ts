@@ -99,6 +99,7 @@ export function daemonMetrics(): Metrics {
   m.declare('mlb_sync_failures_total', 'counter', 'syncs that failed (Marathon unreachable, bad document …)');
   m.declare('mlb_reloads_total', 'counter', 'HAProxy reloads, by reason');
   m.declare('mlb_reload_failures_total', 'counter', 'reloads that failed, by reason');
+  m.declare('mlb_haproxy_restart_failures_total', 'counter', 'failed attempts to start again the supervised HAProxy after it exited (retried with backoff)');
   m.declare('mlb_runtime_updates_total', 'counter', 'changes applied through the runtime API without a reload');
   m.declare('mlb_runtime_fallbacks_total', 'counter', 'runtime API updates that failed and fell back to a reload');
   m.declare('mlb_runtime_via_master_total', 'counter', 'runtime API calls (updates, server-state saves) sent through the master CLI because the admin socket was unreachable');

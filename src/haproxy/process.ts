@@ -110,6 +110,9 @@ export class SupervisedHaproxy {
       }
       await sleep(50);
     }
+    // Not left running unwatched: a start reported failed must not come up later on its own.
+    this.stopping = true;
+    child.kill('SIGTERM');
     throw new MlbError('E_RELOAD', `HAProxy did not start within ${timeoutMs} ms: ${stderrTail.join(' | ')}`, { details: this.alertsSince(from) });
   }
 

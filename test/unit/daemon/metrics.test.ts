@@ -113,7 +113,8 @@ describe('daemonMetrics', () => {
     expect(types).toContainEqual(['mlb_apply_seconds', 'summary']);
     expect(types).toContainEqual(['mlb_stream_connected', 'gauge']);
     expect(types).toContainEqual(['mlb_runtime_via_master_total', 'counter']);
-    expect(types).toHaveLength(17);
+    expect(types).toContainEqual(['mlb_haproxy_restart_failures_total', 'counter']);
+    expect(types).toHaveLength(18);
     expect(text.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([]);
     for (const [name] of types) expect(text).toMatch(new RegExp(`^# HELP ${name} \\S`, 'm'));
   });

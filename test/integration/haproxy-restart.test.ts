@@ -1,0 +1,68 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeMarathon } from '../../src/demo/fake-marathon.js';
+import { showProc } from '../../src/haproxy/master.js';
+import { eventually, type RunningDaemon, servedApp, startDaemon } from '../helpers/daemon.js';
+import { describeLoad, startLoad } from '../helpers/load.js';
+import { freePorts } from '../helpers/ports.js';
+
+/**
+ * The supervised HAProxy exits and cannot start again at once: the daemon keeps trying, with
+ * backoff, says so in /healthz and its metrics, and serves again as soon as a start succeeds.
+ * (It used to try once, then leave every frontend down for good.)
+ */
+describe('mlb-ts --sse: an HAProxy that exits and does not start again at once', () => {
+  let fake: FakeMarathon;
+  let d: RunningDaemon;
+
+  beforeAll(async () => {
+    const [webPort] = (await freePorts(1)) as [number];
+    fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }, { instances: 2 })] });
+    await fake.settled();
+    d = await startDaemon(fake.url, ['--reload-interval', '0.3', '--debounce-ms', '20']);
+    // Set-up: the first start (render, haproxy -c, HAProxy's start) on a busy machine.
+    await eventually(async () => (await d.get('/healthz')).status === 200, 15_000, 'healthy');
+  });
+
+  afterAll(async () => {
+    const stopped = await d?.stop();
+    await fake?.close();
+    expect(stopped?.haproxyAlive ?? []).toEqual([]);
+  });
+
+  it('is started again with backoff until it runs; /healthz is 503 (haproxyRunning false) meanwhile, then traffic flows', async () => {
+    const installed = readFileSync(d.configPath, 'utf8');
+    // What makes the next starts fail: the installed file is one HAProxy cannot load.
+    writeFileSync(d.configPath, `${installed}\nfrontend broken\n  no-such-keyword here\n`);
+    const old = await showProc(d.masterSocket);
+    const mark = d.mark();
+    process.kill(old.master.pid, 'SIGKILL');
+    const failed = await d.waitForLog((l) => l.msg === 'cannot restart HAProxy; trying again', 15_000, mark);
+    expect(failed.retryInMs).toBe(1000);
+    await d.waitForLog((l) => l.msg === 'cannot restart HAProxy; trying again' && l.retryInMs === 2000, 15_000, mark);
+    const health = await d.get('/healthz');
+    expect(health.status).toBe(503);
+    expect(JSON.parse(health.body)).toMatchObject({ ok: false, haproxyRunning: false });
+    expect((await d.metrics()).value('mlb_haproxy_restart_failures_total')).toBeGreaterThanOrEqual(2);
+
+    writeFileSync(d.configPath, installed);
+    const restarted = await d.waitForLog((l) => l.msg === 'HAProxy restarted', 15_000, mark);
+    expect(Number(restarted.attempts)).toBeGreaterThanOrEqual(3);
+    expect((await showProc(d.masterSocket)).master.pid).not.toBe(old.master.pid);
+    await eventually(async () => (await d.get('/healthz')).status === 200, 5000, 'healthy again');
+    expect(JSON.parse((await d.get('/healthz')).body)).toMatchObject({ ok: true, haproxyRunning: true });
+    const r = await startLoad({ port: d.ports.http, hostHeader: 'web.test', concurrency: 2, maxRequests: 40, maxSeconds: 5 }).done;
+    expect(r.failed, describeLoad(r)).toBe(0);
+    expect(Object.keys(r.byTask).sort()).toEqual(fake.tasks('/web').map((t) => t.id).sort());
+  });
+
+  it("SIGUSR2 (HAProxy's reload signal, sent to mlb-ts by habit) reloads, and the daemon keeps running", async () => {
+    const before = await showProc(d.masterSocket);
+    const mark = d.mark();
+    d.signal('SIGUSR2');
+    await d.waitForLog((l) => l.msg === 'reload requested (SIGUSR2 is taken as SIGUSR1)', 5000, mark);
+    await d.waitForLog((l) => l.msg === 'reloading HAProxy' && l.reason === 'sigusr1', 10_000, mark);
+    expect((await showProc(d.masterSocket)).master.pid).toBe(before.master.pid);
+    expect((await d.get('/healthz')).status).toBe(200);
+  });
+});
