@@ -46,6 +46,15 @@ describe('findBroken', () => {
     }
   });
 
+  it('a refusal that does not come back (haproxy -c failing once, for its own reasons) blames no app', async () => {
+    // The first check fails though every app is good; every later one passes.
+    const calls: string[][] = [];
+    const ok = async (a: string[]) => (calls.push(a), calls.length > 1);
+    expect(await findBroken(['/web', '/other'], [], ok)).toEqual([]);
+    // The half only inferred to fail (its sibling passed) was checked before being blamed.
+    expect(calls).toEqual([['/web', '/other'], ['/web'], ['/web', '/other']]);
+  });
+
   it('one bad among 1000: about 2·log2(n) checks, not n', async () => {
     const { ok, calls } = checker(['/app-777']);
     expect(await findBroken(apps(1000), [], ok)).toEqual(['/app-777']);
