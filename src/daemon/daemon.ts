@@ -556,7 +556,14 @@ export class Daemon {
       // Ports another process holds: the reload would fail on them (and pause every listener meanwhile).
       let blamed: BlamedPorts = reload && round < MAX_NARROWING_ROUNDS ? await this.unbindablePorts(result) : new Map();
       if (blamed.size === 0) {
-        result = await this.installValid(doc, result);
+        try {
+          result = await this.installValid(doc, result);
+        } catch (e) {
+          // Not installed (the directory read-only, the disk full, a config HAProxy refuses with
+          // no app to blame): as for a failed reload, the running services still get their server changes.
+          if (reload) await this.runtimeForRunningServices(doc);
+          throw e;
+        }
         if (nothingLeft()) return true;
         if (!reload) break;
         try {
@@ -667,7 +674,7 @@ export class Daemon {
   }
 
   /**
-   * A reload failed and no app is to blame: the last good config keeps running and the next
+   * A reload (or the install before it) failed and no app is to blame: the last good config keeps running and the next
    * attempt follows with backoff. Meanwhile the servers of the services it has still change
    * through the runtime API, when only they changed.
    */

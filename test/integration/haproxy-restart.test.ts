@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
@@ -64,5 +64,61 @@ describe('mlb-ts --sse: an HAProxy that exits and does not start again at once',
     await d.waitForLog((l) => l.msg === 'reloading HAProxy' && l.reason === 'sigusr1', 10_000, mark);
     expect((await showProc(d.masterSocket)).master.pid).toBe(before.master.pid);
     expect((await d.get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('mlb-ts --sse: a config that cannot be installed (here: a directory where the file goes)', () => {
+  let fake: FakeMarathon;
+  let d: RunningDaemon;
+  let otherPort: number;
+
+  beforeAll(async () => {
+    const [webPort, port] = (await freePorts(2)) as [number, number];
+    otherPort = port;
+    fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }, { instances: 2 })] });
+    await fake.settled();
+    d = await startDaemon(fake.url, ['--reload-interval', '0.3', '--debounce-ms', '20']);
+    await eventually(async () => (await d.get('/healthz')).status === 200, 15_000, 'healthy');
+  });
+
+  afterAll(async () => {
+    const stopped = await d?.stop();
+    await fake?.close();
+    expect(stopped?.haproxyAlive ?? []).toEqual([]);
+  });
+
+  it('the running services still get their server changes (a rolling restart) through the runtime API; the new app follows once the install works', async () => {
+    const installed = readFileSync(d.configPath, 'utf8');
+    rmSync(d.configPath);
+    mkdirSync(d.configPath);
+    const mark = d.mark();
+    // A new app: a change only a reload brings, so an install first, and it fails.
+    fake.addApp(servedApp('/other', otherPort, { HAPROXY_0_VHOST: 'other.test' }));
+    await d.waitForLog((l) => l.msg === 'sync failed; the last good config keeps serving', 10_000, mark);
+    // A rolling restart of /web: each task killed is replaced by a new one.
+    const old = new Set(fake.tasks('/web').map((t) => t.id));
+    for (const id of old) fake.kill(id);
+    await fake.waitFor((fm) => fm.tasks('/web').filter((t) => t.state === 'TASK_RUNNING' && !old.has(t.id)).length === 2, 10_000);
+    const fresh = fake.tasks('/web').filter((t) => !old.has(t.id)).map((t) => t.id).sort();
+    await eventually(
+      async () => {
+        const r = await startLoad({ port: d.ports.http, hostHeader: 'web.test', concurrency: 2, maxRequests: 20, maxSeconds: 5 }).done;
+        return r.failed === 0 && JSON.stringify(Object.keys(r.byTask).sort()) === JSON.stringify(fresh);
+      },
+      15_000,
+      'web.test served by the new /web tasks only',
+    );
+    expect(d.logsMatching((l) => l.msg === 'applied through the runtime API (no reload)', mark).length).toBeGreaterThan(0);
+
+    rmSync(d.configPath, { recursive: true });
+    writeFileSync(d.configPath, installed);
+    await eventually(
+      async () => {
+        const r = await startLoad({ port: d.ports.http, hostHeader: 'other.test', concurrency: 1, maxRequests: 5, maxSeconds: 5 }).done;
+        return r.failed === 0 && Object.keys(r.byTask).length === 1;
+      },
+      20_000,
+      'the new app served once the install works',
+    );
   });
 });
