@@ -46,8 +46,8 @@ export async function showProc(masterSocket: string): Promise<ShowProc> {
  * Asks the master to reload and verifies from `show proc` that it did: the reload counter
  * rose, the failed-reload counter did not, and a worker runs. Returns the new state.
  */
-export async function reloadAndVerify(masterSocket: string, timeoutMs = 15_000): Promise<ShowProc> {
-  const before = await showProc(masterSocket);
+export async function reloadAndVerify(masterSocket: string, timeoutMs = 15_000, given?: ShowProc): Promise<ShowProc> {
+  const before = given ?? (await showProc(masterSocket));
   await socketCommand(masterSocket, 'reload', timeoutMs).catch(() => '');
   const deadline = Date.now() + timeoutMs;
   let last: ShowProc | undefined;

@@ -42,6 +42,8 @@ export class SupervisedHaproxy {
   /** HAProxy's latest output lines, numbered: what a failed start or reload said. */
   private readonly output: { seq: number; line: string }[] = [];
   private seq = 0;
+  /** What `show proc` said after the last start or reload: the counters a reload by signal is checked against. */
+  private lastProc: ShowProc | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -65,6 +67,7 @@ export class SupervisedHaproxy {
     });
     if (running) {
       this.adoptedPid = running.master.pid;
+      this.lastProc = running;
       this.opts.onLog?.(`adopted running HAProxy master ${running.master.pid}`, 'stdout');
       return running;
     }
@@ -103,6 +106,7 @@ export class SupervisedHaproxy {
         const proc = await Promise.race([showProc(this.opts.masterSocket), spawnError]);
         if (proc.workers.length > 0) {
           started = true;
+          this.lastProc = proc;
           return proc;
         }
       } catch (e) {
@@ -121,15 +125,50 @@ export class SupervisedHaproxy {
     return alertsOf(this.output.filter((o) => o.seq > from).map((o) => o.line));
   }
 
-  /** Reloads through the master CLI; a refused reload's error carries the alerts HAProxy printed (E_RELOAD, details). */
+  /**
+   * Reloads through the master CLI; a refused reload's error carries the alerts HAProxy printed
+   * (E_RELOAD, details). A master CLI that can't be reached (its socket file deleted) while the
+   * master runs: reloadBySignal.
+   */
   async reload(): Promise<ShowProc> {
     const from = this.seq;
+    let before: ShowProc | undefined;
     try {
-      return await reloadAndVerify(this.opts.masterSocket);
+      before = await showProc(this.opts.masterSocket);
+    } catch (e) {
+      const pid = this.pid;
+      if (!isUnreachable(e) || pid === undefined || !isProcessAlive(pid)) throw withAlerts(e, this.alertsSince(from));
+      return this.reloadBySignal(pid, from);
+    }
+    try {
+      return (this.lastProc = await reloadAndVerify(this.opts.masterSocket, 15_000, before));
     } catch (e) {
       await sleep(100); // its alerts may still be on their way through the pipe
       throw withAlerts(e, this.alertsSince(from));
     }
+  }
+
+  /**
+   * SIGUSR2 makes the master reload: it executes itself again, which loads the config and binds
+   * its master CLI socket (-S) again, so a deleted socket file does not turn every later reload
+   * into a failure. Verified once the socket answers: a reload more than the master last showed,
+   * no failed one more, and a worker.
+   */
+  private async reloadBySignal(pid: number, from: number, timeoutMs = 15_000): Promise<ShowProc> {
+    this.opts.onLog?.(`master CLI ${this.opts.masterSocket} unreachable; reloading the master (pid ${pid}) with SIGUSR2, which makes the socket again`, 'stdout');
+    const last = this.lastProc;
+    process.kill(pid, 'SIGUSR2');
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      await sleep(50);
+      const p = await showProc(this.opts.masterSocket).catch(() => undefined);
+      if (!p) continue;
+      if (last && p.master.failedReloads > last.master.failedReloads) {
+        throw withAlerts(new MlbError('E_RELOAD', `HAProxy refused the reload (failed reloads ${last.master.failedReloads} → ${p.master.failedReloads})`), this.alertsSince(from));
+      }
+      if ((!last || p.master.reloads > last.master.reloads) && p.workers.length > 0) return (this.lastProc = p);
+    }
+    throw withAlerts(new MlbError('E_RELOAD', `master CLI ${this.opts.masterSocket} unreachable, and no reload seen within ${timeoutMs} ms of SIGUSR2`), this.alertsSince(from));
   }
 
   status(): Promise<ShowProc> {
@@ -156,4 +195,10 @@ export class SupervisedHaproxy {
     this.child = undefined;
     this.adoptedPid = undefined;
   }
+}
+
+/** The master CLI's socket can't be reached at all: no file, nothing listening, no permission. */
+function isUnreachable(e: unknown): boolean {
+  const code = e instanceof MlbError ? (e.cause as NodeJS.ErrnoException | undefined)?.code : undefined;
+  return code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES';
 }

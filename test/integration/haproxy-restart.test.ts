@@ -56,6 +56,28 @@ describe('mlb-ts --sse: an HAProxy that exits and does not start again at once',
     expect(Object.keys(r.byTask).sort()).toEqual(fake.tasks('/web').map((t) => t.id).sort());
   });
 
+  it('its master CLI socket file deleted: the next reload goes by SIGUSR2 to the master, which makes the socket again; the new app is served', async () => {
+    const before = await showProc(d.masterSocket);
+    rmSync(d.masterSocket);
+    const mark = d.mark();
+    const [port] = (await freePorts(1)) as [number];
+    fake.addApp(servedApp('/late', port, { HAPROXY_0_VHOST: 'late.test' }));
+    await d.waitForLog((l) => String(l.msg).includes('unreachable; reloading the master') && String(l.msg).includes('SIGUSR2'), 10_000, mark);
+    await d.waitForLog((l) => l.msg === 'HAProxy reloaded', 15_000, mark);
+    await eventually(
+      async () => {
+        const r = await startLoad({ port: d.ports.http, hostHeader: 'late.test', concurrency: 1, maxRequests: 5, maxSeconds: 5 }).done;
+        return r.failed === 0 && Object.keys(r.byTask).length === 1;
+      },
+      15_000,
+      'the new app served',
+    );
+    const after = await showProc(d.masterSocket);
+    expect(after.master.pid).toBe(before.master.pid);
+    expect(after.master.reloads).toBeGreaterThan(before.master.reloads);
+    expect(d.logsMatching((l) => l.msg === 'sync failed; the last good config keeps serving', mark)).toEqual([]);
+  });
+
   it("SIGUSR2 (HAProxy's reload signal, sent to mlb-ts by habit) reloads, and the daemon keeps running", async () => {
     const before = await showProc(d.masterSocket);
     const mark = d.mark();
