@@ -45,7 +45,7 @@ export const RUN_OPTIONS = {
   sse: { alias: 's', type: 'boolean', default: false, describe: "follow Marathon's event stream" },
   command: { alias: 'c', type: 'string', describe: 'reload command (a shell command line); without it mlb-ts reloads the HAProxy it supervises' },
   'reload-interval': { type: 'number', default: DEFAULTS.reloadInterval, describe: 'least seconds between two reloads; changes inside it coalesce' },
-  'max-reload-retries': { type: 'number', default: DEFAULTS.maxReloadRetries, describe: 'retries of a failed reload (0.2 s doubling, at most 5 s): in the daemon within one sync (failed syncs are then retried with backoff until one succeeds), in one-shot mode before it exits 1; -1 (marathon-lb: forever) = the default' },
+  'max-reload-retries': { type: 'number', default: DEFAULTS.maxReloadRetries, describe: 'retries of a failed reload (0.2 s doubling, at most 5 s): in the daemon within one sync (failed syncs are then retried with backoff, at most 10 s apart, until one succeeds), in one-shot mode before it exits 1; -1 (marathon-lb: forever) = the default' },
   'max-backoff': { type: 'number', default: DEFAULTS.maxBackoff, describe: 'cap (seconds) of the event-stream reconnect backoff' },
   'archive-versions': { type: 'number', default: DEFAULTS.archiveVersions, describe: 'earlier configs kept beside the live one' },
   'skip-validation': { type: 'boolean', default: false, describe: "don't run haproxy -c before install" },

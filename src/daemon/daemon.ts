@@ -425,7 +425,7 @@ export class Daemon {
         this.failures++;
         this.lastError = errorLine(e);
         this.metrics.inc('mlb_sync_failures_total');
-        const retryIn = backoffMs(this.failures, 500, this.s.maxBackoff * 1000);
+        const retryIn = syncRetryMs(this.failures, this.s.maxBackoff * 1000);
         this.log.error({ err: this.lastError, triggers, retryInMs: retryIn }, 'sync failed; the last good config keeps serving');
         clearTimeout(this.retryTimer);
         if (!this.stopped) this.retryTimer = setTimeout(() => this.markDirty('retry'), retryIn);
@@ -890,4 +890,18 @@ export class Daemon {
 /** The wait before restart attempt `attempt + 1` of an HAProxy that exited: 1 s doubling, at most 30 s. */
 export function restartRetryMs(attempt: number): number {
   return Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
+}
+
+/** Most time between two attempts of a failing sync: see syncRetryMs. */
+export const MAX_SYNC_RETRY_MS = 10_000;
+
+/**
+ * The wait before the next attempt of a sync that failed `failures` times in a row: the
+ * reconnect backoff's steps, but at most MAX_SYNC_RETRY_MS (and --max-backoff). Event-triggered
+ * syncs fail too while Marathon is down, and with the event stream's cap (300 s) a Marathon back
+ * after a few seconds of errors left the config stale for half a minute; one GET every 10 s is
+ * no load for a Marathon that is down.
+ */
+export function syncRetryMs(failures: number, maxBackoffMs: number, random: () => number = Math.random): number {
+  return backoffMs(failures, 500, Math.min(maxBackoffMs, MAX_SYNC_RETRY_MS), random);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { restartRetryMs, syncRetryMs } from '../../../src/daemon/daemon.js';
 import { findBroken } from '../../../src/daemon/narrow.js';
 
 const apps = (n: number) => Array.from({ length: n }, (_, i) => `/app-${String(i).padStart(3, '0')}`);
@@ -89,5 +90,29 @@ describe('findBroken', () => {
       return Promise.resolve(!(set.includes('/app-001') && set.includes('/app-006')));
     };
     expect(await findBroken(apps(8), [], ok)).toEqual(['/app-006']);
+  });
+});
+
+describe('retry waits of the daemon', () => {
+  it.each([
+    // failures, --max-backoff ms, random → ms: the reconnect backoff's steps, capped at 10 s (and at --max-backoff)
+    [1, 300_000, 1, 1000],
+    [3, 300_000, 1, 4000],
+    [5, 300_000, 1, 10_000],
+    [6, 300_000, 1, 10_000],
+    [50, 300_000, 0, 5000],
+    [6, 2000, 1, 2000],
+  ])('syncRetryMs: %d failures in a row, --max-backoff %d ms, random %d → %d ms', (failures, max, random, want) => {
+    expect(syncRetryMs(failures, max, () => random)).toBe(want);
+  });
+
+  it.each([
+    [0, 1000],
+    [1, 2000],
+    [4, 16_000],
+    [5, 30_000],
+    [40, 30_000],
+  ])('restartRetryMs: attempt %d → %d ms', (attempt, want) => {
+    expect(restartRetryMs(attempt)).toBe(want);
   });
 });
