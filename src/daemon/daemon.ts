@@ -832,7 +832,7 @@ export class Daemon {
   }
 
   private installOptions() {
-    return installOptionsOf(this.s, this.configPath);
+    return { ...installOptionsOf(this.s, this.configPath), signal: this.stopping.signal };
   }
 
   /**
@@ -856,7 +856,7 @@ export class Daemon {
 
   private async validate(doc: AppsDocument, dropped?: ReadonlySet<string>): Promise<{ result: RenderResult; validation: Validation }> {
     const result = await this.render(doc, false, dropped);
-    const validation = await validateSet(result.files, dirname(this.configPath), this.s.haproxyBin, stateFileOf(this.configPath));
+    const validation = await validateSet(result.files, dirname(this.configPath), this.s.haproxyBin, stateFileOf(this.configPath), this.stopping.signal);
     return { result, validation };
   }
 

@@ -28,6 +28,8 @@ export interface InstallOptions {
    * is tried again even though the files are already installed.
    */
   markPending?: boolean;
+  /** Stops a validation under way (the daemon stopping). */
+  signal?: AbortSignal;
 }
 
 export interface InstallResult {
@@ -69,7 +71,7 @@ export function installedFiles(dir: string, names: string[]): InstallFile[] | un
  * Validates the whole set in a scratch directory: the config is checked against the new
  * maps, not the ones currently installed (their paths are pointed at the scratch copies).
  */
-export async function validateSet(files: InstallFile[], configDir: string, haproxyBin: string, stateFile?: string): Promise<Validation> {
+export async function validateSet(files: InstallFile[], configDir: string, haproxyBin: string, stateFile?: string, signal?: AbortSignal): Promise<Validation> {
   const scratch = mkdtempSync(join(tmpdir(), 'mlb-ts-validate-'));
   try {
     const [config, ...others] = files as [InstallFile, ...InstallFile[]];
@@ -85,7 +87,7 @@ export async function validateSet(files: InstallFile[], configDir: string, hapro
     }
     const cfgPath = join(scratch, config.name);
     writeFileSync(cfgPath, text);
-    return withoutScratchPaths(await validateConfig(cfgPath, haproxyBin), scratch);
+    return withoutScratchPaths(await validateConfig(cfgPath, haproxyBin, undefined, signal), scratch);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -129,7 +131,7 @@ export async function installFiles(files: InstallFile[], opts: InstallOptions): 
   if (isInstalled(dir, files)) return { changed: false };
   let validation: Validation | undefined;
   if (!opts.skipValidation) {
-    validation = await validateSet(files, dir, opts.haproxyBin, opts.stateFile);
+    validation = await validateSet(files, dir, opts.haproxyBin, opts.stateFile, opts.signal);
     if (!validation.ok) throw validationError(validation);
   }
   const staged = stageFiles(files.map((f) => ({ path: join(dir, f.name), content: f.content })));

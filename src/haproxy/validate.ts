@@ -19,15 +19,17 @@ function linesOf(output: string, tag: string): string[] {
 }
 
 /** Runs `haproxy -c -f <config>`; E_HAPROXY_MISSING if there is no HAProxy to run. */
-export async function validateConfig(config: string, haproxyBin = 'haproxy', cwd?: string): Promise<Validation> {
+export async function validateConfig(config: string, haproxyBin = 'haproxy', cwd?: string, signal?: AbortSignal): Promise<Validation> {
   // execa loads on first use: `mlb-ts render` and --dry-run never run HAProxy.
   const { execa } = await import('execa');
   let res;
   try {
-    res = await execa(haproxyBin, ['-c', '-f', config], { reject: false, all: true, timeout: 60_000, ...(cwd ? { cwd } : {}) });
+    res = await execa(haproxyBin, ['-c', '-f', config], { reject: false, all: true, timeout: 60_000, ...(cwd ? { cwd } : {}), ...(signal ? { cancelSignal: signal } : {}) });
   } catch (e) {
     throw new MlbError('E_HAPROXY_MISSING', `cannot run ${haproxyBin}; ${INSTALL_HINT}`, { cause: e });
   }
+  // mlb-ts is stopping: a `haproxy -c` that hangs must not hold the stop up to its 60 s timeout.
+  if (res.isCanceled) throw new MlbError('E_INSTALL', `${haproxyBin} -c stopped: mlb-ts is stopping`);
   if (res.failed && res.exitCode === undefined) {
     throw new MlbError('E_HAPROXY_MISSING', `cannot run ${haproxyBin} (${res.shortMessage}); ${INSTALL_HINT}`);
   }
