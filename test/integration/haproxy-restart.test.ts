@@ -8,31 +8,47 @@ import { eventually, type RunningDaemon, servedApp, startDaemon } from '../helpe
 import { describeLoad, startLoad } from '../helpers/load.js';
 import { freePorts } from '../helpers/ports.js';
 
+/** A fake Marathon with /web (two tasks, web.test) and a daemon serving it, set up and torn down around the describe that calls this. */
+function webAndDaemon(): { fake: FakeMarathon; d: RunningDaemon } {
+  const ctx = {} as { fake: FakeMarathon; d: RunningDaemon };
+  beforeAll(async () => {
+    const [webPort] = (await freePorts(1)) as [number];
+    ctx.fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }, { instances: 2 })] });
+    await ctx.fake.settled();
+    ctx.d = await startDaemon(ctx.fake.url, ['--reload-interval', '0.3', '--debounce-ms', '20']);
+    // Set-up: the first start (render, haproxy -c, HAProxy's start) on a busy machine.
+    await eventually(async () => (await ctx.d.get('/healthz')).status === 200, 15_000, 'healthy');
+  });
+  afterAll(async () => {
+    const stopped = await ctx.d?.stop();
+    await ctx.fake?.close();
+    expect(stopped?.haproxyAlive ?? []).toEqual([]);
+  });
+  return ctx;
+}
+
+/** Waits until 5 requests for `host` through the daemon's HAProxy all get an answer from one task. */
+function servedBy(d: RunningDaemon, host: string, timeoutMs: number): Promise<true> {
+  return eventually(
+    async () => {
+      const r = await startLoad({ port: d.ports.http, hostHeader: host, concurrency: 1, maxRequests: 5, maxSeconds: 5 }).done;
+      return r.failed === 0 && Object.keys(r.byTask).length === 1;
+    },
+    timeoutMs,
+    `${host} served`,
+  );
+}
+
 /**
  * The supervised HAProxy exits and cannot start again at once: the daemon keeps trying, with
  * backoff, says so in /healthz and its metrics, and serves again as soon as a start succeeds.
  * (It used to try once, then leave every frontend down for good.)
  */
 describe('mlb-ts --sse: an HAProxy that exits and does not start again at once', () => {
-  let fake: FakeMarathon;
-  let d: RunningDaemon;
-
-  beforeAll(async () => {
-    const [webPort] = (await freePorts(1)) as [number];
-    fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }, { instances: 2 })] });
-    await fake.settled();
-    d = await startDaemon(fake.url, ['--reload-interval', '0.3', '--debounce-ms', '20']);
-    // Set-up: the first start (render, haproxy -c, HAProxy's start) on a busy machine.
-    await eventually(async () => (await d.get('/healthz')).status === 200, 15_000, 'healthy');
-  });
-
-  afterAll(async () => {
-    const stopped = await d?.stop();
-    await fake?.close();
-    expect(stopped?.haproxyAlive ?? []).toEqual([]);
-  });
+  const ctx = webAndDaemon();
 
   it('is started again with backoff until it runs; /healthz is 503 (haproxyRunning false) meanwhile, then traffic flows', async () => {
+    const { d, fake } = ctx;
     const installed = readFileSync(d.configPath, 'utf8');
     // What makes the next starts fail: the installed file is one HAProxy cannot load.
     writeFileSync(d.configPath, `${installed}\nfrontend broken\n  no-such-keyword here\n`);
@@ -59,6 +75,7 @@ describe('mlb-ts --sse: an HAProxy that exits and does not start again at once',
   });
 
   it('its master CLI socket file deleted: the next reload goes by SIGUSR2 to the master, which makes the socket again; the new app is served', async () => {
+    const { d, fake } = ctx;
     const before = await showProc(d.masterSocket);
     rmSync(d.masterSocket);
     const mark = d.mark();
@@ -66,14 +83,7 @@ describe('mlb-ts --sse: an HAProxy that exits and does not start again at once',
     fake.addApp(servedApp('/late', port, { HAPROXY_0_VHOST: 'late.test' }));
     await d.waitForLog((l) => String(l.msg).includes('unreachable; reloading the master') && String(l.msg).includes('SIGUSR2'), 10_000, mark);
     await d.waitForLog((l) => l.msg === 'HAProxy reloaded', 15_000, mark);
-    await eventually(
-      async () => {
-        const r = await startLoad({ port: d.ports.http, hostHeader: 'late.test', concurrency: 1, maxRequests: 5, maxSeconds: 5 }).done;
-        return r.failed === 0 && Object.keys(r.byTask).length === 1;
-      },
-      15_000,
-      'the new app served',
-    );
+    await servedBy(d, 'late.test', 15_000);
     const after = await showProc(d.masterSocket);
     expect(after.master.pid).toBe(before.master.pid);
     expect(after.master.reloads).toBeGreaterThan(before.master.reloads);
@@ -81,6 +91,7 @@ describe('mlb-ts --sse: an HAProxy that exits and does not start again at once',
   });
 
   it("SIGUSR2 (HAProxy's reload signal, sent to mlb-ts by habit) reloads, and the daemon keeps running", async () => {
+    const { d } = ctx;
     const before = await showProc(d.masterSocket);
     const mark = d.mark();
     d.signal('SIGUSR2');
@@ -92,31 +103,16 @@ describe('mlb-ts --sse: an HAProxy that exits and does not start again at once',
 });
 
 describe('mlb-ts --sse: a config that cannot be installed (here: a directory where the file goes)', () => {
-  let fake: FakeMarathon;
-  let d: RunningDaemon;
-  let otherPort: number;
-
-  beforeAll(async () => {
-    const [webPort, port] = (await freePorts(2)) as [number, number];
-    otherPort = port;
-    fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }, { instances: 2 })] });
-    await fake.settled();
-    d = await startDaemon(fake.url, ['--reload-interval', '0.3', '--debounce-ms', '20']);
-    await eventually(async () => (await d.get('/healthz')).status === 200, 15_000, 'healthy');
-  });
-
-  afterAll(async () => {
-    const stopped = await d?.stop();
-    await fake?.close();
-    expect(stopped?.haproxyAlive ?? []).toEqual([]);
-  });
+  const ctx = webAndDaemon();
 
   it('the running services still get their server changes (a rolling restart) through the runtime API; the new app follows once the install works', async () => {
+    const { d, fake } = ctx;
     const installed = readFileSync(d.configPath, 'utf8');
     rmSync(d.configPath);
     mkdirSync(d.configPath);
     const mark = d.mark();
     // A new app: a change only a reload brings, so an install first, and it fails.
+    const [otherPort] = (await freePorts(1)) as [number];
     fake.addApp(servedApp('/other', otherPort, { HAPROXY_0_VHOST: 'other.test' }));
     await d.waitForLog((l) => l.msg === 'sync failed; the last good config keeps serving', 10_000, mark);
     // A rolling restart of /web: each task killed is replaced by a new one.
@@ -136,14 +132,7 @@ describe('mlb-ts --sse: a config that cannot be installed (here: a directory whe
 
     rmSync(d.configPath, { recursive: true });
     writeFileSync(d.configPath, installed);
-    await eventually(
-      async () => {
-        const r = await startLoad({ port: d.ports.http, hostHeader: 'other.test', concurrency: 1, maxRequests: 5, maxSeconds: 5 }).done;
-        return r.failed === 0 && Object.keys(r.byTask).length === 1;
-      },
-      20_000,
-      'the new app served once the install works',
-    );
+    await servedBy(d, 'other.test', 20_000);
   });
 });
 
