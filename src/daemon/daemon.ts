@@ -238,12 +238,14 @@ export class Daemon {
     void this.reloader
       .start()
       .then(() => {
+        if (this.stopped) return;
         this.haproxyDown = false;
         this.metrics.inc('mlb_reloads_total', { reason: 'haproxy_restart' });
         this.log.info({ reason: 'haproxy_restart', attempts: attempt + 1 }, 'HAProxy restarted');
         this.resetLoaded(applied, templates);
       })
       .catch((e) => {
+        if (this.stopped) return;
         this.metrics.inc('mlb_haproxy_restart_failures_total');
         const retryInMs = restartRetryMs(attempt);
         this.lastError = errorLine(e);
@@ -561,7 +563,7 @@ export class Daemon {
         } catch (e) {
           // Not installed (the directory read-only, the disk full, a config HAProxy refuses with
           // no app to blame): as for a failed reload, the running services still get their server changes.
-          if (reload) await this.runtimeForRunningServices(doc);
+          if (reload && !this.stopped) await this.runtimeForRunningServices(doc);
           throw e;
         }
         if (nothingLeft()) return true;

@@ -44,6 +44,10 @@ export class SupervisedHaproxy {
   private seq = 0;
   /** What `show proc` said after the last start or reload: the counters a reload by signal is checked against. */
   private lastProc: ShowProc | undefined;
+  /** stop() calls so far: a start() that sees one arrive before it spawns spawns nothing. */
+  private stopRequests = 0;
+  /** Watches an adopted master (not our child: no exit event). */
+  private adoptedWatch: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -58,6 +62,7 @@ export class SupervisedHaproxy {
 
   /** Starts HAProxy, or adopts a master still running from an earlier mlb-ts. */
   async start(timeoutMs = 15_000): Promise<ShowProc> {
+    const stopsBefore = this.stopRequests;
     for (const d of [dirname(this.opts.masterSocket), ...(this.opts.socketDirs ?? [])]) mkdirSync(d, { recursive: true });
     // A socket file nothing answers on (HAProxy died), or one that gives no sensible answer, is
     // removed: a new master starts.
@@ -69,8 +74,10 @@ export class SupervisedHaproxy {
       this.adoptedPid = running.master.pid;
       this.lastProc = running;
       this.opts.onLog?.(`adopted running HAProxy master ${running.master.pid}`, 'stdout');
+      this.watchAdopted(running.master.pid);
       return running;
     }
+    if (this.stopRequests !== stopsBefore) throw new MlbError('E_RELOAD', 'HAProxy not started: mlb-ts is stopping');
     this.stopping = false;
     const stderrTail: string[] = [];
     const from = this.seq;
@@ -136,8 +143,9 @@ export class SupervisedHaproxy {
     try {
       before = await showProc(this.opts.masterSocket);
     } catch (e) {
+      // Only a master that finished starting (lastProc is its own): one still starting dies of SIGUSR2.
       const pid = this.pid;
-      if (!isUnreachable(e) || pid === undefined || !isProcessAlive(pid)) throw withAlerts(e, this.alertsSince(from));
+      if (!isSocketGone(e) || pid === undefined || this.lastProc?.master.pid !== pid || !isProcessAlive(pid)) throw withAlerts(e, this.alertsSince(from));
       return this.reloadBySignal(pid, from);
     }
     try {
@@ -171,6 +179,22 @@ export class SupervisedHaproxy {
     throw withAlerts(new MlbError('E_RELOAD', `master CLI ${this.opts.masterSocket} unreachable, and no reload seen within ${timeoutMs} ms of SIGUSR2`), this.alertsSince(from));
   }
 
+  /**
+   * An adopted master is not our child, so its exit is not heard: it is looked at every second,
+   * and its death reported as a child's would be (onExit), so the daemon starts HAProxy again.
+   */
+  private watchAdopted(pid: number): void {
+    clearInterval(this.adoptedWatch);
+    this.adoptedWatch = setInterval(() => {
+      if (this.stopping || this.adoptedPid !== pid) return clearInterval(this.adoptedWatch);
+      if (isProcessAlive(pid)) return;
+      clearInterval(this.adoptedWatch);
+      this.adoptedPid = undefined;
+      this.opts.onExit?.(null, null);
+    }, 1000);
+    this.adoptedWatch.unref();
+  }
+
   status(): Promise<ShowProc> {
     return showProc(this.opts.masterSocket);
   }
@@ -178,6 +202,8 @@ export class SupervisedHaproxy {
   /** Graceful stop: SIGUSR1 lets workers finish their connections; SIGTERM after `graceMs`. */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
+    this.stopRequests++;
+    clearInterval(this.adoptedWatch);
     const pid = this.pid;
     if (pid === undefined) return;
     const alive = () => isProcessAlive(pid);
@@ -197,8 +223,8 @@ export class SupervisedHaproxy {
   }
 }
 
-/** The master CLI's socket can't be reached at all: no file, nothing listening, no permission. */
-function isUnreachable(e: unknown): boolean {
+/** The master CLI's socket file is gone, or nothing listens on it: what the master's re-execution (SIGUSR2) makes again. */
+function isSocketGone(e: unknown): boolean {
   const code = e instanceof MlbError ? (e.cause as NodeJS.ErrnoException | undefined)?.code : undefined;
-  return code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES';
+  return code === 'ENOENT' || code === 'ECONNREFUSED';
 }

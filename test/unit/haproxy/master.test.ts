@@ -264,3 +264,66 @@ describe('SupervisedHaproxy: what a failed reload or start said', () => {
     expect(exits).toEqual([]);
   }, 30_000);
 });
+
+describe('SupervisedHaproxy: starts, stops and reloads that overlap', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlb-ts-overlap-'));
+  const cfgPath = join(dir, 'haproxy.cfg');
+  const masterSocket = join(dir, 'master.sock');
+  const live: SupervisedHaproxy[] = [];
+  const supervised = (onExit?: () => void) => {
+    const s = new SupervisedHaproxy({ bin: 'haproxy', configPath: cfgPath, masterSocket, ...(onExit ? { onExit } : {}) });
+    live.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    writeFileSync(cfgPath, ['global', '  maxconn 100', 'defaults', '  mode http', '  timeout connect 2s', '  timeout client 5s', '  timeout server 5s', '', `frontend fe`, `  bind 127.0.0.1:${port}`, '  http-request return status 200', ''].join('\n'));
+  });
+
+  afterAll(async () => {
+    for (const s of live) await s.stop(2000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a reload asked while the master is still starting fails at once: no SIGUSR2 to a master that would die of it', async () => {
+    const s = supervised();
+    const starting = s.start();
+    await new Promise((r) => setTimeout(r, 10));
+    const t0 = Date.now();
+    await expect(s.reload()).rejects.toBeInstanceOf(MlbError);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const proc = await starting;
+    expect(proc.workers.length).toBeGreaterThan(0);
+    await s.stop(2000);
+  }, 20_000);
+
+  it('stop() while start() is still looking at the socket: nothing is spawned', async () => {
+    // A stale socket file: start() asks it before it spawns (and removes it).
+    rmSync(masterSocket, { force: true });
+    writeFileSync(masterSocket, '');
+    const s = supervised();
+    const starting = s.start().then(
+      () => 'started',
+      (e: unknown) => String(e),
+    );
+    await s.stop(2000);
+    expect(await starting).toMatch(/mlb-ts is stopping/);
+    expect(s.pid).toBeUndefined();
+    expect(await runningMaster(masterSocket)).toBeUndefined();
+  }, 20_000);
+
+  it('an adopted master that dies is reported like a child that exits (onExit), so it is started again', async () => {
+    const owner = supervised();
+    const proc = await owner.start();
+    let exits = 0;
+    const adopter = supervised(() => exits++);
+    await adopter.start();
+    expect(adopter.adopted).toBe(true);
+    process.kill(proc.master.pid, 'SIGTERM');
+    const deadline = Date.now() + 5000;
+    while (exits === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(exits).toBe(1);
+    expect(adopter.pid).toBeUndefined();
+  }, 20_000);
+});
