@@ -49,21 +49,32 @@ export async function showProc(masterSocket: string): Promise<ShowProc> {
 export async function reloadAndVerify(masterSocket: string, timeoutMs = 15_000, given?: ShowProc): Promise<ShowProc> {
   const before = given ?? (await showProc(masterSocket));
   await socketCommand(masterSocket, 'reload', timeoutMs).catch(() => '');
+  return awaitReload(masterSocket, before, timeoutMs, `no new HAProxy worker within ${timeoutMs} ms of the reload`);
+}
+
+/**
+ * The master's state once `show proc` shows a reload more than `before` and a worker; E_RELOAD
+ * when it shows a failed reload more, or with `timeoutMessage` after `timeoutMs`. A master that
+ * does not answer yet (re-executing itself) is asked again.
+ */
+export async function awaitReload(masterSocket: string, before: ShowProc, timeoutMs: number, timeoutMessage: string): Promise<ShowProc> {
   const deadline = Date.now() + timeoutMs;
-  let last: ShowProc | undefined;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
-    try {
-      last = await showProc(masterSocket);
-    } catch {
-      continue;
-    }
+    const last = await showProc(masterSocket).catch(() => undefined);
+    if (!last) continue;
     if (last.master.failedReloads > before.master.failedReloads) {
       throw new MlbError('E_RELOAD', `HAProxy refused the reload (failed reloads ${before.master.failedReloads} → ${last.master.failedReloads})`);
     }
     if (last.master.reloads > before.master.reloads && last.workers.length > 0) return last;
   }
-  throw new MlbError('E_RELOAD', `no new HAProxy worker within ${timeoutMs} ms of the reload`);
+  throw new MlbError('E_RELOAD', timeoutMessage);
+}
+
+/** A failure to ask a master CLI whose socket file is gone, or that nothing listens on (HAProxy died, or the file was removed). */
+export function isSocketGone(e: unknown): boolean {
+  const code = e instanceof MlbError ? (e.cause as NodeJS.ErrnoException | undefined)?.code : undefined;
+  return code === 'ENOENT' || code === 'ECONNREFUSED';
 }
 
 /**
@@ -76,8 +87,7 @@ export async function runningMaster(masterSocket: string): Promise<ShowProc | un
   try {
     return await showProc(masterSocket);
   } catch (e) {
-    const code = (e instanceof MlbError && (e.cause as NodeJS.ErrnoException | undefined)?.code) || undefined;
-    if (code !== 'ECONNREFUSED' && code !== 'ENOENT') throw e;
+    if (!isSocketGone(e)) throw e;
     rmSync(masterSocket, { force: true });
     return undefined;
   }

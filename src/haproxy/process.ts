@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { MlbError } from '../errors.js';
-import { reloadAndVerify, runningMaster, showProc, type ShowProc } from './master.js';
+import { awaitReload, isSocketGone, reloadAndVerify, runningMaster, showProc, type ShowProc } from './master.js';
 import { INSTALL_HINT } from './validate.js';
 import { isProcessAlive } from '../io/files.js';
 
@@ -145,8 +145,9 @@ export class SupervisedHaproxy {
     } catch (e) {
       // Only a master that finished starting (lastProc is its own): one still starting dies of SIGUSR2.
       const pid = this.pid;
-      if (!isSocketGone(e) || pid === undefined || this.lastProc?.master.pid !== pid || !isProcessAlive(pid)) throw withAlerts(e, this.alertsSince(from));
-      return this.reloadBySignal(pid, from);
+      const last = this.lastProc;
+      if (!isSocketGone(e) || pid === undefined || last?.master.pid !== pid || !isProcessAlive(pid)) throw withAlerts(e, this.alertsSince(from));
+      return this.reloadBySignal(last, from);
     }
     try {
       return (this.lastProc = await reloadAndVerify(this.opts.masterSocket, 15_000, before));
@@ -159,24 +160,17 @@ export class SupervisedHaproxy {
   /**
    * SIGUSR2 makes the master reload: it executes itself again, which loads the config and binds
    * its master CLI socket (-S) again, so a deleted socket file does not turn every later reload
-   * into a failure. Verified once the socket answers: a reload more than the master last showed,
-   * no failed one more, and a worker.
+   * into a failure. Verified once the socket answers, against what the master showed last (`last`).
    */
-  private async reloadBySignal(pid: number, from: number, timeoutMs = 15_000): Promise<ShowProc> {
+  private async reloadBySignal(last: ShowProc, from: number, timeoutMs = 15_000): Promise<ShowProc> {
+    const pid = last.master.pid;
     this.opts.onLog?.(`master CLI ${this.opts.masterSocket} unreachable; reloading the master (pid ${pid}) with SIGUSR2, which makes the socket again`, 'stdout');
-    const last = this.lastProc;
     process.kill(pid, 'SIGUSR2');
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      await sleep(50);
-      const p = await showProc(this.opts.masterSocket).catch(() => undefined);
-      if (!p) continue;
-      if (last && p.master.failedReloads > last.master.failedReloads) {
-        throw withAlerts(new MlbError('E_RELOAD', `HAProxy refused the reload (failed reloads ${last.master.failedReloads} → ${p.master.failedReloads})`), this.alertsSince(from));
-      }
-      if ((!last || p.master.reloads > last.master.reloads) && p.workers.length > 0) return (this.lastProc = p);
+    try {
+      return (this.lastProc = await awaitReload(this.opts.masterSocket, last, timeoutMs, `master CLI ${this.opts.masterSocket} unreachable, and no reload seen within ${timeoutMs} ms of SIGUSR2`));
+    } catch (e) {
+      throw withAlerts(e, this.alertsSince(from));
     }
-    throw withAlerts(new MlbError('E_RELOAD', `master CLI ${this.opts.masterSocket} unreachable, and no reload seen within ${timeoutMs} ms of SIGUSR2`), this.alertsSince(from));
   }
 
   /**
@@ -221,10 +215,4 @@ export class SupervisedHaproxy {
     this.child = undefined;
     this.adoptedPid = undefined;
   }
-}
-
-/** The master CLI's socket file is gone, or nothing listens on it: what the master's re-execution (SIGUSR2) makes again. */
-function isSocketGone(e: unknown): boolean {
-  const code = e instanceof MlbError ? (e.cause as NodeJS.ErrnoException | undefined)?.code : undefined;
-  return code === 'ENOENT' || code === 'ECONNREFUSED';
 }

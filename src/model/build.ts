@@ -1,7 +1,7 @@
 import type { MarathonApp, Task } from '../marathon/types.js';
 import { haproxyHealthCheck, isSafeCheckPath, modeFromHealthChecks, serviceCheckDef } from './health.js';
 import { APP_LABELS, type AppLabels, classifyLabel, PORT_LABELS, type PortLabels } from './labels/registry.js';
-import { isIpLiteral, isLayer7Balance, isUnspecifiedIp, LabelValueError, parseAppId, vhostsWithPort } from './labels/values.js';
+import { isIpLiteral, isLayer7Balance, isUnspecifiedIp, LabelValueError, parseAppId, unspecifiedAgentWhy, vhostsWithPort } from './labels/values.js';
 import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { assignServerIds, backendName, serverName } from './naming.js';
 import { assignServicePorts, cmp, portKey } from './service-ports.js';
@@ -475,12 +475,10 @@ function hostResolver(opts: ModelOptions, warn: Warn): (host: string, appId: str
   const known = new Map<string, string | undefined>();
   return (host, appId) => {
     if (known.has(host)) return known.get(host);
-    let ip = isIpLiteral(host) ? host : opts.resolveHost ? opts.resolveHost(host) : host;
-    if (ip === undefined) warn('E_HOST_UNRESOLVED', appId, `agent host ${host} does not resolve; its tasks get no traffic`);
-    else if (isUnspecifiedIp(ip)) {
-      warn('E_HOST_UNRESOLVED', appId, `agent host ${host}${ip === host ? '' : ` resolves to ${ip}, which`} is the unspecified address; its tasks get no traffic`);
-      ip = undefined;
-    }
+    const found = isIpLiteral(host) ? host : opts.resolveHost ? opts.resolveHost(host) : host;
+    const why = found === undefined ? 'does not resolve' : unspecifiedAgentWhy(host, found);
+    if (why) warn('E_HOST_UNRESOLVED', appId, `agent host ${host} ${why}; its tasks get no traffic`);
+    const ip = why ? undefined : found;
     known.set(host, ip);
     return ip;
   };

@@ -3,7 +3,7 @@
  * Pure and deterministic: the same apps give the same model, whatever their order.
  */
 import type { MarathonApp, Task } from '../marathon/types.js';
-import { isIpv4, isIpv6, isUnspecifiedIp, LabelValueError, parsePort } from './labels/values.js';
+import { isIpv4, isIpv6, isUnspecifiedIp, LabelValueError, parsePort, unspecifiedAgentWhy } from './labels/values.js';
 import { type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { fnv1a } from './naming.js';
 import { cmp } from './service-ports.js';
@@ -243,13 +243,12 @@ function agentResolver(opts: VipOptions, warn: Warn): (host: string, appId: stri
   const reported = new Set<string>();
   return (host, appId) => {
     const found = isIpv4(host) ? host : isIpv6(host) ? undefined : opts.resolveHost?.(host);
-    const ip = found !== undefined && isUnspecifiedIp(found) ? undefined : found;
-    if (ip === undefined && !reported.has(host)) {
+    const why = isIpv6(host) ? 'is IPv6, which VIPs do not support' : found === undefined ? 'does not resolve' : unspecifiedAgentWhy(host, found);
+    if (why && !reported.has(host)) {
       reported.add(host);
-      const why = isIpv6(host) ? 'is IPv6, which VIPs do not support' : found === undefined ? 'does not resolve' : `${found === host ? '' : `resolves to ${found}, which `}is the unspecified address`;
       warn('E_HOST_UNRESOLVED', appId, `agent host ${host} ${why}; its tasks get no traffic`);
     }
-    return ip;
+    return why ? undefined : found;
   };
 }
 

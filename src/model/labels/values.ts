@@ -238,6 +238,11 @@ export function isUnspecifiedIp(ip: string): boolean {
   return groups.every((g, i) => g === 0 || (i === 5 && g === 0xffff && groups.slice(0, 5).every((z) => z === 0)));
 }
 
+/** Why an agent at `ip` (its host `host`, maybe a name) gets no traffic, for `agent host <host> <why>`; undefined when it can. */
+export function unspecifiedAgentWhy(host: string, ip: string): string | undefined {
+  return isUnspecifiedIp(ip) ? `${ip === host ? '' : `resolves to ${ip}, which `}is the unspecified address` : undefined;
+}
+
 /** The eight 16-bit groups of a valid IPv6 address (isIpv6), an IPv4 tail as the last two. */
 function ipv6Groups(ip: string): number[] {
   const halves = ip.split('::').map((h) => (h === '' ? [] : h.split(':')).flatMap((g) => (g.includes('.') ? ipv4Groups(g) : [parseInt(g, 16)])));
