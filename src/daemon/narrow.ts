@@ -55,7 +55,7 @@ export function portsOfSections(reasons: Map<string, string>, model: LbModel, bl
 }
 
 /** A dropped port of an app with these labels, naming the labels most likely at fault. */
-export function droppedPortOf(appId: string, labels: Readonly<Record<string, string>> | undefined, portIndex: number, reason: string, blame: Blame): DroppedPort {
+export function droppedPortOf(appId: string, labels: Readonly<Record<string, unknown>> | undefined, portIndex: number, reason: string, blame: Blame): DroppedPort {
   const label = suspectLabels(labels ?? {}, portIndex, blame.suspects, blame.config === undefined ? [] : citedLines(reason, blame.config));
   return { appId, portIndex, ...(label ? { label } : {}), reason };
 }
@@ -156,14 +156,18 @@ function isSuspect(name: string, suspects: Suspects): boolean {
  * the app has: of them, the ones whose text is in a line HAProxy cites (`cited`), if any is;
  * undefined when it has none (e.g. the service port is Marathon's).
  */
-function suspectLabels(labels: Readonly<Record<string, string>>, portIndex: number, suspects: Suspects, cited: string[]): string | undefined {
+function suspectLabels(labels: Readonly<Record<string, unknown>>, portIndex: number, suspects: Suspects, cited: string[]): string | undefined {
   const prefix = `HAPROXY_${portIndex}_`;
   const names = Object.keys(labels)
     .filter((k) => k.startsWith(prefix) && isSuspect(k.slice(prefix.length), suspects))
     .sort();
-  const inCited = names.filter((k) => cited.some((line) => sharesText(line, (labels[k] ?? '').trim())));
+  const inCited = names.filter((k) => cited.some((line) => sharesText(line, textOf(labels[k]).trim())));
   const named = inCited.length > 0 ? inCited : names;
   return named.length > 0 ? named.join(', ') : undefined;
+}
+
+function textOf(v: unknown): string {
+  return typeof v === 'string' ? v : '';
 }
 
 /** Whether a cited config line comes from a label's value: it holds the value, or the value (a template) holds it. */

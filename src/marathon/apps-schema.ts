@@ -3,7 +3,8 @@
  * everything else Marathon sends passes through, so a newer Marathon is still accepted.
  * The validator is generated from it ahead of time: `npm run gen:validator`.
  */
-const labels = { type: 'object', additionalProperties: { type: 'string' } } as const;
+// Any values: a label that isn't a string is one app's bad label (the model says so), not a bad document.
+const labels = { type: 'object' } as const;
 const portNumber = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 const portList = { type: ['array', 'null'], items: { $ref: '#/$defs/portMapping' } } as const;
 

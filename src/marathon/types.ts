@@ -1,6 +1,7 @@
 /** The slice of Marathon's REST API that mlb-ts reads (see design/MARATHON.md). */
 
-export type Labels = Record<string, string>;
+/** Labels as the document has them: strings from Marathon, anything from a hand-written file (see labelText). */
+export type Labels = Record<string, unknown>;
 
 export interface PortDefinition {
   port?: number;

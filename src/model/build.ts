@@ -1,7 +1,7 @@
 import type { MarathonApp, Task } from '../marathon/types.js';
 import { haproxyHealthCheck, isSafeCheckPath, modeFromHealthChecks, serviceCheckDef } from './health.js';
 import { APP_LABELS, type AppLabels, classifyLabel, PORT_LABELS, type PortLabels } from './labels/registry.js';
-import { isIpLiteral, isLayer7Balance, isUnspecifiedIp, LabelValueError, parseAppId, unspecifiedAgentWhy, vhostsWithPort } from './labels/values.js';
+import { isIpLiteral, isLayer7Balance, isUnspecifiedIp, labelText, LabelValueError, notTextProblem, parseAppId, unspecifiedAgentWhy, vhostsWithPort } from './labels/values.js';
 import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { assignServerIds, backendName, serverName } from './naming.js';
 import { assignServicePorts, cmp, portKey } from './service-ports.js';
@@ -130,18 +130,19 @@ function matchesGroups(groups: string[], appGroups: string[]): boolean {
  */
 interface ClassifiedEntry {
   key: string;
-  raw: string;
+  /** As the document has it: a string, unless the apps file was written by hand (labelText). */
+  raw: unknown;
   c: ReturnType<typeof classifyLabel>;
 }
 
 /** The app's labels in key order, each classified once. */
 function classifiedLabels(app: MarathonApp): ClassifiedEntry[] {
-  const labels = (app.labels ?? {}) as Record<string, string>;
+  const labels = app.labels ?? {};
   const keys = Object.keys(labels).sort(cmp);
   const out: ClassifiedEntry[] = new Array(keys.length);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
-    out[i] = { key, raw: labels[key] as string, c: classifyLabel(key) };
+    out[i] = { key, raw: labels[key], c: classifyLabel(key) };
   }
   return out;
 }
@@ -159,7 +160,7 @@ function parseAppLabels(app: MarathonApp, labels: ClassifiedEntry[], warn: Warn)
     const { key, raw, c } = labels[i] as ClassifiedEntry;
     if (c.kind !== 'app') continue;
     try {
-      out[c.key] = APP_LABELS[c.key].parse(raw);
+      out[c.key] = APP_LABELS[c.key].parse(labelText(raw));
     } catch (e) {
       if (!(e instanceof LabelValueError)) throw e;
       const fatal = c.key === 'group' || c.key === 'appId';
@@ -216,6 +217,7 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
   const parsed: ParsedApp = { app, appLabels, net };
   const portRaw: PortRaw[][] = [];
   const portTemplates: Record<string, [string, string]>[] = [];
+  const badTemplates: ClassifiedEntry[] = [];
   for (let i = 0; i < labels.length; i++) {
     const { key, raw, c } = labels[i] as ClassifiedEntry;
     if (c.kind === 'unknown') warn('W_LABEL_UNKNOWN', app.id, 'unknown HAPROXY_ label; ignored', key);
@@ -228,6 +230,8 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
       (portRaw[c.index] ??= []).push({ key: c.key, label: key, raw });
     } else if (opts.labelTemplates === false) {
       warn('W_LABEL_TEMPLATE_DISABLED', app.id, 'label templates are disabled by the operator; ignored', key);
+    } else if (typeof raw !== 'string') {
+      badTemplates[c.index] ??= labels[i] as ClassifiedEntry;
     } else {
       (portTemplates[c.index] ??= {})[c.template] = [key, raw];
     }
@@ -237,6 +241,11 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
     const port = net.ports[p] as AppPort;
     const raws = portRaw[port.index] ?? NO_RAWS;
     if (!portMatchesGroups(raws, appLabels, opts.groups)) continue;
+    const badTemplate = badTemplates[port.index];
+    if (badTemplate) {
+      warn('E_LABEL_INVALID', app.id, `${JSON.stringify(badTemplate.raw)} ${notTextProblem(badTemplate.raw)}; port ${port.index} dropped`, badTemplate.key);
+      continue;
+    }
     const labels = parsePortLabels(app.id, port.index, raws, warn);
     if (!labels) continue;
     const enabled = opts.strictMode ? labels.enabled === true : labels.enabled !== false;
@@ -253,7 +262,7 @@ function addCandidates(out: Candidate[], app: MarathonApp, opts: ModelOptions, w
 interface PortRaw {
   key: keyof PortLabels;
   label: string;
-  raw: string;
+  raw: unknown;
 }
 
 const NO_RAWS: PortRaw[] = [];
@@ -264,7 +273,7 @@ function portMatchesGroups(raws: PortRaw[], appLabels: AppLabels, groups: string
   for (let i = 0; i < raws.length && !portGroup; i++) if ((raws[i] as PortRaw).key === 'group') portGroup = raws[i];
   if (!portGroup) return matchesGroups(groups, appLabels.group ?? []);
   try {
-    return matchesGroups(groups, PORT_LABELS.group.parse(portGroup.raw));
+    return matchesGroups(groups, PORT_LABELS.group.parse(labelText(portGroup.raw)));
   } catch (e) {
     if (e instanceof LabelValueError) return true;
     throw e;
@@ -276,14 +285,14 @@ function parsePortLabels(appId: string, portIndex: number, raws: PortRaw[], warn
   for (let i = 0; i < raws.length; i++) {
     const { key, label: name, raw } = raws[i] as PortRaw;
     try {
-      labels[key] = PORT_LABELS[key].parse(raw);
+      labels[key] = PORT_LABELS[key].parse(labelText(raw));
     } catch (e) {
       if (!(e instanceof LabelValueError)) throw e;
       warn('E_LABEL_INVALID', appId, `${JSON.stringify(raw)} ${e.message}; port ${portIndex} dropped`, name);
       return undefined;
     }
-    if (key === 'vhost' && raw.includes(':')) {
-      const ported = vhostsWithPort(raw);
+    if (key === 'vhost' && (raw as string).includes(':')) {
+      const ported = vhostsWithPort(raw as string);
       if (ported.length > 0) warn('W_LABEL_IGNORED', appId, `the port of ${ported.join(', ')} is ignored: vhosts route by host name, whatever the port in the Host header`, name);
     }
   }

@@ -3,7 +3,7 @@
  * Pure and deterministic: the same apps give the same model, whatever their order.
  */
 import type { MarathonApp, Task } from '../marathon/types.js';
-import { isIpv4, isIpv6, isUnspecifiedIp, LabelValueError, parsePort, unspecifiedAgentWhy } from './labels/values.js';
+import { isIpv4, isIpv6, isUnspecifiedIp, labelText, LabelValueError, parsePort, unspecifiedAgentWhy } from './labels/values.js';
 import { type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { fnv1a } from './naming.js';
 import { cmp } from './service-ports.js';
@@ -215,10 +215,10 @@ function vipRefsOf(app: MarathonApp, warn: Warn): VipRef[] {
     if (keys.length === 0) continue;
     const { protocols, unsupported } = vipProtocols(port.protocol);
     for (const key of keys) {
-      const raw = port.labels[key] as string;
+      const raw = port.labels[key];
       let target: VipTarget;
       try {
-        target = parseVipValue(raw);
+        target = parseVipValue(labelText(raw));
       } catch (e) {
         if (!(e instanceof LabelValueError)) throw e;
         warn('E_LABEL_INVALID', app.id, `port ${port.index}: ${JSON.stringify(raw)} ${e.message}; VIP ignored`, key);

@@ -2,7 +2,7 @@ import { MlbError } from '../errors.js';
 import type { MarathonApp, PortDefinition, PortMapping, Task } from '../marathon/types.js';
 import { buildModel } from '../model/build.js';
 import { APP_LABELS } from '../model/labels/registry.js';
-import { LabelValueError, parsePort } from '../model/labels/values.js';
+import { LabelValueError, notTextProblem, parsePort } from '../model/labels/values.js';
 import { cmp } from '../model/service-ports.js';
 import { isHealthy } from '../model/tasks.js';
 
@@ -39,6 +39,7 @@ const TERMINAL_STATES = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 
 
 function labelOf(app: MarathonApp, name: string): string | undefined {
   const v = app.labels?.[name];
+  if (v !== undefined && typeof v !== 'string') throw zddError(`${app.id}: ${name} ${JSON.stringify(v)} ${notTextProblem(v)}`);
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 

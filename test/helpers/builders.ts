@@ -15,7 +15,8 @@ export function app(id: string, ...parts: AppPart[]): MarathonApp {
   return a;
 }
 
-export function withLabels(labels: Record<string, string>): AppPart {
+/** Labels: strings, as Marathon sends them, or anything a hand-written apps file may hold. */
+export function withLabels(labels: Record<string, unknown>): AppPart {
   return (a) => {
     a.labels = { ...a.labels, ...labels };
   };

@@ -4,6 +4,22 @@
  */
 export class LabelValueError extends Error {}
 
+/**
+ * A label's value as text. Marathon only ever sends strings, but a hand-written apps file may
+ * hold `"HAPROXY_0_PORT": 8080`: that label is refused like any bad value, not the document.
+ */
+export function labelText(raw: unknown): string {
+  const problem = notTextProblem(raw);
+  if (problem) throw new LabelValueError(problem);
+  return raw as string;
+}
+
+/** Why a label's value is not text (see labelText), or undefined when it is a string. */
+export function notTextProblem(raw: unknown): string | undefined {
+  if (typeof raw === 'string') return undefined;
+  return `is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw === 'object' ? 'an object' : `a ${typeof raw}`}, not a string (label values are strings: quote it)`;
+}
+
 const LINE_BREAK_CHARS = '\\r\\n\\v\\f\\u0085\\u2028\\u2029';
 const CONTROL_CHARS = '\\u0000-\\u0008\\u000e-\\u001f\\u007f';
 const LINE_BREAK = new RegExp(`[${LINE_BREAK_CHARS}]`);

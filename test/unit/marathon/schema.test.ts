@@ -73,7 +73,6 @@ describe('asAppsDocument', () => {
     ['an app without id', { apps: [{}] }, '/apps/0', /must have required property 'id'/],
     ['an app with an empty id', { apps: [{ id: '/a' }, { id: '' }] }, '/apps/1/id', /NOT have fewer than 1 characters|is empty/],
     ['an app id that is not a string', { apps: [{ id: 7 }] }, '/apps/0/id', /must be string/],
-    ['a label that is not a string', { apps: [{ id: '/a', labels: { HAPROXY_0_PORT: 80 } }] }, '/apps/0/labels/HAPROXY_0_PORT', /must be string/],
     ['a service port above 65535', { apps: [{ id: '/a', portDefinitions: [{ port: 70000 }] }] }, '/apps/0/portDefinitions/0/port', /must be <= 65535/],
     ['a negative legacy port', { apps: [{ id: '/a', ports: [-1] }] }, '/apps/0/ports/0', /must be >= 0/],
     ['a fractional port', { apps: [{ id: '/a', ports: [80.5] }] }, '/apps/0/ports/0', /must be integer/],
@@ -86,7 +85,6 @@ describe('asAppsDocument', () => {
     ['a task IP without ipAddress', { apps: [{ id: '/a', tasks: [{ id: 't', ipAddresses: [{ protocol: 'IPv4' }] }] }] }, '/apps/0/tasks/0/ipAddresses/0', /must have required property 'ipAddress'/],
     ['a legacy discovery port that is null', { apps: [{ id: '/a', ipAddress: { discovery: { ports: [null] } } }] }, '/apps/0/ipAddress/discovery/ports/0', /must be object/],
     ['a legacy discovery port above 65535', { apps: [{ id: '/a', ipAddress: { discovery: { ports: [{ number: 70000 }] } } }] }, '/apps/0/ipAddress/discovery/ports/0/number', /must be <= 65535/],
-    ['a legacy discovery port label that is not a string', { apps: [{ id: '/a', ipAddress: { discovery: { ports: [{ number: 80, labels: { VIP_0: 5 } }] } } }] }, '/apps/0/ipAddress/discovery/ports/0/labels/VIP_0', /must be string/],
     ['a health-check protocol that is not a string', { apps: [{ id: '/a', healthChecks: [{ protocol: 5 }] }] }, '/apps/0/healthChecks/0/protocol', /must be string/],
     ['a health-check path that is not a string', { apps: [{ id: '/a', healthChecks: [{ protocol: 'HTTP', path: 5 }] }] }, '/apps/0/healthChecks/0/path', /must be string/],
     ['a health-check port above 65535', { apps: [{ id: '/a', healthChecks: [{ protocol: 'TCP', port: 70000 }] }] }, '/apps/0/healthChecks/0/port', /must be <= 65535/],
@@ -122,6 +120,11 @@ describe('parseAppsDocument with slim (app by app)', () => {
     expect(buildVipModel(slim.apps)).toEqual(buildVipModel(whole.apps));
   });
 
+  it('takes labels whose values are not strings: they are one app\'s bad labels, which the model reports', () => {
+    const doc = { apps: [{ id: '/a', labels: { HAPROXY_GROUP: 'external', HAPROXY_0_PORT: 8080, team: null }, portDefinitions: [{ port: 10000, labels: { VIP_0: 5 } }] }] };
+    for (const slim of [true, false]) expect(parseAppsDocument(JSON.stringify(doc), 'x', { slim }).apps[0]?.labels).toEqual(doc.apps[0]?.labels);
+  });
+
   it('drops the fields mlb-ts does not read, and keeps the ones it does', () => {
     const full = { id: '/a', cmd: 'sleep', env: { A: '1' }, labels: { HAPROXY_GROUP: 'external' }, versionInfo: { lastScalingAt: 'x' }, tasks: [{ id: 't', host: 'h', ports: [1], slaveId: 's', stagedAt: 'x', localVolumes: [], state: 'TASK_RUNNING' }] };
     expect(parseAppsDocument(JSON.stringify({ apps: [full] }), 'x', { slim: true }).apps).toEqual([{ id: '/a', labels: { HAPROXY_GROUP: 'external' }, tasks: [{ id: 't', host: 'h', ports: [1], state: 'TASK_RUNNING' }] }]);
@@ -130,7 +133,6 @@ describe('parseAppsDocument with slim (app by app)', () => {
   it.each<[string, unknown]>([
     ['an app without id', { apps: [{ id: '/a' }, {}] }],
     ['an app with an empty id', { apps: [{ id: '/a' }, { id: '' }] }],
-    ['a label that is not a string', { apps: [{ id: '/a', labels: { HAPROXY_0_PORT: 80 } }] }],
     ['a bad docker port mapping', { apps: [{ id: '/a', container: { docker: { portMappings: [{ hostPort: 99999 }] } } }] }],
     ['task ports as strings', { apps: [{ id: '/a' }, { id: '/b', tasks: [{ id: 't', ports: ['31000'] }] }] }],
     ['a task IP without ipAddress', { apps: [{ id: '/a', tasks: [{ id: 't', ipAddresses: [{ protocol: 'IPv4' }] }] }] }],

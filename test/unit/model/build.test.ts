@@ -34,7 +34,7 @@ function onlyService(result: ModelResult): Service {
 }
 
 /** A host-networking app on service port 10000 with one running task. */
-function web(labels: Record<string, string> = {}, ...parts: AppPart[]): MarathonApp {
+function web(labels: Record<string, unknown> = {}, ...parts: AppPart[]): MarathonApp {
   return app('/web', withPortDefinitions(10000), withLabels(labels), withTasks(task('10.0.0.1', [31000])), ...parts);
 }
 
@@ -579,6 +579,42 @@ describe('buildModel: bad input drops only what is bad, with one warning', () =>
     expect(result.warnings[0]?.message).toContain(reason);
     expect(result.warnings[0]?.message).toContain(JSON.stringify(value));
     expect(result.warnings[0]?.message).toMatch(/port 0 dropped$/);
+  });
+
+  // A hand-written apps file may hold values that are not strings; Marathon never sends them.
+  it.each<[string, unknown, string]>([
+    ['HAPROXY_0_PORT', 8080, 'is a number, not a string'],
+    ['HAPROXY_0_STICKY', true, 'is a boolean, not a string'],
+    ['HAPROXY_0_VHOST', ['a.example', 'b.example'], 'is an array, not a string'],
+    ['HAPROXY_0_GROUP', null, 'is null, not a string'],
+    ['HAPROXY_0_BACKEND_HEAD', { mode: 'http' }, 'is an object, not a string'],
+    ['HAPROXY_0_FRONTEND_HEAD', 7, 'is a number, not a string'],
+  ])('%s %j (not a string): port 0 dropped, port 1 served', (label, value, reason) => {
+    const a = app('/bad', withPortDefinitions(10000, 10001), withLabels({ [label]: value }), withTasks(task('10.0.0.1', [31000, 31001])));
+    const result = build([a]);
+    expect(result.model.services.map((s) => s.portIndex)).toEqual([1]);
+    expect(result.warnings).toEqual([expect.objectContaining({ code: 'E_LABEL_INVALID', appId: '/bad', label, message: `${JSON.stringify(value)} ${reason} (label values are strings: quote it); port 0 dropped` })]);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['HAPROXY_GROUP', 1, 'app dropped'],
+    ['HAPROXY_DEPLOYMENT_TARGET_INSTANCES', 3, 'label ignored'],
+  ])('app label %s %j (not a string): %s', (label, value, outcome) => {
+    const result = build([web({ [label]: value })]);
+    expect(result.model.services).toHaveLength(outcome === 'app dropped' ? 0 : 1);
+    expect(result.warnings).toEqual([expect.objectContaining({ code: 'E_LABEL_INVALID', appId: '/web', label, message: `${JSON.stringify(value)} is a number, not a string (label values are strings: quote it); ${outcome}` })]);
+  });
+
+  it('labels that are not ours may hold anything: no warning', () => {
+    const result = build([web({ team: 5, owner: null, tags: ['a'] })]);
+    expect(result.model.services).toHaveLength(1);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('a port whose group label is not a string is not taken for another group\'s: it warns', () => {
+    const result = build([web({ HAPROXY_0_GROUP: 5 })], { groups: ['external'] });
+    expect(result.model.services).toEqual([]);
+    expect(result.warnings).toEqual([expect.objectContaining({ code: 'E_LABEL_INVALID', label: 'HAPROXY_0_GROUP' })]);
   });
 
   it('several bad labels on one port give one warning', () => {

@@ -408,6 +408,7 @@ describe('buildVipModel: bad labels warn, never throw', () => {
     ['IPv6', { VIP_0: '[fd00::1]:80' }, undefined, 'E_LABEL_INVALID|VIP_0|port 0: "[fd00::1]:80" is an IPv6 VIP, which mlb-ts does not support; VIP ignored'],
     ['loopback IP', { VIP_0: '127.0.0.1:80' }, undefined, 'E_LABEL_INVALID|VIP_0|port 0: "127.0.0.1:80" is not a usable VIP address (0/8, loopback, multicast or reserved); VIP ignored'],
     ['sctp port', { VIP_0: 'svc:80' }, 'sctp', 'W_VIP_IGNORED|VIP_0|port 0: protocol "sctp" is not tcp or udp; no VIP for it'],
+    ['a number (hand-written apps file)', { VIP_0: 5 }, undefined, 'E_LABEL_INVALID|VIP_0|port 0: 5 is a number, not a string (label values are strings: quote it); VIP ignored'],
   ];
   it.each(cases)('%s', (_name, labels, protocol, warning) => {
     const parts: AppPart[] = [withPortDefinitions(1, 2), portLabels(0, labels), portLabels(1, { VIP_0: 'good:80' }), withTasks(task('10.0.0.1', [5, 6]))];

@@ -26,7 +26,7 @@ const NOW = new Date('2026-03-01T12:00:00.000Z');
 const OPTS = { now: NOW, initialInstances: 1, step: 1 };
 
 /** What a user posts: group shop, main service port 10000, alt 10001, public port 8080. */
-function definition(extra: Record<string, string> = {}, instances = 2): AppDefinition {
+function definition(extra: Record<string, unknown> = {}, instances = 2): AppDefinition {
   return {
     id: '/shop',
     instances,
@@ -191,6 +191,7 @@ describe('service ports', () => {
     ['no alt port', { HAPROXY_DEPLOYMENT_ALT_PORT: '' }, /has no HAPROXY_DEPLOYMENT_ALT_PORT label/],
     ['alt port is the main port', { HAPROXY_DEPLOYMENT_ALT_PORT: '10000' }, /ALT_PORT 10000 is the definition's own service port/],
     ['alt port not a port', { HAPROXY_DEPLOYMENT_ALT_PORT: 'eighty' }, /ALT_PORT "eighty" is not a port number/],
+    ['alt port a number, not a string (a hand-written definition)', { HAPROXY_DEPLOYMENT_ALT_PORT: 10001 }, /^E_ZDD: \/shop: HAPROXY_DEPLOYMENT_ALT_PORT 10001 is a number, not a string/],
   ])('E_ZDD: %s', (_, labels, message) => {
     expect(zddCode(() => newAppOf(definition(labels), blue(), OPTS))).toMatch(message);
   });
