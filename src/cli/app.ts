@@ -3,7 +3,7 @@ import { isDirectory } from '../io/files.js';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { errorLine, isMlbError, MlbError } from '../errors.js';
-import { compatNotes, IGNORED_MARATHON_LB_OPTIONS, lastOf, RENDER_OPTIONS, RUN_OPTIONS, settingsFrom, valuesRequired } from './options.js';
+import { compatNotes, IGNORED_MARATHON_LB_OPTIONS, lastOf, RENDER_OPTIONS, RUN_ONLY_ACCEPTED, RUN_OPTIONS, runOnlyNotes, settingsFrom, valuesRequired } from './options.js';
 import { dryRunCommand, oneShotCommand, renderCommand } from './render.js';
 import { ZDD_IGNORED_WHY, ZDD_OPTIONS } from './zdd-options.js';
 
@@ -27,9 +27,12 @@ interface Subcommand {
   run: (argv: Args) => Promise<number> | number;
   /** The command's own ignored marathon-lb flags and why (see compatNotes). */
   ignored?: Record<string, string>;
+  /** It only renders: the run-only flags are accepted and named as ignored (runOnlyNotes). */
+  rendersOnly?: boolean;
 }
 
 const renderFlags = (y: Argv) => y.options(valuesRequired(RENDER_OPTIONS)).options(IGNORED_MARATHON_LB_OPTIONS) as unknown as Argv;
+const renderOnlyFlags = (y: Argv) => renderFlags(y).options(RUN_ONLY_ACCEPTED) as unknown as Argv;
 
 /** Words the command takes none of (`render … extra`, or after `--`): E_USAGE, as in the default mode. */
 function refuseStray(argv: Args, command: string): void {
@@ -48,7 +51,8 @@ const SUBCOMMANDS: Subcommand[] = [
   {
     name: 'render',
     describe: 'render every output into --out DIR; reload nothing',
-    builder: (y) => renderFlags(y).option('out', { type: 'string', demandOption: true, requiresArg: true, describe: 'output directory' }) as unknown as Argv,
+    builder: (y) => renderOnlyFlags(y).option('out', { type: 'string', demandOption: true, requiresArg: true, describe: 'output directory' }) as unknown as Argv,
+    rendersOnly: true,
     run: (argv) => {
       refuseStray(argv, 'render');
       return renderCommand(settingsFrom(argv, { requireGroup: true, templatesDefault: defaultTemplatesDir() }), outFlag(argv));
@@ -57,7 +61,8 @@ const SUBCOMMANDS: Subcommand[] = [
   {
     name: 'vips',
     describe: 'print the VIPs of VIP_n port labels (every app; --group does not filter): name, address, protocol, backends with weights',
-    builder: (y) => renderFlags(y).option('json', { type: 'boolean', default: false, describe: 'print the model as vips.json' }) as unknown as Argv,
+    builder: (y) => renderOnlyFlags(y).option('json', { type: 'boolean', default: false, describe: 'print the model as vips.json' }) as unknown as Argv,
+    rendersOnly: true,
     run: async (argv) => (await import('./vips.js')).vipsCommand(settingsFrom(argv, { requireGroup: false, templatesDefault: defaultTemplatesDir() }), { json: argv.json === true }),
   },
   {
@@ -162,7 +167,8 @@ export async function main(rawArgs: string[]): Promise<number> {
   }
   if (argv.help || argv.version) return 0;
   // stderr: stdout carries only what the command prints (--dry-run's config).
-  for (const note of compatNotes(argv, sub?.ignored)) process.stderr.write(`mlb-ts: note: ${note}\n`);
+  const notes = [...compatNotes(argv, sub?.ignored), ...(sub?.rendersOnly ? runOnlyNotes(argv, sub.name) : [])];
+  for (const note of notes) process.stderr.write(`mlb-ts: note: ${note}\n`);
   try {
     return await (sub ? sub.run(argv) : runDefault(argv));
   } catch (e) {

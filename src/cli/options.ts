@@ -59,6 +59,27 @@ export const RUN_OPTIONS = {
 
 type Argv = Record<string, unknown>;
 
+/**
+ * The run-only flags as `render` and `vips` take them: hidden, without defaults, so that a
+ * daemon's command line with `render --out DIR` added still works, and each one given is named
+ * as ignored (runOnlyNotes) instead of refused.
+ */
+export const RUN_ONLY_ACCEPTED: Record<keyof typeof RUN_OPTIONS, Options> = Object.fromEntries(
+  Object.entries(valuesRequired(RUN_OPTIONS)).map(([k, o]) => [k, { ...withoutDefaultValue(o), hidden: true }]),
+) as Record<keyof typeof RUN_OPTIONS, Options>;
+
+function withoutDefaultValue(o: Options): Options {
+  const { default: _unused, ...rest } = o;
+  return rest;
+}
+
+/** One line per run-only flag given to `mlb-ts <command>`, which only renders. */
+export function runOnlyNotes(argv: Argv, command: string): string[] {
+  return Object.keys(RUN_OPTIONS)
+    .filter((k) => argv[k] !== undefined)
+    .map((k) => `--${k} is ignored by mlb-ts ${command}, which only renders (no HAProxy run, no reload, no event stream)`);
+}
+
 /** marathon-lb flags accepted so its command lines keep working; they change nothing here. */
 export const IGNORED_MARATHON_LB_OPTIONS = {
   'syslog-socket': { type: 'string', hidden: true },

@@ -42,6 +42,31 @@ describe('marathon-lb flags on the command line', () => {
     for (const l of lines) expect(l).toMatch(/^mlb-ts: note: --[a-z-]+ is accepted for marathon-lb compatibility and ignored \(.+\)$/);
   });
 
+  it.each<[string, string[]]>([
+    ['render', ['--out']],
+    ['vips', []],
+  ])('a daemon command line given to mlb-ts %s: the same output, one note per run-only flag', async (command, outFlag) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlbts-runonly-'));
+    try {
+      const base = (out: string) => [command, '-m', APPS, '--group', 'external', ...(outFlag.length ? [...outFlag, join(dir, out)] : [])];
+      const daemonFlags = ['--sse', '--haproxy-bin', '/usr/sbin/haproxy', '-c', 'systemctl reload haproxy', '--reload-interval', '5', '--skip-validation', '--master-socket', join(dir, 'm.sock')];
+      const plainRun = await runCli(base('plain'));
+      const run = await runCli([...base('daemon'), ...daemonFlags]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe(plainRun.stdout);
+      // The config names its own directory (state file, maps): the same bytes but for that.
+      if (outFlag.length) expect(readFileSync(join(dir, 'daemon', 'haproxy.cfg'), 'utf8').replaceAll(join(dir, 'daemon'), join(dir, 'plain'))).toBe(readFileSync(join(dir, 'plain', 'haproxy.cfg'), 'utf8'));
+      const lines = notes(run.stderr);
+      expect(lines.map((l) => l.split(' ')[2])).toEqual(['--sse', '--command', '--reload-interval', '--skip-validation', '--haproxy-bin', '--master-socket']);
+      for (const l of lines) expect(l).toMatch(new RegExp(`^mlb-ts: note: --[a-z-]+ is ignored by mlb-ts ${command}, which only renders`));
+      expect(notes(plainRun.stderr)).toEqual([]);
+      // A run-only flag still needs its value there.
+      expect((await runCli([...base('bare'), '--haproxy-bin'])).code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it.each<[string, boolean, boolean]>([
     ['info', true, true],
     ['warn', true, false],
