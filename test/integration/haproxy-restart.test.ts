@@ -136,6 +136,15 @@ describe('mlb-ts --sse: a config that cannot be installed (here: a directory whe
   });
 });
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('mlb-ts --sse: a `haproxy -c` that hangs', () => {
   it('does not hold up SIGTERM: the validation is stopped, exit 0, HAProxy stopped', async () => {
     const [webPort, port] = (await freePorts(2)) as [number, number];
@@ -143,9 +152,10 @@ describe('mlb-ts --sse: a `haproxy -c` that hangs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mlb-hang-'));
     const hang = join(dir, 'hang');
     const hanging = join(dir, 'hanging');
-    // HAProxy itself, except that `-c` hangs (and says so in the file `hanging`) once the file `hang` exists.
+    // HAProxy itself, except that once the file `hang` exists `-c` hangs in a child of the script
+    // (as a wrapper's HAProxy would), holding the output open; the file `hanging` gets its pid.
     const bin = join(dir, 'haproxy-wrapper.sh');
-    writeFileSync(bin, `#!/bin/sh\ncase " $* " in *" -c "*) [ -e ${JSON.stringify(hang)} ] && touch ${JSON.stringify(hanging)} && exec sleep 120 ;; esac\nexec haproxy "$@"\n`, { mode: 0o755 });
+    writeFileSync(bin, `#!/bin/sh\ncase " $* " in *" -c "*) if [ -e ${JSON.stringify(hang)} ]; then sleep 120 & echo $! > ${JSON.stringify(hanging)}; wait; exit 1; fi ;; esac\nexec haproxy "$@"\n`, { mode: 0o755 });
     try {
       await fake.settled();
       const d = await startDaemon(fake.url, ['--reload-interval', '0.3', '--debounce-ms', '20', '--haproxy-bin', bin]);
@@ -158,6 +168,9 @@ describe('mlb-ts --sse: a `haproxy -c` that hangs', () => {
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect(stopped.code).toBe(0);
       expect(stopped.haproxyAlive).toEqual([]);
+      // The script's child went with it.
+      const child = Number(readFileSync(hanging, 'utf8'));
+      await eventually(() => !isAlive(child), 2000, `the wrapper's child ${child} ended`);
     } finally {
       await fake.close();
       rmSync(dir, { recursive: true, force: true });
