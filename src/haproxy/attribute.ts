@@ -8,9 +8,36 @@ function citedLineNumbers(alert: string): number[] {
   return [...alert.matchAll(/\[([^\]]*):(\d+)\]/g)].filter((m) => !isAddress(m[1] ?? '')).map((m) => Number(m[2]));
 }
 
+interface ConfigIndex {
+  config: string;
+  lines: string[];
+  /** The section (proxy name, or global/defaults) each line is in. */
+  sectionAt: (string | undefined)[];
+}
+
+let lastIndex: ConfigIndex | undefined;
+
+/**
+ * The config's lines and their sections, for the last config asked about: a failed reload's
+ * alerts are attributed one by one, and at 5,000 apps splitting the 5 MB config for each of
+ * them took seconds.
+ */
+function indexOf(config: string): ConfigIndex {
+  if (lastIndex?.config === config) return lastIndex;
+  const lines = config.split('\n');
+  const sectionAt: (string | undefined)[] = [];
+  let current: string | undefined;
+  for (const line of lines) {
+    const m = /^(frontend|backend|listen|userlist|global|defaults)\b\s*(\S*)/.exec(line);
+    if (m) current = m[2] || m[1];
+    sectionAt.push(current);
+  }
+  return (lastIndex = { config, lines, sectionAt });
+}
+
 /** The config lines (trimmed) HAProxy's alerts cite by number. */
 export function citedLines(alerts: string, config: string): string[] {
-  const lines = config.split('\n');
+  const { lines } = indexOf(config);
   return citedLineNumbers(alerts)
     .map((n) => lines[n - 1]?.trim())
     .filter((l): l is string => !!l);
@@ -22,14 +49,7 @@ export function citedLines(alerts: string, config: string): string[] {
  * (`[file:LINE]`) and by the proxy names they quote (or name after "for frontend"/"for proxy").
  */
 export function blamedSections(alerts: string[], config: string): Set<string> {
-  const lines = config.split('\n');
-  const sectionAt: (string | undefined)[] = [];
-  let current: string | undefined;
-  for (const line of lines) {
-    const m = /^(frontend|backend|listen|userlist|global|defaults)\b\s*(\S*)/.exec(line);
-    if (m) current = m[2] || m[1];
-    sectionAt.push(current);
-  }
+  const { sectionAt } = indexOf(config);
   const names = new Set<string>();
   for (const a of alerts) {
     for (const n of citedLineNumbers(a)) {

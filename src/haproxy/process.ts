@@ -21,8 +21,17 @@ export interface SupervisorOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** HAProxy's `[ALERT]` lines among `lines`, without the pid prefix. */
-function alertsOf(lines: string[]): string[] {
-  return lines.filter((l) => l.includes('[ALERT]')).map((l) => l.replace(/^\[\w+\]\s*\(\d+\)\s*:\s*/, '').trim());
+/**
+ * Alerts the running workers print about their servers' health, whatever a reload does: not
+ * about the config being loaded, so never grounds to blame (and drop) an app.
+ */
+const HEALTH_ALERT = /has no server available!/;
+
+/** The alerts among HAProxy's output lines, without their tag and pid, but for HEALTH_ALERT ones. */
+export function alertsOf(lines: string[]): string[] {
+  return lines
+    .filter((l) => l.includes('[ALERT]') && !HEALTH_ALERT.test(l))
+    .map((l) => l.replace(/^\[\w+\]\s*\(\d+\)\s*:\s*/, '').trim());
 }
 
 /** `e` with HAProxy's alert lines attached (MlbError.details), for attributing the failure. */

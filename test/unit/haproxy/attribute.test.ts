@@ -139,3 +139,16 @@ describe('blamedSections on what a failed start says', () => {
     }
   });
 });
+
+describe('blamedSections, one config after another', () => {
+  it('answers for the config it is given, not the one asked about before', () => {
+    const a = ['frontend fa_1', '  bind 127.0.0.1:1', 'backend ba_1', '  bogus'].join('\n');
+    const b = ['backend bb_2', '  bogus', 'frontend fb_2', '  bind 127.0.0.1:2'].join('\n');
+    const alert = "config : parsing [haproxy.cfg:4] : unknown keyword 'bogus'";
+    const cited = "config : parsing [haproxy.cfg:2] : unknown keyword 'bogus'";
+    expect(blamedSections([alert], a)).toEqual(new Set(['ba_1']));
+    expect(blamedSections([alert], b)).toEqual(new Set(['fb_2']));
+    expect(blamedSections([cited], b)).toEqual(new Set(['bb_2']));
+    expect(blamedSections([cited], a)).toEqual(new Set(['fa_1']));
+  });
+});
