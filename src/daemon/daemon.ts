@@ -89,8 +89,8 @@ export class Daemon {
   readonly metrics: Metrics = daemonMetrics();
   applied: Applied | undefined;
   lastError: string | undefined;
-  /** The HAProxy mlb-ts supervises exited and is not running again yet (see onHaproxyExit). */
-  haproxyDown = false;
+  /** HAProxy is not running: not started yet, or it exited and is not running again yet (see onHaproxyExit). */
+  haproxyDown = true;
   private restartTimer: NodeJS.Timeout | undefined;
   /** Serving the empty config of a start with no config and no Marathon answer: not healthy yet. */
   waitingForMarathon = false;
@@ -174,6 +174,7 @@ export class Daemon {
     if (this.stopped) return;
     const adopted = await this.startHaproxy(doc);
     if (this.stopped) return;
+    this.haproxyDown = false;
     // A HAProxy that was already running (adopted, or the operator's) must pick up the new config.
     if ((doc || pending) && (adopted || this.reloader.kind === 'command')) this.requestReload('startup');
     if (this.s.sse) this.startStream();

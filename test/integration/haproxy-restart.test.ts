@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
-import { eventually, type RunningDaemon, servedApp, startDaemon } from '../helpers/daemon.js';
+import { eventually, isAlive, type RunningDaemon, servedApp, startDaemon } from '../helpers/daemon.js';
 import { describeLoad, startLoad } from '../helpers/load.js';
 import { freePorts } from '../helpers/ports.js';
 
@@ -136,15 +136,6 @@ describe('mlb-ts --sse: a config that cannot be installed (here: a directory whe
   });
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('mlb-ts --sse: a `haproxy -c` that hangs', () => {
   it('does not hold up SIGTERM: the validation is stopped, exit 0, HAProxy stopped', async () => {
     const [webPort, port] = (await freePorts(2)) as [number, number];
@@ -172,6 +163,49 @@ describe('mlb-ts --sse: a `haproxy -c` that hangs', () => {
       const child = Number(readFileSync(hanging, 'utf8'));
       await eventually(() => !isAlive(child), 2000, `the wrapper's child ${child} ended`);
     } finally {
+      await fake.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('mlb-ts --sse: /healthz while HAProxy starts', () => {
+  it('is 503 with haproxyRunning false until HAProxy runs, then 200', async () => {
+    const [webPort] = (await freePorts(1)) as [number];
+    const fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' })] });
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-slowstart-'));
+    const starting = join(dir, 'starting');
+    const go = join(dir, 'go');
+    // HAProxy itself, except that its start (not `-c`) waits for the file `go` (and says so in `starting`).
+    const bin = join(dir, 'haproxy-wrapper.sh');
+    writeFileSync(bin, `#!/bin/sh\ncase " $* " in *" -c "*) ;; *) touch ${JSON.stringify(starting)}; while [ ! -e ${JSON.stringify(go)} ]; do sleep 0.05; done ;; esac\nexec haproxy "$@"\n`, { mode: 0o755 });
+    let d: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      d = await startDaemon(fake.url, ['--haproxy-bin', bin], { noWait: true });
+      const daemon = d;
+      await eventually(() => existsSync(starting), 15_000, 'HAProxy starting (held by the wrapper)');
+      // The apps are applied by now (the config is installed before HAProxy starts).
+      await eventually(() => existsSync(daemon.configPath), 5000, 'the config installed');
+      const early = await eventually(async () => {
+        try {
+          return await daemon.get('/healthz');
+        } catch {
+          return undefined; // its HTTP endpoint not listening yet
+        }
+      }, 10_000, '/healthz answering');
+      expect(early.status).toBe(503);
+      expect(JSON.parse(early.body)).toMatchObject({ ok: false, haproxyRunning: false });
+      writeFileSync(go, '');
+      const later = await eventually(async () => {
+        const r = await daemon.get('/healthz');
+        return r.status === 200 ? r : undefined;
+      }, 15_000, '/healthz 200 once HAProxy runs');
+      expect(JSON.parse(later.body)).toMatchObject({ ok: true, haproxyRunning: true });
+      await servedBy(daemon, 'web.test', 10_000);
+    } finally {
+      writeFileSync(go, '');
+      await d?.stop();
       await fake.close();
       rmSync(dir, { recursive: true, force: true });
     }
