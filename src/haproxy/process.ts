@@ -34,10 +34,23 @@ export function alertsOf(lines: string[]): string[] {
     .map((l) => l.replace(/^\[\w+\]\s*\(\d+\)\s*:\s*/, '').trim());
 }
 
+/**
+ * What to do about a failure whose cure is outside the config, to append to its message: HAProxy
+ * reserves a file descriptor per listener and per server with checks (spare slots included), and
+ * refuses to start past the hard open-files limit (20,000 on some machines: about 5,000 apps).
+ */
+export function remedyOf(lines: string[]): string {
+  for (const l of lines) {
+    const m = /Cannot raise FD limit to (\d+), limit is (\d+)/.exec(l);
+    if (m) return `; HAProxy needs ${m[1]} open files and the hard limit is ${m[2]}: raise it (systemd LimitNOFILE=, docker run --ulimit nofile=) or lower --spare-slots (each spare slot of a backend with health checks takes one)`;
+  }
+  return '';
+}
+
 /** `e` with HAProxy's alert lines attached (MlbError.details), for attributing the failure. */
 function withAlerts(e: unknown, alerts: string[]): unknown {
   if (!(e instanceof MlbError) || alerts.length === 0) return e;
-  return new MlbError(e.code, e.message, { cause: e.cause, details: [...e.details, ...alerts] });
+  return new MlbError(e.code, `${e.message}${remedyOf(alerts)}`, { cause: e.cause, details: [...e.details, ...alerts] });
 }
 
 /**
@@ -116,7 +129,7 @@ export class SupervisedHaproxy {
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) {
         await sleep(20); // the last lines it wrote
-        throw new MlbError('E_RELOAD', `HAProxy exited at start (${child.exitCode ?? child.signalCode}): ${stderrTail.join(' | ')}`, { details: this.alertsSince(from) });
+        throw new MlbError('E_RELOAD', `HAProxy exited at start (${child.exitCode ?? child.signalCode}): ${stderrTail.join(' | ')}${remedyOf(stderrTail)}`, { details: this.alertsSince(from) });
       }
       try {
         const proc = await Promise.race([showProc(this.opts.masterSocket), spawnError]);

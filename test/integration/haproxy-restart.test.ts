@@ -211,3 +211,26 @@ describe('mlb-ts --sse: /healthz while HAProxy starts', () => {
     }
   });
 });
+
+describe('mlb-ts --sse: HAProxy refused by the open-files limit', () => {
+  it('exits 1 with a line saying what HAProxy needs, the limit, and the two ways out', async () => {
+    const [webPort] = (await freePorts(1)) as [number];
+    const fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' })] });
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-fdlimit-'));
+    // HAProxy under a hard open-files limit of 100 (`-c` checks no limit, so it passes).
+    const bin = join(dir, 'haproxy-wrapper.sh');
+    writeFileSync(bin, '#!/bin/sh\nulimit -n 100\nexec haproxy "$@"\n', { mode: 0o755 });
+    try {
+      await fake.settled();
+      const d = await startDaemon(fake.url, ['--haproxy-bin', bin], { noWait: true });
+      const exit = await Promise.race([d.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000))]);
+      const output = `${d.logs.map((l) => JSON.stringify(l)).join('\n')}\n${d.stderr()}`;
+      await d.stop();
+      expect(exit?.code, output).toBe(1);
+      expect(output).toMatch(/HAProxy needs \d+ open files and the hard limit is 100: raise it \(systemd LimitNOFILE=, docker run --ulimit nofile=\) or lower --spare-slots/);
+    } finally {
+      await fake.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alertsOf } from '../../../src/haproxy/process.js';
+import { alertsOf, remedyOf } from '../../../src/haproxy/process.js';
 
 describe('alertsOf: the alerts a failed start or reload is attributed by', () => {
   it.each<[string, string[], string[]]>([
@@ -15,5 +15,14 @@ describe('alertsOf: the alerts a failed start or reload is attributed by', () =>
     ],
   ])('%s', (_name, lines, alerts) => {
     expect(alertsOf(lines)).toEqual(alerts);
+  });
+});
+
+describe('remedyOf: what to do about a failure the config cannot cure', () => {
+  it.each<[string, string[], RegExp]>([
+    ['the open-files limit', ['[NOTICE]   (1) : haproxy version is 2.6.12', '[ALERT]    (13830) : [haproxy.main()] Cannot raise FD limit to 27243, limit is 20000.'], /^; HAProxy needs 27243 open files and the hard limit is 20000: raise it .* or lower --spare-slots/],
+    ['a config alert: nothing to add', ["[ALERT]    (4242) : config : parsing [haproxy.cfg:3] : unknown keyword 'bogus'"], /^$/],
+  ])('%s', (_name, lines, remedy) => {
+    expect(remedyOf(lines)).toMatch(remedy);
   });
 });
