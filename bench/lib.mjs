@@ -284,7 +284,7 @@ export function socketCommand(path, command, timeoutMs = 5000) {
 
 /**
  * `show servers state` of the running HAProxy: per backend, the servers that take new
- * traffic (srv_admin_state 0: neither maintenance nor drain), as `ip:port`.
+ * traffic (no srv_admin_state flag but 0x04: neither maintenance nor drain), as `ip:port`.
  */
 export async function enabledServers(adminSocket) {
   const text = await socketCommand(adminSocket, 'show servers state');
@@ -299,7 +299,8 @@ export async function enabledServers(adminSocket) {
     const f = l.split(/\s+/);
     const be = f[at('be_name')];
     if (!out.has(be)) out.set(be, new Set());
-    if (Number(f[at('srv_admin_state')]) === 0) out.get(be).add(`${f[at('srv_addr')]}:${f[at('srv_port')]}`);
+    // 0x04 (configured `disabled`) stays set on a spare slot the runtime API made ready: it serves.
+    if ((Number(f[at('srv_admin_state')]) & ~0x04) === 0) out.get(be).add(`${f[at('srv_addr')]}:${f[at('srv_port')]}`);
   }
   return out;
 }
