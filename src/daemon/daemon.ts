@@ -11,7 +11,7 @@ import type { Validation } from '../haproxy/validate.js';
 import { HostResolver } from '../io/dns.js';
 import { removeStaleTemps } from '../io/files.js';
 import { loadTemplateSet } from '../io/templates.js';
-import { fetchApps, fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.js';
+import { fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.js';
 import { backoffMs, MarathonEventStream } from '../marathon/events.js';
 import type { AppsDocument, MarathonApp } from '../marathon/types.js';
 import { assignedServicePorts, portKey } from '../model/service-ports.js';
@@ -325,8 +325,11 @@ export class Daemon {
   private async firstInstall(): Promise<AppsDocument | undefined> {
     try {
       // this.source: the URL that answers is asked first afterwards, and stop() aborts the fetch.
-      const doc = await fetchApps(this.source, { slim: true });
-      await this.applyDocument(doc, ['startup'], false);
+      const raw = await fetchAppsText(this.source);
+      const doc = parseAppsDocument(raw.bytes, raw.source, { slim: true });
+      // Kept as the applied input: the sync when the event stream connects finds the same bytes
+      // and renders nothing again (at 5,000 apps a second fetch-and-render right after start).
+      if (await this.applyDocument(doc, ['startup'], false)) this.appliedInput = { bytes: raw.bytes, templates: this.templates?.signature ?? '' };
       return doc;
     } catch (e) {
       this.lastError = errorLine(e);

@@ -633,3 +633,28 @@ describe('mlb-ts --sse with IP-per-task apps (service ports from --min/max-serv-
     }
   }, 60_000);
 });
+
+describe('mlb-ts --sse: the start renders the apps once', () => {
+  it('the sync when the event stream connects finds the same document and renders nothing again', async () => {
+    const [webPort] = (await freePorts(1)) as [number];
+    const fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' })] });
+    let d: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      d = await startDaemon(fake.url, ['--log-level', 'debug', '--debounce-ms', '20']);
+      const daemon = d;
+      await daemon.waitForLog((l) => l.msg === 'no change (same apps document)' && String(l.triggers).includes('stream_connected'), 10_000);
+      const metrics = await daemon.metrics();
+      expect(metrics.value('mlb_syncs_total', { trigger: 'stream_connected' })).toBe(1);
+      expect(metrics.value('mlb_render_seconds_count')).toBe(1);
+      // A change after that is still applied.
+      const mark = daemon.mark();
+      fake.addApp(servedApp('/late', (await freePorts(1))[0] as number, { HAPROXY_0_VHOST: 'late.test' }));
+      await eventually(async () => (await daemon.config()).includes('late.test'), 10_000, 'the new app in the config');
+      expect(daemon.logsMatching((l) => l.level === 'error', mark)).toEqual([]);
+    } finally {
+      await d?.stop();
+      await fake.close();
+    }
+  });
+});
