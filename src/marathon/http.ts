@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 
 export interface HttpAuth {
   /** `user:password` for Basic auth. */
@@ -60,8 +60,20 @@ export function requestTarget(url: URL, auth: HttpAuth | undefined): { url: URL;
   return { url: bare, auth: auth?.basic ? auth : { ...auth, basic: `${decoded(url.username)}:${decoded(url.password)}` } };
 }
 
-/** One HTTP request with auth, CA, timeout and redirects (Marathon redirects to its leader). */
+/** A kept-alive connection the server closed as the request went out on it (the agent reuses idle sockets). */
+function isStaleSocket(req: ClientRequest, e: unknown): boolean {
+  return req.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET';
+}
+
+/**
+ * One HTTP request with auth, CA, timeout and redirects (Marathon redirects to its leader). A GET
+ * that meets a kept-alive connection the server had just closed is sent again, once, on a new one.
+ */
 export async function httpCall(url: string, opts: HttpOptions = {}): Promise<HttpResponse> {
+  return oneCall(url, opts, (opts.method ?? 'GET') === 'GET');
+}
+
+async function oneCall(url: string, opts: HttpOptions, retryStale: boolean): Promise<HttpResponse> {
   const { url: u, auth } = requestTarget(new URL(url), opts.auth);
   // Loaded on first use: rendering from a file never needs them, and loading them takes ~10 ms of every start.
   const { request } = u.protocol === 'https:' ? await import('node:https') : await import('node:http');
@@ -99,7 +111,10 @@ export async function httpCall(url: string, opts: HttpOptions = {}): Promise<Htt
       },
     );
     req.on('timeout', () => req.destroy(new Error(`timed out after ${opts.timeoutMs ?? 30_000} ms`)));
-    req.on('error', reject);
+    req.on('error', (e) => {
+      if (retryStale && isStaleSocket(req, e)) oneCall(url, opts, false).then(resolve, reject);
+      else reject(e);
+    });
     req.end(body);
   });
 }

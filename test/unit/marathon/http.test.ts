@@ -76,3 +76,44 @@ describe('httpCall deadline', () => {
     }
   });
 });
+
+describe('httpCall on a kept-alive connection the server has just closed', () => {
+  /** A server that, on the second request a connection carries, closes it without an answer (an idle-timeout race). */
+  async function closingServer(): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+    let requests = 0;
+    const perSocket = new WeakMap<object, number>();
+    const server = createServer((req, res) => {
+      requests++;
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n > 1) return void req.socket.destroy();
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive' }).end(`{"n":${requests}}`);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}/v2/apps`, requests: () => requests, close: () => new Promise((r) => server.close(() => r())) };
+  }
+
+  it('a GET is sent again once, on a new connection', async () => {
+    const s = await closingServer();
+    try {
+      expect(JSON.parse((await httpCall(s.url)).body.toString())).toEqual({ n: 1 });
+      // The agent reuses the first connection; the server drops it: sent again on a new one.
+      expect(JSON.parse((await httpCall(s.url)).body.toString())).toEqual({ n: 3 });
+      expect(s.requests()).toBe(3);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a POST is not sent twice', async () => {
+    const s = await closingServer();
+    try {
+      await httpCall(s.url, { method: 'POST', body: {} });
+      await expect(httpCall(s.url, { method: 'POST', body: {} })).rejects.toThrow(/socket hang up|ECONNRESET/);
+      expect(s.requests()).toBe(2);
+    } finally {
+      await s.close();
+    }
+  });
+});
