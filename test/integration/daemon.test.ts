@@ -658,3 +658,35 @@ describe('mlb-ts --sse: the start renders the apps once', () => {
     }
   });
 });
+
+describe('mlb-ts --sse: a runtime update', () => {
+  it('rewrites the config without running haproxy -c again (HAProxy has just taken its servers)', async () => {
+    const [webPort] = (await freePorts(1)) as [number];
+    const fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' })] });
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-runtime-check-'));
+    const checks = join(dir, 'checks');
+    // HAProxy itself, counting its `-c` runs in the file `checks`.
+    const bin = join(dir, 'haproxy-wrapper.sh');
+    writeFileSync(bin, `#!/bin/sh\ncase " $* " in *" -c "*) echo c >> ${JSON.stringify(checks)} ;; esac\nexec haproxy "$@"\n`, { mode: 0o755 });
+    const checkRuns = () => (existsSync(checks) ? readFileSync(checks, 'utf8').split('\n').filter(Boolean).length : 0);
+    let d: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      d = await startDaemon(fake.url, ['--haproxy-bin', bin, '--debounce-ms', '20']);
+      const daemon = d;
+      const before = checkRuns();
+      expect(before).toBeGreaterThan(0);
+      const mark = daemon.mark();
+      fake.scale('/web', 2);
+      await daemon.waitForLog((l) => l.msg === 'applied through the runtime API (no reload)', 15_000, mark);
+      const tasks = fake.tasks('/web').filter((t) => t.state === 'TASK_RUNNING');
+      await eventually(() => tasks.every((t) => daemon.installed().includes(`:${t.ports?.[0]}`)) && tasks.length === 2, 10_000, 'both tasks in the config on disk');
+      expect(checkRuns()).toBe(before);
+      expect(daemon.logsMatching((l) => l.msg === 'HAProxy reloaded', mark)).toEqual([]);
+    } finally {
+      await d?.stop();
+      await fake.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
