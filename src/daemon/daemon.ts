@@ -540,6 +540,7 @@ export class Daemon {
       const wait = this.lastReloadAt + this.s.reloadInterval * 1000 - Date.now();
       if (wait > 0) {
         this.log.info({ reason: reloadReason.category, change: reloadReason.why, waitMs: wait }, 'reload waits for --reload-interval');
+        await this.serversWhileWaiting(result);
         await this.pause(wait);
         if (this.dirty.size > 0 && !this.stopped) {
           // Newer changes arrived while waiting: the next round fetches them all at once.
@@ -701,6 +702,27 @@ export class Daemon {
       if (runtime !== true) this.log.info({ reason: runtime.category, change: runtime.why }, 'changes to the running services need a reload too; they wait for the next attempt');
     } catch (e) {
       this.log.warn({ err: errorLine(e) }, 'runtime update of the running services failed');
+    }
+  }
+
+  /**
+   * While a reload waits for --reload-interval, the server changes of the backends HAProxy runs
+   * with unchanged settings go through the runtime API at once (those that fit their free slots):
+   * a task Marathon kills drains now, not after the wait, when its grace period may be over.
+   */
+  private async serversWhileWaiting(result: RenderResult): Promise<void> {
+    const loaded = this.loaded;
+    if (!loaded || loaded.templates !== this.templates?.set) return;
+    const services = result.model.services.filter((s) => loaded.live.has(s.backend) && loaded.settings.get(s.backend) === serviceSettings(s, ['vhosts']));
+    const plan = planServerChanges(loaded.live, { services }, { bestEffort: true });
+    if (plan.kind !== 'runtime' || plan.commands.length === 0) return;
+    try {
+      await this.runRuntimeCommands(plan.commands);
+      loaded.live = plan.live;
+      this.metrics.inc('mlb_runtime_updates_total', { kind: 'servers_before_reload' });
+      this.log.info({ change: plan.summary, commands: plan.commands.length }, 'server changes applied through the runtime API while the reload waits');
+    } catch (e) {
+      this.log.warn({ err: errorLine(e) }, 'runtime update while the reload waits failed; the reload brings the changes');
     }
   }
 

@@ -93,13 +93,16 @@ function fill(backend: string, slot: Slot, sv: Server, commands: string[]): void
  * `set server … weight`, as does a task put in a slot loaded with another weight. Not enough
  * free slots in a backend: a reload, with that reason. Pure.
  *
+ * `bestEffort` (while a reload waits for its turn): tasks that find no free slot are left for
+ * the reload, and the rest still goes through (drains, removals, the tasks that fit).
+ *
  * Make before break, backend by backend: servers come up (new tasks in slots that were already
  * free, returning ones, weights raised) before any goes down (drained or removed), and only then
  * do slots freed in this same plan take new tasks. New ready tasks pick slots before new draining
  * ones. A rolling restart (old tasks draining, new ones starting) never leaves a backend without
  * a server between two commands while a slot free before it is left for each new ready task.
  */
-export function planServerChanges(live: Live, next: LbModel): RuntimePlan {
+export function planServerChanges(live: Live, next: LbModel, opts: { bestEffort?: boolean } = {}): RuntimePlan {
   const out = cloneLive(live);
   const commands: string[] = [];
   let added = 0;
@@ -107,7 +110,10 @@ export function planServerChanges(live: Live, next: LbModel): RuntimePlan {
   let changed = 0;
   for (const s of next.services) {
     const slots = out.get(s.backend);
-    if (!slots) return { kind: 'reload', reason: `backend ${s.backend} is new` };
+    if (!slots) {
+      if (opts.bestEffort) continue;
+      return { kind: 'reload', reason: `backend ${s.backend} is new` };
+    }
     const up: string[] = [];
     const down: string[] = [];
     const refill: string[] = [];
@@ -136,15 +142,16 @@ export function planServerChanges(live: Live, next: LbModel): RuntimePlan {
     const isFree = (sl: Slot) => sl.state === 'maint' && !(sl.addr && wanted.has(sl.addr));
     // Slots free before this plan first: one freed by it can only serve after its old task went down.
     const free = [...slots.filter((sl) => isFree(sl) && !freedNow.has(sl)), ...slots.filter((sl) => isFree(sl) && freedNow.has(sl))];
-    if (pending.length > free.length) {
+    if (pending.length > free.length && !opts.bestEffort) {
       return { kind: 'reload', reason: `no free server slot in ${s.backend} (${pending.length} new, ${free.length} free)` };
     }
     // Ready tasks choose first (a draining one takes no traffic: it must not take the slot one that serves needs).
-    for (const sv of [...pending.filter((p) => serverWeight(p) !== 0), ...pending.filter((p) => serverWeight(p) === 0)]) {
+    const placed = [...pending.filter((p) => serverWeight(p) !== 0), ...pending.filter((p) => serverWeight(p) === 0)].slice(0, free.length);
+    for (const sv of placed) {
       const [slot] = free.splice(slotFor(sv, free, freedNow), 1) as [Slot];
       fill(s.backend, slot, sv, freedNow.has(slot) ? refill : up);
     }
-    added += pending.length;
+    added += placed.length;
     commands.push(...up, ...down, ...refill);
   }
   return { kind: 'runtime', commands, live: out, summary: `servers +${added} -${removed} ~${changed}` };

@@ -690,3 +690,39 @@ describe('mlb-ts --sse: a runtime update', () => {
     }
   });
 });
+
+describe('mlb-ts --sse: a rolling restart right after a reload', () => {
+  it('drains and fills through the runtime API while the next reload waits for --reload-interval: zero failed requests', async () => {
+    const [webPort, sidePort] = (await freePorts(2)) as [number, number];
+    const fake = await FakeMarathon.start({
+      apps: [
+        // Five tasks, four spare slots: the restart's five new tasks need a reload, which waits its turn.
+        servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }, { instances: 5, taskKillGracePeriodSeconds: 1 }),
+        servedApp('/side', sidePort, { HAPROXY_0_VHOST: 'side.test' }),
+      ],
+    });
+    let d: RunningDaemon | undefined;
+    try {
+      await fake.waitFor((f) => f.tasks('/web').filter((t) => t.state === 'TASK_RUNNING').length === 5, 10_000);
+      d = await startDaemon(fake.url, ['--reload-interval', '3', '--debounce-ms', '20']);
+      const daemon = d;
+      await eventually(async () => (await request({ port: daemon.ports.http, headers: { host: 'web.test' } })).status === 200, 10_000, '/web served');
+      const load = startLoad({ port: daemon.ports.http, hostHeader: 'web.test', concurrency: 4, maxRequests: 20_000, maxSeconds: 9 });
+      await eventually(() => load.completed() > 50, 5000, 'traffic flowing');
+      const mark = daemon.mark();
+      // A reload (a new setting on /side), then at once a rolling restart of /web: its old tasks die 1 s after TASK_KILLING.
+      fake.updateApp('/side', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'side.test', HAPROXY_0_BALANCE: 'leastconn' } });
+      await daemon.waitForLog((l) => l.msg === 'HAProxy reloaded', 10_000, mark);
+      const old = fake.tasks('/web').map((t) => t.id);
+      fake.updateApp('/web', { env: { GENERATION: '2' } });
+      await daemon.waitForLog((l) => l.msg === 'reload waits for --reload-interval', 10_000, mark);
+      await fake.waitFor((f) => f.tasks('/web').length === 5 && f.tasks('/web').every((t) => !old.includes(t.id) && t.state === 'TASK_RUNNING'), 15_000);
+      const r = await load.stop();
+      expect(r.failed, describeLoad(r)).toBe(0);
+      expect(daemon.logsMatching((l) => l.msg === 'server changes applied through the runtime API while the reload waits', mark).length).toBeGreaterThan(0);
+    } finally {
+      await d?.stop();
+      await fake.close();
+    }
+  }, 60_000);
+});

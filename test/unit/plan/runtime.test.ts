@@ -345,6 +345,18 @@ describe('planServerChanges', () => {
     expect(live).toEqual(before);
   });
 
+  it.each([
+    ['more new servers than spare slots: the ready ones that fit, the old ones drain', twoPlusTwo(), model(service('web', [{ ...a1, state: 'drain' }, { ...a2, state: 'drain' }, a3, a4, server('10.0.0.5', 31000)])), ['10.0.0.3:31000', '10.0.0.4:31000'], 'servers +2 -0 ~2'],
+    ['the old ones gone, no spare slot: they leave, the new ones take their slots', liveAfterReload(model(service('web', [a1, a2])), 0), model(service('web', [a3, a4, server('10.0.0.5', 31000)])), ['10.0.0.3:31000', '10.0.0.4:31000'], 'servers +2 -2 ~0'],
+    ['a new backend is left for the reload', liveAfterReload(model(service('web', [a1])), 4), model(service('api', [a2]), service('web', [a1, a3])), ['10.0.0.1:31000', '10.0.0.3:31000'], 'servers +1 -0 ~0'],
+  ])('bestEffort (a reload waits): %s', (_name, live, next, ready, summary) => {
+    const p = runtimePlan(planServerChanges(live, next, { bestEffort: true }));
+    expect(p.summary).toBe(summary);
+    const serving = (p.live.get('web') ?? []).filter((sl) => sl.state === 'ready' && sl.weight > 0).map((sl) => sl.addr);
+    expect(serving.sort()).toEqual(ready);
+    expect(p.live.has('api')).toBe(false);
+  });
+
   it('a sequence of plans keeps the slots consistent: scale up, down, up again', () => {
     let live = liveAfterReload(model(service('web', [a1])), 3);
     const steps: [Server[], string][] = [
