@@ -13,6 +13,8 @@ export interface ConfiguredServer {
   checkPort: number;
   /** `weight N`; HAProxy's default is 1. */
   weight: number;
+  /** `id N`, when the line sets one. */
+  id?: number;
 }
 
 /** `backend/server` → what the config says of it. */
@@ -63,8 +65,23 @@ export function configuredServers(config: string): ConfiguredServers {
       const colon = target.lastIndexOf(':');
       const addr = (colon < 0 ? target : target.slice(0, colon)).replace(/^\[(.*)\]$/, '$1');
       const port = colon < 0 ? 0 : Number(target.slice(colon + 1));
-      out.set(`${proxy}/${words[1]}`, { addr, port, ...settingsOf(words.slice(3), current) });
+      const idAt = words.indexOf('id', 3);
+      const id = idAt > 0 ? Number(words[idAt + 1]) : NaN;
+      out.set(`${proxy}/${words[1]}`, { addr, port, ...settingsOf(words.slice(3), current), ...(Number.isInteger(id) ? { id } : {}) });
     }
+  }
+  return out;
+}
+
+const CONFIG_DISABLED = 0x04;
+
+/** `backend ip:port` → the server of `servers` there (IP addresses only: a name resolves to whatever). */
+function serversByAddress(servers: ConfiguredServers): Map<string, { name: string; conf: ConfiguredServer }> {
+  const out = new Map<string, { name: string; conf: ConfiguredServer }>();
+  for (const [key, conf] of servers) {
+    if (!isIpLiteral(conf.addr)) continue;
+    const slash = key.indexOf('/');
+    out.set(`${key.slice(0, slash)} ${conf.addr}:${conf.port}`, { name: key.slice(slash + 1), conf });
   }
   return out;
 }
@@ -74,7 +91,8 @@ export function configuredServers(config: string): ConfiguredServers {
  * maintenance or drain are left out: the new config decides their state. With `next` (the
  * servers of the config that worker loads), so is every server that config does not have at
  * the address, port and check port the answer shows — a slot the runtime API pointed at
- * another task, whose saved port HAProxy would apply over the config's — and the weight
+ * another task, whose saved port HAProxy would apply over the config's (but a spare slot's task
+ * keeps its state under the name and id the config gives it at that address) — and the weight
  * saved is the one the config gives, so only health and check state survive the reload.
  * Undefined when the answer is not a `show servers state` one.
  */
@@ -84,20 +102,33 @@ export function serverStateFile(answer: string, next?: ConfiguredServers): strin
   if (!/^\d+\s*$/.test(lines[0] ?? '') || header < 0) return undefined;
   const cols = (lines[header] as string).replace(/^#\s*/, '').split(/\s+/);
   const col = (name: string) => cols.indexOf(name);
-  const [admin, backend, name, addr, port, checkPort, uweight, iweight] = [
-    'srv_admin_state', 'be_name', 'srv_name', 'srv_addr', 'srv_port', 'srv_check_port', 'srv_uweight', 'srv_iweight',
-  ].map(col) as [number, number, number, number, number, number, number, number];
+  const [admin, backend, name, addr, port, checkPort, uweight, iweight, srvId] = [
+    'srv_admin_state', 'be_name', 'srv_name', 'srv_addr', 'srv_port', 'srv_check_port', 'srv_uweight', 'srv_iweight', 'srv_id',
+  ].map(col) as [number, number, number, number, number, number, number, number, number];
+  const byAddress = next ? serversByAddress(next) : undefined;
   const kept: string[] = [];
   for (const line of lines.slice(header + 1)) {
     if (!line.trim()) continue;
     const f = line.trim().split(/\s+/);
-    if (Number(f[admin] ?? 0) !== 0) continue;
-    if (!next) {
-      kept.push(line);
+    const flags = Number(f[admin] ?? 0);
+    // Forced maintenance or drain (anything but the config's `disabled`, 0x04, which a spare slot
+    // the runtime API filled keeps while it serves).
+    if ((flags & ~CONFIG_DISABLED) !== 0) continue;
+    if (!next || !byAddress) {
+      if (flags === 0) kept.push(line);
       continue;
     }
-    const conf = next.get(`${f[backend]}/${f[name]}`);
-    if (!conf || Number(f[port]) !== conf.port || (isIpLiteral(conf.addr) && f[addr] !== conf.addr)) continue;
+    let conf = next.get(`${f[backend]}/${f[name]}`);
+    if (!conf || flags !== 0 || Number(f[port]) !== conf.port || (isIpLiteral(conf.addr) && f[addr] !== conf.addr)) {
+      // A task that joined through a spare slot: the next config names it after the task. Its
+      // health goes with it (a task HAProxy found DOWN must not get traffic again after the reload).
+      const moved = byAddress.get(`${f[backend]} ${f[addr]}:${f[port]}`);
+      if (!moved || moved.name === f[name]) continue;
+      f[name] = moved.name;
+      f[admin] = '0';
+      if (moved.conf.id !== undefined && srvId >= 0) f[srvId] = String(moved.conf.id);
+      conf = moved.conf;
+    }
     if (checkPort >= 0 && Number(f[checkPort]) !== conf.checkPort) continue;
     if (uweight >= 0) f[uweight] = String(conf.weight);
     if (iweight >= 0) f[iweight] = String(conf.weight);

@@ -1,5 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configuredServers, serverStateFile } from '../../../src/haproxy/server-state.js';
+import { socketCommand } from '../../../src/haproxy/socket.js';
+import { startHaproxy } from '../../helpers/haproxy.js';
+import { freePorts } from '../../helpers/ports.js';
 
 describe('configuredServers', () => {
   it('the servers of backends and listen sections: address, port, check port, weight', () => {
@@ -25,9 +32,9 @@ describe('configuredServers', () => {
       '',
     ].join('\n');
     expect([...configuredServers(config)]).toEqual([
-      ['web_10000/10_0_0_1_31000', { addr: '10.0.0.1', port: 31000, checkPort: 31001, weight: 1 }],
-      ['web_10000/10_0_0_2_31000', { addr: '10.0.0.2', port: 31000, checkPort: 0, weight: 0 }],
-      ['web_10000/mlb_spare_1', { addr: '127.0.0.1', port: 1, checkPort: 0, weight: 1 }],
+      ['web_10000/10_0_0_1_31000', { addr: '10.0.0.1', port: 31000, checkPort: 31001, weight: 1, id: 1 }],
+      ['web_10000/10_0_0_2_31000', { addr: '10.0.0.2', port: 31000, checkPort: 0, weight: 0, id: 2 }],
+      ['web_10000/mlb_spare_1', { addr: '127.0.0.1', port: 1, checkPort: 0, weight: 1, id: 2147482625 }],
       ['web_10000/six', { addr: '::1', port: 8080, checkPort: 0, weight: 3 }],
       ['web_10000/named', { addr: 'db.example', port: 5432, checkPort: 0, weight: 1 }],
       ['web_10000/noport', { addr: '10.0.0.4', port: 0, checkPort: 0, weight: 1 }],
@@ -131,9 +138,59 @@ describe('serverStateFile', () => {
     ]);
   });
 
+  it('with it: a task that joined through a spare slot keeps its health under the name and id the next config gives it', () => {
+    // mlb_spare_1 filled at runtime with 127.0.0.1:21010, found DOWN (op state 0); admin 4 is the config's `disabled`.
+    const spare = row({ name: 'mlb_spare_1', port: 21010, admin: 4 }).replace(/^8 web_1 1 mlb_spare_1 127\.0\.0\.1 2 /, '8 web_1 2147482625 mlb_spare_1 127.0.0.1 0 ');
+    const file = serverStateFile(answer(spare, row({ name: 'mlb_spare_2', port: 21011, admin: 5 })), next) as string;
+    expect(rows(file)).toEqual([row({ name: 't_21010', port: 21010 }).replace(/^8 web_1 1 t_21010 127\.0\.0\.1 2 /, '8 web_1 4 t_21010 127.0.0.1 0 ')]);
+  });
+
   it('a hostname in the config: the port decides (HAProxy resolves the name; the state has the IP)', () => {
     const named = configuredServers('backend db_1\n  server pg db.example:5432\n');
     const kept = row({ be: 'db_1', name: 'pg', port: 5432, addr: '10.1.2.3' });
     expect(rows(serverStateFile(answer(kept, row({ be: 'db_1', name: 'pg', port: 5433 })), named) as string)).toEqual([kept]);
+  });
+});
+
+describe('serverStateFile and a real HAProxy', () => {
+  it('a task found DOWN in a spare slot starts DOWN under the name the next config gives it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-ts-state-'));
+    const [port, task] = (await freePorts(2)) as [number, number];
+    const config = [
+      'global',
+      `  stats socket ${join(dir, 'admin.sock')} mode 600 level admin`,
+      `  server-state-file ${join(dir, 'haproxy.state')}`,
+      'defaults',
+      '  mode http',
+      '  load-server-state-from-file global',
+      '  timeout connect 1s',
+      '  timeout client 5s',
+      '  timeout server 5s',
+      'backend web_1',
+      `  server t_${task} 127.0.0.1:${task} id 4 check inter 60s`,
+      'frontend fe',
+      `  bind 127.0.0.1:${port}`,
+      '  default_backend web_1',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'haproxy.cfg'), config);
+    // What the worker before said: mlb_spare_1 (id 2147482625, the config's `disabled`) holds that task, DOWN.
+    const HEADER =
+      '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port';
+    const answer = ['1', HEADER, `1 web_1 2147482625 mlb_spare_1 127.0.0.1 0 4 1 1 12 6 3 0 6 0 0 1 - ${task} - 0 0 - - 0`, ''].join('\n');
+    writeFileSync(join(dir, 'haproxy.state'), serverStateFile(answer, configuredServers(readFileSync(join(dir, 'haproxy.cfg'), 'utf8'))) as string);
+    // The task answers (a check would find it UP): only the saved state can say DOWN.
+    const listener = createServer((c) => c.end());
+    await new Promise<void>((r) => listener.listen(task, '127.0.0.1', r));
+    const h = await startHaproxy(join(dir, 'haproxy.cfg'));
+    try {
+      const stat = await socketCommand(join(dir, 'admin.sock'), 'show stat');
+      const line = stat.split('\n').find((l) => l.startsWith(`web_1,t_${task},`)) ?? '';
+      expect(line.split(',')[17], line).toMatch(/^DOWN/);
+    } finally {
+      await h.stop();
+      await new Promise((r) => listener.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
