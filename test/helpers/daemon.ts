@@ -1,7 +1,7 @@
 import type { Task } from '../../src/marathon/types.js';
 import type { AppInput } from '../../src/demo/fake-marathon.js';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -365,3 +365,14 @@ export const taskAddress = (t: Task) => `127.0.0.1:${t.ports?.[0]}`;
 export const isRunning = (t: Task) => t.state === 'TASK_RUNNING';
 export const isHealthy = (t: Task) => isRunning(t) && (t.healthCheckResults ?? []).length > 0 && (t.healthCheckResults ?? []).every((r) => r.alive === true);
 export const isReloadDone = (l: LogLine) => l.msg === 'HAProxy reloaded';
+
+/**
+ * A --haproxy-bin for fault tests: a temp dir (`prefix`…) holding `haproxy-wrapper.sh`, a shell
+ * script whose body is `body(dir)`; it should end by running HAProxy (`exec haproxy "$@"`).
+ */
+export function haproxyWrapper(prefix: string, body: (dir: string) => string): { dir: string; bin: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const bin = join(dir, 'haproxy-wrapper.sh');
+  writeFileSync(bin, `#!/bin/sh\n${body(dir)}`, { mode: 0o755 });
+  return { dir, bin };
+}

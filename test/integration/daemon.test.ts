@@ -6,7 +6,7 @@ import { type AppInput, FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
 import { fnv1a } from '../../src/model/naming.js';
 import type { Task } from '../../src/marathon/types.js';
-import { configServers, eventually, HEALTH_CHECK, isAlive, isHealthy, isReloadDone, isRunning, type LogLine, type RunningDaemon, servedApp, sleep, startDaemon, taskAddress, waitGone } from '../helpers/daemon.js';
+import { configServers, eventually, haproxyWrapper, HEALTH_CHECK, isAlive, isHealthy, isReloadDone, isRunning, type LogLine, type RunningDaemon, servedApp, sleep, startDaemon, taskAddress, waitGone } from '../helpers/daemon.js';
 import { type RunningHaproxy, startHaproxy } from '../helpers/haproxy.js';
 import { request } from '../helpers/http.js';
 import { describeLoad, type LoadResult, startLoad } from '../helpers/load.js';
@@ -663,11 +663,9 @@ describe('mlb-ts --sse: a runtime update', () => {
   it('rewrites the config without running haproxy -c again (HAProxy has just taken its servers)', async () => {
     const [webPort] = (await freePorts(1)) as [number];
     const fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' })] });
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-runtime-check-'));
-    const checks = join(dir, 'checks');
     // HAProxy itself, counting its `-c` runs in the file `checks`.
-    const bin = join(dir, 'haproxy-wrapper.sh');
-    writeFileSync(bin, `#!/bin/sh\ncase " $* " in *" -c "*) echo c >> ${JSON.stringify(checks)} ;; esac\nexec haproxy "$@"\n`, { mode: 0o755 });
+    const { dir, bin } = haproxyWrapper('mlb-runtime-check-', (d) => `case " $* " in *" -c "*) echo c >> ${JSON.stringify(join(d, 'checks'))} ;; esac\nexec haproxy "$@"\n`);
+    const checks = join(dir, 'checks');
     const checkRuns = () => (existsSync(checks) ? readFileSync(checks, 'utf8').split('\n').filter(Boolean).length : 0);
     let d: RunningDaemon | undefined;
     try {

@@ -1,10 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
-import { eventually, isAlive, type RunningDaemon, servedApp, startDaemon } from '../helpers/daemon.js';
+import { eventually, haproxyWrapper, isAlive, type RunningDaemon, servedApp, startDaemon } from '../helpers/daemon.js';
 import { describeLoad, startLoad } from '../helpers/load.js';
 import { freePorts } from '../helpers/ports.js';
 
@@ -140,13 +139,11 @@ describe('mlb-ts --sse: a `haproxy -c` that hangs', () => {
   it('does not hold up SIGTERM: the validation is stopped, exit 0, HAProxy stopped', async () => {
     const [webPort, port] = (await freePorts(2)) as [number, number];
     const fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' })] });
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-hang-'));
-    const hang = join(dir, 'hang');
-    const hanging = join(dir, 'hanging');
     // HAProxy itself, except that once the file `hang` exists `-c` hangs in a child of the script
     // (as a wrapper's HAProxy would), holding the output open; the file `hanging` gets its pid.
-    const bin = join(dir, 'haproxy-wrapper.sh');
-    writeFileSync(bin, `#!/bin/sh\ncase " $* " in *" -c "*) if [ -e ${JSON.stringify(hang)} ]; then sleep 120 & echo $! > ${JSON.stringify(hanging)}; wait; exit 1; fi ;; esac\nexec haproxy "$@"\n`, { mode: 0o755 });
+    const { dir, bin } = haproxyWrapper('mlb-hang-', (d) => `case " $* " in *" -c "*) if [ -e ${JSON.stringify(join(d, 'hang'))} ]; then sleep 120 & echo $! > ${JSON.stringify(join(d, 'hanging'))}; wait; exit 1; fi ;; esac\nexec haproxy "$@"\n`);
+    const hang = join(dir, 'hang');
+    const hanging = join(dir, 'hanging');
     try {
       await fake.settled();
       const d = await startDaemon(fake.url, ['--reload-interval', '0.3', '--debounce-ms', '20', '--haproxy-bin', bin]);
@@ -173,12 +170,10 @@ describe('mlb-ts --sse: /healthz while HAProxy starts', () => {
   it('is 503 with haproxyRunning false until HAProxy runs, then 200', async () => {
     const [webPort] = (await freePorts(1)) as [number];
     const fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' })] });
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-slowstart-'));
+    // HAProxy itself, except that its start (not `-c`) waits for the file `go` (and says so in `starting`).
+    const { dir, bin } = haproxyWrapper('mlb-slowstart-', (d) => `case " $* " in *" -c "*) ;; *) touch ${JSON.stringify(join(d, 'starting'))}; while [ ! -e ${JSON.stringify(join(d, 'go'))} ]; do sleep 0.05; done ;; esac\nexec haproxy "$@"\n`);
     const starting = join(dir, 'starting');
     const go = join(dir, 'go');
-    // HAProxy itself, except that its start (not `-c`) waits for the file `go` (and says so in `starting`).
-    const bin = join(dir, 'haproxy-wrapper.sh');
-    writeFileSync(bin, `#!/bin/sh\ncase " $* " in *" -c "*) ;; *) touch ${JSON.stringify(starting)}; while [ ! -e ${JSON.stringify(go)} ]; do sleep 0.05; done ;; esac\nexec haproxy "$@"\n`, { mode: 0o755 });
     let d: RunningDaemon | undefined;
     try {
       await fake.settled();
@@ -216,10 +211,8 @@ describe('mlb-ts --sse: HAProxy refused by the open-files limit', () => {
   it('exits 1 with a line saying what HAProxy needs, the limit, and the two ways out', async () => {
     const [webPort] = (await freePorts(1)) as [number];
     const fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' })] });
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-fdlimit-'));
     // HAProxy under a hard open-files limit of 100 (`-c` checks no limit, so it passes).
-    const bin = join(dir, 'haproxy-wrapper.sh');
-    writeFileSync(bin, '#!/bin/sh\nulimit -n 100\nexec haproxy "$@"\n', { mode: 0o755 });
+    const { dir, bin } = haproxyWrapper('mlb-fdlimit-', () => 'ulimit -n 100\nexec haproxy "$@"\n');
     try {
       await fake.settled();
       const d = await startDaemon(fake.url, ['--haproxy-bin', bin], { noWait: true });
