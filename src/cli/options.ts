@@ -65,13 +65,8 @@ type Argv = Record<string, unknown>;
  * as ignored (runOnlyNotes) instead of refused.
  */
 export const RUN_ONLY_ACCEPTED: Record<keyof typeof RUN_OPTIONS, Options> = Object.fromEntries(
-  Object.entries(valuesRequired(RUN_OPTIONS)).map(([k, o]) => [k, { ...withoutDefaultValue(o), hidden: true }]),
+  Object.entries(valuesRequired(RUN_OPTIONS)).map(([k, o]) => [k, { ...withoutDefault(o), hidden: true }]),
 ) as Record<keyof typeof RUN_OPTIONS, Options>;
-
-function withoutDefaultValue(o: Options): Options {
-  const { default: _unused, ...rest } = o;
-  return rest;
-}
 
 /** One line per run-only flag given to `mlb-ts <command>`, which only renders. */
 export function runOnlyNotes(argv: Argv, command: string): string[] {

@@ -11,7 +11,7 @@ import type { Validation } from '../haproxy/validate.js';
 import { HostResolver } from '../io/dns.js';
 import { removeStaleTemps } from '../io/files.js';
 import { loadTemplateSet } from '../io/templates.js';
-import { fetchAppsText, isHttpUrl, parseAppsDocument } from '../marathon/client.js';
+import { fetchAppsText, isHttpUrl, parseAppsDocument, type RawApps } from '../marathon/client.js';
 import { backoffMs, MarathonEventStream } from '../marathon/events.js';
 import type { AppsDocument, MarathonApp } from '../marathon/types.js';
 import { assignedServicePorts, portKey } from '../model/service-ports.js';
@@ -56,12 +56,17 @@ interface Loaded {
   live: Live;
 }
 
+/** settingsOf's answers: one model is asked about up to three times in a sync (a JSON text per service each time). */
+const settingsByModel = new WeakMap<LbModel, Map<string, string>>();
+
 /**
  * Service settings apart from servers and vhosts (vhosts show in the config or the maps) and
  * the apps feeding it (a blue/green deploy adds the new colour's tasks as servers).
  */
 function settingsOf(model: LbModel): Map<string, string> {
-  return new Map(model.services.map((s) => [s.backend, serviceSettings(s, ['vhosts'])]));
+  let settings = settingsByModel.get(model);
+  if (!settings) settingsByModel.set(model, (settings = new Map(model.services.map((s) => [s.backend, serviceSettings(s, ['vhosts'])]))));
+  return settings;
 }
 
 function sameSettings(x: Map<string, string>, y: Map<string, string>): boolean {
@@ -325,12 +330,9 @@ export class Daemon {
   private async firstInstall(): Promise<AppsDocument | undefined> {
     try {
       // this.source: the URL that answers is asked first afterwards, and stop() aborts the fetch.
-      const raw = await fetchAppsText(this.source);
-      const doc = parseAppsDocument(raw.bytes, raw.source, { slim: true });
-      // Kept as the applied input: the sync when the event stream connects finds the same bytes
-      // and renders nothing again (at 5,000 apps a second fetch-and-render right after start).
-      if (await this.applyDocument(doc, ['startup'], false)) this.appliedInput = { bytes: raw.bytes, templates: this.templates?.signature ?? '' };
-      return doc;
+      // Remembered as the applied input: the sync when the event stream connects finds the same
+      // bytes and renders nothing again (at 5,000 apps a second fetch-and-render right after start).
+      return (await this.applyInput(await fetchAppsText(this.source), ['startup'], false)).doc;
     } catch (e) {
       this.lastError = errorLine(e);
       this.log.error({ err: this.lastError }, 'first sync failed; serving the last installed config');
@@ -452,11 +454,15 @@ export class Daemon {
       this.log.debug({ triggers }, 'no change (same apps document)');
       return true;
     }
-    if (await this.applyDocument(parseAppsDocument(raw.bytes, raw.source, { slim: true }), triggers, true)) {
-      this.appliedInput = { bytes: raw.bytes, templates: this.templates?.signature ?? '' };
-      return true;
-    }
-    return false;
+    return (await this.applyInput(raw, triggers, true)).applied;
+  }
+
+  /** Parses and applies an apps document; once applied, its bytes are what sync compares the next ones with. */
+  private async applyInput(raw: RawApps, triggers: Trigger[], reload: boolean): Promise<{ doc: AppsDocument; applied: boolean }> {
+    const doc = parseAppsDocument(raw.bytes, raw.source, { slim: true });
+    const applied = await this.applyDocument(doc, triggers, reload);
+    if (applied) this.appliedInput = { bytes: raw.bytes, templates: this.templates?.signature ?? '' };
+    return { doc, applied };
   }
 
   /** Names, sizes and times of the --templates files: a change means templates to re-read. */
@@ -713,7 +719,8 @@ export class Daemon {
   private async serversWhileWaiting(result: RenderResult): Promise<void> {
     const loaded = this.loaded;
     if (!loaded || loaded.templates !== this.templates?.set) return;
-    const services = result.model.services.filter((s) => loaded.live.has(s.backend) && loaded.settings.get(s.backend) === serviceSettings(s, ['vhosts']));
+    const settings = settingsOf(result.model);
+    const services = result.model.services.filter((s) => loaded.live.has(s.backend) && loaded.settings.get(s.backend) === settings.get(s.backend));
     const plan = planServerChanges(loaded.live, { services }, { bestEffort: true });
     if (plan.kind !== 'runtime' || plan.commands.length === 0) return;
     try {

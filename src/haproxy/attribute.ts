@@ -22,7 +22,7 @@ let lastIndex: ConfigIndex | undefined;
  * alerts are attributed one by one, and at 5,000 apps splitting the 5 MB config for each of
  * them took seconds.
  */
-function indexOf(config: string): ConfigIndex {
+function configIndex(config: string): ConfigIndex {
   if (lastIndex?.config === config) return lastIndex;
   const lines = config.split('\n');
   const sectionAt: (string | undefined)[] = [];
@@ -37,7 +37,7 @@ function indexOf(config: string): ConfigIndex {
 
 /** The config lines (trimmed) HAProxy's alerts cite by number. */
 export function citedLines(alerts: string, config: string): string[] {
-  const { lines } = indexOf(config);
+  const { lines } = configIndex(config);
   return citedLineNumbers(alerts)
     .map((n) => lines[n - 1]?.trim())
     .filter((l): l is string => !!l);
@@ -49,7 +49,7 @@ export function citedLines(alerts: string, config: string): string[] {
  * (`[file:LINE]`) and by the proxy names they quote (or name after "for frontend"/"for proxy").
  */
 export function blamedSections(alerts: string[], config: string): Set<string> {
-  const { sectionAt } = indexOf(config);
+  const { sectionAt } = configIndex(config);
   const names = new Set<string>();
   for (const a of alerts) {
     for (const n of citedLineNumbers(a)) {

@@ -20,7 +20,6 @@ export interface SupervisorOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** HAProxy's `[ALERT]` lines among `lines`, without the pid prefix. */
 /**
  * Alerts the running workers print about their servers' health, whatever a reload does: not
  * about the config being loaded, so never grounds to blame (and drop) an app.
