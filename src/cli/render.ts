@@ -15,6 +15,7 @@ import { EMPTY_SERVER_STATE } from '../haproxy/server-state.js';
 import { vipOutputs } from './vips.js';
 import { say, setSayLevel } from '../io/say.js';
 import { withPlaceholderCert } from '../io/self-signed.js';
+import { keepYoungGenerationSmall } from '../io/heap.js';
 
 function printWarnings(result: RenderResult): void {
   for (const w of result.warnings) say('warn', `warning: ${warningLine(w)}`);
@@ -47,6 +48,7 @@ export interface RenderInputs {
 
 /** Templates, the apps, their agents' addresses: what a render reads. Throws on whole-input errors. */
 async function loadInputs(s: Settings): Promise<RenderInputs> {
+  keepYoungGenerationSmall();
   setSayLevel(s.logLevel);
   const templates = loadTemplateSet(s.templatesDir);
   const t0 = performance.now();
