@@ -113,7 +113,7 @@ function droppedByTemplate(e: ServiceTemplateError): Warning {
 
 /** The config and maps from the services' parts (see renderConfig). */
 function assemble(parts: ServiceParts[], templates: TemplateSet, opts: RenderOptions): Omit<Rendered, 'warnings'> {
-  const rules = parts.flatMap((p) => p.vhostRules).sort(compareRules);
+  const rules = keepingWeightOrder(parts.flatMap((p) => p.vhostRules).sort(compareRules));
   const common: TemplateContext = {
     httpPort: opts.ports.http,
     httpsPort: opts.ports.https,
@@ -386,6 +386,23 @@ function compareRules(a: VhostRule, b: VhostRule): number {
     a.service.servicePort - b.service.servicePort ||
     a.vhostIndex - b.vhostIndex
   );
+}
+
+/**
+ * With --haproxy-map the frontends try the ACL rules (paths, auth, redirects, wildcards) before
+ * the map. A host whose map rule sorts ahead of one of its ACL rules (a larger
+ * HAPROXY_{n}_BACKEND_WEIGHT) would lose to that rule there: its rules stay ACLs instead, so the
+ * same apps route the same with and without the flag.
+ */
+function keepingWeightOrder(sorted: VhostRule[]): VhostRule[] {
+  const mapped = new Set<string>();
+  const overtaken = new Set<string>();
+  for (const r of sorted) {
+    if (r.viaMap) mapped.add(r.hostname);
+    else if (mapped.has(r.hostname)) overtaken.add(r.hostname);
+  }
+  if (overtaken.size === 0) return sorted;
+  return sorted.map((r) => (r.viaMap && overtaken.has(r.hostname) ? { ...r, viaMap: false } : r));
 }
 
 function variant(r: VhostRule, path: string, auth: string, both: string): string {

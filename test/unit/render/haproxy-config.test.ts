@@ -228,6 +228,21 @@ describe('renderConfig: --haproxy-map', () => {
     expect(section(r.config, 'frontend marathon_http_appid_in')).toEqual(['bind *:9091', 'mode http', 'option idle-close-on-response', 'http-request disable-l7-retry unless METH_GET || METH_HEAD', 'use_backend %[req.hdr(x-marathon-app-id),lower,map(/etc/haproxy/app2backend.map)]']);
   });
 
+  it.each([
+    ['auth', { HAPROXY_0_AUTH: `r:u:${HASH}` }],
+    ['a path', { HAPROXY_0_PATH: '/p' }],
+  ])('a host whose plain app outweighs an app with %s stays out of the map: the heavier app is routed first, as without the flag', (_, labels) => {
+    const apps = [svc('/heavy', { HAPROXY_0_VHOST: 'z.com', HAPROXY_0_BACKEND_WEIGHT: '10' }), svc('/other', { HAPROXY_0_VHOST: 'z.com', ...labels }), svc('/alone', { HAPROXY_0_VHOST: 'alone.com' })];
+    const routes = (r: Rendered, frontend: string) => section(r.config, frontend).filter((l) => l.startsWith('use_backend') && l.includes('z'));
+    const [plain, mapped] = [render(apps), render(apps, { haproxyMap: true })];
+    const backendOf = (id: string) => mapped.services.find((s) => s.appId === id)?.backend as string;
+    expect(mapped.domainMap).toBe(`alone.com ${backendOf('/alone')}\n`);
+    for (const frontend of ['frontend marathon_http_in', 'frontend marathon_https_in']) {
+      expect(routes(mapped, frontend)[0], frontend).toContain(backendOf('/heavy'));
+      expect(routes(mapped, frontend), frontend).toEqual(routes(plain, frontend));
+    }
+  });
+
   it('without --haproxy-map the maps are empty and every host has an ACL', () => {
     const r = render(apps());
     expect([r.domainMap, r.appMap]).toEqual(['', '']);
