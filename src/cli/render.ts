@@ -142,7 +142,7 @@ export async function oneShotCommand(given: Settings): Promise<number> {
   if (previous.error) say('warn', `warning: ${portsFile} unreadable (${previous.error}); IP-per-task service ports are assigned afresh`);
   const result = renderInputs(s, inputs, configPath, previous.ports);
   // Returns (0 or 1) only once the files are installed: their ports are the ones to keep.
-  const { code, installed } = await applyOnce(s, result, { apps: result.doc.apps, render: (apps, droppedPorts) => renderAll({ apps }, s, result.templates, configPath, result.resolveHost, { previousServicePorts: previous.ports, ...(droppedPorts ? { droppedPorts } : {}) }) });
+  const { code, installed } = await applyOnce(s, result, { apps: result.doc.apps, groups: s.groups, render: (apps, droppedPorts) => renderAll({ apps }, s, result.templates, configPath, result.resolveHost, { previousServicePorts: previous.ports, ...(droppedPorts ? { droppedPorts } : {}) }) });
   try {
     writeServicePorts(portsFile, assignedServicePorts(installed.model.services));
   } catch (e) {

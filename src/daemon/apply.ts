@@ -5,7 +5,7 @@ import { clearReloadPending, installFiles, type InstallOptions, type InstallResu
 import { removeStaleTemps } from '../io/files.js';
 import type { MarathonApp } from '../marathon/types.js';
 import { installOptionsOf, type Settings } from '../settings.js';
-import { type Checked, droppedPortLine, dropBrokenPorts, refusedWithoutApps } from './narrow.js';
+import { type Checked, droppedPortLine, dropBrokenPorts, plainApps, refusedWithoutApps } from './narrow.js';
 import type { RenderResult } from './render-set.js';
 import { say } from '../io/say.js';
 
@@ -23,6 +23,8 @@ export async function runReloadCommand(command: string): Promise<void> {
 /** What one-shot mode needs to render again without the app ports HAProxy refuses. */
 export interface Narrowing {
   apps: readonly MarathonApp[];
+  /** --group: the control apps of narrowing must be rendered (see plainApps). */
+  groups: readonly string[];
   /** The same render (settings, templates, resolved hosts) of these apps, without `droppedPorts` (portKey). */
   render: (apps: MarathonApp[], droppedPorts?: ReadonlySet<string>) => RenderResult;
 }
@@ -41,7 +43,7 @@ async function installDroppingBrokenPorts(first: RenderResult, opts: InstallOpti
       const result = narrowing.render(apps, dropped);
       return { result, validation: await validateSet(result.files, dirname(opts.configPath), opts.haproxyBin, opts.stateFile) };
     };
-    const none = await check([]);
+    const none = await check(plainApps(narrowing.groups));
     if (!none.validation.ok) throw refusedWithoutApps(none.validation);
     const all = [...narrowing.apps];
     const result = await dropBrokenPorts(all, first, e, (dropped) => check(all, dropped), (port) => say('warn', `warning: ${droppedPortLine(port)}`));

@@ -25,7 +25,7 @@ import type { Logger } from './log.js';
 import { daemonMetrics, type Metrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
 import { agentHosts, marathonSourceOf, renderAll, type RenderResult } from './render-set.js';
-import { type BlamedPorts, type DroppedPort, droppedPortOf, dropBrokenPorts, everyPortKey, portKeysOf, portsOfSections, refusedWithoutApps } from './narrow.js';
+import { type BlamedPorts, type DroppedPort, droppedPortOf, dropBrokenPorts, everyPortKey, plainApps, portKeysOf, portsOfSections, refusedWithoutApps } from './narrow.js';
 import { reloadRetryPauseMs } from './apply.js';
 import { IpvsSync } from './vips.js';
 
@@ -899,7 +899,7 @@ export class Daemon {
   }
 
   private async withoutBrokenPorts(doc: AppsDocument, first: RenderResult, error: MlbError): Promise<RenderResult> {
-    const none = await this.validate({ apps: [] });
+    const none = await this.validate({ apps: plainApps(this.s.groups) });
     const good = this.loaded?.templates;
     if (this.templates && good && this.templates.set !== good) {
       // The templates changed since the running config was loaded: if the same apps pass

@@ -193,9 +193,31 @@ function splitRefusal(reason: string): [string, string[]] {
   return at < 0 ? ['', [reason]] : [reason.slice(0, at + 2), reason.slice(at + 2).split(' | ')];
 }
 
-/** E_HAPROXY_INVALID for a config HAProxy refuses even without apps: no app is to blame. */
+/**
+ * The control apps of narrowing: one HTTP app with a vhost and an HTTP health check, one TCP app
+ * with a TCP check, with nothing of their own in the config (no label templates, no bind options),
+ * selected by `groups` and by --strict-mode. When HAProxy refuses their config too, the flags or
+ * the templates every app goes through (a --templates file) are at fault, not the apps: dropping
+ * each app HAProxy blames would install a config without any.
+ */
+export function plainApps(groups: readonly string[]): MarathonApp[] {
+  const group = groups.filter((g) => g !== '*').join(',') || 'mlb-ts-check';
+  const plain = (id: string, port: number, labels: Record<string, string>, check: MarathonApp['healthChecks']): MarathonApp => ({
+    id,
+    labels: { HAPROXY_GROUP: group, HAPROXY_0_ENABLED: 'true', ...labels },
+    portDefinitions: [{ port }],
+    healthChecks: check ?? [],
+    tasks: [{ id: `${id.slice(1)}.plain`, appId: id, host: '127.0.0.1', ports: [port - 30000], state: 'TASK_RUNNING', healthCheckResults: [{ alive: true }] }],
+  });
+  return [
+    plain('/mlb-ts-check/http', 64998, { HAPROXY_0_MODE: 'http', HAPROXY_0_VHOST: 'mlb-ts-check.invalid' }, [{ protocol: 'HTTP', path: '/', portIndex: 0 }]),
+    plain('/mlb-ts-check/tcp', 64999, { HAPROXY_0_MODE: 'tcp' }, [{ protocol: 'TCP', portIndex: 0 }]),
+  ];
+}
+
+/** E_HAPROXY_INVALID for a config HAProxy refuses even with only plainApps: no app is to blame. */
 export function refusedWithoutApps(none: Validation): MlbError {
-  return new MlbError('E_HAPROXY_INVALID', `no app is to blame, HAProxy refuses the config even without any (flags, global templates): ${validationError(none).message}`);
+  return new MlbError('E_HAPROXY_INVALID', `no app is to blame, HAProxy refuses the config of plain apps too (flags, --templates files, global templates): ${validationError(none).message}`);
 }
 
 /**

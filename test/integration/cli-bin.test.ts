@@ -241,8 +241,23 @@ describe('the mlb-ts executable', () => {
     const refused = join(tmp, 'refused');
     const bad = mlb('--group', 'external', '-m', 'examples/apps.json', '--haproxy-config', join(refused, 'haproxy.cfg'), '--ssl-certs', join(tmp, 'no-such-cert.pem'), '--command', 'true');
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/E_HAPROXY_INVALID: no app is to blame, HAProxy refuses the config even without any \(flags, global templates\): haproxy -c refused the config: .*no-such-cert\.pem/);
+    expect(bad.stderr).toMatch(/E_HAPROXY_INVALID: no app is to blame, HAProxy refuses the config of plain apps too \(flags, --templates files, global templates\): haproxy -c refused the config: .*no-such-cert\.pem/);
     expect(existsSync(refused)).toBe(false);
+  });
+
+  it("one-shot: a --templates file every backend goes through, refused by HAProxy, is no app's fault: exit 1, the installed config kept (not one without any app)", () => {
+    const dir = join(tmp, 'bad-template-file');
+    const args = ['--group', 'external', '-m', 'examples/apps.json', '--haproxy-config', join(dir, 'haproxy.cfg'), '--ssl-certs', 'examples/certs/demo.pem', '--command', 'true'];
+    expect(mlb(...args).code).toBe(0);
+    const installed = readFileSync(join(dir, 'haproxy.cfg'), 'utf8');
+    const templates = join(tmp, 'bad-backend-head');
+    mkdirSync(templates, { recursive: true });
+    writeFileSync(join(templates, 'HAPROXY_BACKEND_HEAD'), '\nbackend {backend}\n  balance {balance}\n  mode {mode}\n  bogus-keyword\n');
+    const r = mlb(...args, '--templates', templates);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/E_HAPROXY_INVALID: no app is to blame, .*unknown keyword 'bogus-keyword'/);
+    expect(r.stderr).not.toMatch(/dropped/);
+    expect(readFileSync(join(dir, 'haproxy.cfg'), 'utf8')).toBe(installed);
   });
 
   it.each<[string, () => string]>([

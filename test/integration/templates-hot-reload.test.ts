@@ -72,3 +72,34 @@ describe('template hot-reload (--templates DIR watched)', () => {
     await eventually(async () => (await header()) === 'two', 5000, 'the fixed template served');
   });
 });
+
+describe('a --templates file every backend goes through, refused by HAProxy from the start', () => {
+  let fake2: FakeMarathon;
+  let d2: RunningDaemon;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mlb-bad-start-'));
+    writeFileSync(join(dir, 'HAPROXY_BACKEND_HTTP_OPTIONS.hbs'), `${DEFAULT_HTTP_OPTIONS}  http-response no-such-action here\n`);
+    fake2 = await FakeMarathon.start({ apps: [{ id: '/cold', instances: 1, portDefinitions: [{ port: 10990 }], labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: 'cold.test' } }], stagingMs: 30 });
+    await fake2.settled(8000);
+    d2 = await startDaemon(fake2.url, ['--reload-interval', '0.5', '--debounce-ms', '20', '--hard-stop-after', '5s', '--templates', dir]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await d2?.stop();
+    await fake2?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('blames no app (none dropped, no config without them installed) and says why; the fixed file then applies', async () => {
+    const err = await d2.waitForLog((l) => l.level === 'error' && JSON.stringify(l).includes('no app is to blame'), 10_000);
+    expect(JSON.stringify(err)).toMatch(/no-such-action/);
+    expect(d2.logsMatching((l) => /dropped/.test(String(l.msg)))).toEqual([]);
+    expect(d2.installed()).not.toMatch(/backend cold_/);
+    const mark = d2.mark();
+    writeFileSync(join(dir, 'HAPROXY_BACKEND_HTTP_OPTIONS.hbs'), DEFAULT_HTTP_OPTIONS);
+    await d2.waitForLog(isReloadDone, 15_000, mark);
+    await eventually(async () => (await request({ port: d2.ports.http, hostHeader: 'cold.test' })).status === 200, 10_000, '/cold served');
+  });
+});

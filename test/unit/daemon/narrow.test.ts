@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Blame, droppedPortLine, droppedPortOf } from '../../../src/daemon/narrow.js';
+import { type Blame, droppedPortLine, droppedPortOf, plainApps } from '../../../src/daemon/narrow.js';
+import { buildModel, type ModelOptions } from '../../../src/model/build.js';
 const CONFIG = ['global', 'frontend shop_10000', '  bind 127.0.0.1:10000 frobnicate', 'backend shop_10000', '  bogus-directive on', '  server a 10.0.0.1:31000'].join('\n');
 const cites = (line: number) => `haproxy -c refused the config: [ALERT] parsing [haproxy.cfg:${line}] : trouble`;
 const verbatim: Blame = { suspects: 'verbatim', config: CONFIG };
@@ -30,5 +31,21 @@ describe('droppedPortOf: which labels a dropped port names', () => {
   it('the warning line carries code, app, label and reason', () => {
     expect(droppedPortLine(droppedPortOf('/shop', labels, 0, cites(5), verbatim))).toBe(`E_HAPROXY_INVALID: app /shop HAPROXY_0_BACKEND_HEAD: port 0 dropped: ${cites(5)}`);
     expect(droppedPortLine(droppedPortOf('/shop', {}, 0, 'why', verbatim))).toBe('E_HAPROXY_INVALID: app /shop: port 0 dropped: why');
+  });
+});
+
+describe('plainApps: the control apps of narrowing', () => {
+  it.each<[string, Omit<ModelOptions, 'reservedPorts'>]>([
+    ['one group', { groups: ['external'] }],
+    ['several groups', { groups: ['internal', 'external'] }],
+    ["'*'", { groups: ['*'] }],
+    ['--strict-mode and -H', { groups: ['external'], strictMode: true, healthCheck: true }],
+  ])('are rendered with %s: an HTTP service with a vhost and a check, a TCP one with a check', (_, opts) => {
+    const { model, warnings } = buildModel(plainApps(opts.groups), { ...opts, reservedPorts: [80, 443, 9090, 9091] });
+    expect(warnings).toEqual([]);
+    expect(model.services.map((s) => [s.mode, s.vhosts, s.healthCheck?.protocol, s.servers.length])).toEqual([
+      ['http', ['mlb-ts-check.invalid'], 'http', 1],
+      ['tcp', [], 'tcp', 1],
+    ]);
   });
 });
