@@ -300,46 +300,58 @@ function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Rend
   const line = t('HAPROXY_BACKEND_SERVER_OPTIONS');
   const checkWords = hcKind ? t(`HAPROXY_BACKEND_SERVER_${hcKind}_HEALTHCHECK_OPTIONS`) : undefined;
   const sslCheck = s.healthCheck?.protocol === 'https' ? ' check-ssl verify none' : '';
+  // The port the check of a server goes to: HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX's, else the check's own.
+  const renderCheck = (render: Render, checkPort: number | undefined, server?: TemplateContext): string => {
+    const port = checkPort ?? s.healthCheck?.port;
+    return collapsedWords(render(ctx, { ...server, healthCheckPort: port, healthCheckPortOptions: portOptions(port), healthCheckSslOptions: sslCheck }));
+  };
+  // Rendered once per check port, unless the template reads the server's own variables.
+  const perServer = checkWords !== undefined && readsServerVariables(checkWords, ctx);
   const checkCache = new Map<number | undefined, string>();
-  const checkOptions = (sv: Server) => {
-    let opts = checkCache.get(sv.checkPort);
-    if (opts === undefined) {
-      // The port the check of this server goes to: HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX's, else the check's own.
-      const port = sv.checkPort ?? s.healthCheck?.port;
-      const words = checkWords ? checkWords(ctx, { healthCheckPort: port, healthCheckPortOptions: portOptions(port), healthCheckSslOptions: sslCheck }) : '';
-      opts = words.trim() ? ` ${words.trim().split(/\s+/).join(' ')}` : '';
-      checkCache.set(sv.checkPort, opts);
-    }
+  const checkOptions = (checkPort: number | undefined, server: TemplateContext): string => {
+    if (!checkWords) return '';
+    if (perServer) return renderCheck(checkWords, checkPort, server);
+    let opts = checkCache.get(checkPort);
+    if (opts === undefined) checkCache.set(checkPort, (opts = renderCheck(checkWords, checkPort)));
     return opts;
   };
   let out = '';
   for (let i = 0; i < s.servers.length; i++) {
     const sv = s.servers[i] as Server;
-    out += line(ctx, {
-      serverName: sv.name,
-      serverId: sv.id,
-      host: sv.host,
-      host_ipv4: sv.ip,
-      port: sv.port,
-      cookieOptions: cookieOptions(s, sv.name),
-      healthCheckOptions: checkOptions(sv),
-      otherOptions: sv.state === 'drain' ? ' weight 0' : '',
-    });
+    const vars: TemplateContext = { serverName: sv.name, serverId: sv.id, host: sv.host, host_ipv4: sv.ip, port: sv.port, cookieOptions: cookieOptions(s, sv.name), healthCheckOptions: '', otherOptions: sv.state === 'drain' ? ' weight 0' : '' };
+    vars.healthCheckOptions = checkOptions(sv.checkPort, vars);
+    out += line(ctx, vars);
   }
   for (let i = 1; i <= spare; i++) {
     const name = spareSlotName(i);
-    out += line(ctx, {
-      serverName: name,
-      serverId: SPARE_ID_BASE + i,
-      host: '127.0.0.1',
-      host_ipv4: '127.0.0.1',
-      port: 1,
-      cookieOptions: cookieOptions(s, name),
-      healthCheckOptions: checkOptions({ checkPort: undefined } as Server),
-      otherOptions: ' disabled',
-    });
+    const vars: TemplateContext = { serverName: name, serverId: SPARE_ID_BASE + i, host: '127.0.0.1', host_ipv4: '127.0.0.1', port: 1, cookieOptions: cookieOptions(s, name), healthCheckOptions: '', otherOptions: ' disabled' };
+    vars.healthCheckOptions = checkOptions(undefined, vars);
+    out += line(ctx, vars);
   }
   return out;
+}
+
+/** A template's words on a server line: whitespace collapsed, one space before. */
+function collapsedWords(words: string): string {
+  const trimmed = words.trim();
+  return trimmed ? ` ${trimmed.split(/\s+/).join(' ')}` : '';
+}
+
+const readsServer = new WeakMap<Render, boolean>();
+
+/**
+ * Whether a server-line template reads the server's own variables (serverName, host…): then it
+ * is rendered per server, else once per check port. Found by rendering it for two made-up
+ * servers, once per template.
+ */
+function readsServerVariables(render: Render, ctx: TemplateContext): boolean {
+  let reads = readsServer.get(render);
+  if (reads === undefined) {
+    const probe = (n: number) => render(ctx, { serverName: `s${n}`, serverId: n, host: `h${n}`, host_ipv4: `192.0.2.${n}`, port: n, cookieOptions: ` c${n}`, otherOptions: ` o${n}` });
+    reads = probe(1) !== probe(2);
+    readsServer.set(render, reads);
+  }
+  return reads;
 }
 
 /** marathon-lb's words for a sticky server: ` check cookie VALUE` (HAProxy takes `check` twice when a health check adds its own). */

@@ -448,6 +448,31 @@ describe('renderConfig: healthCheckPortIndex', () => {
   });
 });
 
+describe('renderConfig: the server-line check templates see the server', () => {
+  it.each<[string, TemplateSource]>([
+    ['Handlebars', { source: 'check inter {{healthCheckIntervalSeconds}}s addr {{host_ipv4}} port {{port}}', format: 'handlebars', origin: 'dir/HAPROXY_BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS.hbs' }],
+    ['marathon-lb format', { source: 'check inter {healthCheckIntervalSeconds}s addr {host_ipv4} port {port}', format: 'marathon-lb', origin: 'dir/HAPROXY_BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS' }],
+  ])('%s: each server line has its own address and port; HAProxy accepts it', async (_, source) => {
+    const overrides = new Map([['HAPROXY_BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS', source]]);
+    const a = app('/web', withPortDefinitions(12000), withHealthChecks({ protocol: 'HTTP', path: '/h', intervalSeconds: 7 }), withTasks(task('10.0.0.1', [31000]), task('10.0.0.2', [31002])));
+    const { model } = buildModel([a], { groups: ['*'] });
+    const r = renderConfig(model, new TemplateSet(readDefaultTemplates(), overrides), options());
+    const servers = section(r.config, 'backend web_12000').filter((l) => l.startsWith('server '));
+    expect(servers.filter((l) => !l.includes('mlb_spare'))).toEqual([
+      expect.stringMatching(/^server 10_0_0_1_31000 10\.0\.0\.1:31000 id \d+ check inter 7s addr 10\.0\.0\.1 port 31000$/),
+      expect.stringMatching(/^server 10_0_0_2_31002 10\.0\.0\.2:31002 id \d+ check inter 7s addr 10\.0\.0\.2 port 31002$/),
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-check-words-'));
+    try {
+      writeFileSync(join(dir, 'haproxy.cfg'), r.config.replaceAll('/etc/haproxy', dir).replaceAll('/etc/ssl/cert.pem', DEFAULT_CERT));
+      writeFileSync(join(dir, 'haproxy.state'), EMPTY_SERVER_STATE);
+      expect((await validateConfig(join(dir, 'haproxy.cfg'), HAPROXY_BIN, dir)).ok).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('renderConfig: marathon-lb label values with inline ACLs', () => {
   it("an escaped inline ACL naming a variable ({{ path /internal }}) is marathon-lb's literal braces", () => {
     const label = '  acl host_{cleanedUpHostname} hdr(host) -i {hostname}\n  use_backend {backend} if host_{cleanedUpHostname} !{{ path /internal }}\n';
