@@ -107,13 +107,16 @@ export function validationError(v: Validation): MlbError {
 /** An archived config's name: the config's, then `.` and a UTC time stamp (20261122T120355123Z). */
 const ARCHIVE_STAMP = /^\d{8}T\d{9}Z$/;
 
-/** Keeps the newest `keep` earlier configs beside the live one, as haproxy.cfg.<UTC time stamp> (CLI.md). */
+/**
+ * Keeps the newest `keep` earlier configs beside the live one, as haproxy.cfg.<UTC time stamp>
+ * (CLI.md); with 0, none: those of runs with a larger --archive-versions go too.
+ */
 function archive(configPath: string, keep: number): void {
-  if (keep <= 0 || !existsSync(configPath)) return;
+  if (!existsSync(configPath)) return;
   const dir = dirname(configPath);
   const base = `${basename(configPath)}.`;
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
-  copyFileSync(configPath, join(dir, `${base}${stamp}`));
+  if (keep > 0) copyFileSync(configPath, join(dir, `${base}${stamp}`));
   // Not <config>.reload-pending, nor anything else named after the config.
   const old = readdirSync(dir)
     .filter((f) => f.startsWith(base) && ARCHIVE_STAMP.test(f.slice(base.length)))

@@ -135,6 +135,17 @@ describe('installFiles', () => {
     expect(archived(dir)).toEqual([]);
   });
 
+  it('archiveVersions 0 after runs that kept some: those go too (none kept beside the live config)', async () => {
+    const dir = newDir();
+    for (const marker of ['a', 'b', 'c']) {
+      await installFiles([{ name: 'haproxy.cfg', content: config(dir, { marker }) }], options(dir, { archiveVersions: 2 }));
+      await sleep(5);
+    }
+    expect(archived(dir)).toHaveLength(2);
+    await installFiles([{ name: 'haproxy.cfg', content: config(dir, { marker: 'd' }) }], options(dir, { archiveVersions: 0 }));
+    expect(archived(dir)).toEqual([]);
+  });
+
   it('a set HAProxy refuses: E_HAPROXY_INVALID with the reason; the previous files byte-identical, nothing archived', async () => {
     const dir = newDir();
     const good: InstallFile[] = [
