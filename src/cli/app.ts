@@ -160,9 +160,8 @@ export async function main(rawArgs: string[]): Promise<number> {
   try {
     argv = (await parserFor(args, sub).parseAsync()) as Args;
   } catch (e) {
-    // yargs's own complaints (a flag without its value) are usage errors too.
-    process.stderr.write(`mlb-ts: ${errorLine(isMlbError(e) ? e : new MlbError('E_USAGE', e instanceof Error ? e.message : String(e)))}\n`);
-    process.stderr.write(`Try 'mlb-ts ${sub ? `${sub.name} ` : ''}--help'.\n`);
+    // yargs's own complaints (a flag without its value) are usage errors too; one line, as every error.
+    process.stderr.write(`mlb-ts: ${errorLine(isMlbError(e) ? e : new MlbError('E_USAGE', e instanceof Error ? e.message : String(e)))} (try 'mlb-ts ${sub ? `${sub.name} ` : ''}--help')\n`);
     return 2;
   }
   if (argv.help || argv.version) return 0;

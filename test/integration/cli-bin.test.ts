@@ -64,8 +64,9 @@ describe('the mlb-ts executable', () => {
   it('usage errors exit 2 with one line saying what is wrong', () => {
     const bad = mlb('--bogus-flag', '--group', 'x');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/bogus-flag/);
+    expect(bad.stderr).toMatch(/^mlb-ts: E_USAGE: .*bogus-flag.*\(try 'mlb-ts --help'\)\n$/);
     expect(mlb('--dry-run', '-m', 'examples/apps.json').code).toBe(2);
+    expect(mlb('render', '--group', 'x', '-m', 'examples/apps.json').stderr).toMatch(/^mlb-ts: E_USAGE: [^\n]*out[^\n]*\(try 'mlb-ts render --help'\)\n$/);
   });
 
   it.each<[string, string[]]>([
@@ -83,7 +84,7 @@ describe('the mlb-ts executable', () => {
     const cwd = mkdtempSync(join(tmp, 'usage-'));
     const r = spawnSync(process.execPath, [join(process.cwd(), BIN), ...args.map((a) => (a === 'examples/apps.json' ? join(process.cwd(), a) : a))], { cwd, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/^mlb-ts: E_USAGE: /);
+    expect(r.stderr).toMatch(/^mlb-ts: E_USAGE: [^\n]*\n$/);
     expect(r.stdout).toBe('');
     expect(readdirSync(cwd)).toEqual([]);
   });
