@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { errorLine } from '../errors.js';
@@ -13,6 +14,8 @@ import type { Metrics } from './metrics.js';
 
 /** The model the kernel table was last brought to (vips.json form); see IpvsSync. */
 export const IPVS_APPLIED_FILE = 'ipvs.applied.json';
+/** The last delta, piped to --ipvs-apply-command; `render --out` never writes it. */
+const IPVS_DELTA_FILE = 'ipvs.delta';
 
 /**
  * --ipvs (in the daemon, and once in one-shot mode): keeps ipvs.rules, vips.hosts and vips.json
@@ -73,11 +76,12 @@ export class IpvsSync {
   /**
    * No applied file yet: a fresh node (nothing applied), or one upgraded from a version that
    * kept only vips.json, whose applies nearly always succeeded: its vips.json is taken as
-   * applied rather than re-adding every rule (`ipvsadm -R` fails on rules that exist). Written
-   * at once, so a failed first apply is retried from it after a restart.
+   * applied rather than re-adding every rule (`ipvsadm -R` fails on rules that exist). Such a
+   * version wrote ipvs.delta with it; a vips.json alone is `render --out`'s, which applied
+   * nothing. Written at once, so a failed first apply is retried from it after a restart.
    */
   private seededApplied(): VipModel | undefined {
-    const legacy = this.writtenJson;
+    const legacy = existsSync(join(this.dir, IPVS_DELTA_FILE)) ? this.writtenJson : undefined;
     let seed: VipModel;
     try {
       seed = legacy === undefined ? { vips: [] } : parseVipJson(legacy);
@@ -109,7 +113,7 @@ export class IpvsSync {
       return true;
     }
     for (const w of out.warnings) this.log.warn({ code: w.code, app: w.appId, label: w.label }, warningLine(w));
-    this.write([...out.files, { name: 'ipvs.delta', content: delta }]);
+    this.write([...out.files, { name: IPVS_DELTA_FILE, content: delta }]);
     this.writtenJson = json;
     if (this.applyCommand) {
       const res = await execa(this.applyCommand, { shell: true, input: delta, reject: false, all: true, timeout: 60_000 });

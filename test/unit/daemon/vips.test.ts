@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IPVS_APPLIED_FILE, IpvsSync } from '../../../src/daemon/vips.js';
+import { vipOutputs } from '../../../src/cli/vips.js';
 import { createLogger } from '../../../src/daemon/log.js';
 import { daemonMetrics } from '../../../src/daemon/metrics.js';
 import { app, task, withBridge, withTasks } from '../../helpers/builders.js';
@@ -94,6 +95,16 @@ describe('IpvsSync (daemon --ipvs)', () => {
     expect(backendIps(join(dir, 'vips.json'))).toEqual(last.map((n) => `10.0.0.${n}`));
     expect(backendIps(join(dir, IPVS_APPLIED_FILE))).toEqual(last.map((n) => `10.0.0.${n}`));
     expect(metrics.get('mlb_ipvs_applies_total', { result: 'ok' }) ?? 0).toBe(applies.length ? 1 : 0);
+  });
+
+  it("a vips.json that `render --out` wrote into the config's directory is not taken as applied: a fresh node gets every rule", async () => {
+    const dir = newDir();
+    const log = join(dir, 'applied.log');
+    const doc = { apps: [httpi(['10.0.0.1', 31000], ['10.0.0.2', 31001])] };
+    for (const f of vipOutputs(doc, (h) => h).files) writeFileSync(join(dir, f.name), f.content);
+    expect(existsSync(join(dir, 'vips.json'))).toBe(true);
+    expect(await new IpvsSync(dir, `cat >> ${log}`, quiet(), daemonMetrics()).sync(doc, (h) => h)).toBe(true);
+    expect(readFileSync(log, 'utf8').replace(/11\.\d+\.\d+\.\d+/g, 'VIP').trimEnd().split('\n')).toEqual(['-A -t VIP:3141 -s wlc', '-a -t VIP:3141 -r 10.0.0.1:31000 -m -w 1', '-a -t VIP:3141 -r 10.0.0.2:31001 -m -w 1']);
   });
 
   it('the applied state moves only when the command succeeds', async () => {
