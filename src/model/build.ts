@@ -75,12 +75,13 @@ export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): Mo
   const merged = mergeDeploymentGroups(withPorts, sources, warn);
   const services = dropConflicts(merged, new Set(opts.reservedPorts ?? []), warn);
 
-  const resolve = hostResolver(opts, warn);
+  const hosts = hostResolver(opts);
   const isTaskIp = taskIpChecker(warn);
   for (let i = 0; i < services.length; i++) {
     const s = services[i] as Service;
-    s.servers = serversOf(s, sources, opts, resolve, isTaskIp);
+    s.servers = serversOf(s, sources, opts, hosts.resolve, isTaskIp);
   }
+  hosts.warnUnusable(warn);
   applyDeploymentDrain(services, sources);
   services.sort((a, b) => cmp(a.backend, b.backend));
   warnings.sort((a, b) => cmp(a.appId, b.appId) || cmp(a.label ?? '', b.label ?? ''));
@@ -479,18 +480,36 @@ function dropConflicts(services: Service[], reserved: Set<number>, warn: Warn): 
   return out;
 }
 
-/** Agent host → IP, once per host: thousands of tasks share a few hundred agents. */
-function hostResolver(opts: ModelOptions, warn: Warn): (host: string, appId: string) => string | undefined {
+/** Apps a host's warning names before "and N more". */
+const APPS_NAMED_PER_HOST = 10;
+
+/**
+ * Agent host → IP, once per host: thousands of tasks share a few hundred agents. A host that
+ * gives no address is one warning (warnUnusable), naming every app whose tasks it drops.
+ */
+function hostResolver(opts: ModelOptions): { resolve: (host: string, appId: string) => string | undefined; warnUnusable: (warn: Warn) => void } {
   const known = new Map<string, string | undefined>();
-  return (host, appId) => {
-    if (known.has(host)) return known.get(host);
-    const found = isIpLiteral(host) ? host : opts.resolveHost ? opts.resolveHost(host) : host;
-    const why = found === undefined ? 'does not resolve' : unspecifiedAgentWhy(host, found);
-    if (why) warn('E_HOST_UNRESOLVED', appId, `agent host ${host} ${why}; its tasks get no traffic`);
-    const ip = why ? undefined : found;
-    known.set(host, ip);
-    return ip;
+  const unusable = new Map<string, { why: string; apps: Set<string> }>();
+  const resolve = (host: string, appId: string): string | undefined => {
+    if (!known.has(host)) {
+      const found = isIpLiteral(host) ? host : opts.resolveHost ? opts.resolveHost(host) : host;
+      const why = found === undefined ? 'does not resolve' : unspecifiedAgentWhy(host, found);
+      known.set(host, why ? undefined : found);
+      if (why) unusable.set(host, { why, apps: new Set() });
+    }
+    unusable.get(host)?.apps.add(appId);
+    return known.get(host);
   };
+  const warnUnusable = (warn: Warn): void => {
+    for (const [host, { why, apps }] of unusable) {
+      const [first, ...others] = [...apps].sort(cmp);
+      const named = others.slice(0, APPS_NAMED_PER_HOST - 1);
+      const more = others.length - named.length;
+      const also = others.length === 0 ? '' : ` (so do those of ${named.join(', ')}${more > 0 ? ` and ${more} more apps` : ''})`;
+      warn('E_HOST_UNRESOLVED', first as string, `agent host ${host} ${why}; its tasks get no traffic${also}`);
+    }
+  };
+  return { resolve, warnUnusable };
 }
 
 /**

@@ -520,11 +520,19 @@ describe('buildModel: agent host names', () => {
     ]);
   });
 
-  it('an unresolvable agent drops its tasks with one warning, however many tasks and apps it runs', () => {
-    const apps = [onAgent('/a', 10000, 'gone', 'agent-1'), onAgent('/b', 10001, 'gone'), onAgent('/c', 10002, 'gone')];
+  it('an unresolvable agent drops its tasks with one warning, however many tasks it runs, naming every app it drops tasks of', () => {
+    // /c's service port sorts first: the warning still names the apps in id order.
+    const apps = [onAgent('/a', 10002, 'gone', 'agent-1'), onAgent('/b', 10001, 'gone'), onAgent('/c', 10000, 'gone', 'gone')];
     const result = build(apps, { resolveHost: (h) => (h === 'agent-1' ? '10.0.0.1' : undefined) });
-    expect(result.model.services.map((s) => s.servers.map((sv) => sv.host))).toEqual([['agent-1'], [], []]);
-    expect(result.warnings).toEqual([{ code: 'E_HOST_UNRESOLVED', appId: '/a', message: 'agent host gone does not resolve; its tasks get no traffic' }]);
+    expect(result.model.services.map((s) => [s.appId, s.servers.map((sv) => sv.host)])).toEqual([['/a', ['agent-1']], ['/b', []], ['/c', []]]);
+    expect(result.warnings).toEqual([{ code: 'E_HOST_UNRESOLVED', appId: '/a', message: 'agent host gone does not resolve; its tasks get no traffic (so do those of /b, /c)' }]);
+  });
+
+  it('an unresolvable agent running many apps: the first ten named, the rest counted', () => {
+    const apps = Array.from({ length: 13 }, (_, i) => onAgent(`/app-${String(i).padStart(2, '0')}`, 10000 + i, 'gone'));
+    const result = build(apps, { resolveHost: () => undefined });
+    const named = Array.from({ length: 9 }, (_, i) => `/app-${String(i + 1).padStart(2, '0')}`).join(', ');
+    expect(result.warnings).toEqual([{ code: 'E_HOST_UNRESOLVED', appId: '/app-00', message: `agent host gone does not resolve; its tasks get no traffic (so do those of ${named} and 3 more apps)` }]);
   });
 
   it('an agent whose host is, or resolves to, the unspecified address (0.0.0.0) gets no server, with one warning each', () => {
