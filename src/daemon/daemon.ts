@@ -134,7 +134,7 @@ export class Daemon {
    */
   private readonly heldBack = new Map<string, { definition: string; ports: Set<number> }>();
   /** The apps document (as fetched) and the templates' signature behind the applied config. */
-  private appliedInput: { bytes: Buffer; templates: string } | undefined;
+  private appliedInput: { bytes: Buffer; source: string; templates: string } | undefined;
   private readonly source: ReturnType<typeof marathonSourceOf>;
   private readonly ipvs: IpvsSync | undefined;
   private watcher: FSWatcher | undefined;
@@ -444,7 +444,13 @@ export class Daemon {
   /** Whether Marathon's apps (these or the same as applied) are what runs now; false when deferred to a newer round. */
   private async sync(triggers: Trigger[]): Promise<boolean> {
     for (const t of triggers) this.metrics.inc('mlb_syncs_total', { trigger: t });
-    const raw = await fetchAppsText(this.source);
+    let raw: RawApps;
+    try {
+      raw = await fetchAppsText(this.source);
+    } catch (e) {
+      await this.reloadWithoutMarathon(triggers);
+      throw e;
+    }
     // The same bytes as the last applied document render the same config: nothing to do,
     // unless templates changed, a reload is pending, or it is a full resync: periodic (which
     // also picks up agents whose DNS answer changed) or SIGHUP (which also checks the disk).
@@ -457,11 +463,26 @@ export class Daemon {
     return (await this.applyInput(raw, triggers, true)).applied;
   }
 
+  /**
+   * A reload asked for (SIGUSR1, HAProxy restarted…) while Marathon does not answer: the apps
+   * document last applied, rendered and reloaded again, as marathon-lb reloads the config it has
+   * without asking Marathon. The failed fetch is still the sync's error (retried with backoff).
+   */
+  private async reloadWithoutMarathon(triggers: Trigger[]): Promise<void> {
+    const last = this.appliedInput;
+    if (!this.pendingReload || !last || this.stopped) return;
+    try {
+      await this.applyInput({ bytes: last.bytes, source: last.source }, triggers, true);
+    } catch (e) {
+      this.log.error({ err: errorLine(e), triggers }, 'reload of the last applied apps failed');
+    }
+  }
+
   /** Parses and applies an apps document; once applied, its bytes are what sync compares the next ones with. */
   private async applyInput(raw: RawApps, triggers: Trigger[], reload: boolean): Promise<{ doc: AppsDocument; applied: boolean }> {
     const doc = parseAppsDocument(raw.bytes, raw.source, { slim: true });
     const applied = await this.applyDocument(doc, triggers, reload);
-    if (applied) this.appliedInput = { bytes: raw.bytes, templates: this.templates?.signature ?? '' };
+    if (applied) this.appliedInput = { bytes: raw.bytes, source: raw.source, templates: this.templates?.signature ?? '' };
     return { doc, applied };
   }
 

@@ -207,3 +207,31 @@ function accepts(port: number): Promise<boolean> {
     sock.once('error', () => resolve(false));
   });
 }
+
+describe('mlb-ts --sse: SIGUSR1 while Marathon does not answer', () => {
+  it('reloads the config it runs (the apps last applied), as marathon-lb does; the failed fetch is still said and retried', async () => {
+    const [port] = await freePorts(1);
+    const fake = await FakeMarathon.start({ apps: [servedApp('/web', port as number, { HAPROXY_0_VHOST: 'web.test' })] });
+    let daemon: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      daemon = await startDaemon(fake.url, ['--reload-interval', '0.5', '--debounce-ms', '20']);
+      await daemon.waitForLog((l) => l.msg === 'event stream connected; full resync');
+      await eventually(async () => daemon!.installed().includes('backend web_'), 10_000, 'the app installed');
+      const installed = daemon.installed();
+      await fake.close();
+      const before = await daemon.pids();
+      const mark = daemon.mark();
+      daemon.signal('SIGUSR1');
+      const reload = await daemon.waitForLog(isReloadDone, 10_000, mark);
+      expect(reload.reason).toBe('sigusr1');
+      const failed = await daemon.waitForLog((l) => l.msg === 'sync failed; the last good config keeps serving', 5000, mark);
+      expect(failed.triggers).toContain('sigusr1');
+      expect(daemon.installed()).toBe(installed);
+      await eventually(async () => (await daemon!.pids()).some((p) => !before.includes(p)), 5000, 'a new worker');
+    } finally {
+      await daemon?.stop();
+      await fake.close().catch(() => undefined);
+    }
+  }, 30_000);
+});
