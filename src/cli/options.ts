@@ -4,9 +4,9 @@ import { DEFAULTS, type Settings } from '../settings.js';
 
 /** How to reach Marathon: shared by every command that talks to it. */
 export const MARATHON_AUTH_OPTIONS = {
-  'marathon-auth-credential-file': { type: 'string', describe: 'file holding user:password for Basic auth' },
+  'marathon-auth-credential-file': { type: 'string', describe: 'file holding user:password for Basic auth, read again at each request' },
   'auth-credentials': { type: 'string', describe: 'user:password for Basic auth (shows in ps: prefer --marathon-auth-credential-file, which wins when both are given)' },
-  'dcos-token-file': { type: 'string', describe: 'file holding a DC/OS token (Authorization: token=...)' },
+  'dcos-token-file': { type: 'string', describe: 'file holding a DC/OS token (Authorization: token=...), read again at each request (a rotated token is picked up)' },
   'marathon-ca-cert': { type: 'string', describe: 'CA bundle for an https Marathon' },
 } as const satisfies Record<string, Options>;
 

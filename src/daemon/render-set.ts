@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { MlbError } from '../errors.js';
 import { fetchApps, type MarathonSource } from '../marathon/client.js';
+import type { HttpAuth } from '../marathon/http.js';
 import type { AppsDocument, MarathonApp } from '../marathon/types.js';
 import { buildModel, type ModelOptions } from '../model/build.js';
 import { networkingMode } from '../model/networking.js';
@@ -46,17 +47,27 @@ function readBasicCredentials(path: string): string {
 /**
  * Where and how to fetch apps. Basic auth comes from --marathon-auth-credential-file, else from
  * --auth-credentials (marathon-lb's order); a --dcos-token-file token is sent instead when given.
+ * Both files are read now (a bad one is a usage error) and again at each request: a DC/OS token
+ * expires and is rotated under a running daemon.
  */
 export function marathonSourceOf(s: Pick<Settings, 'marathon' | 'authCredentialFile' | 'authCredentials' | 'dcosTokenFile' | 'caCert'>): MarathonSource {
-  const basic = s.authCredentialFile ? readBasicCredentials(s.authCredentialFile) : s.authCredentials;
+  const auth: HttpAuth = {};
+  const credentialFile = s.authCredentialFile;
+  if (credentialFile) rereadEachTime(auth, 'basic', () => readBasicCredentials(credentialFile));
+  else if (s.authCredentials) auth.basic = s.authCredentials;
+  const tokenFile = s.dcosTokenFile;
+  if (tokenFile) rereadEachTime(auth, 'token', () => readSecret(tokenFile, '--dcos-token-file'));
   return {
     urls: s.marathon,
-    auth: {
-      ...(basic ? { basic } : {}),
-      ...(s.dcosTokenFile ? { token: readSecret(s.dcosTokenFile, '--dcos-token-file') } : {}),
-    },
+    auth,
     ...(s.caCert ? { ca: readSecret(s.caCert, '--marathon-ca-cert') } : {}),
   };
+}
+
+/** `auth[key]` read from its file now, and again whenever it is asked for. */
+function rereadEachTime(auth: HttpAuth, key: keyof HttpAuth, read: () => string): void {
+  read();
+  Object.defineProperty(auth, key, { enumerable: true, get: read });
 }
 
 /** The apps, slimmed to what mlb-ts reads (see slimApp). */
