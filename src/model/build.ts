@@ -80,6 +80,7 @@ export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): Mo
   for (let i = 0; i < services.length; i++) {
     const s = services[i] as Service;
     s.servers = serversOf(s, sources, opts, hosts.resolve, isTaskIp);
+    warnUnchecked(s, warn);
   }
   hosts.warnUnusable(warn);
   applyDeploymentDrain(services, sources);
@@ -527,6 +528,16 @@ function taskIpChecker(warn: Warn): (ip: string, appId: string) => boolean {
   };
 }
 
+/** One warning per app whose tasks lack the port HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX names (served unchecked). */
+function warnUnchecked(s: Service, warn: Warn): void {
+  const tasks = new Map<string, number>();
+  for (const sv of s.servers) if (sv.unchecked) tasks.set(sv.appId, (tasks.get(sv.appId) ?? 0) + 1);
+  for (const [appId, n] of tasks) {
+    const i = s.sourcePortIndexes[s.sourceAppIds.indexOf(appId)] ?? s.portIndex;
+    warn('W_CHECK_PORT_MISSING', appId, `${n} task${n === 1 ? ' has' : 's have'} no port at the health-check port index: served on port ${i} without a health check`, `HAPROXY_${i}_BACKEND_HEALTHCHECK_PORT_INDEX`);
+  }
+}
+
 function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, resolve: (host: string, appId: string) => string | undefined, isTaskIp: (ip: string, appId: string) => boolean): Server[] {
   const servers: Server[] = [];
   const feeding = sources.sourcesOf(s);
@@ -599,9 +610,11 @@ function serverOf(app: MarathonApp, c: Candidate, task: Task, checkIndex: number
   if (agentIp === undefined) return undefined;
   const ep = taskEndpoint(c.parsed.net.mode, c.port, task, agentIp);
   if (!ep || (c.parsed.net.mode === 'container' && !isTaskIp(ep.ip, app.id))) return undefined;
-  const checkPort = checkIndex !== undefined && checkIndex !== c.port.index ? taskEndpoint(c.parsed.net.mode, c.parsed.net.ports[checkIndex] as AppPort, task, agentIp)?.port : undefined;
+  const elsewhere = checkIndex !== undefined && checkIndex !== c.port.index;
+  const checkPort = elsewhere ? taskEndpoint(c.parsed.net.mode, c.parsed.net.ports[checkIndex] as AppPort, task, agentIp)?.port : undefined;
   const server: Server = { name: serverName(task.host, ep.ip, ep.port), id: 0, host: task.host, ip: ep.ip, port: ep.port, state, taskId: task.id, appId: app.id };
   if (checkPort !== undefined) server.checkPort = checkPort;
+  else if (elsewhere) server.unchecked = true;
   return server;
 }
 

@@ -30,6 +30,11 @@ export interface Server {
   port: number;
   /** Port of the health check when HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX points elsewhere. */
   checkPort?: number;
+  /**
+   * Its task has no port at that index (a task of the app's version before the port was added):
+   * no health check, as one on the serving port would find a healthy task down.
+   */
+  unchecked?: true;
   state: ServerState;
   taskId: string;
   appId: string;

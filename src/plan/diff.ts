@@ -37,7 +37,7 @@ function serverDelta(backend: string, before: Server[], after: Server[]): Server
   const removed = before.filter((s) => !next.has(addressOf(s)));
   const changed = after
     .map((a) => ({ before: prev.get(addressOf(a)), after: a }))
-    .filter((c): c is { before: Server; after: Server } => c.before !== undefined && (c.before.state !== c.after.state || c.before.checkPort !== c.after.checkPort || c.before.name !== c.after.name));
+    .filter((c): c is { before: Server; after: Server } => c.before !== undefined && (c.before.state !== c.after.state || c.before.checkPort !== c.after.checkPort || c.before.unchecked !== c.after.unchecked || c.before.name !== c.after.name));
   return added.length || removed.length || changed.length ? { backend, added, removed, changed } : undefined;
 }
 

@@ -19,6 +19,8 @@ export interface Slot {
    */
   initialWeight: number;
   checkPort?: number;
+  /** Its line has no health check (Server.unchecked); the runtime API can't add one, nor take a checked line's away. */
+  unchecked?: true;
 }
 
 /** The servers of the running HAProxy, backend by backend, as the runtime API left them. */
@@ -43,7 +45,7 @@ export function liveAfterReload(model: LbModel, spareSlots: number): Live {
   for (const s of model.services) {
     const slots: Slot[] = s.servers.map((sv) => {
       const weight = serverWeight(sv);
-      return { name: sv.name, addr: addressOf(sv), state: 'ready', weight, initialWeight: weight, ...(sv.checkPort !== undefined ? { checkPort: sv.checkPort } : {}) };
+      return { name: sv.name, addr: addressOf(sv), state: 'ready', weight, initialWeight: weight, ...(sv.checkPort !== undefined ? { checkPort: sv.checkPort } : {}), ...(sv.unchecked ? { unchecked: true } : {}) };
     });
     for (let i = 1; i <= spareSlots; i++) slots.push({ name: spareSlotName(i), state: 'maint', weight: SPARE_WEIGHT, initialWeight: SPARE_WEIGHT });
     live.set(s.backend, slots);
@@ -130,6 +132,12 @@ export function planServerChanges(live: Live, next: LbModel, opts: { bestEffort?
     const pending: Server[] = [];
     for (const sv of s.servers) {
       const slot = byAddr.get(addressOf(sv));
+      // A task served unchecked (or one that is checked, on an unchecked line): only a reload writes that line.
+      const needsLine = slot ? !!slot.unchecked !== !!sv.unchecked : !!sv.unchecked;
+      if (needsLine) {
+        if (opts.bestEffort) continue;
+        return { kind: 'reload', reason: `${s.backend}/${slot?.name ?? sv.name} is ${sv.unchecked ? 'served without' : 'served with'} a health check now` };
+      }
       if (!slot) {
         pending.push(sv);
         continue;
@@ -139,7 +147,7 @@ export function planServerChanges(live: Live, next: LbModel, opts: { bestEffort?
       if (was.state === 'maint') added++;
       else if (was.weight !== slot.weight) changed++;
     }
-    const isFree = (sl: Slot) => sl.state === 'maint' && !(sl.addr && wanted.has(sl.addr));
+    const isFree = (sl: Slot) => sl.state === 'maint' && !sl.unchecked && !(sl.addr && wanted.has(sl.addr));
     // Slots free before this plan first: one freed by it can only serve after its old task went down.
     const free = [...slots.filter((sl) => isFree(sl) && !freedNow.has(sl)), ...slots.filter((sl) => isFree(sl) && freedNow.has(sl))];
     if (pending.length > free.length && !opts.bestEffort) {

@@ -318,8 +318,8 @@ function serverLines(s: Service, ctx: TemplateContext, t: (name: string) => Rend
   let out = '';
   for (let i = 0; i < s.servers.length; i++) {
     const sv = s.servers[i] as Server;
-    const vars: TemplateContext = { serverName: sv.name, serverId: sv.id, host: sv.host, host_ipv4: sv.ip, port: sv.port, cookieOptions: cookieOptions(s, sv.name), healthCheckOptions: '', otherOptions: sv.state === 'drain' ? ' weight 0' : '' };
-    vars.healthCheckOptions = checkOptions(sv.checkPort, vars);
+    const vars: TemplateContext = { serverName: sv.name, serverId: sv.id, host: sv.host, host_ipv4: sv.ip, port: sv.port, cookieOptions: cookieOptions(s, sv.name, sv.unchecked), healthCheckOptions: '', otherOptions: sv.state === 'drain' ? ' weight 0' : '' };
+    if (!sv.unchecked) vars.healthCheckOptions = checkOptions(sv.checkPort, vars);
     out += line(ctx, vars);
   }
   for (let i = 1; i <= spare; i++) {
@@ -354,9 +354,13 @@ function readsServerVariables(render: Render, ctx: TemplateContext): boolean {
   return reads;
 }
 
-/** marathon-lb's words for a sticky server: ` check cookie VALUE` (HAProxy takes `check` twice when a health check adds its own). */
-function cookieOptions(s: Service, serverName: string): string {
-  return s.sticky && s.mode === 'http' ? ` check cookie ${stickyCookie(serverName)}` : '';
+/**
+ * marathon-lb's words for a sticky server: ` check cookie VALUE` (HAProxy takes `check` twice when
+ * a health check adds its own); no `check` for a server that must not be checked (Server.unchecked).
+ */
+function cookieOptions(s: Service, serverName: string, unchecked?: true): string {
+  if (!s.sticky || s.mode !== 'http') return '';
+  return `${unchecked ? '' : ' check'} cookie ${stickyCookie(serverName)}`;
 }
 
 /** A placeholder the runtime API can turn into a server without a reload. */

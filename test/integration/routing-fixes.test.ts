@@ -7,7 +7,7 @@ import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MarathonApp } from '../../src/marathon/types.js';
 import { type Backend, type BackendOptions, type BackendReply, startBackend, stopAll } from '../helpers/backends.js';
-import { app, task, withLabels, withPortDefinitions, withTasks } from '../helpers/builders.js';
+import { app, task, withHealthChecks, withLabels, withPortDefinitions, withTasks } from '../helpers/builders.js';
 import { checkRendered, retryWhilePortTaken, type RunningHaproxy, startHaproxy } from '../helpers/haproxy.js';
 import { jsonOf, replyOf, request, type RequestOptions, servedBy } from '../helpers/http.js';
 import { boundPorts, freeLbAndServicePorts, type LbPorts, renderApps } from '../helpers/lb.js';
@@ -436,4 +436,38 @@ describe('HAPROXY_0_STICKY: the cookie marathon-lb issued keeps its server after
     const cookie = `mesosphere_server_id=${createHash('sha1').update(`127_0_0_1_${b.port}`).digest('hex').slice(0, 10)}`;
     for (let i = 0; i < 4; i++) expect(await servedBy({ ...viaHttp(lb, 'sticky.test'), headers: { cookie } })).toBe(b.name);
   });
+});
+
+describe('HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX with a task of the version before that port existed', () => {
+  it('the task without the port is served unchecked (its serving port answers 503 to the check path): both tasks get traffic, with one warning', async () => {
+    const [fresh, freshHealth, old] = [await backend('fresh'), await backend('fresh-health'), await backend('old', { replies: { '/health': { status: 503 } } })];
+    const dir = join(root, 'check-port');
+    mkdirSync(dir);
+    const lb = await retryWhilePortTaken(async () => {
+      const { ports, service: [servicePort] } = await freeLbAndServicePorts(1);
+      const checked = app(
+        '/checked',
+        withPortDefinitions((servicePort as number) + 1, (servicePort as number) + 2),
+        withLabels({ HAPROXY_GROUP: 'external', HAPROXY_0_PORT: String(servicePort), HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_MODE: 'http', HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1', HAPROXY_1_ENABLED: 'false' }),
+        withHealthChecks({ protocol: 'HTTP', path: '/health', portIndex: 1, intervalSeconds: 1, maxConsecutiveFailures: 0 }),
+        withTasks(task('127.0.0.1', [fresh.port, freshHealth.port]), task('127.0.0.1', [old.port])),
+      );
+      const rendered = await renderApps(dir, [checked], ports, ['--group', 'external']);
+      const check = await checkRendered(dir);
+      if (!check.ok) throw new Error(`haproxy -c: ${check.output}`);
+      const haproxy = await startHaproxy(join(dir, 'haproxy.cfg'), { masterSocket: join(dir, 'master.sock'), ports: boundPorts(ports, [servicePort as number]) });
+      running.push(haproxy);
+      return { rendered, servicePort: servicePort as number };
+    });
+    expect(lb.rendered.run.stderr).toMatch(/warning: W_CHECK_PORT_MISSING: app \/checked HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: 1 task has no port at the health-check port index: served on port 0 without a health check/);
+    expect(lb.rendered.config).toMatch(new RegExp(`server 127_0_0_1_${fresh.port} 127\\.0\\.0\\.1:${fresh.port} id \\d+ check .*port ${freshHealth.port}\\n`));
+    expect(lb.rendered.config).toMatch(new RegExp(`server 127_0_0_1_${old.port} 127\\.0\\.0\\.1:${old.port} id \\d+\\n`));
+    // Checks every second, one failure marks a server down: give them three.
+    await new Promise((r) => setTimeout(r, 3000));
+    const served = new Set<string>();
+    for (let i = 0; i < 20; i++) served.add(await servedBy({ port: lb.servicePort }));
+    expect([...served].sort()).toEqual(['fresh', 'old']);
+    expect(freshHealth.requests.some((r) => r.path === '/health')).toBe(true);
+    expect(old.requests.some((r) => r.path === '/health')).toBe(false);
+  }, 30_000);
 });

@@ -68,6 +68,10 @@ describe('liveAfterReload', () => {
     expect([a1, { ...a2, state: 'drain' as const }].map(serverWeight)).toEqual([1, 0]);
   });
 
+  it('a task served unchecked has an unchecked slot', () => {
+    expect(liveAfterReload(model(service('web', [{ ...a1, unchecked: true }])), 1).get('web')).toEqual([slotOf(a1, { unchecked: true }), spare(1)]);
+  });
+
   it('planning the same model against it changes nothing', () => {
     const m = model(service('web', [a1, { ...a2, state: 'drain', checkPort: 9 }]));
     const p = runtimePlan(planServerChanges(liveAfterReload(m, 2), m));
@@ -339,6 +343,9 @@ describe('planServerChanges', () => {
     ['more new servers than spare slots', twoPlusTwo(), model(service('web', [a1, a2, a3, a4, server('10.0.0.5', 31000)])), 'no free server slot in web (3 new, 2 free)'],
     ['no spare slots at all', liveAfterReload(model(service('web', [a1])), 0), model(service('web', [a1, a2])), 'no free server slot in web (1 new, 0 free)'],
     ['a new backend', liveAfterReload(model(service('web', [a1])), 4), model(service('api', [a2]), service('web', [a1])), 'backend api is new'],
+    ['a new task served unchecked (its check port missing): spare slots are checked', liveAfterReload(model(service('web', [a1])), 4), model(service('web', [a1, { ...a2, unchecked: true }])), `web/${a2.name} is served without a health check now`],
+    ['a task on an unchecked line replaced by a checked one at the same address', liveAfterReload(model(service('web', [a1, { ...a2, unchecked: true }])), 4), model(service('web', [a1, a2])), `web/${a2.name} is served with a health check now`],
+    ['the only free slot is an unchecked line: a checked task does not take it', new Map([['web', [slotOf(a1), slotOf(a2, { state: 'maint', unchecked: true })]]]), model(service('web', [a1, a3])), 'no free server slot in web (1 new, 0 free)'],
   ])('reload: %s', (_name, live, next, reason) => {
     const before = structuredClone(live);
     expect(planServerChanges(live, next)).toEqual({ kind: 'reload', reason });
@@ -349,6 +356,7 @@ describe('planServerChanges', () => {
     ['more new servers than spare slots: the ready ones that fit, the old ones drain', twoPlusTwo(), model(service('web', [{ ...a1, state: 'drain' }, { ...a2, state: 'drain' }, a3, a4, server('10.0.0.5', 31000)])), ['10.0.0.3:31000', '10.0.0.4:31000'], 'servers +2 -0 ~2'],
     ['the old ones gone, no spare slot: they leave, the new ones take their slots', liveAfterReload(model(service('web', [a1, a2])), 0), model(service('web', [a3, a4, server('10.0.0.5', 31000)])), ['10.0.0.3:31000', '10.0.0.4:31000'], 'servers +2 -2 ~0'],
     ['a new backend is left for the reload', liveAfterReload(model(service('web', [a1])), 4), model(service('api', [a2]), service('web', [a1, a3])), ['10.0.0.1:31000', '10.0.0.3:31000'], 'servers +1 -0 ~0'],
+    ['a task served unchecked is left for the reload; a checked one takes a slot', liveAfterReload(model(service('web', [a1])), 4), model(service('web', [a1, { ...a2, unchecked: true }, a3])), ['10.0.0.1:31000', '10.0.0.3:31000'], 'servers +1 -0 ~0'],
   ])('bestEffort (a reload waits): %s', (_name, live, next, ready, summary) => {
     const p = runtimePlan(planServerChanges(live, next, { bestEffort: true }));
     expect(p.summary).toBe(summary);

@@ -439,6 +439,17 @@ describe('renderConfig: healthCheckPortIndex', () => {
     expect(section(r.config, `backend web_${12000 + served}`)).toContain(`# check port index: ${expected}.`);
   });
 
+  it('a task without the check port index is served unchecked, sticky too (no `check` before its cookie)', () => {
+    const a = app('/web', withPortDefinitions(12000, 12001), withLabels({ HAPROXY_0_MODE: 'http', HAPROXY_0_STICKY: 'true', HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1', HAPROXY_1_ENABLED: 'false' }), withHealthChecks({ protocol: 'HTTP', path: '/h', portIndex: 1 }), withTasks(task('10.0.0.1', [31000, 31001]), task('10.0.0.2', [31000])));
+    const { model, warnings } = buildModel([a], { groups: ['*'] });
+    expect(warnings).toEqual([{ code: 'W_CHECK_PORT_MISSING', appId: '/web', label: 'HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX', message: '1 task has no port at the health-check port index: served on port 0 without a health check' }]);
+    const servers = section(renderConfig(model, templates, options()).config, 'backend web_12000').filter((l) => l.startsWith('server 10_'));
+    expect(servers).toEqual([
+      expect.stringMatching(/^server 10_0_0_1_31000 10\.0\.0\.1:31000 id \d+ check cookie \w+ check inter 60s fall 4 port 31001$/),
+      expect.stringMatching(/^server 10_0_0_2_31000 10\.0\.0\.2:31000 id \d+ cookie \w+$/),
+    ]);
+  });
+
   it('an operator template (--templates DIR) of the check options sees it too', () => {
     const overrides = new Map([['HAPROXY_BACKEND_TCP_HEALTHCHECK_OPTIONS', { source: '  # check on port index {{healthCheckPortIndex}}\n', format: 'handlebars' as const, origin: 'dir/HAPROXY_BACKEND_TCP_HEALTHCHECK_OPTIONS.hbs' }]]);
     const a = app('/web', withPortDefinitions(12000, 12001), withLabels({ HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: '1', HAPROXY_1_ENABLED: 'false' }), withHealthChecks({ protocol: 'TCP', portIndex: 1 }), withTasks(task('10.0.0.1', [31000, 31001])));
