@@ -77,7 +77,7 @@ export function authHint(status: number | undefined): string {
 
 const AUTH_HINTS: Record<number, string> = {
   401: ' (credentials missing or refused: --marathon-auth-credential-file, --auth-credentials, or --dcos-token-file on DC/OS)',
-  403: ' (these credentials may not read apps)',
+  403: ' (these credentials are refused this request: mlb-ts reads /v2/apps, and /v2/events with --sse)',
 };
 
 /**

@@ -9,7 +9,7 @@ import { errorLine } from '../../../src/errors.js';
 import { fakeHost } from '../../helpers/dns.js';
 import { rejection } from '../../helpers/models.js';
 import { type AppInput, FakeMarathon } from '../../../src/demo/fake-marathon.js';
-import { APPS_PATH, fetchApps, fetchAppsText, isHttpUrl, type MarathonSource } from '../../../src/marathon/client.js';
+import { APPS_PATH, authHint, fetchApps, fetchAppsText, isHttpUrl, type MarathonSource } from '../../../src/marathon/client.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mlb-ts-client-'));
 
@@ -340,5 +340,15 @@ describe('fetchApps', () => {
   it('a body that starts like JSON but is not → E_INPUT_NOT_JSON', async () => {
     const truncated = await canned(200, '{"apps": [');
     expect((await rejection(fetchApps({ urls: [truncated.url] }))).code).toBe('E_INPUT_NOT_JSON');
+  });
+});
+
+describe('authHint', () => {
+  it.each([
+    [401, /--marathon-auth-credential-file, --auth-credentials, or --dcos-token-file/],
+    [403, /\/v2\/apps, and \/v2\/events with --sse/],
+    [500, /^$/],
+  ])('HTTP %i: %s', (status, hint) => {
+    expect(authHint(status)).toMatch(hint);
   });
 });
