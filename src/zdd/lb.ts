@@ -74,9 +74,14 @@ export function parseStatsCsv(text: string, source: string): StatRow[] {
   return rows;
 }
 
-/** Sessions on the servers that point at any of `addrs`, and which servers those are (`backend/server`). */
+/** Whether a stats row is one of a task's servers: by its address (`ip:port`), or by its name where the stats show no address. */
+function isTaskRow(r: StatRow, keys: ReadonlySet<string>): boolean {
+  return r.addr !== undefined ? keys.has(r.addr) : keys.has(r.server);
+}
+
+/** Sessions on the servers that are any of `addrs` (see taskAddresses), and which servers those are (`backend/server`). */
 export function sessionsOn(rows: readonly StatRow[], addrs: ReadonlySet<string>): { sessions: number; servers: string[] } {
-  const hits = rows.filter((r) => r.addr !== undefined && addrs.has(r.addr));
+  const hits = rows.filter((r) => isTaskRow(r, addrs));
   return { sessions: hits.reduce((n, r) => n + r.scur, 0), servers: hits.map((r) => `${r.proxy}/${r.server}`) };
 }
 
@@ -119,7 +124,7 @@ export interface ServerRef {
  */
 export function drainable(rows: readonly StatRow[], addrs: ReadonlySet<string>): ServerRef[] {
   return rows
-    .filter((r) => r.addr !== undefined && addrs.has(r.addr) && !r.old && !/^(MAINT|DRAIN)/.test(r.status))
+    .filter((r) => isTaskRow(r, addrs) && !r.old && !/^(MAINT|DRAIN)/.test(r.status))
     .map((r) => ({ server: `${r.proxy}/${r.server}`, ...(r.worker !== undefined ? { worker: r.worker } : {}) }));
 }
 

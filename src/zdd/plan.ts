@@ -478,7 +478,9 @@ export function scheduleOf(fromCount: number, toStart: number, target: number, s
 /**
  * Task id → the `ip:port` addresses HAProxy has for it (one per load-balanced port), as the
  * load balancer's own model builds them, so the stats rows of a task can be found by address
- * (slot names change as the runtime API reuses spare slots; addresses don't).
+ * (slot names change as the runtime API reuses spare slots; addresses don't); and its server
+ * names (marathon-lb's, which mlb-ts keeps), for a stats page that shows no addresses (one
+ * without `stats show-legends`, such as marathon-lb's).
  */
 export function taskAddresses(apps: readonly MarathonApp[], resolveHost?: (host: string) => string | undefined): Map<string, Set<string>> {
   const { model } = buildModel(apps, { groups: ['*'], ...(resolveHost ? { resolveHost } : {}) });
@@ -486,7 +488,7 @@ export function taskAddresses(apps: readonly MarathonApp[], resolveHost?: (host:
   for (const s of model.services) {
     for (const sv of s.servers) {
       const set = out.get(sv.taskId) ?? new Set<string>();
-      set.add(`${sv.ip}:${sv.port}`);
+      set.add(`${sv.ip}:${sv.port}`).add(sv.name);
       out.set(sv.taskId, set);
     }
   }

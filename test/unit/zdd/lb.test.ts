@@ -35,6 +35,15 @@ describe('HAProxy stats CSV', () => {
     expect(sessionsOn(parseStatsCsv(STATS, 'x'), new Set(addrs))).toEqual({ sessions, servers });
   });
 
+  it('a stats page that shows no addresses (no `stats show-legends`, as marathon-lb\'s): the task\'s servers found by name', () => {
+    const rows = parseStatsCsv(STATS, 'x').map(({ addr: _, ...r }) => r);
+    const keys = new Set(['127.0.0.1:31000', 'a_127_0_0_1_31000']);
+    expect(sessionsOn(rows, keys)).toEqual({ sessions: 2, servers: ['shop_8080/a_127_0_0_1_31000'] });
+    expect(drainable(rows, keys)).toEqual([{ server: 'shop_8080/a_127_0_0_1_31000' }]);
+    // With addresses shown, the address decides: a name alone does not match another address.
+    expect(sessionsOn(parseStatsCsv(STATS, 'x'), new Set(['a_127_0_0_1_31000']))).toEqual({ sessions: 0, servers: [] });
+  });
+
   it('drains only servers still in rotation (not draining, not in maintenance)', () => {
     const rows = parseStatsCsv(STATS, 'x');
     expect(drainable(rows, new Set(['127.0.0.1:31000', '127.0.0.1:31002', '127.0.0.1:1']))).toEqual([{ server: 'shop_8080/a_127_0_0_1_31000' }]);

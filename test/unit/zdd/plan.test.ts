@@ -551,12 +551,12 @@ describe('dry run', () => {
 });
 
 describe('taskAddresses', () => {
-  it('maps each task to the ip:port HAProxy has for it, whatever its group', () => {
+  it('maps each task to the ip:port HAProxy has for it and its server names, whatever its group', () => {
     const a = app('/web', withPortDefinitions(10000, 10001), withLabels({ HAPROXY_GROUP: 'internal' }), withTasks(task('10.0.0.7', [31000, 31001], withTaskId('web.1')), task('agent-2', [31005, 31006], withTaskId('web.2'))));
     const addrs = taskAddresses([a], (h) => (h === 'agent-2' ? '10.0.0.8' : undefined));
     expect(Object.fromEntries([...addrs].map(([k, v]) => [k, [...v].sort()]))).toEqual({
-      'web.1': ['10.0.0.7:31000', '10.0.0.7:31001'],
-      'web.2': ['10.0.0.8:31005', '10.0.0.8:31006'],
+      'web.1': ['10.0.0.7:31000', '10.0.0.7:31001', '10_0_0_7_31000', '10_0_0_7_31001'],
+      'web.2': ['10.0.0.8:31005', '10.0.0.8:31006', 'agent-2_10_0_0_8_31005', 'agent-2_10_0_0_8_31006'],
     });
   });
 });
