@@ -177,42 +177,48 @@ class Deploy {
       }
       const action = nextAction(this.shift, apps);
       if (action.kind === 'wait') this.waited();
-      else this.waitingSince = undefined;
       if (action.kind === 'done') {
         this.note(action.reason);
         return this.tally;
       }
-      await this.perform(action, apps);
+      if (await this.perform(action, apps)) this.waitingSince = undefined;
     }
   }
 
-  private async perform(action: Exclude<Action, { kind: 'done' }>, apps: MarathonApp[]): Promise<void> {
+  /** Performs one action; whether it got anywhere (a wait, or a write Marathon refused while a deployment holds the app, does not). */
+  private async perform(action: Exclude<Action, { kind: 'done' }>, apps: MarathonApp[]): Promise<boolean> {
     switch (action.kind) {
       case 'wait':
         this.note(action.reason);
-        return pause(this.opts.pollMs, this.opts.signal);
+        await pause(this.opts.pollMs, this.opts.signal);
+        return false;
       case 'kill':
         return this.drainAndKill(action.appId, action.taskIds, action.reason, apps);
       case 'scale': {
         const r = await scaleApp(this.opts.source, action.appId, action.instances);
-        if (await this.lockedRetry(r, action.appId)) return;
+        if (await this.lockedRetry(r, action.appId)) return false;
         this.tally.scaled++;
         this.note(`scaled ${action.appId} to ${action.instances} (${action.reason})`);
-        return pause(this.opts.stepDelayMs, this.opts.signal);
+        await pause(this.opts.stepDelayMs, this.opts.signal);
+        return true;
       }
       case 'delete': {
         const r = await deleteApp(this.opts.source, action.appId);
-        if (await this.lockedRetry(r, action.appId)) return;
+        if (await this.lockedRetry(r, action.appId)) return false;
         this.tally.deleted.push(action.appId);
         this.note(`deleted ${action.appId} (${action.reason})`);
-        return;
+        return true;
       }
     }
   }
 
-  /** True (after a pause) when a deployment held the app and the step must be tried again. */
+  /**
+   * True (after a pause) when a deployment held the app (HTTP 409) and the step must be tried
+   * again. Such retries are a wait: --max-wait bounds them.
+   */
   private async lockedRetry(r: WriteResult, appId: string): Promise<boolean> {
     if (r !== 'locked') return false;
+    this.waited();
     this.note(`${appId} is locked by a Marathon deployment; trying again`);
     await pause(this.opts.pollMs, this.opts.signal);
     return true;
@@ -298,8 +304,9 @@ class Deploy {
    * --pre-kill-hook runs on them, then they are killed. What was drained for a kill that did
    * not happen (a failed hook, an abort) goes back into rotation.
    */
-  private async drainAndKill(appId: string, taskIds: string[], reason: string, apps: MarathonApp[]): Promise<void> {
+  private async drainAndKill(appId: string, taskIds: string[], reason: string, apps: MarathonApp[]): Promise<boolean> {
     const drained = new Map<string, Drained[]>();
+    let progressed = false;
     try {
       const how = new Map<string, string>();
       if (this.opts.lbs.length > 0) {
@@ -317,7 +324,10 @@ class Deploy {
       for (const id of taskIds) {
         this.checkAbort();
         const r = await killTask(this.opts.source, appId, id);
+        // Still running (a deployment holds the app): what was drained for it goes back, and the kill is tried again.
+        if (await this.lockedRetry(r, appId)) return progressed;
         drained.delete(id);
+        progressed = true;
         if (r === 'gone') {
           this.note(`${id} of ${appId} was already gone`);
           continue;
@@ -325,6 +335,7 @@ class Deploy {
         this.tally.killed++;
         this.note(`killed ${id} of ${appId}: ${how.get(id) ?? 'no load balancer to watch'} (${reason})`);
       }
+      return progressed;
     } finally {
       const left = [...drained.values()].flat();
       if (left.length > 0) await this.undrain(left);

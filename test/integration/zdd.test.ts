@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -379,6 +381,29 @@ describe('mlb-ts zdd: plans and half-done deploys', () => {
     expect(allHealthy(fm, '/shop-blue', 3)).toBe(true);
   }, 60_000);
 
+  it.each<[string, (method: string, path: string) => boolean, boolean]>([
+    ['every kill of an old task', (method, path) => method === 'DELETE' && path.startsWith('/v2/apps/shop-blue/tasks/'), true],
+    ['every scale of the new app', (method, path) => method === 'PUT' && path.startsWith('/v2/apps/shop-green'), false],
+  ])('Marathon answering 409 (a deployment holds the app) to %s: retried each poll, then --max-wait ends it with exit 1', async (_, refuse, noKill) => {
+    const fm = await fakeWith([blueApp(bindPort, {}, 2)]);
+    await fm.waitFor((f) => allHealthy(f, '/shop-blue', 2), 10_000);
+    const proxy = await refusingProxy(fm.url, refuse);
+    try {
+      const t0 = Date.now();
+      const run = await runCli(['zdd', '-m', proxy.url, '--json', writeDefinition('v409.json', 1), '--poll-interval', '0.1', '--step-delay', '0', '--max-wait', '2']);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/is locked by a Marathon deployment; trying again/);
+      expect(run.stderr).toMatch(/mlb-ts: E_ZDD: timed out: waited more than --max-wait 2 s \(last: \/shop-(blue|green) is locked by a Marathon deployment; trying again\)/);
+      if (noKill) expect(run.stderr).not.toMatch(/killed shop-blue/);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      // About one try per poll (0.1 s) for 2 s, not a loop as fast as Marathon answers.
+      expect(proxy.refused()).toBeGreaterThan(3);
+      expect(proxy.refused()).toBeLessThan(60);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
   it('a wait past --max-wait exits 1 saying how to go on; --resume then finishes it', async () => {
     const fm = await fakeWith([blueApp(bindPort, {}, 2)]);
     await fm.waitFor((f) => allHealthy(f, '/shop-blue', 2), 10_000);
@@ -489,3 +514,32 @@ describe('mlb-ts zdd: plans and half-done deploys', () => {
     expect(fm.app('/shop-blue')?.portDefinitions?.[0]?.port).toBe(MAIN_PORT);
   }, 60_000);
 });
+
+/** A proxy to `target` that answers 409 to the requests `refuse` picks (Marathon's "app locked by a deployment"). */
+async function refusingProxy(target: string, refuse: (method: string, path: string) => boolean): Promise<{ url: string; refused(): number; close(): Promise<void> }> {
+  let refused = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (refuse(req.method ?? 'GET', req.url ?? '/')) {
+        refused++;
+        res.writeHead(409, { 'content-type': 'application/json' }).end('{"message":"App is locked by one or more deployments."}');
+        return;
+      }
+      const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+      fetch(`${target}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers: { 'content-type': String(req.headers['content-type'] ?? 'application/json') }, ...(body ? { body } : {}) })
+        .then(async (r) => res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await r.arrayBuffer())))
+        .catch(() => res.writeHead(502).end());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    refused: () => refused,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
