@@ -66,7 +66,7 @@ export async function applyOnce(s: Settings, first: RenderResult, narrowing?: Na
   return { code: await reloadOnce(s, configPath, install), installed: result };
 }
 
-/** The wait before retry `attempt` (0-based) of a failed reload: 0.2 s doubling, at most 5 s (10 retries: about 26 s). */
+/** The wait before retry `attempt` (0-based) of a failed reload: 0.2 s doubling, at most 5 s (10 retries: 31.2 s). */
 export function reloadRetryPauseMs(attempt: number): number {
   return Math.min(5000, 200 * 2 ** attempt);
 }

@@ -1,7 +1,7 @@
 import type { MarathonApp, Task } from '../marathon/types.js';
 import { haproxyHealthCheck, isSafeCheckPath, modeFromHealthChecks, serviceCheckDef } from './health.js';
 import { APP_LABELS, type AppLabels, classifyLabel, PORT_LABELS, type PortLabels } from './labels/registry.js';
-import { isIpLiteral, isLayer7Balance, isUnspecifiedIp, labelText, LabelValueError, notTextProblem, parseAppId, unspecifiedAgentWhy, vhostsWithPort } from './labels/values.js';
+import { isBoolWord, isIpLiteral, isLayer7Balance, isUnspecifiedIp, labelText, LabelValueError, notTextProblem, parseAppId, unspecifiedAgentWhy, vhostsWithPort } from './labels/values.js';
 import { type AppNetworking, type AppPort, appNetworking, taskEndpoint } from './networking.js';
 import { assignServerIds, backendName, serverName } from './naming.js';
 import { assignServicePorts, cmp, portKey } from './service-ports.js';
@@ -292,6 +292,9 @@ function parsePortLabels(appId: string, portIndex: number, raws: PortRaw[], warn
       if (!(e instanceof LabelValueError)) throw e;
       warn('E_LABEL_INVALID', appId, `${JSON.stringify(raw)} ${e.message}; port ${portIndex} dropped`, name);
       return undefined;
+    }
+    if (PORT_LABELS[key].type === 'bool' && !isBoolWord(raw as string)) {
+      warn('W_LABEL_BOOLEAN', appId, `${JSON.stringify(raw)} is not one of marathon-lb's yes/no words (true, t, yes, y; false, f, no, n, 0): taken as false`, name);
     }
     if (key === 'vhost' && (raw as string).includes(':')) {
       const ported = vhostsWithPort(raw as string);

@@ -36,10 +36,18 @@ export function assertSingleLine(raw: string, allowHash = false): void {
 }
 
 const TRUE_WORDS = new Set(['true', 't', 'yes', 'y']);
+const FALSE_WORDS = new Set(['false', 'f', 'no', 'n', '0', '']);
 
+/** marathon-lb's yes/no: true for its true words, false for anything else. */
 export function parseBool(raw: string): boolean {
   assertSingleLine(raw);
   return TRUE_WORDS.has(raw.trim().toLowerCase());
+}
+
+/** Whether a yes/no label's value is a word either way: anything else (`ture`, `1`, `on`) is false too, which deserves a line. */
+export function isBoolWord(raw: string): boolean {
+  const w = raw.trim().toLowerCase();
+  return TRUE_WORDS.has(w) || FALSE_WORDS.has(w);
 }
 
 export function parseInteger(raw: string): number {

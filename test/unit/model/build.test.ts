@@ -65,7 +65,7 @@ describe('buildModel: one table row per label (LABELS.md)', () => {
     ['BALANCE', { HAPROXY_0_BALANCE: 'leastconn' }, { balance: 'leastconn' }],
     ['STICKY (http)', { HAPROXY_0_MODE: 'http', HAPROXY_0_STICKY: 'true' }, { sticky: true }],
     ['STICKY y', { HAPROXY_0_MODE: 'http', HAPROXY_0_STICKY: 'Y' }, { sticky: true }],
-    ['STICKY anything else is false', { HAPROXY_0_MODE: 'http', HAPROXY_0_STICKY: 'on' }, { sticky: false }],
+    ['STICKY no', { HAPROXY_0_MODE: 'http', HAPROXY_0_STICKY: 'no' }, { sticky: false }],
     ['REDIRECT_TO_HTTPS with a VHOST', { HAPROXY_0_VHOST: 'a.example.com', HAPROXY_0_REDIRECT_TO_HTTPS: 'true' }, { redirectToHttps: true }],
     ['REDIRECT_TO_HTTPS without a VHOST has nothing to redirect', { HAPROXY_0_MODE: 'http', HAPROXY_0_REDIRECT_TO_HTTPS: 'true' }, { redirectToHttps: false }],
     ['USE_HSTS', { HAPROXY_0_MODE: 'http', HAPROXY_0_USE_HSTS: 'yes' }, { useHsts: true }],
@@ -235,6 +235,24 @@ describe('buildModel: selection', () => {
   ])('ENABLED %s → served: %s', (_name, value, strictMode, served) => {
     const labels: Record<string, string> = value === undefined ? {} : { HAPROXY_0_ENABLED: value };
     expect(build([web(labels)], { strictMode }).model.services.length).toBe(served ? 1 : 0);
+  });
+
+  it.each<[string, boolean, boolean]>([
+    ['true', true, false],
+    [' Yes ', true, false],
+    ['T', true, false],
+    ['false', false, false],
+    ['No', false, false],
+    ['0', false, false],
+    ['', false, false],
+    ['maybe', false, true],
+    ['ture', false, true],
+    ['1', false, true],
+    ['on', false, true],
+  ])('a yes/no label %j: %s, with a W_LABEL_BOOLEAN line: %s', (value, sticky, said) => {
+    const { model, warnings } = build([web({ HAPROXY_0_MODE: 'http', HAPROXY_0_STICKY: value })]);
+    expect(model.services.map((s) => s.sticky)).toEqual([sticky]);
+    expect(warnings).toEqual(said ? [{ code: 'W_LABEL_BOOLEAN', appId: '/web', label: 'HAPROXY_0_STICKY', message: `${JSON.stringify(value)} is not one of marathon-lb's yes/no words (true, t, yes, y; false, f, no, n, 0): taken as false` }] : []);
   });
 
   it('ENABLED per port', () => {
