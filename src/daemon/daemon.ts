@@ -591,7 +591,13 @@ export class Daemon {
       let blamed: BlamedPorts = reload && round < MAX_NARROWING_ROUNDS ? await this.unbindablePorts(result) : new Map();
       if (blamed.size === 0) {
         try {
-          result = await this.installValid(doc, result);
+          const validated = await this.installValid(doc, result);
+          // Narrowed (ports HAProxy refused left out): the reload's change is the one it makes now.
+          if (validated !== result && this.applied && !force && !drifted) {
+            why = describeDiff(diffModels(this.applied.model, validated.model));
+            reloadReason = { ...reloadReason, why };
+          }
+          result = validated;
         } catch (e) {
           // Not installed (the directory read-only, the disk full, a config HAProxy refuses with
           // no app to blame): as for a failed reload, the running services still get their server changes.

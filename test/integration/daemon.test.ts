@@ -416,6 +416,9 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     expect(dropped.label).toBe('HAPROXY_0_BACKEND_HEAD');
     expect(d.logsMatching((l) => l.level === 'error' && l.app !== undefined && l.app !== '/bad', mark)).toEqual([]);
     await fake.settled(5000);
+    // The reload says the change it made: /good added, not /bad, which was left out before it.
+    const reload = await d.waitForLog((l) => isReloadDone(l) && String(l.change).includes('good_'), 10_000, mark);
+    expect(String(reload.change)).not.toContain('bad_');
     const goodTask = fake.tasks('/good')[0] as Task;
     await eventually(async () => serversOf(await d.config(), 'good_').includes(taskAddress(goodTask)), 5000, '/good installed with its task');
     const config = await d.config();
