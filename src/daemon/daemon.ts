@@ -13,7 +13,7 @@ import { removeStaleTemps } from '../io/files.js';
 import { loadTemplateSet } from '../io/templates.js';
 import { fetchAppsText, isHttpUrl, parseAppsDocument, type RawApps } from '../marathon/client.js';
 import { backoffMs, MarathonEventStream } from '../marathon/events.js';
-import type { AppsDocument, MarathonApp } from '../marathon/types.js';
+import type { AppsDocument, Labels, MarathonApp } from '../marathon/types.js';
 import { assignedServicePorts, portKey } from '../model/service-ports.js';
 import { readServicePorts, servicePortsPathOf, writeServicePorts } from '../io/service-ports-file.js';
 import { warningLine, type LbModel } from '../model/types.js';
@@ -133,6 +133,13 @@ export class Daemon {
    * periodic resync or SIGHUP tries them again.
    */
   private readonly heldBack = new Map<string, { definition: string; ports: Set<number> }>();
+  /**
+   * Apps served with the labels they had (`labels`) because HAProxy refuses their new ones
+   * (`refused`, as JSON): until the app's labels change again; a periodic resync or SIGHUP
+   * tries the new ones again (retryingKept).
+   */
+  private readonly keptLabels = new Map<string, { labels: Labels; refused: string }>();
+  private retryingKept = false;
   /** The apps document (as fetched) and the templates' signature behind the applied config. */
   private appliedInput: { bytes: Buffer; source: string; templates: string } | undefined;
   private readonly source: ReturnType<typeof marathonSourceOf>;
@@ -529,8 +536,9 @@ export class Daemon {
    * last run (service-ports.json beside the config, written by recordApplied), so they
    * survive a restart too.
    */
-  private async render(doc: AppsDocument, withVips = false, dropped?: ReadonlySet<string>): Promise<RenderResult> {
+  private async render(given: AppsDocument, withVips = false, dropped?: ReadonlySet<string>, asGiven = false): Promise<RenderResult> {
     const t0 = performance.now();
+    const doc = asGiven ? given : this.withKeptLabels(given);
     const resolveHost = await this.resolver.resolveAll(agentHosts(doc.apps));
     if (withVips) this.ipvs?.enqueue(doc, resolveHost, this.s.maxBackoff * 1000);
     const droppedPorts = this.heldBack.size > 0 || dropped ? new Set([...this.heldBackPorts(), ...(dropped ?? [])]) : undefined;
@@ -645,8 +653,9 @@ export class Daemon {
 
   /** Held-back apps come back when their definition changed (or they are gone), and all on a periodic resync or SIGHUP. */
   private releaseHeldBack(doc: AppsDocument, triggers: Trigger[]): void {
-    if (this.heldBack.size === 0) return;
     const all = triggers.includes('periodic_resync') || triggers.includes('sighup');
+    this.retryingKept = all && this.keptLabels.size > 0;
+    if (this.heldBack.size === 0) return;
     const apps = new Map(doc.apps.map((a) => [a.id, a]));
     for (const [id, held] of this.heldBack) {
       const app = apps.get(id);
@@ -654,6 +663,24 @@ export class Daemon {
       this.heldBack.delete(id);
       if (app) this.log.info({ app: id }, `app ${id}: trying it again (${all ? 'full resync' : 'its definition changed'})`);
     }
+  }
+
+  /** `doc` with the kept apps' labels (see keptLabels); an app whose labels changed since is no longer kept. */
+  private withKeptLabels(doc: AppsDocument): AppsDocument {
+    if (this.keptLabels.size === 0 || this.retryingKept) return doc;
+    let changed = false;
+    const apps = doc.apps.map((a) => {
+      const kept = this.keptLabels.get(a.id);
+      if (!kept) return a;
+      if (JSON.stringify(a.labels ?? {}) !== kept.refused) {
+        this.keptLabels.delete(a.id);
+        return a;
+      }
+      changed = true;
+      return { ...a, labels: kept.labels };
+    });
+    for (const id of this.keptLabels.keys()) if (!doc.apps.some((a) => a.id === id)) this.keptLabels.delete(id);
+    return changed ? { apps } : doc;
   }
 
   /** The held-back app ports, as portKeys. */
@@ -919,8 +946,8 @@ export class Daemon {
     }
   }
 
-  private async validate(doc: AppsDocument, dropped?: ReadonlySet<string>): Promise<{ result: RenderResult; validation: Validation }> {
-    const result = await this.render(doc, false, dropped);
+  private async validate(doc: AppsDocument, dropped?: ReadonlySet<string>, asGiven = false): Promise<{ result: RenderResult; validation: Validation }> {
+    const result = await this.render(doc, false, dropped, asGiven);
     const validation = await validateSet(result.files, dirname(this.configPath), this.s.haproxyBin, stateFileOf(this.configPath), this.stopping.signal);
     return { result, validation };
   }
@@ -943,7 +970,43 @@ export class Daemon {
       this.templates = changed;
     }
     if (!none.validation.ok) throw refusedWithoutApps(none.validation);
-    return dropBrokenPorts(doc.apps, first, error, (dropped) => this.validate(doc, dropped), (p) => this.logDroppedPort(p, 'E_HAPROXY_INVALID'));
+    const dropped: DroppedPort[] = [];
+    const narrowed = await dropBrokenPorts(doc.apps, first, error, (ports) => this.validate(doc, ports), (p) => dropped.push(p));
+    const kept = await this.withPreviousLabels(doc, dropped);
+    for (const p of dropped) {
+      if (kept?.apps.has(p.appId)) this.log.error({ code: 'E_HAPROXY_INVALID', app: p.appId, port: p.portIndex, ...(p.label ? { label: p.label } : {}) }, `app ${p.appId} port ${p.portIndex}: its new labels are refused (${p.reason}); the app keeps the labels it runs with until they change`);
+      else this.logDroppedPort(p, 'E_HAPROXY_INVALID');
+    }
+    return kept?.result ?? narrowed;
+  }
+
+  /**
+   * The apps whose ports HAProxy refuses, when the running config serves them, rendered with the
+   * labels they had there (their tasks as they are now): a label change with a mistake in it
+   * leaves the app served as before, as marathon-lb keeps its whole last config, instead of
+   * taking it out of the load balancer. Undefined when there is no such app, or HAProxy refuses
+   * that too (the ports are then dropped).
+   */
+  private async withPreviousLabels(doc: AppsDocument, dropped: DroppedPort[]): Promise<{ result: RenderResult; apps: Set<string> } | undefined> {
+    const applied = this.applied;
+    const input = this.appliedInput;
+    if (!applied || !input || dropped.length === 0) return undefined;
+    const running = new Set(portKeysOf(applied.model));
+    const appliedDoc = parseAppsDocument(input.bytes, input.source, { slim: true });
+    const labelsBefore = (id: string) => this.keptLabels.get(id)?.labels ?? appliedDoc.apps.find((a) => a.id === id)?.labels;
+    const now = new Map(doc.apps.map((a) => [a.id, a]));
+    const previous = new Map<string, Labels>();
+    for (const p of dropped) {
+      const was = labelsBefore(p.appId);
+      if (running.has(portKey(p.appId, p.portIndex)) && was && JSON.stringify(was) !== JSON.stringify(now.get(p.appId)?.labels ?? {})) previous.set(p.appId, was);
+    }
+    if (previous.size === 0) return undefined;
+    const withOld = { apps: doc.apps.map((a) => (previous.has(a.id) ? { ...a, labels: previous.get(a.id) } : a)) };
+    const still = new Set(dropped.filter((p) => !previous.has(p.appId)).map((p) => portKey(p.appId, p.portIndex)));
+    const checked = await this.validate(withOld, still, true);
+    if (!checked.validation.ok) return undefined;
+    for (const [id, labels] of previous) this.keptLabels.set(id, { labels, refused: JSON.stringify(now.get(id)?.labels ?? {}) });
+    return { result: checked.result, apps: new Set(previous.keys()) };
   }
 
   private logDroppedPort(p: DroppedPort, code: string): void {
