@@ -140,6 +140,8 @@ export class Daemon {
    */
   private readonly keptLabels = new Map<string, { labels: Labels; refused: string }>();
   private retryingKept = false;
+  /** The apps withPreviousLabels kept in the current sync. */
+  private readonly keptNow = new Set<string>();
   /** The apps document (as fetched) and the templates' signature behind the applied config. */
   private appliedInput: { bytes: Buffer; source: string; templates: string } | undefined;
   private readonly source: ReturnType<typeof marathonSourceOf>;
@@ -647,6 +649,7 @@ export class Daemon {
       live: liveAfterReload(result.model, this.s.spareSlots),
     };
     this.recordApplied(result, t0);
+    this.forgetKeptLabels(doc);
     if (!reload) this.log.info({ reason: trigger, change: why }, 'config installed');
     return true;
   }
@@ -655,6 +658,7 @@ export class Daemon {
   private releaseHeldBack(doc: AppsDocument, triggers: Trigger[]): void {
     const all = triggers.includes('periodic_resync') || triggers.includes('sighup');
     this.retryingKept = all && this.keptLabels.size > 0;
+    this.keptNow.clear();
     if (this.heldBack.size === 0) return;
     const apps = new Map(doc.apps.map((a) => [a.id, a]));
     for (const [id, held] of this.heldBack) {
@@ -665,22 +669,31 @@ export class Daemon {
     }
   }
 
-  /** `doc` with the kept apps' labels (see keptLabels); an app whose labels changed since is no longer kept. */
+  /** `doc` with the labels of the kept apps whose labels are still the refused ones (see keptLabels). Pure. */
   private withKeptLabels(doc: AppsDocument): AppsDocument {
     if (this.keptLabels.size === 0 || this.retryingKept) return doc;
     let changed = false;
     const apps = doc.apps.map((a) => {
       const kept = this.keptLabels.get(a.id);
-      if (!kept) return a;
-      if (JSON.stringify(a.labels ?? {}) !== kept.refused) {
-        this.keptLabels.delete(a.id);
-        return a;
-      }
+      if (!kept || JSON.stringify(a.labels ?? {}) !== kept.refused) return a;
       changed = true;
       return { ...a, labels: kept.labels };
     });
-    for (const id of this.keptLabels.keys()) if (!doc.apps.some((a) => a.id === id)) this.keptLabels.delete(id);
     return changed ? { apps } : doc;
+  }
+
+  /**
+   * After `doc` was applied: an app stays kept only while it is there with the refused labels, and,
+   * in a sync that tried the new labels again (retryingKept), only if they were refused again.
+   */
+  private forgetKeptLabels(doc: AppsDocument): void {
+    if (this.keptLabels.size === 0) return;
+    const apps = new Map(doc.apps.map((a) => [a.id, a]));
+    for (const [id, kept] of this.keptLabels) {
+      const app = apps.get(id);
+      const stays = app !== undefined && JSON.stringify(app.labels ?? {}) === kept.refused && (!this.retryingKept || this.keptNow.has(id));
+      if (!stays) this.keptLabels.delete(id);
+    }
   }
 
   /** The held-back app ports, as portKeys. */
@@ -953,7 +966,7 @@ export class Daemon {
   }
 
   private async withoutBrokenPorts(doc: AppsDocument, first: RenderResult, error: MlbError): Promise<RenderResult> {
-    const none = await this.validate({ apps: plainApps(this.s.groups) });
+    const none = await this.validate({ apps: plainApps(this.s.groups) }, undefined, true);
     const good = this.loaded?.templates;
     if (this.templates && good && this.templates.set !== good) {
       // The templates changed since the running config was loaded: if the same apps pass
@@ -1005,7 +1018,10 @@ export class Daemon {
     const still = new Set(dropped.filter((p) => !previous.has(p.appId)).map((p) => portKey(p.appId, p.portIndex)));
     const checked = await this.validate(withOld, still, true);
     if (!checked.validation.ok) return undefined;
-    for (const [id, labels] of previous) this.keptLabels.set(id, { labels, refused: JSON.stringify(now.get(id)?.labels ?? {}) });
+    for (const [id, labels] of previous) {
+      this.keptLabels.set(id, { labels, refused: JSON.stringify(now.get(id)?.labels ?? {}) });
+      this.keptNow.add(id);
+    }
     return { result: checked.result, apps: new Set(previous.keys()) };
   }
 

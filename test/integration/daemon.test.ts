@@ -438,32 +438,51 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     fake.removeApp('/good');
   }, 30_000);
 
-  it("a running app's label change HAProxy refuses: the app keeps the labels it runs with (still served), until its labels change again", async () => {
+  it("a running app's label changes HAProxy refuses: the app keeps the labels it runs with (still served), beside a new app that is dropped, through a second refused change, until its labels are fixed", async () => {
     await quiet();
-    const port = spare[spare.length - 3] as number;
+    const [port, brokenPort] = [spare[spare.length - 3] as number, spare[spare.length - 4] as number];
+    const labels = { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test' };
+    const refused = (word: string) => ({ ...labels, HAPROXY_0_BACKEND_HEAD: `\nbackend {{backend}}\n  balance {{balance}}\n  mode {{mode}}\n  ${word} on\n` });
     fake.addApp(servedApp('/keep', port, { HAPROXY_0_VHOST: 'keep.test' }));
     await fake.settled(8000);
     await eventually(async () => (await request({ port: d.ports.http, hostHeader: 'keep.test' })).status === 200, 10_000, '/keep served');
+    // A new app HAProxy refuses: dropped, and it must not take /keep's kept labels with it.
     let mark = d.mark();
-    const bad = '\nbackend {{backend}}\n  balance {{balance}}\n  mode {{mode}}\n  bogus-kept-directive on\n';
-    fake.updateApp('/keep', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test', HAPROXY_0_BACKEND_HEAD: bad } });
-    const kept = await d.waitForLog((l) => l.level === 'error' && l.app === '/keep', 10_000, mark);
-    expect(String(kept.msg)).toMatch(/its new labels are refused \(.*bogus-kept-directive.*\); the app keeps the labels it runs with until they change/);
-    await fake.settled(8000);
-    // The new version's tasks are served under the labels the app ran with.
-    const task = fake.tasks('/keep')[0] as Task;
-    await eventually(async () => serversOf(await d.config(), 'keep_').includes(taskAddress(task)), 10_000, "/keep's new task installed");
-    expect(d.installed()).not.toContain('bogus-kept-directive');
-    const load = await startLoad({ port: d.ports.http, hostHeader: 'keep.test', concurrency: 2, maxRequests: 40, maxSeconds: 5 }).done;
-    expect(load.failed, describeLoad(load)).toBe(0);
-    expect(d.logsMatching((l) => String(l.msg).includes('/keep port 0 dropped'), mark)).toEqual([]);
-    // Fixed: the new labels apply (a second host).
+    fake.addApp(servedApp('/broken', brokenPort, refused('bogus-broken-directive')));
+    await d.waitForLog((l) => l.level === 'error' && l.app === '/broken', 10_000, mark);
+    for (const word of ['bogus-kept-directive', 'bogus-again-directive']) {
+      mark = d.mark();
+      fake.updateApp('/keep', { labels: refused(word) });
+      const kept = await d.waitForLog((l) => l.level === 'error' && l.app === '/keep', 10_000, mark);
+      expect(String(kept.msg)).toMatch(new RegExp(`its new labels are refused \\(.*${word}.*\\); the app keeps the labels it runs with until they change`));
+      await fake.settled(8000);
+      // The new version's task is served under the labels the app ran with, sync after sync.
+      const task = fake.tasks('/keep')[0] as Task;
+      await eventually(async () => serversOf(await d.config(), 'keep_').includes(taskAddress(task)), 10_000, "/keep's new task installed");
+      await sleep(1500);
+      expect(d.installed()).not.toMatch(/bogus-(kept|again)-directive/);
+      const load = await startLoad({ port: d.ports.http, hostHeader: 'keep.test', concurrency: 2, maxRequests: 40, maxSeconds: 5 }).done;
+      expect(load.failed, describeLoad(load)).toBe(0);
+      expect(d.logsMatching((l) => String(l.msg).includes('/keep port 0 dropped'), mark)).toEqual([]);
+    }
+    // Removed (with a SIGHUP in the same sync), then created again with refused labels: a new app, dropped.
+    fake.removeApp('/keep');
+    d.signal('SIGHUP');
+    await eventually(async () => !(await d.config()).includes(`backend keep_${port}`), 10_000, '/keep removed');
     mark = d.mark();
-    fake.updateApp('/keep', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test,kept.test' } });
+    fake.addApp(servedApp('/keep', port, refused('bogus-readded-directive')));
+    const dropped = await d.waitForLog((l) => l.level === 'error' && l.app === '/keep', 10_000, mark);
+    expect(String(dropped.msg)).toMatch(/^app \/keep port 0 dropped: .*bogus-readded-directive/);
+    await fake.settled(8000);
+    await sleep(1000);
+    expect(await d.config()).not.toContain(`backend keep_${port}`);
+    // Fixed: the new labels apply (a second host).
+    fake.updateApp('/keep', { labels: { ...labels, HAPROXY_0_VHOST: 'keep.test,kept.test' } });
     await fake.settled(8000);
     await eventually(async () => (await request({ port: d.ports.http, hostHeader: 'kept.test' })).status === 200, 10_000, '/keep served on its new host');
     fake.removeApp('/keep');
-  }, 60_000);
+    fake.removeApp('/broken');
+  }, 90_000);
 
   it('SIGHUP resyncs, SIGUSR1 and /_mlb_signal/usr1 reload (new worker), SIGTERM exits 0 and stops its HAProxy', async () => {
     await quiet();
