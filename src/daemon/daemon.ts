@@ -16,6 +16,7 @@ import { backoffMs, MarathonEventStream } from '../marathon/events.js';
 import type { AppsDocument, Labels, MarathonApp } from '../marathon/types.js';
 import { assignedServicePorts, portKey } from '../model/service-ports.js';
 import { readServicePorts, servicePortsPathOf, writeServicePorts } from '../io/service-ports-file.js';
+import { type KeptLabels, keptLabelsContent, keptLabelsPathOf, readKeptLabels, writeKeptLabels } from '../io/kept-labels-file.js';
 import { warningLine, type LbModel } from '../model/types.js';
 import { describeDiff, diffModels, serviceSettings } from '../plan/diff.js';
 import { configSkeleton, type Live, liveAfterReload, mapCommands, planServerChanges } from '../plan/runtime.js';
@@ -138,7 +139,9 @@ export class Daemon {
    * (`refused`, as JSON): until the app's labels change again; a periodic resync or SIGHUP
    * tries the new ones again (retryingKept).
    */
-  private readonly keptLabels = new Map<string, { labels: Labels; refused: string }>();
+  private readonly keptLabels: Map<string, KeptLabels>;
+  /** kept-labels.json's content as last read or written. */
+  private keptContent: string;
   private retryingKept = false;
   /** The apps withPreviousLabels kept in the current sync. */
   private readonly keptNow = new Set<string>();
@@ -166,6 +169,23 @@ export class Daemon {
     if (persisted.error) this.log.warn({ file, err: persisted.error }, 'IP-per-task service ports file unreadable; ports are assigned afresh');
     else if (persisted.content !== undefined) this.log.debug({ file, ports: persisted.ports.size }, 'IP-per-task service ports from the last run');
     this.persistedPorts = persisted.ports;
+    const keptFile = keptLabelsPathOf(this.configPath);
+    const kept = readKeptLabels(keptFile);
+    if (kept.error) this.log.warn({ file: keptFile, err: kept.error }, 'kept labels file unreadable; apps whose new labels HAProxy refuses are dropped until fixed');
+    this.keptLabels = kept.kept;
+    this.keptContent = keptLabelsContent(kept.kept);
+  }
+
+  /** kept-labels.json brought up to date, when keptLabels changed since it was last read or written. */
+  private saveKeptLabels(): void {
+    const content = keptLabelsContent(this.keptLabels);
+    if (content === this.keptContent) return;
+    try {
+      writeKeptLabels(keptLabelsPathOf(this.configPath), this.keptLabels);
+      this.keptContent = content;
+    } catch (e) {
+      this.log.warn({ err: errorLine(e) }, 'cannot save the kept labels; a restarted daemon would drop those apps');
+    }
   }
 
   get streamConnected(): boolean {
@@ -592,6 +612,7 @@ export class Daemon {
     const nothingLeft = () => {
       if (!this.applied || !sameFiles(this.applied.files, result.files) || force || drifted) return false;
       this.logWarnings(result);
+      this.saveKeptLabels();
       this.log.info({ triggers }, 'nothing to apply once the rejected parts were dropped; the running config stays');
       return true;
     };
@@ -650,6 +671,7 @@ export class Daemon {
     };
     this.recordApplied(result, t0);
     this.forgetKeptLabels(doc);
+    this.saveKeptLabels();
     if (!reload) this.log.info({ reason: trigger, change: why }, 'config installed');
     return true;
   }

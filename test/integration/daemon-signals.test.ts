@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
 import { eventually, isReloadDone, type RunningDaemon, servedApp, sleep, startDaemon, waitGone } from '../helpers/daemon.js';
+import { request } from '../helpers/http.js';
 import { freePorts } from '../helpers/ports.js';
 
 /**
@@ -234,4 +235,35 @@ describe('mlb-ts --sse: SIGUSR1 while Marathon does not answer', () => {
       await fake.close().catch(() => undefined);
     }
   }, 30_000);
+});
+
+describe('mlb-ts --sse: an app kept on its running labels, across a restart', () => {
+  it('a daemon started again keeps serving the app whose new labels HAProxy refuses (kept-labels.json beside the config)', async () => {
+    const [port] = await freePorts(1);
+    const fake = await FakeMarathon.start({ apps: [servedApp('/keep', port as number, { HAPROXY_0_VHOST: 'keep.test' })] });
+    const files = mkdtempSync(join(tmpdir(), 'mlb-ts-kept-'));
+    const args = ['--haproxy-config', join(files, 'haproxy.cfg'), '--haproxy-socket', join(files, 'admin.sock'), '--master-socket', join(files, 'master.sock'), '--reload-interval', '0.5', '--debounce-ms', '20'];
+    let daemon: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      daemon = await startDaemon(fake.url, args);
+      const first = daemon;
+      await eventually(async () => (await request({ port: first.ports.http, hostHeader: 'keep.test' })).status === 200, 10_000, '/keep served');
+      const mark = first.mark();
+      fake.updateApp('/keep', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  mode {{mode}}\n  bogus-restart-directive on\n' } });
+      await first.waitForLog((l) => l.level === 'error' && l.app === '/keep' && String(l.msg).includes('keeps the labels it runs with'), 10_000, mark);
+      await fake.settled();
+      await eventually(async () => existsSync(join(files, 'kept-labels.json')), 5000, 'kept-labels.json written');
+      await first.stop();
+      daemon = await startDaemon(fake.url, args);
+      const second = daemon;
+      await eventually(async () => (await request({ port: second.ports.http, hostHeader: 'keep.test' })).status === 200, 10_000, '/keep served by the restarted daemon');
+      expect(second.logsMatching((l) => String(l.msg).includes('/keep port 0 dropped'))).toEqual([]);
+      expect(second.installed()).not.toContain('bogus-restart-directive');
+    } finally {
+      await daemon?.stop();
+      await fake.close();
+      rmSync(files, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
