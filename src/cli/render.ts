@@ -13,7 +13,7 @@ import { warningLine } from '../model/types.js';
 import { type Settings, stateFileOf } from '../settings.js';
 import { EMPTY_SERVER_STATE } from '../haproxy/server-state.js';
 import { vipOutputs } from './vips.js';
-import { say, setSayLevel } from '../io/say.js';
+import { say, sayLog, setSayLevel } from '../io/say.js';
 import { withPlaceholderCert } from '../io/self-signed.js';
 import { keepYoungGenerationSmall } from '../io/heap.js';
 
@@ -158,8 +158,8 @@ export async function oneShotCommand(given: Settings): Promise<number> {
  * Whether the table holds the VIPs now.
  */
 async function syncVipsOnce(s: Settings, configPath: string, result: RenderInputs): Promise<boolean> {
-  const [{ IpvsSync }, { createLogger }, { daemonMetrics }] = await Promise.all([import('../daemon/vips.js'), import('../daemon/log.js'), import('../daemon/metrics.js')]);
-  const sync = new IpvsSync(dirname(configPath), s.ipvsApplyCommand, createLogger(s.logLevel, process.stderr), daemonMetrics());
+  const [{ IpvsSync }, { daemonMetrics }] = await Promise.all([import('../daemon/vips.js'), import('../daemon/metrics.js')]);
+  const sync = new IpvsSync(dirname(configPath), s.ipvsApplyCommand, sayLog, daemonMetrics());
   try {
     return await sync.sync(result.doc, result.resolveHost);
   } catch (e) {

@@ -9,13 +9,19 @@ import { type VipModel } from '../model/vips.js';
 import { parseVipJson, renderIpvsDelta, renderIpvsRules, renderVipJson } from '../render/ipvs.js';
 import { vipOutputs } from '../cli/vips.js';
 import { backoffMs } from '../marathon/events.js';
-import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
 /** The model the kernel table was last brought to (vips.json form); see IpvsSync. */
 export const IPVS_APPLIED_FILE = 'ipvs.applied.json';
 /** The last delta, piped to --ipvs-apply-command; `render --out` never writes it. */
 const IPVS_DELTA_FILE = 'ipvs.delta';
+
+/** What IpvsSync logs through: the daemon's pino logger, or one-shot mode's stderr lines (sayLog). */
+export interface IpvsLog {
+  info(details: object, msg: string): void;
+  warn(details: object, msg: string): void;
+  error(details: object, msg: string): void;
+}
 
 /**
  * --ipvs (in the daemon, and once in one-shot mode): keeps ipvs.rules, vips.hosts and vips.json
@@ -53,7 +59,7 @@ export class IpvsSync {
   constructor(
     private readonly dir: string,
     private readonly applyCommand: string | undefined,
-    private readonly log: Logger,
+    private readonly log: IpvsLog,
     private readonly metrics: Metrics,
   ) {
     this.writtenJson = readIfExists(join(dir, 'vips.json'));
@@ -120,7 +126,7 @@ export class IpvsSync {
       if (res.exitCode !== 0) {
         this.metrics.inc('mlb_ipvs_applies_total', { result: 'failed' });
         this.lastError = `--ipvs-apply-command exited ${res.exitCode ?? res.signal}: ${String(res.all ?? '').trim().split('\n').slice(-1)[0] ?? ''}`;
-        this.log.error({ command: this.applyCommand, exitCode: res.exitCode, output: String(res.all ?? '').slice(-500) }, 'IPVS delta not applied; retrying from the same state');
+        this.log.error({ command: this.applyCommand, exitCode: res.exitCode, output: String(res.all ?? '').slice(-500) }, 'IPVS delta not applied; the applied state is unchanged, so the next sync tries the same change again');
         return false;
       }
       this.metrics.inc('mlb_ipvs_applies_total', { result: 'ok' });

@@ -92,11 +92,14 @@ describe('mlb-ts --group external (one shot)', () => {
     const applied = join(tmp, 'ipvs-applied.txt');
     const fail = mlb([...common(dir, vipApps), '--command', 'true', '--ipvs', '--ipvs-apply-command', 'cat > /dev/null; exit 3']);
     expect(fail.code, fail.stderr).toBe(1);
-    expect(fail.stderr).toContain('IPVS delta not applied');
+    // One-shot's own kind of line (the daemon logs JSON): message, then the details.
+    expect(fail.stderr).toMatch(/^mlb-ts: IPVS delta not applied; the applied state is unchanged, so the next sync tries the same change again \(command cat > \/dev\/null; exit 3, exitCode 3/m);
+    expect(fail.stderr).not.toContain('{"level"');
     for (const f of ['ipvs.rules', 'vips.hosts', 'vips.json', 'haproxy.cfg']) expect(existsSync(join(dir, f)), f).toBe(true);
     expect(readFileSync(join(dir, 'vips.hosts'), 'utf8')).toMatch(/^11\.\d+\.\d+\.\d+ svc\.marathon\.l4lb\.thisdcos\.directory\n$/);
     const ok = mlb([...common(dir, vipApps), '--command', 'true', '--ipvs', '--ipvs-apply-command', `cat > '${applied}'`]);
     expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/^mlb-ts: IPVS rules updated \(lines 2, vips 1, full false\)$/m);
     // the whole set (nothing was applied before), in ipvsadm's restore form
     expect(readFileSync(applied, 'utf8')).toMatch(new RegExp(`^-A -t 11\\.\\d+\\.\\d+\\.\\d+:8080 -s wlc\\n-a -t 11\\.\\d+\\.\\d+\\.\\d+:8080 -r 127\\.0\\.0\\.1:${backend.port} -m -w 1\\n$`));
   });
