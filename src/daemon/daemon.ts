@@ -57,6 +57,16 @@ interface Loaded {
   live: Live;
 }
 
+/** A periodic resync or SIGHUP: held-back and kept apps are tried again. */
+function isFullResync(triggers: Trigger[]): boolean {
+  return triggers.includes('periodic_resync') || triggers.includes('sighup');
+}
+
+/** An app's labels as one comparable text (see keptLabels). */
+function labelsJson(labels: Labels | undefined): string {
+  return JSON.stringify(labels ?? {});
+}
+
 /** settingsOf's answers: one model is asked about up to three times in a sync (a JSON text per service each time). */
 const settingsByModel = new WeakMap<LbModel, Map<string, string>>();
 
@@ -573,6 +583,8 @@ export class Daemon {
   /** `vips`: false for the empty placeholder of a start without Marathon, which must not empty the IPVS table. */
   private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean, vips = true): Promise<boolean> {
     this.releaseHeldBack(doc, triggers);
+    this.retryingKept = isFullResync(triggers) && this.keptLabels.size > 0;
+    this.keptNow.clear();
     let result = await this.render(doc, vips);
     const force = this.pendingReload;
     // SIGHUP also checks the disk: files that are not the ones last applied (an operator edited
@@ -678,10 +690,8 @@ export class Daemon {
 
   /** Held-back apps come back when their definition changed (or they are gone), and all on a periodic resync or SIGHUP. */
   private releaseHeldBack(doc: AppsDocument, triggers: Trigger[]): void {
-    const all = triggers.includes('periodic_resync') || triggers.includes('sighup');
-    this.retryingKept = all && this.keptLabels.size > 0;
-    this.keptNow.clear();
     if (this.heldBack.size === 0) return;
+    const all = isFullResync(triggers);
     const apps = new Map(doc.apps.map((a) => [a.id, a]));
     for (const [id, held] of this.heldBack) {
       const app = apps.get(id);
@@ -697,7 +707,7 @@ export class Daemon {
     let changed = false;
     const apps = doc.apps.map((a) => {
       const kept = this.keptLabels.get(a.id);
-      if (!kept || JSON.stringify(a.labels ?? {}) !== kept.refused) return a;
+      if (!kept || labelsJson(a.labels) !== kept.refused) return a;
       changed = true;
       return { ...a, labels: kept.labels };
     });
@@ -713,7 +723,7 @@ export class Daemon {
     const apps = new Map(doc.apps.map((a) => [a.id, a]));
     for (const [id, kept] of this.keptLabels) {
       const app = apps.get(id);
-      const stays = app !== undefined && JSON.stringify(app.labels ?? {}) === kept.refused && (!this.retryingKept || this.keptNow.has(id));
+      const stays = app !== undefined && labelsJson(app.labels) === kept.refused && (!this.retryingKept || this.keptNow.has(id));
       if (!stays) this.keptLabels.delete(id);
     }
   }
@@ -1033,7 +1043,7 @@ export class Daemon {
     const previous = new Map<string, Labels>();
     for (const p of dropped) {
       const was = labelsBefore(p.appId);
-      if (running.has(portKey(p.appId, p.portIndex)) && was && JSON.stringify(was) !== JSON.stringify(now.get(p.appId)?.labels ?? {})) previous.set(p.appId, was);
+      if (running.has(portKey(p.appId, p.portIndex)) && was && labelsJson(was) !== labelsJson(now.get(p.appId)?.labels)) previous.set(p.appId, was);
     }
     if (previous.size === 0) return undefined;
     const withOld = { apps: doc.apps.map((a) => (previous.has(a.id) ? { ...a, labels: previous.get(a.id) } : a)) };
@@ -1041,7 +1051,7 @@ export class Daemon {
     const checked = await this.validate(withOld, still, true);
     if (!checked.validation.ok) return undefined;
     for (const [id, labels] of previous) {
-      this.keptLabels.set(id, { labels, refused: JSON.stringify(now.get(id)?.labels ?? {}) });
+      this.keptLabels.set(id, { labels, refused: labelsJson(now.get(id)?.labels) });
       this.keptNow.add(id);
     }
     return { result: checked.result, apps: new Set(previous.keys()) };

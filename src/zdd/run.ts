@@ -125,6 +125,8 @@ function runPreKillHook(hook: string, oldApp: unknown, taskIds: string[], newApp
 class Deploy {
   /** When the current wait (for tasks to turn ready or finish, or Marathon to answer) began. */
   private waitingSince: number | undefined;
+  /** The last action was a write Marathon refused while a deployment held the app: its retry goes on the same wait. */
+  private lockedStreak = false;
   private readonly resolver = new HostResolver();
   private readonly tally: Tally = { killed: 0, forced: 0, scaled: 0, deleted: [] };
   private lastNote = '';
@@ -177,15 +179,17 @@ class Deploy {
       }
       const action = nextAction(this.shift, apps);
       if (action.kind === 'wait') this.waited();
+      else if (!this.lockedStreak) this.waitingSince = undefined;
       if (action.kind === 'done') {
         this.note(action.reason);
         return this.tally;
       }
-      if (await this.perform(action, apps)) this.waitingSince = undefined;
+      const progressed = await this.perform(action, apps);
+      this.lockedStreak = action.kind !== 'wait' && !progressed;
     }
   }
 
-  /** Performs one action; whether it got anywhere (a wait, or a write Marathon refused while a deployment holds the app, does not). */
+  /** Performs one action; whether it got anywhere (a wait does not, nor a write Marathon refused while a deployment holds the app). */
   private async perform(action: Exclude<Action, { kind: 'done' }>, apps: MarathonApp[]): Promise<boolean> {
     switch (action.kind) {
       case 'wait':
