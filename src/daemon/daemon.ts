@@ -1046,7 +1046,8 @@ export class Daemon {
       if (running.has(portKey(p.appId, p.portIndex)) && was && labelsJson(was) !== labelsJson(now.get(p.appId)?.labels)) previous.set(p.appId, was);
     }
     if (previous.size === 0) return undefined;
-    const withOld = { apps: doc.apps.map((a) => (previous.has(a.id) ? { ...a, labels: previous.get(a.id) } : a)) };
+    // Over the labels already kept: rendered as given, the other kept apps must keep theirs too.
+    const withOld = { apps: this.withKeptLabels(doc).apps.map((a) => (previous.has(a.id) ? { ...a, labels: previous.get(a.id) } : a)) };
     const still = new Set(dropped.filter((p) => !previous.has(p.appId)).map((p) => portKey(p.appId, p.portIndex)));
     const checked = await this.validate(withOld, still, true);
     if (!checked.validation.ok) return undefined;

@@ -440,10 +440,11 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
 
   it("a running app's label changes HAProxy refuses: the app keeps the labels it runs with (still served), beside a new app that is dropped, through a second refused change, until its labels are fixed", async () => {
     await quiet();
-    const [port, brokenPort] = [spare[spare.length - 3] as number, spare[spare.length - 4] as number];
+    const [port, brokenPort, port2] = [spare[spare.length - 3] as number, spare[spare.length - 4] as number, spare[spare.length - 5] as number];
     const labels = { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test' };
     const refused = (word: string) => ({ ...labels, HAPROXY_0_BACKEND_HEAD: `\nbackend {{backend}}\n  balance {{balance}}\n  mode {{mode}}\n  ${word} on\n` });
     fake.addApp(servedApp('/keep', port, { HAPROXY_0_VHOST: 'keep.test' }));
+    fake.addApp(servedApp('/keep2', port2, { HAPROXY_0_VHOST: 'keep2.test' }));
     await fake.settled(8000);
     await eventually(async () => (await request({ port: d.ports.http, hostHeader: 'keep.test' })).status === 200, 10_000, '/keep served');
     // A new app HAProxy refuses: dropped, and it must not take /keep's kept labels with it.
@@ -465,6 +466,15 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
       expect(load.failed, describeLoad(load)).toBe(0);
       expect(d.logsMatching((l) => String(l.msg).includes('/keep port 0 dropped'), mark)).toEqual([]);
     }
+    // A second running app refused while /keep is kept: both keep their labels.
+    mark = d.mark();
+    fake.updateApp('/keep2', { labels: { ...refused('bogus-second-directive'), HAPROXY_0_VHOST: 'keep2.test' } });
+    const second = await d.waitForLog((l) => l.level === 'error' && l.app === '/keep2', 10_000, mark);
+    expect(String(second.msg)).toMatch(/its new labels are refused .*; the app keeps the labels it runs with until they change/);
+    await fake.settled(8000);
+    await sleep(1000);
+    for (const host of ['keep.test', 'keep2.test']) expect((await request({ port: d.ports.http, hostHeader: host })).status, host).toBe(200);
+    fake.removeApp('/keep2');
     // Removed (with a SIGHUP in the same sync), then created again with refused labels: a new app, dropped.
     fake.removeApp('/keep');
     d.signal('SIGHUP');
