@@ -488,42 +488,57 @@ function httpsFrontend(rules: VhostRule[], templates: TemplateSet, common: Templ
  */
 function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, common: TemplateContext, opts: RenderOptions): string {
   // SNI picks one TLS frontend per host, so every rule of a host goes to the group of the host's
-  // certificates (those of all its services), not of each rule's own.
-  const hostCerts = new Map<string, Set<string>>();
+  // certificates and bind options (those of all its services), not of each rule's own. Bind
+  // options are part of the group: one app's `ssl-min-ver` or `verify required` must not reach
+  // the hosts of another app that merely shares its certificates.
+  const hostRules = new Map<string, VhostRule[]>();
   for (const r of rules) {
-    const certs = hostCerts.get(r.hostname) ?? new Set<string>();
-    for (const c of r.service.sslCert ? [r.service.sslCert] : opts.sslCerts) certs.add(c);
-    hostCerts.set(r.hostname, certs);
+    const list = hostRules.get(r.hostname);
+    if (list) list.push(r);
+    else hostRules.set(r.hostname, [r]);
   }
-  const groupKeys = new Map([...hostCerts].map(([hostname, certs]) => [hostname, [...certs].map((c) => `crt ${c}`).join(' ')]));
-  const groups = new Map<string, VhostRule[]>();
+  const groupOfHost = new Map<string, HttpsGroup>();
+  for (const [hostname, own] of hostRules) {
+    const certs = new Set<string>();
+    for (const r of own) for (const c of r.service.sslCert ? [r.service.sslCert] : opts.sslCerts) certs.add(c);
+    groupOfHost.set(hostname, { sslCerts: [...certs].map((c) => `crt ${c}`).join(' '), bindOpts: groupBindOptions(own) });
+  }
+  const groups = new Map<string, { group: HttpsGroup; rules: VhostRule[] }>();
   for (const r of rules) {
-    const key = groupKeys.get(r.hostname) as string;
-    const group = groups.get(key);
-    if (group) group.push(r);
-    else groups.set(key, [r]);
+    const group = groupOfHost.get(r.hostname) as HttpsGroup;
+    const key = `${group.sslCerts}\u0000${group.bindOpts}`;
+    const found = groups.get(key);
+    if (found) found.rules.push(r);
+    else groups.set(key, { group, rules: [r] });
   }
   const keys = [...groups.keys()].sort();
   const names = new Map(keys.map((key, i) => [key, `https_group_${i + 1}`]));
   let out = templates.get('HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')({ ...common, name: 'marathon_https_in' });
   // marathon-lb's names too: `backend` (the group's backend = its name), `host`, `bindOpts`.
   const patterns = new Map(rules.map((r) => [r.hostname, String(r.vhost.hostname)]));
-  for (const [hostname, key] of groupKeys) {
-    const name = names.get(key);
+  for (const [hostname, group] of groupOfHost) {
+    const name = names.get(`${group.sslCerts}\u0000${group.bindOpts}`);
     // marathon-lb's `host` matches with the same pattern as `hostname` (a wildcard's, see hostPatterns).
     const pattern = patterns.get(hostname) ?? hostname;
     out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name, backend: name, hostname: pattern, host: pattern });
   }
   for (const key of keys) {
     const name = names.get(key);
-    const ctx = { ...common, name, backend: name, sslCerts: key, bindOpts: groupBindOptions(groups.get(key) ?? []) };
+    const { group, rules: grouped } = groups.get(key) as { group: HttpsGroup; rules: VhostRule[] };
+    const ctx = { ...common, name, backend: name, sslCerts: group.sslCerts, bindOpts: group.bindOpts };
     out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_BACKEND_HEAD')(ctx);
-    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_HEAD')(ctx) + httpsRules(groups.get(key) ?? [], templates, false);
+    out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_HEAD')(ctx) + httpsRules(grouped, templates, false);
   }
   return out;
 }
 
-/** The BIND_OPTIONS of a group's services, each once, each after a space (marathon-lb's `{bindOpts}`). */
+/** One TLS frontend of --group-https-by-vhost: its `crt …` words and its bind options. */
+interface HttpsGroup {
+  sslCerts: string;
+  bindOpts: string;
+}
+
+/** The BIND_OPTIONS of a host's services, each once, each after a space (marathon-lb's `{bindOpts}`). */
 function groupBindOptions(rules: VhostRule[]): string {
   const opts = new Set(rules.map((r) => r.service.bindOptions).filter((o): o is string => !!o));
   return [...opts].sort().map((o) => ` ${o}`).join('');

@@ -100,6 +100,19 @@ function certificateFor(port: number, servername: string): Promise<string> {
   });
 }
 
+/** The TLS version a client limited to `maxVersion` gets for `servername`, or 'refused' when no handshake is possible. */
+function tlsVersionFor(port: number, servername: string, maxVersion: 'TLSv1.2' | 'TLSv1.3'): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, maxVersion }, () => {
+      const version = String(sock.getProtocol());
+      sock.end();
+      resolve(version);
+    });
+    sock.setTimeout(5000, () => sock.destroy(new Error('timeout')));
+    sock.once('error', () => resolve('refused'));
+  });
+}
+
 /** A self-signed certificate and its key in one PEM file, as HAProxy's `crt` takes it. */
 function selfSignedPem(dir: string, host: string): string {
   const key = join(dir, `${host}.key`);
@@ -268,6 +281,42 @@ describe('--group-https-by-vhost with one host served by apps of different certi
   it('routes the same paths over plain http', async () => {
     expect(await servedBy(viaHttp(lb, 'a.test', '/'))).toBe('web');
     expect(await servedBy(viaHttp(lb, 'a.test', '/api/x'))).toBe('api');
+  });
+});
+
+describe("--group-https-by-vhost: one app's BIND_OPTIONS stay on its own hosts", () => {
+  let lb: Lb;
+
+  // Its abns@ sockets have the names every grouped config uses: stopped before the next one starts.
+  afterAll(() => lb?.haproxy.stop());
+
+  beforeAll(async () => {
+    // Valid each on its own; on one bind line together they disable every TLS version.
+    lb = await startLb(
+      'group-https-bind-options',
+      [
+        { id: '/strict', backend: await backend('strict'), labels: { HAPROXY_0_VHOST: 'strict.test', HAPROXY_0_BIND_OPTIONS: 'ssl-min-ver TLSv1.3' } },
+        { id: '/legacy', backend: await backend('legacy'), labels: { HAPROXY_0_VHOST: 'legacy.test', HAPROXY_0_BIND_OPTIONS: 'ssl-max-ver TLSv1.2' } },
+        { id: '/plain', backend: await backend('plain'), labels: { HAPROXY_0_VHOST: 'plain.test' } },
+      ],
+      ['--group-https-by-vhost'],
+    );
+  });
+
+  it('serves every host over https', async () => {
+    expect(await servedBy(viaHttps(lb, 'strict.test', '/'))).toBe('strict');
+    expect(await servedBy(viaHttps(lb, 'legacy.test', '/'))).toBe('legacy');
+    expect(await servedBy(viaHttps(lb, 'plain.test', '/'))).toBe('plain');
+  });
+
+  it.each<[string, 'TLSv1.2' | 'TLSv1.3', string]>([
+    ['strict.test', 'TLSv1.2', 'refused'],
+    ['strict.test', 'TLSv1.3', 'TLSv1.3'],
+    ['legacy.test', 'TLSv1.3', 'TLSv1.2'],
+    ['plain.test', 'TLSv1.2', 'TLSv1.2'],
+    ['plain.test', 'TLSv1.3', 'TLSv1.3'],
+  ])('%s with a client up to %s: %s', async (host, maxVersion, expected) => {
+    expect(await tlsVersionFor(lb.ports.https, host, maxVersion)).toBe(expected);
   });
 });
 

@@ -279,6 +279,24 @@ describe('renderConfig: --group-https-by-vhost, one host with several certificat
   });
 });
 
+describe('renderConfig: --group-https-by-vhost, bind options', () => {
+  it.each<[string, Record<string, string>, string[]]>([
+    ['a host without bind options is not grouped with one that has them', {}, ['', ' ssl-min-ver TLSv1.3']],
+    ['two hosts with different bind options get a frontend each', { HAPROXY_0_BIND_OPTIONS: 'ssl-max-ver TLSv1.2' }, [' ssl-max-ver TLSv1.2', ' ssl-min-ver TLSv1.3']],
+    ['two hosts with the same bind options share one', { HAPROXY_0_BIND_OPTIONS: 'ssl-min-ver TLSv1.3' }, [' ssl-min-ver TLSv1.3']],
+  ])("%s: one app's BIND_OPTIONS stay on its own hosts' TLS frontend", (_name, otherLabels, bindOpts) => {
+    const apps = [svc('/strict', { HAPROXY_0_VHOST: 'strict.com', HAPROXY_0_BIND_OPTIONS: 'ssl-min-ver TLSv1.3' }), svc('/other', { HAPROXY_0_VHOST: 'other.com', ...otherLabels })];
+    const { config } = render(apps, { groupHttpsByVhost: true });
+    const groups = bindOpts.map((_o, i) => `https_group_${i + 1}`);
+    expect(groups.map((g) => section(config, `frontend ${g}`)[0])).toEqual(bindOpts.map((o, i) => `bind abns@${groups[i]} accept-proxy ssl crt ${DEFAULT_CERT}${o}`));
+    const sni = section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend'));
+    const groupOf = (host: string) => sni.find((l) => l.endsWith(`-i ${host} }`))?.split(' ')[1];
+    const strictGroup = groupOf('strict.com') as string;
+    expect(section(config, `frontend ${strictGroup}`)[0]).toContain('ssl-min-ver TLSv1.3');
+    expect(section(config, `frontend ${groupOf('other.com') as string}`)[0]?.endsWith(otherLabels.HAPROXY_0_BIND_OPTIONS ?? `crt ${DEFAULT_CERT}`)).toBe(true);
+  });
+});
+
 describe('renderConfig: HTTP_BACKEND_REVPROXY_PATH rewrites only what points at the service', () => {
   it.each<[string, Record<string, string>, string]>([
     ['its vhosts, a wildcard among them', { HAPROXY_0_VHOST: 'a.com,*.b.com' }, '(a[.]com|[^/:]+[.]b[.]com)'],
