@@ -57,6 +57,16 @@ interface Loaded {
   live: Live;
 }
 
+/** App ports left out (see Daemon.heldBack). */
+interface HeldBack {
+  definition: string;
+  ports: Set<number>;
+  /** Only refused by `haproxy -c`: a periodic resync does not try them again. */
+  untilChanged: boolean;
+  /** templateSignature() when they were left out. */
+  templates: string;
+}
+
 /** A periodic resync or SIGHUP: held-back and kept apps are tried again. */
 function isFullResync(triggers: Trigger[]): boolean {
   return triggers.includes('periodic_resync') || triggers.includes('sighup');
@@ -139,11 +149,14 @@ export class Daemon {
    */
   private lastGood: InstallFile[] | undefined;
   /**
-   * App ports left out because HAProxy could not load them (a reload or start failed on them,
-   * e.g. a port another process holds), by app id, while the app's definition stays the same; a
-   * periodic resync or SIGHUP tries them again.
+   * App ports left out, by app id, while the app's definition stays the same: those a reload or
+   * start failed on (e.g. a port another process holds), tried again on a periodic resync or
+   * SIGHUP, and those `haproxy -c` refused (`untilChanged`: their config can't change by itself),
+   * tried again on SIGHUP or when the templates change. Each is said once, when left out.
    */
-  private readonly heldBack = new Map<string, { definition: string; ports: Set<number> }>();
+  private readonly heldBack = new Map<string, HeldBack>();
+  /** The warning lines said since they last changed: each is said once while it lasts. */
+  private saidWarnings = new Set<string>();
   /**
    * Apps served with the labels they had (`labels`) because HAProxy refuses their new ones
    * (`refused`, as JSON): until the app's labels change again; a periodic resync or SIGHUP
@@ -590,13 +603,16 @@ export class Daemon {
     // SIGHUP also checks the disk: files that are not the ones last applied (an operator edited
     // them, or a rewrite failed) are installed again and reloaded, even if nothing else changed.
     const drifted = reload && triggers.includes('sighup') && this.applied !== undefined && !isInstalled(dirname(this.configPath), this.applied.files);
-    if (this.applied && sameFiles(this.applied.files, result.files) && !force && !drifted) {
+    const unchanged = this.applied !== undefined && sameFiles(this.applied.files, result.files);
+    if (unchanged && !force && !drifted) {
+      // A label whose port is left out changes no file: its warning is still news.
+      this.logWarnings(result);
       this.log.debug({ triggers }, 'no change');
       return true;
     }
     let why = this.applied ? describeDiff(diffModels(this.applied.model, result.model)) : 'initial config';
     let reloadReason: ReloadReason = force
-      ? { category: force, why: `${force} requested a reload` }
+      ? { category: force, why: unchanged ? `${force} requested a reload` : `${force} requested a reload; ${why}` }
       : drifted
         ? { category: 'config_on_disk_differs', why: `config on disk differs from the one mlb-ts installed; ${why}` }
         : { category: 'config_changed', why };
@@ -688,16 +704,30 @@ export class Daemon {
     return true;
   }
 
-  /** Held-back apps come back when their definition changed (or they are gone), and all on a periodic resync or SIGHUP. */
+  /**
+   * Held-back apps come back when their definition changed (or they are gone), on SIGHUP, when
+   * the templates changed, and on a periodic resync unless only `haproxy -c` refused them.
+   */
   private releaseHeldBack(doc: AppsDocument, triggers: Trigger[]): void {
     if (this.heldBack.size === 0) return;
-    const all = isFullResync(triggers);
+    const templates = this.templateSignature();
     const apps = new Map(doc.apps.map((a) => [a.id, a]));
     for (const [id, held] of this.heldBack) {
       const app = apps.get(id);
-      if (app && !all && definitionOf(app) === held.definition) continue;
+      const why = !app
+        ? 'gone'
+        : triggers.includes('sighup')
+          ? 'SIGHUP'
+          : triggers.includes('periodic_resync') && !held.untilChanged
+            ? 'periodic resync'
+            : held.templates !== templates
+              ? 'the templates changed'
+              : definitionOf(app) !== held.definition
+                ? 'its definition changed'
+                : undefined;
+      if (why === undefined) continue;
       this.heldBack.delete(id);
-      if (app) this.log.info({ app: id }, `app ${id}: trying it again (${all ? 'full resync' : 'its definition changed'})`);
+      if (app) this.log.info({ app: id }, `app ${id}: trying it again (${why})`);
     }
   }
 
@@ -733,17 +763,23 @@ export class Daemon {
     return [...this.heldBack].flatMap(([id, held]) => [...held.ports].map((p) => portKey(id, p)));
   }
 
-  /** Leaves app ports out of the config while their app's definition stays the same; each logged with HAProxy's reason. */
+  /** Leaves app ports a reload failed on out of the config (see heldBack); each logged with HAProxy's reason. */
   private holdBack(blamed: BlamedPorts, doc: AppsDocument): void {
     const apps = new Map(doc.apps.map((a) => [a.id, a]));
     for (const { appId, portIndex, reason, blame } of blamed.values()) {
       const app = apps.get(appId);
-      if (!app || this.heldBack.get(appId)?.ports.has(portIndex)) continue;
-      const held = this.heldBack.get(appId) ?? { definition: definitionOf(app), ports: new Set<number>() };
-      held.ports.add(portIndex);
-      this.heldBack.set(appId, held);
-      this.logDroppedPort(droppedPortOf(appId, app.labels, portIndex, reason, blame), 'E_RELOAD');
+      if (app && this.heldBackNow(app, portIndex, false)) this.logDroppedPort(droppedPortOf(appId, app.labels, portIndex, reason, blame), 'E_RELOAD');
     }
+  }
+
+  /** Holds one app port back (see heldBack); false if it already was. */
+  private heldBackNow(app: MarathonApp, portIndex: number, untilChanged: boolean): boolean {
+    const held = this.heldBack.get(app.id) ?? { definition: definitionOf(app), ports: new Set<number>(), untilChanged, templates: this.templateSignature() };
+    if (held.ports.has(portIndex)) return false;
+    held.ports.add(portIndex);
+    held.untilChanged &&= untilChanged;
+    this.heldBack.set(app.id, held);
+    return true;
   }
 
   /**
@@ -832,8 +868,15 @@ export class Daemon {
     }
   }
 
+  /** The render's warnings not said since they appeared (a bad label is said when deployed, not on every sync after). */
   private logWarnings(result: RenderResult): void {
-    for (const w of result.warnings) this.log.warn({ code: w.code, app: w.appId, label: w.label }, warningLine(w));
+    const now = new Set<string>();
+    for (const w of result.warnings) {
+      const line = warningLine(w);
+      if (!this.saidWarnings.has(line) && !now.has(line)) this.log.warn({ code: w.code, app: w.appId, label: w.label }, line);
+      now.add(line);
+    }
+    this.saidWarnings = now;
   }
 
   private recordApplied(result: RenderResult, t0: number): void {
@@ -1018,9 +1061,16 @@ export class Daemon {
     const dropped: DroppedPort[] = [];
     const narrowed = await dropBrokenPorts(doc.apps, first, error, (ports) => this.validate(doc, ports), (p) => dropped.push(p));
     const kept = await this.withPreviousLabels(doc, dropped);
+    const apps = new Map(doc.apps.map((a) => [a.id, a]));
     for (const p of dropped) {
-      if (kept?.apps.has(p.appId)) this.log.error({ code: 'E_HAPROXY_INVALID', app: p.appId, port: p.portIndex, ...(p.label ? { label: p.label } : {}) }, `app ${p.appId} port ${p.portIndex}: its new labels are refused (${p.reason}); the app keeps the labels it runs with until they change`);
-      else this.logDroppedPort(p, 'E_HAPROXY_INVALID');
+      if (kept?.apps.has(p.appId)) {
+        this.log.error({ code: 'E_HAPROXY_INVALID', app: p.appId, port: p.portIndex, ...(p.label ? { label: p.label } : {}) }, `app ${p.appId} port ${p.portIndex}: its new labels are refused (${p.reason}); the app keeps the labels it runs with until they change`);
+        continue;
+      }
+      // Left out of the next syncs too, so they neither validate nor report it again.
+      const app = apps.get(p.appId);
+      if (app) this.heldBackNow(app, p.portIndex, true);
+      this.logDroppedPort(p, 'E_HAPROXY_INVALID');
     }
     return kept?.result ?? narrowed;
   }

@@ -434,8 +434,38 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     expect(r.failed, describeLoad(r)).toBe(0);
     const bad = await request({ port: d.ports.http, hostHeader: 'bad.test' });
     expect(bad.status).toBe(503); // no backend for it: HAProxy's default answer
+    // Left out from then on: another app's server change goes through the runtime API, and /bad
+    // is neither refused nor said again.
+    const droppedBefore = (await d.metrics()).value('mlb_apps_dropped_total');
+    const afterDrop = d.mark();
+    const sideTasks = fake.tasks('/side').length;
+    fake.scale('/side', sideTasks + 1);
+    const applied = await d.waitForLog((l) => isApplied(l) && String(l.change).includes('side_'), 10_000, afterDrop);
+    expect(applied.msg).toBe('applied through the runtime API (no reload)');
+    expect(d.logsMatching((l) => l.app === '/bad', afterDrop)).toEqual([]);
+    expect((await d.metrics()).value('mlb_apps_dropped_total')).toBe(droppedBefore);
+    fake.scale('/side', sideTasks);
     fake.removeApp('/bad');
     fake.removeApp('/good');
+  }, 30_000);
+
+  it('a label warning is said once, when the app is deployed, not again on later syncs', async () => {
+    await quiet();
+    const mark = d.mark();
+    fake.addApp(servedApp('/odd', spare[spare.length - 6] as number, { HAPROXY_0_VHOST: 'odd.test', HAPROXY_0_BALANCE: 'no-such-algorithm' }));
+    // Its only port is dropped: no file changes, and the warning is still said.
+    const warned = await d.waitForLog((l) => l.level === 'warn' && l.app === '/odd', 10_000, mark);
+    expect(warned.code).toBe('E_LABEL_INVALID');
+    expect(warned.label).toBe('HAPROXY_0_BALANCE');
+    const later = d.mark();
+    const sideTasks = fake.tasks('/side').length;
+    for (const n of [sideTasks + 1, sideTasks]) {
+      const step = d.mark();
+      fake.scale('/side', n);
+      await d.waitForLog((l) => isApplied(l) && String(l.change).includes('side_'), 10_000, step);
+    }
+    expect(d.logsMatching((l) => l.app === '/odd', later)).toEqual([]);
+    fake.removeApp('/odd');
   }, 30_000);
 
   it("a running app's label changes HAProxy refuses: the app keeps the labels it runs with (still served), beside a new app that is dropped, through a second refused change, until its labels are fixed", async () => {
@@ -493,6 +523,22 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     fake.removeApp('/keep');
     fake.removeApp('/broken');
   }, 90_000);
+
+  it('a SIGUSR1 reload that also brings a change says the change, not only the signal', async () => {
+    await quiet();
+    let mark = d.mark();
+    d.signal('SIGUSR1');
+    await d.waitForLog(isReloadDone, 10_000, mark);
+    // Right after a reload, a new app's reload waits for --reload-interval; a SIGUSR1 comes meanwhile.
+    mark = d.mark();
+    fake.addApp(servedApp('/signalled', spare[spare.length - 7] as number, { HAPROXY_0_VHOST: 'signalled.test' }));
+    await d.waitForLog((l) => l.msg === 'reload waits for --reload-interval' && String(l.change).includes('signalled_'), 10_000, mark);
+    d.signal('SIGUSR1');
+    const reload = await d.waitForLog(isReloadDone, 10_000, mark);
+    expect(reload.reason).toBe('sigusr1');
+    expect(String(reload.change)).toMatch(/^sigusr1 requested a reload; .*signalled_/);
+    fake.removeApp('/signalled');
+  }, 30_000);
 
   it('SIGHUP resyncs, SIGUSR1 and /_mlb_signal/usr1 reload (new worker), SIGTERM exits 0 and stops its HAProxy', async () => {
     await quiet();
