@@ -100,9 +100,26 @@ function haproxyLineLogger(log: Logger): (line: string, stream: string) => void 
     if (seen && seen.stream !== stream && now - seen.at < 1000) return;
     recent.set(text, { stream, at: now });
     if (recent.size > 200) for (const [k, v] of recent) if (now - v.at > 1000) recent.delete(k);
-    // Every reload makes each old proxy report that it stopped: routine, so debug.
-    const routine = /Proxy \S+ stopped|Stopping (frontend|backend|proxy)/.test(text);
-    const level = routine ? 'debug' : /\[ALERT\]/.test(line) ? 'error' : /\[WARNING\]/.test(line) ? 'warn' : 'info';
-    log[level]({ src: 'haproxy', stream }, text);
+    log[haproxyLineLevel(line)]({ src: 'haproxy', stream }, text);
   };
+}
+
+/**
+ * What HAProxy says at every reload, runtime update or clean stop, at its WARNING level: an
+ * operator who alerts on warnings must not be paged by routine work. A server going DOWN on
+ * its checks, or a worker exiting with another code, keeps HAProxy's level.
+ */
+const ROUTINE: [RegExp, 'debug' | 'info'][] = [
+  // Every reload makes each old proxy report that it stopped.
+  [/Proxy \S+ stopped|Stopping (frontend|backend|proxy)/, 'debug'],
+  [/\b(Former|Current) worker (\(\d+\)|#?\d+) exited with code 0\b/, 'info'],
+  [/Exiting Master process|All workers exited\. Exiting\.\.\. \(0\)/, 'info'],
+  // mlb-ts's own runtime commands: a spare slot filled, a server taken out.
+  [/\bis going DOWN for maintenance\b|\(leaving forced maintenance\)/, 'info'],
+];
+
+/** The log level of one line of HAProxy's output. */
+export function haproxyLineLevel(line: string): 'debug' | 'info' | 'warn' | 'error' {
+  for (const [pattern, level] of ROUTINE) if (pattern.test(line)) return level;
+  return /\[ALERT\]/.test(line) ? 'error' : /\[WARNING\]/.test(line) ? 'warn' : 'info';
 }
