@@ -366,6 +366,17 @@ export class Daemon {
   }
 
   /** The names of the files mlb-ts installs beside the config (config first). */
+  /**
+   * A file HAProxy runs, as /_haproxy_get* serve it: the last applied, else (Marathon has not
+   * answered since the start) the one installed before, which HAProxy was started with.
+   */
+  servedFile(which: 'config' | 'domain2backend.map' | 'app2backend.map'): string {
+    const applied = this.applied;
+    if (applied) return which === 'config' ? applied.config : which === 'domain2backend.map' ? applied.domainMap : applied.appMap;
+    const name = which === 'config' ? basename(this.configPath) : which;
+    return this.lastGood?.find((f) => f.name === name)?.content ?? '';
+  }
+
   private installedNames(): string[] {
     return [basename(this.configPath), ...(this.s.haproxyMap ? ['domain2backend.map', 'app2backend.map'] : [])];
   }

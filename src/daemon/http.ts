@@ -41,11 +41,11 @@ export async function startEndpoints(listen: string, daemon: Daemon, reloader: R
       case '/metrics':
         return send(200, daemon.metrics.text(), 'text/plain; version=0.0.4; charset=utf-8');
       case '/_haproxy_getconfig':
-        return send(200, daemon.applied?.config ?? '');
+        return send(200, daemon.servedFile('config'));
       case '/_haproxy_getvhostmap':
-        return send(200, daemon.applied?.domainMap ?? '');
+        return send(200, daemon.servedFile('domain2backend.map'));
       case '/_haproxy_getappmap':
-        return send(200, daemon.applied?.appMap ?? '');
+        return send(200, daemon.servedFile('app2backend.map'));
       case '/_haproxy_getpids':
         return void reloader.pids().then(
           (pids) => send(200, `${pids.join(' ')}\n`),

@@ -267,3 +267,36 @@ describe('mlb-ts --sse: an app kept on its running labels, across a restart', ()
     }
   }, 60_000);
 });
+
+describe('mlb-ts --sse started again while Marathon does not answer', () => {
+  it('serves the config installed before, and /_haproxy_getconfig and the maps show it', async () => {
+    const [port] = await freePorts(1);
+    const fake = await FakeMarathon.start({ apps: [servedApp('/web', port as number, { HAPROXY_0_VHOST: 'web.test' })] });
+    const files = mkdtempSync(join(tmpdir(), 'mlb-ts-getconfig-'));
+    const args = ['--haproxy-config', join(files, 'haproxy.cfg'), '--haproxy-socket', join(files, 'admin.sock'), '--master-socket', join(files, 'master.sock'), '--haproxy-map', '--reload-interval', '0.5', '--debounce-ms', '20'];
+    let daemon: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      daemon = await startDaemon(fake.url, args);
+      const first = daemon;
+      await eventually(async () => (await request({ port: first.ports.http, hostHeader: 'web.test' })).status === 200, 10_000, '/web served');
+      const installed = first.installed();
+      const domainMap = (await first.get('/_haproxy_getvhostmap')).body;
+      expect(domainMap).toMatch(/^web\.test web_\d+\n$/);
+      await first.stop();
+      await fake.close();
+      daemon = await startDaemon(fake.url, args);
+      const second = daemon;
+      await second.waitForLog((l) => l.msg === 'first sync failed; serving the last installed config', 10_000);
+      // HAProxy runs the installed config (the ports it binds are those of the first run).
+      await eventually(async () => (await second.pids()).length >= 2, 10_000, 'HAProxy running');
+      expect(second.installed()).toBe(installed);
+      expect(await second.config()).toBe(installed);
+      expect((await second.get('/_haproxy_getvhostmap')).body).toBe(domainMap);
+    } finally {
+      await daemon?.stop();
+      await fake.close().catch(() => undefined);
+      rmSync(files, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
