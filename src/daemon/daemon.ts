@@ -391,6 +391,7 @@ export class Daemon {
    * an empty one. Returns the apps document installed (undefined when Marathon did not answer).
    */
   private async firstInstall(): Promise<AppsDocument | undefined> {
+    this.metrics.inc('mlb_syncs_total', { trigger: 'startup' });
     try {
       // this.source: the URL that answers is asked first afterwards, and stop() aborts the fetch.
       // Remembered as the applied input: the sync when the event stream connects finds the same

@@ -1,6 +1,8 @@
 /**
  * A small Prometheus text-format registry: counters and gauges with labels, and summaries
- * (count, sum, max) for durations. Enough for mlb-ts; no dependency needed.
+ * (count and sum) for durations, each with the largest value seen as a gauge family of its own
+ * (`…_max`: a summary's own samples are only its quantiles, count and sum). Enough for mlb-ts; no
+ * dependency needed.
  */
 type LabelSet = Record<string, string>;
 
@@ -37,8 +39,13 @@ export class Metrics {
     return f;
   }
 
-  declare(name: string, type: Family['type'], help: string): void {
-    this.family(name, type, help);
+  /**
+   * `zero`: a family without labels shows 0 from the start, so a rate or increase() over it sees
+   * its first event (a series that appears with the value 1 has no increase to show).
+   */
+  declare(name: string, type: Family['type'], help: string, zero = false): void {
+    const f = this.family(name, type, help);
+    if (zero && !f.values.has('')) f.values.set('', type === 'summary' ? { labels: {}, value: 0, sum: 0, max: 0 } : { labels: {}, value: 0 });
   }
 
   inc(name: string, labels: LabelSet = {}, by = 1): void {
@@ -80,12 +87,12 @@ export class Metrics {
     for (const [name, f] of [...this.families].sort(([a], [b]) => (a < b ? -1 : 1))) {
       out += `# HELP ${name} ${f.help}\n# TYPE ${name} ${f.type}\n`;
       for (const v of f.values.values()) {
-        if (f.type === 'summary') {
-          out += `${name}_count${labelText(v.labels)} ${v.value}\n${name}_sum${labelText(v.labels)} ${v.sum}\n${name}_max${labelText(v.labels)} ${v.max}\n`;
-        } else {
-          out += `${name}${labelText(v.labels)} ${v.value}\n`;
-        }
+        if (f.type === 'summary') out += `${name}_count${labelText(v.labels)} ${v.value}\n${name}_sum${labelText(v.labels)} ${v.sum}\n`;
+        else out += `${name}${labelText(v.labels)} ${v.value}\n`;
       }
+      if (f.type !== 'summary') continue;
+      out += `# HELP ${name}_max largest of ${name}\n# TYPE ${name}_max gauge\n`;
+      for (const v of f.values.values()) out += `${name}_max${labelText(v.labels)} ${v.max}\n`;
     }
     return out;
   }
@@ -95,18 +102,18 @@ export class Metrics {
 export function daemonMetrics(): Metrics {
   const m = new Metrics();
   m.declare('mlb_events_total', 'counter', 'Marathon events received, by type');
-  m.declare('mlb_syncs_total', 'counter', 'full fetch-and-render cycles, by trigger');
-  m.declare('mlb_sync_failures_total', 'counter', 'syncs that failed (Marathon unreachable, bad document …)');
+  m.declare('mlb_syncs_total', 'counter', 'fetch-and-render cycles, by trigger (one asked for by several triggers counts under each)');
+  m.declare('mlb_sync_failures_total', 'counter', 'syncs that failed (Marathon unreachable, bad document …)', true);
   m.declare('mlb_reloads_total', 'counter', 'HAProxy reloads, by reason');
   m.declare('mlb_reload_failures_total', 'counter', 'reloads that failed, by reason');
-  m.declare('mlb_haproxy_restart_failures_total', 'counter', 'failed attempts to start again the supervised HAProxy after it exited (retried with backoff)');
+  m.declare('mlb_haproxy_restart_failures_total', 'counter', 'failed attempts to start again the supervised HAProxy after it exited (retried with backoff)', true);
   m.declare('mlb_runtime_updates_total', 'counter', 'changes applied through the runtime API without a reload');
-  m.declare('mlb_runtime_fallbacks_total', 'counter', 'runtime API updates that failed and fell back to a reload');
-  m.declare('mlb_runtime_via_master_total', 'counter', 'runtime API calls (updates, server-state saves) sent through the master CLI because the admin socket was unreachable');
-  m.declare('mlb_validation_failures_total', 'counter', 'configs refused by haproxy -c');
-  m.declare('mlb_apps_dropped_total', 'counter', 'app ports dropped because HAProxy refused their part of the config (one per port)');
-  m.declare('mlb_render_seconds', 'summary', 'model + render duration');
-  m.declare('mlb_apply_seconds', 'summary', 'validate + install + reload duration');
+  m.declare('mlb_runtime_fallbacks_total', 'counter', 'runtime API updates that failed and fell back to a reload', true);
+  m.declare('mlb_runtime_via_master_total', 'counter', 'runtime API calls (updates, server-state saves) sent through the master CLI because the admin socket was unreachable', true);
+  m.declare('mlb_validation_failures_total', 'counter', 'configs refused by haproxy -c', true);
+  m.declare('mlb_apps_dropped_total', 'counter', 'app ports dropped because HAProxy refused their part of the config (one per port)', true);
+  m.declare('mlb_render_seconds', 'summary', 'model + render duration', true);
+  m.declare('mlb_apply_seconds', 'summary', 'validate + install + reload duration', true);
   m.declare('mlb_apps', 'gauge', 'apps in the last rendered model');
   m.declare('mlb_backends', 'gauge', 'backends in the last rendered config');
   m.declare('mlb_servers', 'gauge', 'servers in the last rendered config');

@@ -113,6 +113,9 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     expect(metrics.value('mlb_apps')).toBe(2);
     expect(metrics.value('mlb_servers')).toBe(3);
     expect(metrics.value('mlb_syncs_total', { trigger: 'stream_connected' })).toBeGreaterThanOrEqual(1);
+    expect(metrics.value('mlb_syncs_total', { trigger: 'startup' })).toBe(1);
+    // Failures are counted from 0, so the first one shows as an increase.
+    expect(metrics.samples.filter((x) => x.name === 'mlb_sync_failures_total')).toEqual([{ name: 'mlb_sync_failures_total', labels: {}, value: 0 }]);
 
     const config = await d.config();
     expect(config).toBe(d.installed());

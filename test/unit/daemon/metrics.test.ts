@@ -41,7 +41,7 @@ describe('Metrics', () => {
     expect(m.text()).toMatch(/\nmlb_backends 2\n$/);
   });
 
-  it('summaries: _count, _sum and _max per label set', () => {
+  it('summaries: _count and _sum per label set; the largest value as a gauge family of its own (_max)', () => {
     const m = new Metrics();
     m.declare('mlb_apply_seconds', 'summary', 'validate + install + reload duration');
     for (const s of [0.5, 2, 0.25]) m.observe('mlb_apply_seconds', s);
@@ -52,9 +52,11 @@ describe('Metrics', () => {
         '# TYPE mlb_apply_seconds summary',
         'mlb_apply_seconds_count 3',
         'mlb_apply_seconds_sum 2.75',
-        'mlb_apply_seconds_max 2',
         'mlb_apply_seconds_count{kind="reload"} 1',
         'mlb_apply_seconds_sum{kind="reload"} 7',
+        '# HELP mlb_apply_seconds_max largest of mlb_apply_seconds',
+        '# TYPE mlb_apply_seconds_max gauge',
+        'mlb_apply_seconds_max 2',
         'mlb_apply_seconds_max{kind="reload"} 7',
         '',
       ].join('\n'),
@@ -106,16 +108,26 @@ describe('Metrics', () => {
 });
 
 describe('daemonMetrics', () => {
-  it('declares every family up front, each with HELP and TYPE and no value yet', () => {
+  it('declares every family up front, each with HELP and TYPE; counters and summaries without labels start at 0', () => {
     const text = daemonMetrics().text();
     const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]);
     expect(types).toContainEqual(['mlb_reloads_total', 'counter']);
     expect(types).toContainEqual(['mlb_apply_seconds', 'summary']);
+    expect(types).toContainEqual(['mlb_apply_seconds_max', 'gauge']);
     expect(types).toContainEqual(['mlb_stream_connected', 'gauge']);
     expect(types).toContainEqual(['mlb_runtime_via_master_total', 'counter']);
     expect(types).toContainEqual(['mlb_haproxy_restart_failures_total', 'counter']);
-    expect(types).toHaveLength(18);
-    expect(text.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([]);
+    expect(types).toHaveLength(20);
+    const samples = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    for (const name of ['mlb_sync_failures_total', 'mlb_validation_failures_total', 'mlb_apps_dropped_total', 'mlb_runtime_fallbacks_total', 'mlb_render_seconds_count', 'mlb_apply_seconds_max']) expect(samples).toContain(`${name} 0`);
+    // Those with labels have no series until a label set is seen.
+    expect(samples.filter((l) => /^mlb_(reloads|syncs|events)_total/.test(l))).toEqual([]);
     for (const [name] of types) expect(text).toMatch(new RegExp(`^# HELP ${name} \\S`, 'm'));
+    // Every sample belongs to the family whose TYPE line came last before it.
+    let family = '';
+    for (const line of text.split('\n')) {
+      if (line.startsWith('# TYPE ')) family = line.split(' ')[2] as string;
+      else if (line && !line.startsWith('#')) expect(line.split(/[{ ]/)[0]?.replace(/_(count|sum)$/, '')).toBe(family);
+    }
   });
 });
