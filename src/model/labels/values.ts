@@ -198,8 +198,16 @@ export function isLayer7Balance(balance: string): boolean {
   return /^(uri|url_param|hdr\()/.test(balance);
 }
 
+/** `uri len N`, `uri depth N` and `random(N)` with an N HAProxy refuses: 0, or more than fits in an int. */
+function hasCountOutOfRange(balance: string): boolean {
+  if (!/^(uri|random)\b/.test(balance)) return false;
+  for (const [n] of balance.matchAll(/\d+/g)) if (Number(n) < 1 || Number(n) > 2147483647) return true;
+  return false;
+}
+
 export function parseBalance(raw: string): string {
   const words = parseWords(raw);
+  if (hasCountOutOfRange(words)) throw new LabelValueError('has a count HAProxy refuses: uri len/depth and random(N) take 1 to 2147483647');
   if (!BALANCE_FORMS.some((form) => form.test(words))) {
     throw new LabelValueError(
       'is not a balance algorithm HAProxy takes: roundrobin, static-rr, leastconn, first, source, uri [whole|path-only|len N|depth N], url_param NAME [check_post], hdr(NAME) [use_domain_only], random[(N)], rdp-cookie[(NAME)], hash EXPR',

@@ -64,6 +64,7 @@ const PARSERS: [string, (raw: string) => unknown, string][] = [
   ['parseTimestamp', parseTimestamp, '2026-11-01TX10:00:00Z'],
 ];
 
+const BALANCE_COUNT = 'has a count HAProxy refuses: uri len/depth and random(N) take 1 to 2147483647';
 const BALANCE_FORMS = 'is not a balance algorithm HAProxy takes: roundrobin, static-rr, leastconn, first, source, uri [whole|path-only|len N|depth N], url_param NAME [check_post], hdr(NAME) [use_domain_only], random[(N)], rdp-cookie[(NAME)], hash EXPR';
 
 function reasonOf(f: () => unknown): string {
@@ -341,6 +342,9 @@ describe('parseBalance', () => {
     ['hash req.cookie(id)', 'hash req.cookie(id)'],
     ['hash path,lower', 'hash path,lower'],
     ['uri len 12 depth 3', 'uri len 12 depth 3'],
+    ['uri len 2147483647', 'uri len 2147483647'],
+    ['random(2147483647)', 'random(2147483647)'],
+    ['uri depth 1', 'uri depth 1'],
     ['uri path-only', 'uri path-only'],
     ['url_param userid check_post 64', 'url_param userid check_post 64'],
     [' leastconn ', 'leastconn'],
@@ -366,6 +370,13 @@ describe('parseBalance', () => {
     ['uri len', BALANCE_FORMS],
     ['hash', BALANCE_FORMS],
     ['hdr("host)', 'contains a quote or backslash'],
+    // counts HAProxy 2.6 refuses ('expects a positive integer', 'number of draws must be at least 1')
+    ['random(0)', BALANCE_COUNT],
+    ['random(2147483648)', BALANCE_COUNT],
+    ['uri len 0', BALANCE_COUNT],
+    ['uri depth 0', BALANCE_COUNT],
+    ['uri len 4294967296', BALANCE_COUNT],
+    ['uri whole len 12 depth 0', BALANCE_COUNT],
   ])('rejects %j', (raw, reason) => {
     expect(reasonOf(() => parseBalance(raw))).toBe(reason);
   });
