@@ -512,7 +512,8 @@ function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, commo
     else groups.set(key, { group, rules: [r] });
   }
   const keys = [...groups.keys()].sort();
-  const names = new Map(keys.map((key, i) => [key, `https_group_${i + 1}`]));
+  // No `_`: a service's backend name always has one before its port, so the two can't meet.
+  const names = new Map(keys.map((key, i) => [key, `https-group-${i + 1}`]));
   let out = templates.get('HAPROXY_HTTPS_GROUPED_FRONTEND_HEAD')({ ...common, name: 'marathon_https_in' });
   // marathon-lb's names too: `backend` (the group's backend = its name), `host`, `bindOpts`.
   const patterns = new Map(rules.map((r) => [r.hostname, String(r.vhost.hostname)]));

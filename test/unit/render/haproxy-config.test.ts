@@ -257,12 +257,12 @@ describe('renderConfig: --group-https-by-vhost', () => {
     const front = section(config, 'frontend marathon_https_in');
     expect(front.slice(0, 2)).toEqual(['bind *:443', 'mode tcp']);
     const sni = front.filter((l) => l.startsWith('use_backend'));
-    expect(sni).toEqual(['use_backend https_group_1 if { req_ssl_sni -i a.com }', 'use_backend https_group_1 if { req_ssl_sni -i b.com }', 'use_backend https_group_2 if { req_ssl_sni -i own.com }']);
-    expect(section(config, 'backend https_group_1')).toEqual(['mode tcp', 'server loopback-for-tls abns@https_group_1 send-proxy-v2']);
-    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
-    expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT}`);
-    expect(section(config, 'frontend https_group_2').filter((l) => l.startsWith('use_backend'))).toEqual([expect.stringMatching(/^use_backend own_\d+ if \{ ssl_fc_sni -i own.com \}$/)]);
-    expect(section(config, 'frontend https_group_1').filter((l) => l.startsWith('use_backend'))).toHaveLength(3);
+    expect(sni).toEqual(['use_backend https-group-1 if { req_ssl_sni -i a.com }', 'use_backend https-group-1 if { req_ssl_sni -i b.com }', 'use_backend https-group-2 if { req_ssl_sni -i own.com }']);
+    expect(section(config, 'backend https-group-1')).toEqual(['mode tcp', 'server loopback-for-tls abns@https-group-1 send-proxy-v2']);
+    expect(section(config, 'frontend https-group-1')[0]).toBe(`bind abns@https-group-1 accept-proxy ssl crt ${DEFAULT_CERT}`);
+    expect(section(config, 'frontend https-group-2')[0]).toBe(`bind abns@https-group-2 accept-proxy ssl crt ${OTHER_CERT}`);
+    expect(section(config, 'frontend https-group-2').filter((l) => l.startsWith('use_backend'))).toEqual([expect.stringMatching(/^use_backend own_\d+ if \{ ssl_fc_sni -i own.com \}$/)]);
+    expect(section(config, 'frontend https-group-1').filter((l) => l.startsWith('use_backend'))).toHaveLength(3);
   });
 });
 
@@ -271,11 +271,23 @@ describe('renderConfig: --group-https-by-vhost, one host with several certificat
     const apps = [svc('/web', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_SSL_CERT: OTHER_CERT }), svc('/api', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PATH: '/api' }), svc('/b', { HAPROXY_0_VHOST: 'b.com' })];
     const { config } = render(apps, { groupHttpsByVhost: true });
     const sni = section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend'));
-    expect(sni).toEqual(['use_backend https_group_2 if { req_ssl_sni -i a.com }', 'use_backend https_group_1 if { req_ssl_sni -i b.com }']);
-    const group2 = section(config, 'frontend https_group_2');
-    expect(group2[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${DEFAULT_CERT} crt ${OTHER_CERT}`);
+    expect(sni).toEqual(['use_backend https-group-2 if { req_ssl_sni -i a.com }', 'use_backend https-group-1 if { req_ssl_sni -i b.com }']);
+    const group2 = section(config, 'frontend https-group-2');
+    expect(group2[0]).toBe(`bind abns@https-group-2 accept-proxy ssl crt ${DEFAULT_CERT} crt ${OTHER_CERT}`);
     expect(group2.filter((l) => l.startsWith('use_backend')).map((l) => l.split(' ')[1]?.replace(/_\d+$/, ''))).toEqual(['api', 'web']);
-    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
+    expect(section(config, 'frontend https-group-1')[0]).toBe(`bind abns@https-group-1 accept-proxy ssl crt ${DEFAULT_CERT}`);
+  });
+});
+
+describe('renderConfig: --group-https-by-vhost, names', () => {
+  it('a TLS group never takes the name of a service (app /https/group on service port 1)', () => {
+    const { config } = render([svc('/https/group', { HAPROXY_0_VHOST: 'a.com', HAPROXY_0_PORT: '1' })], { groupHttpsByVhost: true });
+    for (const kind of ['frontend', 'backend']) {
+      const names = [...config.matchAll(new RegExp(`^${kind} (\\S+)$`, 'gm'))].map((m) => m[1]);
+      expect(names).toContain('https-group-1');
+      expect(names).toContain('https_group_1');
+      expect(names.length, kind).toBe(new Set(names).size);
+    }
   });
 });
 
@@ -287,7 +299,7 @@ describe('renderConfig: --group-https-by-vhost, bind options', () => {
   ])("%s: one app's BIND_OPTIONS stay on its own hosts' TLS frontend", (_name, otherLabels, bindOpts) => {
     const apps = [svc('/strict', { HAPROXY_0_VHOST: 'strict.com', HAPROXY_0_BIND_OPTIONS: 'ssl-min-ver TLSv1.3' }), svc('/other', { HAPROXY_0_VHOST: 'other.com', ...otherLabels })];
     const { config } = render(apps, { groupHttpsByVhost: true });
-    const groups = bindOpts.map((_o, i) => `https_group_${i + 1}`);
+    const groups = bindOpts.map((_o, i) => `https-group-${i + 1}`);
     expect(groups.map((g) => section(config, `frontend ${g}`)[0])).toEqual(bindOpts.map((o, i) => `bind abns@${groups[i]} accept-proxy ssl crt ${DEFAULT_CERT}${o}`));
     const sni = section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend'));
     const groupOf = (host: string) => sni.find((l) => l.endsWith(`-i ${host} }`))?.split(' ')[1];
@@ -581,15 +593,15 @@ describe('renderConfig: --group-https-by-vhost with marathon-lb-format templates
   it('backend, host and bindOpts are known: the same config as the defaults, bind options included', () => {
     const config = renderWith(new TemplateSet(readDefaultTemplates(), overrides));
     expect(section(config, 'frontend marathon_https_in').filter((l) => l.startsWith('use_backend'))).toEqual([
-      'use_backend https_group_1 if { req_ssl_sni -i a.com }',
-      'use_backend https_group_1 if { req_ssl_sni -i b.com }',
-      'use_backend https_group_2 if { req_ssl_sni -i own.com }',
+      'use_backend https-group-1 if { req_ssl_sni -i a.com }',
+      'use_backend https-group-1 if { req_ssl_sni -i b.com }',
+      'use_backend https-group-2 if { req_ssl_sni -i own.com }',
     ]);
-    expect(section(config, 'frontend https_group_1')[0]).toBe(`bind abns@https_group_1 accept-proxy ssl crt ${DEFAULT_CERT}`);
-    expect(section(config, 'frontend https_group_2')[0]).toBe(`bind abns@https_group_2 accept-proxy ssl crt ${OTHER_CERT} maxconn 100`);
+    expect(section(config, 'frontend https-group-1')[0]).toBe(`bind abns@https-group-1 accept-proxy ssl crt ${DEFAULT_CERT}`);
+    expect(section(config, 'frontend https-group-2')[0]).toBe(`bind abns@https-group-2 accept-proxy ssl crt ${OTHER_CERT} maxconn 100`);
     // The defaults also keep idle keep-alive connections through a reload and retry no POST.
     expect(config).toBe(
-      renderWith(templates).replace(/(\nfrontend https_group_\d+\n[^\n]*\n {2}mode http)\n {2}option idle-close-on-response\n {2}http-request disable-l7-retry unless METH_GET \|\| METH_HEAD/g, '$1'),
+      renderWith(templates).replace(/(\nfrontend https-group-\d+\n[^\n]*\n {2}mode http)\n {2}option idle-close-on-response\n {2}http-request disable-l7-retry unless METH_GET \|\| METH_HEAD/g, '$1'),
     );
   });
 });
@@ -711,7 +723,7 @@ describe('renderConfig: HAProxy accepts what it renders', () => {
   ])('routing pieces cut as marathon-lb cuts them, overridden in its format (--templates DIR), %s: used, and haproxy -c passes', async (_name, o) => {
     const { r, dir } = renderEverythingWith(MARATHON_LB_CUT, o);
     const at = (header: string) => section(r.config, header);
-    const https = o.groupHttpsByVhost ? [...at('frontend https_group_1'), ...at('frontend https_group_2')] : at('frontend marathon_https_in');
+    const https = o.groupHttpsByVhost ? [...at('frontend https-group-1'), ...at('frontend https-group-2')] : at('frontend marathon_https_in');
     expect(at('frontend marathon_http_in')).toContain('acl path_path_14001 path_beg -i /api');
     expect(at('frontend marathon_http_in')).toContain('http-request auth realm "Private zone" if host_auth_com path_auth_14002 !auth_auth_com');
     expect(https).toContain('acl path_auth_14002 path_beg -i /admin');
