@@ -59,7 +59,7 @@ interface Candidate {
 export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): ModelResult {
   const warnings: Warning[] = [];
   const warn = warnInto(warnings);
-  const sorted = [...apps].sort((a, b) => cmp(a.id, b.id));
+  const sorted = withoutDuplicateIds([...apps].sort((a, b) => cmp(a.id, b.id)), warn);
 
   const candidates: Candidate[] = [];
   for (let i = 0; i < sorted.length; i++) addAppCandidates(candidates, sorted[i] as MarathonApp, opts, warn);
@@ -87,6 +87,27 @@ export function buildModel(apps: readonly MarathonApp[], opts: ModelOptions): Mo
   services.sort((a, b) => cmp(a.backend, b.backend));
   warnings.sort((a, b) => cmp(a.appId, b.appId) || cmp(a.label ?? '', b.label ?? ''));
   return { model: { services }, warnings };
+}
+
+/**
+ * The apps (sorted by id) whose id no other app has: Marathon never sends two apps with one id
+ * (a hand-written file may), and no choice between them would be independent of their order.
+ */
+function withoutDuplicateIds(sorted: MarathonApp[], warn: Warn): MarathonApp[] {
+  let out: MarathonApp[] | undefined;
+  for (let i = 0; i < sorted.length; ) {
+    const id = (sorted[i] as MarathonApp).id;
+    let j = i + 1;
+    while (j < sorted.length && (sorted[j] as MarathonApp).id === id) j++;
+    if (j - i > 1) {
+      out ??= sorted.slice(0, i);
+      warn('E_APP_DUPLICATE', id, `the document has ${j - i} apps with this id; all of them dropped`);
+    } else {
+      out?.push(sorted[i] as MarathonApp);
+    }
+    i = j;
+  }
+  return out ?? sorted;
 }
 
 /** The candidates behind each service: its own, and (blue/green) those of the services merged into it. */

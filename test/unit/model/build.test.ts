@@ -911,6 +911,9 @@ describe('buildModel: determinism', () => {
       app('/unresolved', withPortDefinitions(10005), withTasks(task('nowhere', [31020], withTaskId('u-1')))),
       app('/shop-blue', withPortDefinitions(10020), withLabels({ HAPROXY_DEPLOYMENT_GROUP: 'shop', HAPROXY_DEPLOYMENT_STARTED_AT: '1', HAPROXY_0_PORT: '10020', HAPROXY_APP_ID: 'shop' }), withTasks(task('10.0.1.1', [31030], withTaskId('sb-1')))),
       app('/shop-green', withPortDefinitions(10021), withLabels({ HAPROXY_DEPLOYMENT_GROUP: 'shop', HAPROXY_DEPLOYMENT_STARTED_AT: '2', HAPROXY_0_PORT: '10020', HAPROXY_APP_ID: 'shop', HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '1' }), withTasks(task('10.0.1.2', [31031], withTaskId('sg-1')))),
+      // Two apps with one id (a hand-written file): neither can be chosen whatever their order.
+      app('/twin', withPortDefinitions(10030), withLabels({ HAPROXY_0_VHOST: 'one.example.com' }), withTasks(task('10.0.2.1', [31040], withTaskId('t-1')))),
+      app('/twin', withPortDefinitions(10030), withLabels({ HAPROXY_0_VHOST: 'two.example.com' }), withTasks(task('10.0.2.2', [31040], withTaskId('t-2')))),
     ];
   }
 
@@ -939,7 +942,9 @@ describe('buildModel: determinism', () => {
   it('the world exercises what it should', () => {
     const { model, warnings } = build(world(), opts);
     expect(model.services.length).toBeGreaterThanOrEqual(7);
-    expect(new Set(codes(warnings))).toEqual(new Set(['E_LABEL_INVALID', 'E_PORT_INDEX_UNKNOWN', 'W_LABEL_UNKNOWN', 'E_PORT_CONFLICT', 'E_HOST_UNRESOLVED']));
+    expect(new Set(codes(warnings))).toEqual(new Set(['E_LABEL_INVALID', 'E_PORT_INDEX_UNKNOWN', 'W_LABEL_UNKNOWN', 'E_PORT_CONFLICT', 'E_HOST_UNRESOLVED', 'E_APP_DUPLICATE']));
+    expect(warnings.filter((w) => w.appId === '/twin')).toEqual([{ code: 'E_APP_DUPLICATE', appId: '/twin', message: 'the document has 2 apps with this id; all of them dropped' }]);
+    expect(model.services.filter((s) => s.appId === '/twin')).toEqual([]);
   });
 
   it('shuffled apps, labels and tasks give the identical model and warnings', () => {
