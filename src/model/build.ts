@@ -587,8 +587,35 @@ function serversOf(s: Service, sources: CandidateIndex, opts: ModelOptions, reso
     }
   }
   sortedSmall(servers, byServerName);
+  if (hasRepeatedName(servers)) sortedSmall(withUniqueNames(servers), byServerName);
   const ids = assignServerIds(servers);
   for (let i = 0; i < servers.length; i++) (servers[i] as Server).id = ids[i] as number;
+  return servers;
+}
+
+/** Whether two of the (name-sorted) servers have one name. */
+function hasRepeatedName(sorted: Server[]): boolean {
+  for (let i = 1; i < sorted.length; i++) if ((sorted[i] as Server).name === (sorted[i - 1] as Server).name) return true;
+  return false;
+}
+
+/**
+ * `servers` with a `_2`, `_3`… after the name of each that repeats an earlier one's: two addresses
+ * can clean up to one marathon-lb name (`::ffff:1.2.3.4` and `::ffff:1:2:3:4`), and the runtime
+ * API and the stats page tell servers apart by name.
+ */
+function withUniqueNames(servers: Server[]): Server[] {
+  const taken = new Set(servers.map((s) => s.name));
+  const seen = new Set<string>();
+  for (const s of servers) {
+    if (seen.has(s.name)) {
+      let n = 2;
+      while (taken.has(`${s.name}_${n}`)) n++;
+      s.name = `${s.name}_${n}`;
+      taken.add(s.name);
+    }
+    seen.add(s.name);
+  }
   return servers;
 }
 

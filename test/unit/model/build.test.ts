@@ -299,6 +299,17 @@ describe('buildModel: tasks', () => {
     expect(onlyService(build([a])).servers.map((sv) => sv.ip)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']);
   });
 
+  it.each<[string, string[], string[]]>([
+    ['IPv4-mapped hosts that clean up alike', ['::ffff:1.2.3.4', '::ffff:1:2:3:4'], ['__ffff_1_2_3_4_31000', '__ffff_1_2_3_4_31000_2']],
+    ['three alike', ['::ffff:1.2.3.4', '::ffff:1:2:3:4', '::ffff:1.2:3.4'], ['__ffff_1_2_3_4_31000', '__ffff_1_2_3_4_31000_2', '__ffff_1_2_3_4_31000_3']],
+    ['no clash: names as marathon-lb has them', ['10.0.0.1', '10.0.0.2'], ['10_0_0_1_31000', '10_0_0_2_31000']],
+  ])('two addresses whose names clean up alike get distinct names in their backend: %s', (_name, hosts, names) => {
+    const a = app('/web', withPortDefinitions(10000), withTasks(...hosts.map((h, i) => task(h, [31000], withTaskId(`t-${i}`)))));
+    const servers = onlyService(build([a], { resolveHost: (h) => h })).servers;
+    expect(servers.map((sv) => sv.name)).toEqual(names);
+    expect(new Set(servers.map((sv) => sv.ip)).size).toBe(hosts.length);
+  });
+
   it('servers are sorted by name, carry the task and app ids, and have stable ids', () => {
     const a = app('/web', withPortDefinitions(10000), withTasks(task('10.0.0.2', [31000], withTaskId('t-b')), task('10.0.0.1', [31005], withTaskId('t-a'))));
     const s = onlyService(build([a]));
