@@ -28,9 +28,16 @@ class RecordingSet extends TemplateSet {
   }
 }
 
-const fixtureApps = readdirSync('test/fixtures')
-  .filter((d) => readdirSync(join('test/fixtures', d)).includes('apps.json'))
-  .flatMap((d) => (JSON.parse(readFileSync(join('test/fixtures', d, 'apps.json'), 'utf8')) as { apps: MarathonApp[] }).apps);
+// Every fixture's apps, each id once (fixtures reuse ids, and the model drops apps sharing one).
+const fixtureApps = [
+  ...new Map(
+    readdirSync('test/fixtures')
+      .filter((d) => readdirSync(join('test/fixtures', d)).includes('apps.json'))
+      .flatMap((d) => (JSON.parse(readFileSync(join('test/fixtures', d, 'apps.json'), 'utf8')) as { apps: MarathonApp[] }).apps)
+      .reverse()
+      .map((a) => [a.id, a]),
+  ).values(),
+];
 
 describe('the template registry', () => {
   // A template may name only its registered variables (an unknown one is refused as a typo): each
