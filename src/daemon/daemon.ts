@@ -67,6 +67,11 @@ interface HeldBack {
   templates: string;
 }
 
+/** An error of fetching or reading Marathon's apps (not of rendering or installing them). */
+function isMarathonError(e: unknown): boolean {
+  return isMlbError(e) && (e.code === 'E_MARATHON_UNREACHABLE' || e.code === 'E_MARATHON_HTTP' || e.code.startsWith('E_INPUT_'));
+}
+
 /** A periodic resync or SIGHUP: held-back and kept apps are tried again. */
 function isFullResync(triggers: Trigger[]): boolean {
   return triggers.includes('periodic_resync') || triggers.includes('sighup');
@@ -209,6 +214,11 @@ export class Daemon {
     } catch (e) {
       this.log.warn({ err: errorLine(e) }, 'cannot save the kept labels; a restarted daemon would drop those apps');
     }
+  }
+
+  /** A reload asked for at the start (HAProxy adopted, or --command) that has not succeeded yet: what runs is not Marathon's apps. */
+  get startupReloadPending(): boolean {
+    return this.pendingReload === 'startup';
   }
 
   get streamConnected(): boolean {
@@ -357,15 +367,15 @@ export class Daemon {
           this.markDirty('stream_connected', true);
         },
         onDisconnect: (reason, retryInMs) => {
+          const was = this.metrics.get('mlb_stream_connected') === 1;
           this.metrics.set('mlb_stream_connected', 0);
-          this.log.warn({ reason, retryInMs }, 'event stream lost; reconnecting');
+          this.log.warn({ reason, retryInMs }, was ? 'event stream lost; reconnecting' : 'event stream not connected; retrying');
         },
       },
     );
     this.stream.start();
   }
 
-  /** The names of the files mlb-ts installs beside the config (config first). */
   /**
    * A file HAProxy runs, as /_haproxy_get* serve it: the last applied, else (Marathon has not
    * answered since the start) the one installed before, which HAProxy was started with.
@@ -377,6 +387,7 @@ export class Daemon {
     return this.lastGood?.find((f) => f.name === name)?.content ?? '';
   }
 
+  /** The names of the files mlb-ts installs beside the config (config first). */
   private installedNames(): string[] {
     return [basename(this.configPath), ...(this.s.haproxyMap ? ['domain2backend.map', 'app2backend.map'] : [])];
   }
@@ -398,13 +409,13 @@ export class Daemon {
       // bytes and renders nothing again (at 5,000 apps a second fetch-and-render right after start).
       return (await this.applyInput(await fetchAppsText(this.source), ['startup'], false)).doc;
     } catch (e) {
+      // Without HAProxy no older config can serve either: one line, and the start fails.
+      if (isMlbError(e) && e.code === 'E_HAPROXY_MISSING') throw e;
       this.lastError = errorLine(e);
-      this.log.error({ err: this.lastError }, 'first sync failed; serving the last installed config');
+      const installed = existsSync(this.configPath);
+      this.log.error({ err: this.lastError }, installed ? 'first sync failed; serving the last installed config' : 'first sync failed; no config installed yet');
       this.markDirty('retry');
-      if (!this.applied) {
-        const installed = await this.currentInstalledOrEmpty();
-        if (!installed) throw e;
-      }
+      if (!this.applied && !(await this.currentInstalledOrEmpty(isMarathonError(e)))) throw e;
       return undefined;
     }
   }
@@ -443,9 +454,9 @@ export class Daemon {
     }
   }
 
-  private async currentInstalledOrEmpty(): Promise<boolean> {
+  private async currentInstalledOrEmpty(marathonDown: boolean): Promise<boolean> {
     if (existsSync(this.configPath)) return true;
-    this.log.warn('no config installed yet: starting HAProxy with no apps until Marathon answers');
+    this.log.warn(`starting HAProxy with no apps until ${marathonDown ? 'Marathon answers' : 'a sync succeeds'}`);
     await this.applyDocument({ apps: [] }, ['startup'], false, false);
     this.waitingForMarathon = true;
     return true;
@@ -498,7 +509,7 @@ export class Daemon {
         this.lastError = errorLine(e);
         this.metrics.inc('mlb_sync_failures_total');
         const retryIn = syncRetryMs(this.failures, this.s.maxBackoff * 1000);
-        this.log.error({ err: this.lastError, triggers, retryInMs: retryIn }, 'sync failed; the last good config keeps serving');
+        this.log.error({ err: this.lastError, triggers, retryInMs: retryIn }, this.lastGood ? 'sync failed; the last good config keeps serving' : 'sync failed; no config known to work serves yet');
         clearTimeout(this.retryTimer);
         if (!this.stopped) this.retryTimer = setTimeout(() => this.markDirty('retry'), retryIn);
       }
@@ -619,7 +630,9 @@ export class Daemon {
     if (unchanged && !force && !drifted) {
       // A label whose port is left out changes no file: its warning is still news.
       this.logWarnings(result);
-      this.log.debug({ triggers }, 'no change');
+      // An operator's SIGHUP gets an answer; the stream's and timer's resyncs stay quiet.
+      if (triggers.includes('sighup')) this.log.info({ triggers }, 'full resync: nothing to change');
+      else this.log.debug({ triggers }, 'no change');
       return true;
     }
     let why = this.applied ? describeDiff(diffModels(this.applied.model, result.model)) : 'initial config';

@@ -34,8 +34,9 @@ export async function startEndpoints(listen: string, daemon: Daemon, reloader: R
     switch (path) {
       case '/healthz': {
         // Healthy once Marathon's apps are applied: not while the placeholder of a first start serves nothing.
-        // And not while the HAProxy it supervises is down (onHaproxyExit).
-        const ok = daemon.applied !== undefined && !daemon.waitingForMarathon && !daemon.haproxyDown;
+        // And not while the HAProxy it supervises is down (onHaproxyExit), nor before the reload of
+        // the start (--command, an adopted HAProxy) has loaded the apps.
+        const ok = daemon.applied !== undefined && !daemon.waitingForMarathon && !daemon.haproxyDown && !daemon.startupReloadPending;
         return send(ok ? 200 : 503, `${JSON.stringify({ ok, haproxyRunning: !daemon.haproxyDown, streamConnected: daemon.streamConnected, lastApply: daemon.applied ? new Date(daemon.applied.at).toISOString() : null, lastError: daemon.lastError ?? null, ipvsError: daemon.ipvsError ?? null })}\n`, 'application/json');
       }
       case '/metrics':

@@ -550,6 +550,7 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     let mark = d.mark();
     d.signal('SIGHUP');
     await d.waitForLog((l) => l.msg === 'full resync requested', 5000, mark);
+    await d.waitForLog((l) => l.msg === 'full resync: nothing to change' && l.level === 'info', 5000, mark);
     await eventually(async () => (await d.metrics()).value('mlb_syncs_total', { trigger: 'sighup' }) > m.value('mlb_syncs_total', { trigger: 'sighup' }), 5000, 'a sighup sync');
     await eventually(() => fake.requestCount('/v2/apps') > fetches, 5000, 'a fetch of the apps');
     await sleep(300);

@@ -203,6 +203,29 @@ describe('mlb-ts --sse: a config HAProxy cannot load is not left installed', () 
   }, 40_000);
 });
 
+describe('mlb-ts --sse --command CMD that never succeeds', () => {
+  it('/healthz is 503 with the reload error, and the log does not claim a good config serves', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const fake = await FakeMarathon.start({ apps: [servedApp('/web', port, { HAPROXY_0_VHOST: 'web.test' })] });
+    let d: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      d = await startDaemon(fake.url, ['--command', "echo 'reload boom' >&2; exit 3", '--max-reload-retries', '0', '--max-backoff', '1', '--debounce-ms', '20']);
+      const daemon = d;
+      const failed = await daemon.waitForLog((l) => String(l.msg).startsWith('sync failed'), 10_000);
+      expect(failed.msg).toBe('sync failed; no config known to work serves yet');
+      expect(String(failed.err)).toMatch(/E_RELOAD: .*exited 3/);
+      const health = await daemon.get('/healthz');
+      expect(health.status).toBe(503);
+      expect(JSON.parse(health.body)).toMatchObject({ ok: false, lastError: expect.stringMatching(/^E_RELOAD/) });
+      expect(daemon.logsMatching((l) => l.msg === 'sync failed; the last good config keeps serving')).toEqual([]);
+    } finally {
+      await d?.stop({ waitHaproxyMs: 0 });
+      await fake.close();
+    }
+  }, 30_000);
+});
+
 describe('mlb-ts --sse --command: a reload that fails with no app to blame', () => {
   let fake: FakeMarathon;
   let d: RunningDaemon | undefined;

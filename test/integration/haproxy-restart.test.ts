@@ -227,3 +227,22 @@ describe('mlb-ts --sse: HAProxy refused by the open-files limit', () => {
     }
   });
 });
+
+describe('mlb-ts --sse: no HAProxy to run', () => {
+  it('exits 1 with one error line that says so, not a Marathon failure or a config it would serve', async () => {
+    const [webPort] = (await freePorts(1)) as [number];
+    const fake = await FakeMarathon.start({ killGraceSeconds: 0, apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' })] });
+    try {
+      await fake.settled();
+      const d = await startDaemon(fake.url, ['--haproxy-bin', '/nonexistent/haproxy'], { noWait: true });
+      const exit = await Promise.race([d.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000))]);
+      const errors = d.logs.filter((l) => l.level === 'error' || l.level === 'warn');
+      await d.stop();
+      expect(exit?.code).toBe(1);
+      expect(errors.map((l) => l.msg)).toEqual(['cannot start']);
+      expect(String(errors[0]?.err)).toMatch(/^E_HAPROXY_MISSING: cannot run \/nonexistent\/haproxy/);
+    } finally {
+      await fake.close();
+    }
+  });
+});
