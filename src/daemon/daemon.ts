@@ -457,7 +457,7 @@ export class Daemon {
   private async currentInstalledOrEmpty(marathonDown: boolean): Promise<boolean> {
     if (existsSync(this.configPath)) return true;
     this.log.warn(`starting HAProxy with no apps until ${marathonDown ? 'Marathon answers' : 'a sync succeeds'}`);
-    await this.applyDocument({ apps: [] }, ['startup'], false, false);
+    await this.applyDocument({ apps: [] }, ['startup'], false, true);
     this.waitingForMarathon = true;
     return true;
   }
@@ -616,12 +616,15 @@ export class Daemon {
   }
 
   /** Returns false when it deferred to a newer round (the document was not applied). */
-  /** `vips`: false for the empty placeholder of a start without Marathon, which must not empty the IPVS table. */
-  private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean, vips = true): Promise<boolean> {
+  /**
+   * `placeholder`: the empty config of a start with none installed and no apps from Marathon,
+   * which must not empty the IPVS table nor count as an apply.
+   */
+  private async applyDocument(doc: AppsDocument, triggers: Trigger[], reload: boolean, placeholder = false): Promise<boolean> {
     this.releaseHeldBack(doc, triggers);
     this.retryingKept = isFullResync(triggers) && this.keptLabels.size > 0;
     this.keptNow.clear();
-    let result = await this.render(doc, vips);
+    let result = await this.render(doc, !placeholder);
     const force = this.pendingReload;
     // SIGHUP also checks the disk: files that are not the ones last applied (an operator edited
     // them, or a rewrite failed) are installed again and reloaded, even if nothing else changed.
@@ -722,10 +725,11 @@ export class Daemon {
       settings: settingsOf(result.model),
       live: liveAfterReload(result.model, this.s.spareSlots),
     };
-    this.recordApplied(result, t0);
+    this.recordApplied(result, t0, placeholder);
     this.forgetKeptLabels(doc);
     this.saveKeptLabels();
-    if (!reload) this.log.info({ reason: trigger, change: why }, 'config installed');
+    if (placeholder) this.log.info({ reason: trigger }, 'empty config installed, to start HAProxy with');
+    else if (!reload) this.log.info({ reason: trigger, change: why }, 'config installed');
     return true;
   }
 
@@ -904,7 +908,7 @@ export class Daemon {
     this.saidWarnings = now;
   }
 
-  private recordApplied(result: RenderResult, t0: number): void {
+  private recordApplied(result: RenderResult, t0: number, placeholder = false): void {
     this.applied = {
       files: result.files,
       model: result.model,
@@ -917,7 +921,7 @@ export class Daemon {
     this.metrics.set('mlb_apps', new Set(result.model.services.flatMap((s) => s.sourceAppIds)).size);
     this.metrics.set('mlb_backends', result.model.services.length);
     this.metrics.set('mlb_servers', result.model.services.reduce((n, s) => n + s.servers.length, 0));
-    this.metrics.set('mlb_last_apply_timestamp_seconds', Math.floor(Date.now() / 1000));
+    if (!placeholder) this.metrics.set('mlb_last_apply_timestamp_seconds', Math.floor(Date.now() / 1000));
     this.persistServicePorts(result);
   }
 

@@ -143,6 +143,11 @@ describe('mlb-ts --sse: signals while the daemon is busy', () => {
       const closed = await daemon.get('/healthz');
       expect(closed.status).toBe(503);
       expect(JSON.parse(closed.body)).toMatchObject({ ok: false, lastError: expect.stringContaining('HTTP 503') });
+      // Said for what it is, and not counted as an apply.
+      expect(daemon.logsMatching((l) => l.msg === 'config installed')).toEqual([]);
+      expect(daemon.logsMatching((l) => l.msg === 'empty config installed, to start HAProxy with')).toHaveLength(1);
+      expect(daemon.logsMatching((l) => l.msg === 'starting HAProxy with no apps until Marathon answers')).toHaveLength(1);
+      expect((await daemon.metrics()).value('mlb_last_apply_timestamp_seconds')).toBe(0);
       open = true;
       await eventually(async () => (await daemon.get('/healthz')).status === 200, 10_000, '/healthz 200 once Marathon answers');
       expect(await daemon.config()).toContain('web.test');
