@@ -61,8 +61,6 @@ interface Loaded {
 interface HeldBack {
   definition: string;
   ports: Set<number>;
-  /** Only refused by `haproxy -c`: a periodic resync does not try them again. */
-  untilChanged: boolean;
   /** templateSignature() when they were left out. */
   templates: string;
 }
@@ -155,11 +153,20 @@ export class Daemon {
   private lastGood: InstallFile[] | undefined;
   /**
    * App ports left out, by app id, while the app's definition stays the same: those a reload or
-   * start failed on (e.g. a port another process holds), tried again on a periodic resync or
-   * SIGHUP, and those `haproxy -c` refused (`untilChanged`: their config can't change by itself),
-   * tried again on SIGHUP or when the templates change. Each is said once, when left out.
+   * start failed on (e.g. a port another process holds) and those `haproxy -c` refused. Tried
+   * again on a periodic resync or SIGHUP (a certificate file may have appeared, a clashing app
+   * gone), and when the templates change.
    */
   private readonly heldBack = new Map<string, HeldBack>();
+  /**
+   * The reason last said for each dropped app port (portKey + code): a port refused again for the
+   * same reason, at each periodic resync, is not said (nor counted) again.
+   */
+  private readonly saidDrops = new Map<string, string>();
+  /** Lines saidDrops let through in the current sync. */
+  private dropsSaid = 0;
+  /** The reload the start asked for (--command, an adopted HAProxy) has not succeeded yet. */
+  private awaitingStartupReload = false;
   /** The warning lines said since they last changed: each is said once while it lasts. */
   private saidWarnings = new Set<string>();
   /**
@@ -218,7 +225,7 @@ export class Daemon {
 
   /** A reload asked for at the start (HAProxy adopted, or --command) that has not succeeded yet: what runs is not Marathon's apps. */
   get startupReloadPending(): boolean {
-    return this.pendingReload === 'startup';
+    return this.awaitingStartupReload;
   }
 
   get streamConnected(): boolean {
@@ -243,7 +250,10 @@ export class Daemon {
     if (this.stopped) return;
     this.haproxyDown = false;
     // A HAProxy that was already running (adopted, or the operator's) must pick up the new config.
-    if ((doc || pending) && (adopted || this.reloader.kind === 'command')) this.requestReload('startup');
+    if ((doc || pending) && (adopted || this.reloader.kind === 'command')) {
+      this.awaitingStartupReload = true;
+      this.requestReload('startup');
+    }
     if (this.s.sse) this.startStream();
     if (this.s.templatesDir) this.watchTemplates(this.s.templatesDir);
     this.resyncTimer = setInterval(() => this.markDirty('periodic_resync'), this.s.resyncInterval * 1000);
@@ -665,11 +675,14 @@ export class Daemon {
     // Stopping: nothing more is installed or reloaded.
     if (this.stopped) return false;
     const t0 = performance.now();
+    const dropsSaidBefore = this.dropsSaid;
     const nothingLeft = () => {
       if (!this.applied || !sameFiles(this.applied.files, result.files) || force || drifted) return false;
       this.logWarnings(result);
       this.saveKeptLabels();
-      this.log.info({ triggers }, 'nothing to apply once the rejected parts were dropped; the running config stays');
+      this.forgetSaidDrops();
+      // After a periodic retry that found the same refusals, this is routine.
+      this.log[this.dropsSaid > dropsSaidBefore || this.keptNow.size > 0 ? 'info' : 'debug']({ triggers }, 'nothing to apply once the rejected parts were dropped; the running config stays');
       return true;
     };
     const requests = this.reloadRequests;
@@ -727,6 +740,7 @@ export class Daemon {
     };
     this.recordApplied(result, t0, placeholder);
     this.forgetKeptLabels(doc);
+    this.forgetSaidDrops();
     this.saveKeptLabels();
     if (placeholder) this.log.info({ reason: trigger }, 'empty config installed, to start HAProxy with');
     else if (!reload) this.log.info({ reason: trigger, change: why }, 'config installed');
@@ -747,7 +761,7 @@ export class Daemon {
         ? 'gone'
         : triggers.includes('sighup')
           ? 'SIGHUP'
-          : triggers.includes('periodic_resync') && !held.untilChanged
+          : triggers.includes('periodic_resync')
             ? 'periodic resync'
             : held.templates !== templates
               ? 'the templates changed'
@@ -756,7 +770,8 @@ export class Daemon {
                 : undefined;
       if (why === undefined) continue;
       this.heldBack.delete(id);
-      if (app) this.log.info({ app: id }, `app ${id}: trying it again (${why})`);
+      // The periodic retry is routine: what comes of it is said only if it is news (saidDrops).
+      if (app) this.log[why === 'periodic resync' ? 'debug' : 'info']({ app: id }, `app ${id}: trying it again (${why})`);
     }
   }
 
@@ -787,6 +802,16 @@ export class Daemon {
     }
   }
 
+  /** Drops said for ports no longer held back nor kept on their old labels: if HAProxy refuses one again, that is news. */
+  private forgetSaidDrops(): void {
+    if (this.saidDrops.size === 0) return;
+    const held = new Set(this.heldBackPorts());
+    for (const key of this.saidDrops.keys()) {
+      const port = key.slice(0, key.indexOf('\u0000'));
+      if (!held.has(port) && !this.keptLabels.has(port.slice(0, port.lastIndexOf('#')))) this.saidDrops.delete(key);
+    }
+  }
+
   /** The held-back app ports, as portKeys. */
   private heldBackPorts(): string[] {
     return [...this.heldBack].flatMap(([id, held]) => [...held.ports].map((p) => portKey(id, p)));
@@ -797,16 +822,15 @@ export class Daemon {
     const apps = new Map(doc.apps.map((a) => [a.id, a]));
     for (const { appId, portIndex, reason, blame } of blamed.values()) {
       const app = apps.get(appId);
-      if (app && this.heldBackNow(app, portIndex, false)) this.logDroppedPort(droppedPortOf(appId, app.labels, portIndex, reason, blame), 'E_RELOAD');
+      if (app && this.heldBackNow(app, portIndex)) this.logDroppedPort(droppedPortOf(appId, app.labels, portIndex, reason, blame), 'E_RELOAD');
     }
   }
 
   /** Holds one app port back (see heldBack); false if it already was. */
-  private heldBackNow(app: MarathonApp, portIndex: number, untilChanged: boolean): boolean {
-    const held = this.heldBack.get(app.id) ?? { definition: definitionOf(app), ports: new Set<number>(), untilChanged, templates: this.templateSignature() };
+  private heldBackNow(app: MarathonApp, portIndex: number): boolean {
+    const held = this.heldBack.get(app.id) ?? { definition: definitionOf(app), ports: new Set<number>(), templates: this.templateSignature() };
     if (held.ports.has(portIndex)) return false;
     held.ports.add(portIndex);
-    held.untilChanged &&= untilChanged;
     this.heldBack.set(app.id, held);
     return true;
   }
@@ -862,7 +886,8 @@ export class Daemon {
       this.pendingReload ??= 'retry';
       return;
     }
-    this.pendingReload = undefined;
+    // The start's reload stays asked for: what runs may not be these files at all (--command).
+    if (!this.awaitingStartupReload) this.pendingReload = undefined;
     try {
       // Only the app ports HAProxy runs: a new port of a running app is a change for the reload to bring.
       const running = new Set(portKeysOf(applied.model));
@@ -1025,6 +1050,7 @@ export class Daemon {
         await this.saveServerState(result.rendered.config).catch((e) => this.log.debug({ err: errorLine(e) }, 'server state not saved'));
         await this.reloader.reload();
         this.lastReloadAt = Date.now();
+        this.awaitingStartupReload = false;
         this.lastGood = result.files;
         clearReloadPending(this.configPath);
         this.metrics.inc('mlb_reloads_total', { reason });
@@ -1093,12 +1119,12 @@ export class Daemon {
     const apps = new Map(doc.apps.map((a) => [a.id, a]));
     for (const p of dropped) {
       if (kept?.apps.has(p.appId)) {
-        this.log.error({ code: 'E_HAPROXY_INVALID', app: p.appId, port: p.portIndex, ...(p.label ? { label: p.label } : {}) }, `app ${p.appId} port ${p.portIndex}: its new labels are refused (${p.reason}); the app keeps the labels it runs with until they change`);
+        if (this.isNewDrop(p, 'kept')) this.log.error({ code: 'E_HAPROXY_INVALID', app: p.appId, port: p.portIndex, ...(p.label ? { label: p.label } : {}) }, `app ${p.appId} port ${p.portIndex}: its new labels are refused (${p.reason}); the app keeps the labels it runs with until they change`);
         continue;
       }
       // Left out of the next syncs too, so they neither validate nor report it again.
       const app = apps.get(p.appId);
-      if (app) this.heldBackNow(app, p.portIndex, true);
+      if (app) this.heldBackNow(app, p.portIndex);
       this.logDroppedPort(p, 'E_HAPROXY_INVALID');
     }
     return kept?.result ?? narrowed;
@@ -1137,7 +1163,17 @@ export class Daemon {
     return { result: checked.result, apps: new Set(previous.keys()) };
   }
 
+  /** Whether `p` (for `code`) is news: not said before with the same reason while it lasted (saidDrops). */
+  private isNewDrop(p: DroppedPort, code: string): boolean {
+    const key = `${portKey(p.appId, p.portIndex)}\u0000${code}`;
+    if (this.saidDrops.get(key) === p.reason) return false;
+    this.saidDrops.set(key, p.reason);
+    this.dropsSaid++;
+    return true;
+  }
+
   private logDroppedPort(p: DroppedPort, code: string): void {
+    if (!this.isNewDrop(p, code)) return;
     this.metrics.inc('mlb_apps_dropped_total');
     this.log.error({ code, app: p.appId, port: p.portIndex, ...(p.label ? { label: p.label } : {}) }, `app ${p.appId} port ${p.portIndex} dropped: ${p.reason}`);
   }

@@ -115,7 +115,8 @@ const ROUTINE: [RegExp, 'debug' | 'info'][] = [
   [/\b(Former|Current) worker (\(\d+\)|#?\d+) exited with code 0\b/, 'info'],
   [/Exiting Master process|All workers exited\. Exiting\.\.\. \(0\)/, 'info'],
   // mlb-ts's own runtime commands: a spare slot filled, a server taken out.
-  [/\bis going DOWN for maintenance\b|\(leaving forced maintenance\)/, 'info'],
+  // (Not maintenance for a cause of HAProxy's own, e.g. `(DNS NX status)`.)
+  [/\bis going DOWN for maintenance\.|\(leaving forced maintenance\)/, 'info'],
 ];
 
 /** The log level of one line of HAProxy's output. */

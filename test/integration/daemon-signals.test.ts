@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
 import { eventually, isReloadDone, type RunningDaemon, servedApp, sleep, startDaemon, waitGone } from '../helpers/daemon.js';
 import { request } from '../helpers/http.js';
+import { TEST_CERT } from '../helpers/lb.js';
 import { freePorts } from '../helpers/ports.js';
 
 /**
@@ -304,4 +305,32 @@ describe('mlb-ts --sse started again while Marathon does not answer', () => {
       rmSync(files, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('mlb-ts --sse: a port haproxy -c refuses because its certificate file is missing', () => {
+  it('is said once while it lasts (not at every periodic resync), and served once the file appears', async () => {
+    const [webPort, tlsPort] = (await freePorts(2)) as [number, number];
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-ts-late-cert-'));
+    const cert = join(dir, 'late.pem');
+    const fake = await FakeMarathon.start({ apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }), servedApp('/tls', tlsPort, { HAPROXY_0_VHOST: 'tls.test', HAPROXY_0_SSL_CERT: cert })] });
+    let daemon: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      daemon = await startDaemon(fake.url, ['--resync-interval', '1', '--reload-interval', '0.2', '--debounce-ms', '20']);
+      const d = daemon;
+      const dropped = await d.waitForLog((l) => l.level === 'error' && l.app === '/tls', 10_000);
+      expect(String(dropped.msg)).toMatch(/^app \/tls port 0 dropped: .*late\.pem/);
+      const resyncs = (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' });
+      await eventually(async () => (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' }) >= resyncs + 3, 10_000, 'three periodic resyncs');
+      expect(d.logsMatching((l) => l.app === '/tls' && (l.level === 'error' || l.level === 'warn'))).toHaveLength(1);
+      expect((await d.metrics()).value('mlb_apps_dropped_total')).toBe(1);
+      expect(await d.config()).not.toContain(`backend tls_${tlsPort}`);
+      copyFileSync(TEST_CERT, cert);
+      await eventually(async () => (await d.config()).includes(`backend tls_${tlsPort}`), 10_000, '/tls served once its certificate exists');
+    } finally {
+      await daemon?.stop();
+      await fake.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 45_000);
 });

@@ -219,11 +219,41 @@ describe('mlb-ts --sse --command CMD that never succeeds', () => {
       expect(health.status).toBe(503);
       expect(JSON.parse(health.body)).toMatchObject({ ok: false, lastError: expect.stringMatching(/^E_RELOAD/) });
       expect(daemon.logsMatching((l) => l.msg === 'sync failed; the last good config keeps serving')).toEqual([]);
+      // A SIGUSR1 asks for another reload; it fails too, and nothing has loaded the apps yet.
+      const mark = daemon.mark();
+      daemon.signal('SIGUSR1');
+      await daemon.waitForLog((l) => l.msg === 'reload failed', 10_000, mark);
+      await sleep(300);
+      expect((await daemon.get('/healthz')).status).toBe(503);
     } finally {
       await d?.stop({ waitHaproxyMs: 0 });
       await fake.close();
     }
   }, 30_000);
+
+  it('started again on the files of a run whose reloads worked: the start reload is retried, and /healthz stays 503 while it fails', async () => {
+    const [port, http, https, appId, stats, api] = (await freePorts(6)) as [number, number, number, number, number, number];
+    const fake = await FakeMarathon.start({ apps: [servedApp('/web', port, { HAPROXY_0_VHOST: 'web.test' })] });
+    const dir = mkdtempSync(join(tmpdir(), 'mlb-ts-restart-command-'));
+    // The same files in both runs: the rendered config is the one installed.
+    const same = ['--haproxy-config', join(dir, 'haproxy.cfg'), '--http-port', String(http), '--https-port', String(https), '--appid-port', String(appId), '--stats-port', String(stats), '--listen', `127.0.0.1:${api}`, '--max-reload-retries', '0', '--max-backoff', '1', '--debounce-ms', '20'];
+    let d: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      d = await startDaemon(fake.url, [...same, '--command', 'true']);
+      await d.waitForLog((l) => l.msg === 'HAProxy reloaded', 10_000);
+      await d.stop({ waitHaproxyMs: 0, keepDir: true });
+      d = await startDaemon(fake.url, [...same, '--command', 'exit 3']);
+      const daemon = d;
+      await eventually(() => daemon.logsMatching((l) => l.msg === 'reload failed').length >= 2, 15_000, 'the start reload tried again');
+      // --listen is ours here, not the helper's.
+      expect((await fetch(`http://127.0.0.1:${api}/healthz`)).status).toBe(503);
+    } finally {
+      await d?.stop({ waitHaproxyMs: 0 });
+      await fake.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 45_000);
 });
 
 describe('mlb-ts --sse --command: a reload that fails with no app to blame', () => {

@@ -10,6 +10,7 @@ describe("haproxyLineLevel: HAProxy's routine lines are not warnings", () => {
     ['all workers gone at a clean stop', '[ALERT]    (1234) : All workers exited. Exiting... (0)', 'info'],
     ['a spare slot filled through the runtime API', '[WARNING]  (1250) : Server web_10001/mlb_spare_1 is UP/READY (leaving forced maintenance).', 'info'],
     ['a server taken out through the runtime API', '[WARNING]  (1250) : Server web_10001/10_0_0_1_31001 is going DOWN for maintenance. 1 active and 0 backup servers left.', 'info'],
+    ['a server put in maintenance by HAProxy itself (DNS)', '[WARNING]  (1250) : Server web_10001/s1 is going DOWN for maintenance (DNS NX status). 0 active and 0 backup servers left.', 'warn'],
     ['a server failing its checks', '[WARNING]  (1250) : Server web_10001/10_0_0_1_31001 is DOWN, reason: Layer4 connection problem, info: "Connection refused".', 'warn'],
     ['a backend without servers', '[ALERT]    (1250) : backend web_10001 has no server available!', 'error'],
     ['a worker that crashed', '[ALERT]    (1234) : Current worker (1250) exited with code 139 (Segmentation fault)', 'error'],
