@@ -682,7 +682,7 @@ export class Daemon {
       this.saveKeptLabels();
       this.forgetSaidDrops();
       // After a periodic retry that found the same refusals, this is routine.
-      this.log[this.dropsSaid > dropsSaidBefore || this.keptNow.size > 0 ? 'info' : 'debug']({ triggers }, 'nothing to apply once the rejected parts were dropped; the running config stays');
+      this.log[this.dropsSaid > dropsSaidBefore ? 'info' : 'debug']({ triggers }, 'nothing to apply once the rejected parts were dropped; the running config stays');
       return true;
     };
     const requests = this.reloadRequests;
@@ -690,10 +690,12 @@ export class Daemon {
       // Ports another process holds: the reload would fail on them (and pause every listener meanwhile).
       let blamed: BlamedPorts = reload && round < MAX_NARROWING_ROUNDS ? await this.unbindablePorts(result) : new Map();
       if (blamed.size === 0) {
+        let narrowed = false;
         try {
           const validated = await this.installValid(doc, result);
           // Narrowed (ports HAProxy refused left out): the reload's change is the one it makes now.
-          if (validated !== result && this.applied && !force && !drifted) {
+          narrowed = validated !== result && this.applied !== undefined && !force && !drifted;
+          if (narrowed && this.applied) {
             why = describeDiff(diffModels(this.applied.model, validated.model));
             reloadReason = { ...reloadReason, why };
           }
@@ -706,6 +708,19 @@ export class Daemon {
         }
         if (nothingLeft()) return true;
         if (!reload) break;
+        if (narrowed) {
+          // What is left once the refused part is out may be server changes only (a scale-up beside
+          // a new app HAProxy refuses): the runtime API then, as without that app.
+          const runtime = await this.tryRuntime(result, why);
+          if (runtime === true) {
+            // Installed as not loaded yet (installValid); HAProxy now runs what it describes.
+            clearReloadPending(this.configPath);
+            this.saveKeptLabels();
+            this.forgetSaidDrops();
+            return true;
+          }
+          reloadReason = runtime;
+        }
         try {
           await this.reloadWithRetries(reloadReason, result);
           break;

@@ -334,3 +334,28 @@ describe('mlb-ts --sse: a port haproxy -c refuses because its certificate file i
     }
   }, 45_000);
 });
+
+describe('mlb-ts --sse: an app kept on its running labels, at the periodic resyncs', () => {
+  it('the refusal of its new labels is said once, not again at each resync that tries them', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const fake = await FakeMarathon.start({ apps: [servedApp('/keep', port, { HAPROXY_0_VHOST: 'keep.test' })] });
+    let daemon: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      daemon = await startDaemon(fake.url, ['--resync-interval', '1', '--reload-interval', '0.2', '--debounce-ms', '20']);
+      const d = daemon;
+      await eventually(async () => (await request({ port: d.ports.http, hostHeader: 'keep.test' })).status === 200, 10_000, '/keep served');
+      const mark = d.mark();
+      fake.updateApp('/keep', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  mode {{mode}}\n  bogus-resync-directive on\n' } });
+      await d.waitForLog((l) => l.level === 'error' && l.app === '/keep', 10_000, mark);
+      const resyncs = (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' });
+      await eventually(async () => (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' }) >= resyncs + 3, 10_000, 'three periodic resyncs');
+      expect(d.logsMatching((l) => l.app === '/keep' && (l.level === 'error' || l.level === 'warn'), mark)).toHaveLength(1);
+      expect(d.logsMatching((l) => String(l.msg).startsWith('nothing to apply') && l.level === 'info', mark).length).toBeLessThanOrEqual(1);
+      expect((await request({ port: d.ports.http, hostHeader: 'keep.test' })).status).toBe(200);
+    } finally {
+      await daemon?.stop();
+      await fake.close();
+    }
+  }, 45_000);
+});

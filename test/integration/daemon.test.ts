@@ -452,6 +452,26 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     fake.removeApp('/good');
   }, 30_000);
 
+  it('a server change in one sync with a new app HAProxy refuses goes through the runtime API, as without that app', async () => {
+    await quiet();
+    let mark = d.mark();
+    d.signal('SIGUSR1');
+    await d.waitForLog(isReloadDone, 10_000, mark);
+    // Right after a reload, the new app's reload waits for --reload-interval; a task turns unhealthy meanwhile.
+    mark = d.mark();
+    const [badPort] = (await freePorts(1)) as [number];
+    fake.addApp(servedApp('/late-bad', badPort, { HAPROXY_0_VHOST: 'late-bad.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  balance {{balance}}\n  mode {{mode}}\n  bogus-late-directive on\n' }));
+    await d.waitForLog((l) => l.msg === 'reload waits for --reload-interval' && String(l.change).includes('late-bad_'), 10_000, mark);
+    const victim = web().filter(isHealthy)[0] as Task;
+    fake.setHealth(victim.id, false);
+    await d.waitForLog((l) => l.level === 'error' && l.app === '/late-bad', 10_000, mark);
+    await eventually(async () => !serversOf(await d.config(), 'web_').includes(taskAddress(victim)), 10_000, 'the unhealthy task out of the config');
+    expect(d.logsMatching((l) => l.msg === 'HAProxy reloaded' || l.msg === 'reloading HAProxy', mark)).toEqual([]);
+    expect(d.logsMatching((l) => l.msg === 'applied through the runtime API (no reload)' && String(l.change).includes('web_'), mark).length).toBeGreaterThanOrEqual(1);
+    fake.setHealth(victim.id, true);
+    fake.removeApp('/late-bad');
+  }, 30_000);
+
   it('a label warning is said once, when the app is deployed, not again on later syncs', async () => {
     await quiet();
     const mark = d.mark();
