@@ -17,6 +17,7 @@ import type { AppsDocument, Labels, MarathonApp } from '../marathon/types.js';
 import { assignedServicePorts, portKey } from '../model/service-ports.js';
 import { readServicePorts, servicePortsPathOf, writeServicePorts } from '../io/service-ports-file.js';
 import { type KeptLabels, keptLabelsContent, keptLabelsPathOf, readKeptLabels, writeKeptLabels } from '../io/kept-labels-file.js';
+import { readServedLabels, type ServedApp, servedLabelsContent, servedLabelsPathOf, writeServedLabels } from '../io/served-labels-file.js';
 import { warningLine, type LbModel } from '../model/types.js';
 import { describeDiff, diffModels, serviceSettings } from '../plan/diff.js';
 import { configSkeleton, type Live, liveAfterReload, mapCommands, planServerChanges } from '../plan/runtime.js';
@@ -175,6 +176,14 @@ export class Daemon {
    * tries the new ones again (retryingKept).
    */
   private readonly keptLabels: Map<string, KeptLabels>;
+  /**
+   * The apps the last applied config serves, with the labels it serves them with and their
+   * ports (served-labels.json): what a refused label change made while the daemon was down
+   * falls back to at the start, before anything is applied here.
+   */
+  private servedBefore: Map<string, ServedApp>;
+  /** served-labels.json's content as last read or written. */
+  private servedContent: string;
   /** kept-labels.json's content as last read or written. */
   private keptContent: string;
   private retryingKept = false;
@@ -209,6 +218,35 @@ export class Daemon {
     if (kept.error) this.log.warn({ file: keptFile, err: kept.error }, 'kept labels file unreadable; apps whose new labels HAProxy refuses are dropped until fixed');
     this.keptLabels = kept.kept;
     this.keptContent = keptLabelsContent(kept.kept);
+    const servedFile = servedLabelsPathOf(this.configPath);
+    const served = readServedLabels(servedFile);
+    if (served.error) this.log.warn({ file: servedFile, err: served.error }, 'served labels file unreadable; at this start, an app whose new labels HAProxy refuses is dropped until fixed');
+    this.servedBefore = served.served;
+    this.servedContent = servedLabelsContent(served.served);
+  }
+
+  /** served-labels.json brought up to date with the config just applied (see servedBefore). */
+  private saveServedLabels(doc: AppsDocument, model: LbModel): void {
+    const labels = new Map(doc.apps.map((a) => [a.id, a.labels ?? {}]));
+    const served = new Map<string, ServedApp>();
+    for (const s of model.services) {
+      for (let i = 0; i < s.sourceAppIds.length; i++) {
+        const id = s.sourceAppIds[i] as string;
+        const entry = served.get(id) ?? { labels: this.keptLabels.get(id)?.labels ?? labels.get(id) ?? {}, ports: [] };
+        entry.ports.push(s.sourcePortIndexes[i] ?? s.portIndex);
+        served.set(id, entry);
+      }
+    }
+    for (const entry of served.values()) entry.ports.sort((a, b) => a - b);
+    const content = servedLabelsContent(served);
+    this.servedBefore = served;
+    if (content === this.servedContent) return;
+    try {
+      writeServedLabels(servedLabelsPathOf(this.configPath), content);
+      this.servedContent = content;
+    } catch (e) {
+      this.log.warn({ err: errorLine(e) }, 'cannot save the served labels; a restarted daemon may drop an app whose labels change meanwhile');
+    }
   }
 
   /** kept-labels.json brought up to date, when keptLabels changed since it was last read or written. */
@@ -757,6 +795,7 @@ export class Daemon {
     this.forgetKeptLabels(doc);
     this.forgetSaidDrops();
     this.saveKeptLabels();
+    if (!placeholder) this.saveServedLabels(doc, result.model);
     if (placeholder) this.log.info({ reason: trigger }, 'empty config installed, to start HAProxy with');
     else if (!reload) this.log.info({ reason: trigger, change: why }, 'config installed');
     return true;
@@ -1153,12 +1192,11 @@ export class Daemon {
    * that too (the ports are then dropped).
    */
   private async withPreviousLabels(doc: AppsDocument, dropped: DroppedPort[]): Promise<{ result: RenderResult; apps: Set<string> } | undefined> {
-    const applied = this.applied;
-    const input = this.appliedInput;
-    if (!applied || !input || dropped.length === 0) return undefined;
-    const running = new Set(portKeysOf(applied.model));
-    const appliedDoc = parseAppsDocument(input.bytes, input.source, { slim: true });
-    const labelsBefore = (id: string) => this.keptLabels.get(id)?.labels ?? appliedDoc.apps.find((a) => a.id === id)?.labels;
+    if (dropped.length === 0) return undefined;
+    const before = this.servedLabels();
+    if (!before) return undefined;
+    const { running, labelsOf } = before;
+    const labelsBefore = (id: string) => this.keptLabels.get(id)?.labels ?? labelsOf(id);
     const now = new Map(doc.apps.map((a) => [a.id, a]));
     const previous = new Map<string, Labels>();
     for (const p of dropped) {
@@ -1176,6 +1214,22 @@ export class Daemon {
       this.keptNow.add(id);
     }
     return { result: checked.result, apps: new Set(previous.keys()) };
+  }
+
+  /**
+   * The app ports the running config serves and the labels it serves each app with: from the
+   * config applied in this run, else (at the start) from served-labels.json.
+   */
+  private servedLabels(): { running: Set<string>; labelsOf: (id: string) => Labels | undefined } | undefined {
+    const applied = this.applied;
+    const input = this.appliedInput;
+    if (applied && input) {
+      const appliedDoc = parseAppsDocument(input.bytes, input.source, { slim: true });
+      return { running: new Set(portKeysOf(applied.model)), labelsOf: (id) => appliedDoc.apps.find((a) => a.id === id)?.labels };
+    }
+    if (applied || this.servedBefore.size === 0) return undefined;
+    const served = this.servedBefore;
+    return { running: new Set([...served].flatMap(([id, app]) => app.ports.map((p) => portKey(id, p)))), labelsOf: (id) => served.get(id)?.labels };
   }
 
   /** Whether `p` (for `code`) is news: not said before with the same reason while it lasted (saidDrops). */

@@ -204,6 +204,11 @@ async function withServer(handler: Parameters<typeof createServer>[1], body: (ur
   }
 }
 
+/** Flags that put a daemon's config and sockets in `files`: a daemon started again with them finds what the one before left. */
+function onFiles(files: string): string[] {
+  return ['--haproxy-config', join(files, 'haproxy.cfg'), '--haproxy-socket', join(files, 'admin.sock'), '--master-socket', join(files, 'master.sock'), '--reload-interval', '0.5', '--debounce-ms', '20'];
+}
+
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -248,7 +253,7 @@ describe('mlb-ts --sse: an app kept on its running labels, across a restart', ()
     const [port] = await freePorts(1);
     const fake = await FakeMarathon.start({ apps: [servedApp('/keep', port as number, { HAPROXY_0_VHOST: 'keep.test' })] });
     const files = mkdtempSync(join(tmpdir(), 'mlb-ts-kept-'));
-    const args = ['--haproxy-config', join(files, 'haproxy.cfg'), '--haproxy-socket', join(files, 'admin.sock'), '--master-socket', join(files, 'master.sock'), '--reload-interval', '0.5', '--debounce-ms', '20'];
+    const args = onFiles(files);
     let daemon: RunningDaemon | undefined;
     try {
       await fake.settled();
@@ -279,7 +284,7 @@ describe('mlb-ts --sse started again while Marathon does not answer', () => {
     const [port] = await freePorts(1);
     const fake = await FakeMarathon.start({ apps: [servedApp('/web', port as number, { HAPROXY_0_VHOST: 'web.test' })] });
     const files = mkdtempSync(join(tmpdir(), 'mlb-ts-getconfig-'));
-    const args = ['--haproxy-config', join(files, 'haproxy.cfg'), '--haproxy-socket', join(files, 'admin.sock'), '--master-socket', join(files, 'master.sock'), '--haproxy-map', '--reload-interval', '0.5', '--debounce-ms', '20'];
+    const args = [...onFiles(files), '--haproxy-map'];
     let daemon: RunningDaemon | undefined;
     try {
       await fake.settled();
@@ -358,4 +363,34 @@ describe('mlb-ts --sse: an app kept on its running labels, at the periodic resyn
       await fake.close();
     }
   }, 45_000);
+});
+
+describe('mlb-ts --sse: labels changed to refused ones while the daemon was down', () => {
+  it('a daemon started again serves the app with the labels it was served with (served-labels.json beside the config)', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const fake = await FakeMarathon.start({ apps: [servedApp('/down', port, { HAPROXY_0_VHOST: 'down.test' })] });
+    const files = mkdtempSync(join(tmpdir(), 'mlb-ts-served-'));
+    const args = onFiles(files);
+    let daemon: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      daemon = await startDaemon(fake.url, args);
+      const first = daemon;
+      await eventually(async () => (await request({ port: first.ports.http, hostHeader: 'down.test' })).status === 200, 10_000, '/down served');
+      await first.stop();
+      fake.updateApp('/down', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'down.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  mode {{mode}}\n  bogus-while-down-directive on\n' } });
+      await fake.settled();
+      daemon = await startDaemon(fake.url, args);
+      const second = daemon;
+      await eventually(async () => (await request({ port: second.ports.http, hostHeader: 'down.test' })).status === 200, 10_000, '/down served by the restarted daemon');
+      const kept = second.logsMatching((l) => l.level === 'error' && l.app === '/down');
+      expect(kept.map((l) => String(l.msg))).toEqual([expect.stringMatching(/its new labels are refused .*bogus-while-down-directive.*; the app keeps the labels it runs with until they change/)]);
+      expect(second.installed()).not.toContain('bogus-while-down-directive');
+      expect(JSON.parse(readFileSync(join(files, 'kept-labels.json'), 'utf8'))).toHaveProperty(['/down']);
+    } finally {
+      await daemon?.stop();
+      await fake.close();
+      rmSync(files, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
