@@ -553,6 +553,8 @@ export class Daemon {
         this.lastError = undefined;
         if (applied) this.waitingForMarathon = false;
       } catch (e) {
+        // Stopping cut it short (a haproxy -c stopped): not a failure to report or retry.
+        if (this.stopped) break;
         this.failures++;
         this.lastError = errorLine(e);
         this.metrics.inc('mlb_sync_failures_total');
@@ -681,6 +683,7 @@ export class Daemon {
     if (unchanged && !force && !drifted) {
       // A label whose port is left out changes no file: its warning is still news.
       this.logWarnings(result);
+      this.settleKept(doc);
       // An operator's SIGHUP gets an answer; the stream's and timer's resyncs stay quiet.
       if (triggers.includes('sighup')) this.log.info({ triggers }, 'full resync: nothing to change');
       else this.log.debug({ triggers }, 'no change');
@@ -694,7 +697,10 @@ export class Daemon {
         : { category: 'config_changed', why };
     if (reload && !force && !drifted) {
       const runtime = await this.tryRuntime(result, why);
-      if (runtime === true) return true;
+      if (runtime === true) {
+        this.settleKept(doc);
+        return true;
+      }
       reloadReason = runtime;
     }
     if (reload) {
@@ -717,8 +723,7 @@ export class Daemon {
     const nothingLeft = () => {
       if (!this.applied || !sameFiles(this.applied.files, result.files) || force || drifted) return false;
       this.logWarnings(result);
-      this.saveKeptLabels();
-      this.forgetSaidDrops();
+      this.settleKept(doc);
       // After a periodic retry that found the same refusals, this is routine.
       this.log[this.dropsSaid > dropsSaidBefore ? 'info' : 'debug']({ triggers }, 'nothing to apply once the rejected parts were dropped; the running config stays');
       return true;
@@ -753,8 +758,7 @@ export class Daemon {
           if (runtime === true) {
             // Installed as not loaded yet (installValid); HAProxy now runs what it describes.
             clearReloadPending(this.configPath);
-            this.saveKeptLabels();
-            this.forgetSaidDrops();
+            this.settleKept(doc);
             return true;
           }
           reloadReason = runtime;
@@ -778,7 +782,10 @@ export class Daemon {
       if (this.applied) why = describeDiff(diffModels(this.applied.model, result.model));
       if (force || drifted) continue;
       const runtime = await this.tryRuntime(result, why);
-      if (runtime === true) return true;
+      if (runtime === true) {
+        this.settleKept(doc);
+        return true;
+      }
       reloadReason = runtime;
     }
     this.logWarnings(result);
@@ -792,9 +799,7 @@ export class Daemon {
       live: liveAfterReload(result.model, this.s.spareSlots),
     };
     this.recordApplied(result, t0, placeholder);
-    this.forgetKeptLabels(doc);
-    this.forgetSaidDrops();
-    this.saveKeptLabels();
+    this.settleKept(doc);
     if (!placeholder) this.saveServedLabels(doc, result.model);
     if (placeholder) this.log.info({ reason: trigger }, 'empty config installed, to start HAProxy with');
     else if (!reload) this.log.info({ reason: trigger, change: why }, 'config installed');
@@ -854,6 +859,17 @@ export class Daemon {
       const stays = app !== undefined && labelsJson(app.labels) === kept.refused && (!this.retryingKept || this.keptNow.has(id));
       if (!stays) this.keptLabels.delete(id);
     }
+  }
+
+  /**
+   * After `doc` is what runs, by whatever path (a reload, the runtime API, nothing to change): kept
+   * apps that no longer are (their labels fixed, or back to those served), the drops said for
+   * them, and kept-labels.json brought up to date.
+   */
+  private settleKept(doc: AppsDocument): void {
+    this.forgetKeptLabels(doc);
+    this.forgetSaidDrops();
+    this.saveKeptLabels();
   }
 
   /** Drops said for ports no longer held back nor kept on their old labels: if HAProxy refuses one again, that is news. */
@@ -1235,8 +1251,10 @@ export class Daemon {
   /** Whether `p` (for `code`) is news: not said before with the same reason while it lasted (saidDrops). */
   private isNewDrop(p: DroppedPort, code: string): boolean {
     const key = `${portKey(p.appId, p.portIndex)}\u0000${code}`;
-    if (this.saidDrops.get(key) === p.reason) return false;
-    this.saidDrops.set(key, p.reason);
+    // The line HAProxy cites moves with the apps around it: not news.
+    const reason = p.reason.replace(/\[([^\]:]+):\d+\]/g, '[$1]');
+    if (this.saidDrops.get(key) === reason) return false;
+    this.saidDrops.set(key, reason);
     this.dropsSaid++;
     return true;
   }

@@ -2,7 +2,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rm
 import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
@@ -353,10 +353,43 @@ describe('mlb-ts --sse: an app kept on its running labels, at the periodic resyn
       const mark = d.mark();
       fake.updateApp('/keep', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  mode {{mode}}\n  bogus-resync-directive on\n' } });
       await d.waitForLog((l) => l.level === 'error' && l.app === '/keep', 10_000, mark);
+      // An app sorted before it moves the config line HAProxy cites for /keep: still the same refusal.
+      const [otherPort] = (await freePorts(1)) as [number];
+      fake.addApp(servedApp('/aaa', otherPort, { HAPROXY_0_VHOST: 'aaa.test' }));
+      await eventually(async () => (await request({ port: d.ports.http, hostHeader: 'aaa.test' })).status === 200, 10_000, '/aaa served');
       const resyncs = (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' });
       await eventually(async () => (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' }) >= resyncs + 3, 10_000, 'three periodic resyncs');
       expect(d.logsMatching((l) => l.app === '/keep' && (l.level === 'error' || l.level === 'warn'), mark)).toHaveLength(1);
       expect(d.logsMatching((l) => String(l.msg).startsWith('nothing to apply') && l.level === 'info', mark).length).toBeLessThanOrEqual(1);
+      expect((await request({ port: d.ports.http, hostHeader: 'keep.test' })).status).toBe(200);
+    } finally {
+      await daemon?.stop();
+      await fake.close();
+    }
+  }, 45_000);
+
+  it('labels put back to those it runs with end the keeping; the same refusal later is said again', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const good = { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test' };
+    const bad = { ...good, HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  mode {{mode}}\n  bogus-again-directive on\n' };
+    const fake = await FakeMarathon.start({ apps: [servedApp('/keep', port, { HAPROXY_0_VHOST: 'keep.test' })] });
+    let daemon: RunningDaemon | undefined;
+    try {
+      await fake.settled();
+      daemon = await startDaemon(fake.url, ['--reload-interval', '0.2', '--debounce-ms', '20']);
+      const d = daemon;
+      await eventually(async () => (await request({ port: d.ports.http, hostHeader: 'keep.test' })).status === 200, 10_000, '/keep served');
+      const keptFile = join(dirname(d.configPath), 'kept-labels.json');
+      const isKept = () => existsSync(keptFile) && '/keep' in (JSON.parse(readFileSync(keptFile, 'utf8')) as object);
+      const mark = d.mark();
+      fake.updateApp('/keep', { labels: bad });
+      await d.waitForLog((l) => l.level === 'error' && l.app === '/keep', 10_000, mark);
+      await eventually(() => isKept(), 5000, '/keep kept');
+      fake.updateApp('/keep', { labels: good });
+      await fake.settled(8000);
+      await eventually(() => !isKept(), 10_000, '/keep no longer kept');
+      fake.updateApp('/keep', { labels: bad });
+      await eventually(() => d.logsMatching((l) => l.level === 'error' && l.app === '/keep', mark).length === 2, 10_000, 'the refusal said again');
       expect((await request({ port: d.ports.http, hostHeader: 'keep.test' })).status).toBe(200);
     } finally {
       await daemon?.stop();
