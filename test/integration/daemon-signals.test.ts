@@ -4,7 +4,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeMarathon } from '../../src/demo/fake-marathon.js';
+import { type AppInput, FakeMarathon } from '../../src/demo/fake-marathon.js';
 import { showProc } from '../../src/haproxy/master.js';
 import { eventually, isReloadDone, type RunningDaemon, servedApp, sleep, startDaemon, waitGone } from '../helpers/daemon.js';
 import { request } from '../helpers/http.js';
@@ -248,182 +248,171 @@ describe('mlb-ts --sse: SIGUSR1 while Marathon does not answer', () => {
   }, 30_000);
 });
 
+/**
+ * A fake Marathon serving `apps` while `body` runs; afterwards the daemon it started last (through
+ * `start`) is stopped, the fake closed and the directories it made (through `tmp`) removed.
+ */
+async function withMarathon(apps: AppInput[], body: (t: { fake: FakeMarathon; start: (args: string[]) => Promise<RunningDaemon>; tmp: (prefix: string) => string }) => Promise<void>): Promise<void> {
+  const fake = await FakeMarathon.start({ apps });
+  const dirs: string[] = [];
+  let daemon: RunningDaemon | undefined;
+  try {
+    await fake.settled();
+    await body({
+      fake,
+      start: async (args) => (daemon = await startDaemon(fake.url, args)),
+      tmp: (prefix) => {
+        const dir = mkdtempSync(join(tmpdir(), prefix));
+        dirs.push(dir);
+        return dir;
+      },
+    });
+  } finally {
+    await daemon?.stop();
+    await fake.close().catch(() => undefined);
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Labels for `host` whose backend HAProxy refuses, naming `word`. */
+function refusedLabels(host: string, word: string): Record<string, string> {
+  return { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: host, HAPROXY_0_BACKEND_HEAD: `\nbackend {{backend}}\n  mode {{mode}}\n  ${word} on\n` };
+}
+
+/** Waits until `host` answers 200 through the daemon's HTTP port. */
+function served(d: RunningDaemon, host: string): Promise<unknown> {
+  return eventually(async () => (await request({ port: d.ports.http, hostHeader: host })).status === 200, 10_000, `${host} served`);
+}
+
+/** Waits for `n` more periodic resyncs of `d`. */
+async function periodicResyncs(d: RunningDaemon, n: number): Promise<void> {
+  const before = (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' });
+  await eventually(async () => (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' }) >= before + n, 10_000, `${n} periodic resyncs`);
+}
+
 describe('mlb-ts --sse: an app kept on its running labels, across a restart', () => {
   it('a daemon started again keeps serving the app whose new labels HAProxy refuses (kept-labels.json beside the config)', async () => {
-    const [port] = await freePorts(1);
-    const fake = await FakeMarathon.start({ apps: [servedApp('/keep', port as number, { HAPROXY_0_VHOST: 'keep.test' })] });
-    const files = mkdtempSync(join(tmpdir(), 'mlb-ts-kept-'));
-    const args = onFiles(files);
-    let daemon: RunningDaemon | undefined;
-    try {
-      await fake.settled();
-      daemon = await startDaemon(fake.url, args);
-      const first = daemon;
-      await eventually(async () => (await request({ port: first.ports.http, hostHeader: 'keep.test' })).status === 200, 10_000, '/keep served');
+    const [port] = (await freePorts(1)) as [number];
+    await withMarathon([servedApp('/keep', port, { HAPROXY_0_VHOST: 'keep.test' })], async ({ fake, start, tmp }) => {
+      const files = tmp('mlb-ts-kept-');
+      const first = await start(onFiles(files));
+      await served(first, 'keep.test');
       const mark = first.mark();
-      fake.updateApp('/keep', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  mode {{mode}}\n  bogus-restart-directive on\n' } });
+      fake.updateApp('/keep', { labels: refusedLabels('keep.test', 'bogus-restart-directive') });
       await first.waitForLog((l) => l.level === 'error' && l.app === '/keep' && String(l.msg).includes('keeps the labels it runs with'), 10_000, mark);
       await fake.settled();
       await eventually(async () => existsSync(join(files, 'kept-labels.json')), 5000, 'kept-labels.json written');
       await first.stop();
-      daemon = await startDaemon(fake.url, args);
-      const second = daemon;
-      await eventually(async () => (await request({ port: second.ports.http, hostHeader: 'keep.test' })).status === 200, 10_000, '/keep served by the restarted daemon');
+      const second = await start(onFiles(files));
+      await served(second, 'keep.test');
       expect(second.logsMatching((l) => String(l.msg).includes('/keep port 0 dropped'))).toEqual([]);
       expect(second.installed()).not.toContain('bogus-restart-directive');
-    } finally {
-      await daemon?.stop();
-      await fake.close();
-      rmSync(files, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 });
 
 describe('mlb-ts --sse started again while Marathon does not answer', () => {
   it('serves the config installed before, and /_haproxy_getconfig and the maps show it', async () => {
-    const [port] = await freePorts(1);
-    const fake = await FakeMarathon.start({ apps: [servedApp('/web', port as number, { HAPROXY_0_VHOST: 'web.test' })] });
-    const files = mkdtempSync(join(tmpdir(), 'mlb-ts-getconfig-'));
-    const args = [...onFiles(files), '--haproxy-map'];
-    let daemon: RunningDaemon | undefined;
-    try {
-      await fake.settled();
-      daemon = await startDaemon(fake.url, args);
-      const first = daemon;
-      await eventually(async () => (await request({ port: first.ports.http, hostHeader: 'web.test' })).status === 200, 10_000, '/web served');
+    const [port] = (await freePorts(1)) as [number];
+    await withMarathon([servedApp('/web', port, { HAPROXY_0_VHOST: 'web.test' })], async ({ fake, start, tmp }) => {
+      const args = [...onFiles(tmp('mlb-ts-getconfig-')), '--haproxy-map'];
+      const first = await start(args);
+      await served(first, 'web.test');
       const installed = first.installed();
       const domainMap = (await first.get('/_haproxy_getvhostmap')).body;
       expect(domainMap).toMatch(/^web\.test web_\d+\n$/);
       await first.stop();
       await fake.close();
-      daemon = await startDaemon(fake.url, args);
-      const second = daemon;
+      const second = await start(args);
       await second.waitForLog((l) => l.msg === 'first sync failed; serving the last installed config', 10_000);
       // HAProxy runs the installed config (the ports it binds are those of the first run).
       await eventually(async () => (await second.pids()).length >= 2, 10_000, 'HAProxy running');
       expect(second.installed()).toBe(installed);
       expect(await second.config()).toBe(installed);
       expect((await second.get('/_haproxy_getvhostmap')).body).toBe(domainMap);
-    } finally {
-      await daemon?.stop();
-      await fake.close().catch(() => undefined);
-      rmSync(files, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 });
 
 describe('mlb-ts --sse: a port haproxy -c refuses because its certificate file is missing', () => {
   it('is said once while it lasts (not at every periodic resync), and served once the file appears', async () => {
     const [webPort, tlsPort] = (await freePorts(2)) as [number, number];
-    const dir = mkdtempSync(join(tmpdir(), 'mlb-ts-late-cert-'));
-    const cert = join(dir, 'late.pem');
-    const fake = await FakeMarathon.start({ apps: [servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }), servedApp('/tls', tlsPort, { HAPROXY_0_VHOST: 'tls.test', HAPROXY_0_SSL_CERT: cert })] });
-    let daemon: RunningDaemon | undefined;
+    const certDir = mkdtempSync(join(tmpdir(), 'mlb-ts-late-cert-'));
+    const cert = join(certDir, 'late.pem');
     try {
-      await fake.settled();
-      daemon = await startDaemon(fake.url, ['--resync-interval', '1', '--reload-interval', '0.2', '--debounce-ms', '20']);
-      const d = daemon;
-      const dropped = await d.waitForLog((l) => l.level === 'error' && l.app === '/tls', 10_000);
-      expect(String(dropped.msg)).toMatch(/^app \/tls port 0 dropped: .*late\.pem/);
-      const resyncs = (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' });
-      await eventually(async () => (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' }) >= resyncs + 3, 10_000, 'three periodic resyncs');
-      expect(d.logsMatching((l) => l.app === '/tls' && (l.level === 'error' || l.level === 'warn'))).toHaveLength(1);
-      expect((await d.metrics()).value('mlb_apps_dropped_total')).toBe(1);
-      expect(await d.config()).not.toContain(`backend tls_${tlsPort}`);
-      copyFileSync(TEST_CERT, cert);
-      await eventually(async () => (await d.config()).includes(`backend tls_${tlsPort}`), 10_000, '/tls served once its certificate exists');
+      await withMarathon([servedApp('/web', webPort, { HAPROXY_0_VHOST: 'web.test' }), servedApp('/tls', tlsPort, { HAPROXY_0_VHOST: 'tls.test', HAPROXY_0_SSL_CERT: cert })], async ({ start }) => {
+        const d = await start(['--resync-interval', '1', '--reload-interval', '0.2', '--debounce-ms', '20']);
+        const dropped = await d.waitForLog((l) => l.level === 'error' && l.app === '/tls', 10_000);
+        expect(String(dropped.msg)).toMatch(/^app \/tls port 0 dropped: .*late\.pem/);
+        await periodicResyncs(d, 3);
+        expect(d.logsMatching((l) => l.app === '/tls' && (l.level === 'error' || l.level === 'warn'))).toHaveLength(1);
+        expect((await d.metrics()).value('mlb_apps_dropped_total')).toBe(1);
+        expect(await d.config()).not.toContain(`backend tls_${tlsPort}`);
+        copyFileSync(TEST_CERT, cert);
+        await eventually(async () => (await d.config()).includes(`backend tls_${tlsPort}`), 10_000, '/tls served once its certificate exists');
+      });
     } finally {
-      await daemon?.stop();
-      await fake.close();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(certDir, { recursive: true, force: true });
     }
   }, 45_000);
 });
 
 describe('mlb-ts --sse: an app kept on its running labels, at the periodic resyncs', () => {
   it('the refusal of its new labels is said once, not again at each resync that tries them', async () => {
-    const [port] = (await freePorts(1)) as [number];
-    const fake = await FakeMarathon.start({ apps: [servedApp('/keep', port, { HAPROXY_0_VHOST: 'keep.test' })] });
-    let daemon: RunningDaemon | undefined;
-    try {
-      await fake.settled();
-      daemon = await startDaemon(fake.url, ['--resync-interval', '1', '--reload-interval', '0.2', '--debounce-ms', '20']);
-      const d = daemon;
-      await eventually(async () => (await request({ port: d.ports.http, hostHeader: 'keep.test' })).status === 200, 10_000, '/keep served');
+    const [port, otherPort] = (await freePorts(2)) as [number, number];
+    await withMarathon([servedApp('/keep', port, { HAPROXY_0_VHOST: 'keep.test' })], async ({ fake, start }) => {
+      const d = await start(['--resync-interval', '1', '--reload-interval', '0.2', '--debounce-ms', '20']);
+      await served(d, 'keep.test');
       const mark = d.mark();
-      fake.updateApp('/keep', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  mode {{mode}}\n  bogus-resync-directive on\n' } });
+      fake.updateApp('/keep', { labels: refusedLabels('keep.test', 'bogus-resync-directive') });
       await d.waitForLog((l) => l.level === 'error' && l.app === '/keep', 10_000, mark);
       // An app sorted before it moves the config line HAProxy cites for /keep: still the same refusal.
-      const [otherPort] = (await freePorts(1)) as [number];
       fake.addApp(servedApp('/aaa', otherPort, { HAPROXY_0_VHOST: 'aaa.test' }));
-      await eventually(async () => (await request({ port: d.ports.http, hostHeader: 'aaa.test' })).status === 200, 10_000, '/aaa served');
-      const resyncs = (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' });
-      await eventually(async () => (await d.metrics()).value('mlb_syncs_total', { trigger: 'periodic_resync' }) >= resyncs + 3, 10_000, 'three periodic resyncs');
+      await served(d, 'aaa.test');
+      await periodicResyncs(d, 3);
       expect(d.logsMatching((l) => l.app === '/keep' && (l.level === 'error' || l.level === 'warn'), mark)).toHaveLength(1);
       expect(d.logsMatching((l) => String(l.msg).startsWith('nothing to apply') && l.level === 'info', mark).length).toBeLessThanOrEqual(1);
       expect((await request({ port: d.ports.http, hostHeader: 'keep.test' })).status).toBe(200);
-    } finally {
-      await daemon?.stop();
-      await fake.close();
-    }
+    });
   }, 45_000);
 
   it('labels put back to those it runs with end the keeping; the same refusal later is said again', async () => {
     const [port] = (await freePorts(1)) as [number];
-    const good = { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test' };
-    const bad = { ...good, HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  mode {{mode}}\n  bogus-again-directive on\n' };
-    const fake = await FakeMarathon.start({ apps: [servedApp('/keep', port, { HAPROXY_0_VHOST: 'keep.test' })] });
-    let daemon: RunningDaemon | undefined;
-    try {
-      await fake.settled();
-      daemon = await startDaemon(fake.url, ['--reload-interval', '0.2', '--debounce-ms', '20']);
-      const d = daemon;
-      await eventually(async () => (await request({ port: d.ports.http, hostHeader: 'keep.test' })).status === 200, 10_000, '/keep served');
+    await withMarathon([servedApp('/keep', port, { HAPROXY_0_VHOST: 'keep.test' })], async ({ fake, start }) => {
+      const d = await start(['--reload-interval', '0.2', '--debounce-ms', '20']);
+      await served(d, 'keep.test');
       const keptFile = join(dirname(d.configPath), 'kept-labels.json');
       const isKept = () => existsSync(keptFile) && '/keep' in (JSON.parse(readFileSync(keptFile, 'utf8')) as object);
       const mark = d.mark();
-      fake.updateApp('/keep', { labels: bad });
+      fake.updateApp('/keep', { labels: refusedLabels('keep.test', 'bogus-again-directive') });
       await d.waitForLog((l) => l.level === 'error' && l.app === '/keep', 10_000, mark);
       await eventually(() => isKept(), 5000, '/keep kept');
-      fake.updateApp('/keep', { labels: good });
+      fake.updateApp('/keep', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'keep.test' } });
       await fake.settled(8000);
       await eventually(() => !isKept(), 10_000, '/keep no longer kept');
-      fake.updateApp('/keep', { labels: bad });
+      fake.updateApp('/keep', { labels: refusedLabels('keep.test', 'bogus-again-directive') });
       await eventually(() => d.logsMatching((l) => l.level === 'error' && l.app === '/keep', mark).length === 2, 10_000, 'the refusal said again');
       expect((await request({ port: d.ports.http, hostHeader: 'keep.test' })).status).toBe(200);
-    } finally {
-      await daemon?.stop();
-      await fake.close();
-    }
+    });
   }, 45_000);
 });
 
 describe('mlb-ts --sse: labels changed to refused ones while the daemon was down', () => {
   it('a daemon started again serves the app with the labels it was served with (served-labels.json beside the config)', async () => {
     const [port] = (await freePorts(1)) as [number];
-    const fake = await FakeMarathon.start({ apps: [servedApp('/down', port, { HAPROXY_0_VHOST: 'down.test' })] });
-    const files = mkdtempSync(join(tmpdir(), 'mlb-ts-served-'));
-    const args = onFiles(files);
-    let daemon: RunningDaemon | undefined;
-    try {
-      await fake.settled();
-      daemon = await startDaemon(fake.url, args);
-      const first = daemon;
-      await eventually(async () => (await request({ port: first.ports.http, hostHeader: 'down.test' })).status === 200, 10_000, '/down served');
+    await withMarathon([servedApp('/down', port, { HAPROXY_0_VHOST: 'down.test' })], async ({ fake, start, tmp }) => {
+      const files = tmp('mlb-ts-served-');
+      const first = await start(onFiles(files));
+      await served(first, 'down.test');
       await first.stop();
-      fake.updateApp('/down', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.0.0.1', HAPROXY_0_VHOST: 'down.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  mode {{mode}}\n  bogus-while-down-directive on\n' } });
+      fake.updateApp('/down', { labels: refusedLabels('down.test', 'bogus-while-down-directive') });
       await fake.settled();
-      daemon = await startDaemon(fake.url, args);
-      const second = daemon;
-      await eventually(async () => (await request({ port: second.ports.http, hostHeader: 'down.test' })).status === 200, 10_000, '/down served by the restarted daemon');
+      const second = await start(onFiles(files));
+      await served(second, 'down.test');
       const kept = second.logsMatching((l) => l.level === 'error' && l.app === '/down');
       expect(kept.map((l) => String(l.msg))).toEqual([expect.stringMatching(/its new labels are refused .*bogus-while-down-directive.*; the app keeps the labels it runs with until they change/)]);
       expect(second.installed()).not.toContain('bogus-while-down-directive');
       expect(JSON.parse(readFileSync(join(files, 'kept-labels.json'), 'utf8'))).toHaveProperty(['/down']);
-    } finally {
-      await daemon?.stop();
-      await fake.close();
-      rmSync(files, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 });
