@@ -1,11 +1,20 @@
 import { createServer, type Server } from 'node:net';
 
-function listenOnAnyPort(host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => resolve(server));
-  });
+/**
+ * Ports handed to tests come from below Linux's ephemeral range (32768–60999 by default), where
+ * the kernel picks the local ports of outgoing connections and of `listen(0)`: a load run's tens
+ * of thousands of connections could otherwise take a port a test chose earlier and binds later.
+ * Above 20000: clear of the service ports fixtures and flags use (10000–10100, 9090…).
+ */
+const TEST_PORTS = { min: 20000, max: 32767 };
+
+async function listenOnAnyPort(host: string): Promise<Server> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = TEST_PORTS.min + Math.floor(Math.random() * (TEST_PORTS.max - TEST_PORTS.min + 1));
+    const server = await listenOn(host, port);
+    if (server) return server;
+  }
+  throw new Error(`no free port on ${host} in ${TEST_PORTS.min}–${TEST_PORTS.max} after 200 tries`);
 }
 
 function portOf(server: Server): number {
