@@ -16,8 +16,9 @@ import { backoffMs, MarathonEventStream } from '../marathon/events.js';
 import type { AppsDocument, Labels, MarathonApp } from '../marathon/types.js';
 import { assignedServicePorts, portKey } from '../model/service-ports.js';
 import { readServicePorts, servicePortsPathOf, writeServicePorts } from '../io/service-ports-file.js';
-import { type KeptLabels, keptLabelsContent, keptLabelsPathOf, readKeptLabels, writeKeptLabels } from '../io/kept-labels-file.js';
-import { readServedLabels, type ServedApp, servedLabelsContent, servedLabelsPathOf, writeServedLabels } from '../io/served-labels-file.js';
+import { writeJsonObject } from '../io/json-object-file.js';
+import { type KeptLabels, keptLabelsContent, keptLabelsPathOf, readKeptLabels } from '../io/kept-labels-file.js';
+import { readServedLabels, type ServedApp, servedLabelsContent, servedLabelsPathOf } from '../io/served-labels-file.js';
 import { warningLine, type LbModel } from '../model/types.js';
 import { describeDiff, diffModels, serviceSettings } from '../plan/diff.js';
 import { configSkeleton, type Live, liveAfterReload, mapCommands, planServerChanges } from '../plan/runtime.js';
@@ -160,10 +161,10 @@ export class Daemon {
    */
   private readonly heldBack = new Map<string, HeldBack>();
   /**
-   * The reason last said for each dropped app port (portKey + code): a port refused again for the
-   * same reason, at each periodic resync, is not said (nor counted) again.
+   * The reason last said for each dropped app port (by portKey + code): a port refused again for
+   * the same reason, at each periodic resync, is not said (nor counted) again.
    */
-  private readonly saidDrops = new Map<string, string>();
+  private readonly saidDrops = new Map<string, { appId: string; port: string; reason: string }>();
   /** Lines saidDrops let through in the current sync. */
   private dropsSaid = 0;
   /** The reload the start asked for (--command, an adopted HAProxy) has not succeeded yet. */
@@ -182,10 +183,8 @@ export class Daemon {
    * falls back to at the start, before anything is applied here.
    */
   private servedBefore: Map<string, ServedApp>;
-  /** served-labels.json's content as last read or written. */
-  private servedContent: string;
-  /** kept-labels.json's content as last read or written. */
-  private keptContent: string;
+  /** The content of each state file beside the config (kept-labels.json, served-labels.json) as last read or written. */
+  private readonly stateContent = new Map<string, string>();
   private retryingKept = false;
   /** The apps withPreviousLabels kept in the current sync. */
   private readonly keptNow = new Set<string>();
@@ -217,12 +216,12 @@ export class Daemon {
     const kept = readKeptLabels(keptFile);
     if (kept.error) this.log.warn({ file: keptFile, err: kept.error }, 'kept labels file unreadable; apps whose new labels HAProxy refuses are dropped until fixed');
     this.keptLabels = kept.kept;
-    this.keptContent = keptLabelsContent(kept.kept);
+    this.stateContent.set(keptFile, keptLabelsContent(kept.kept));
     const servedFile = servedLabelsPathOf(this.configPath);
     const served = readServedLabels(servedFile);
     if (served.error) this.log.warn({ file: servedFile, err: served.error }, 'served labels file unreadable; at this start, an app whose new labels HAProxy refuses is dropped until fixed');
     this.servedBefore = served.served;
-    this.servedContent = servedLabelsContent(served.served);
+    this.stateContent.set(servedFile, servedLabelsContent(served.served));
   }
 
   /** served-labels.json brought up to date with the config just applied (see servedBefore). */
@@ -238,26 +237,23 @@ export class Daemon {
       }
     }
     for (const entry of served.values()) entry.ports.sort((a, b) => a - b);
-    const content = servedLabelsContent(served);
     this.servedBefore = served;
-    if (content === this.servedContent) return;
-    try {
-      writeServedLabels(servedLabelsPathOf(this.configPath), content);
-      this.servedContent = content;
-    } catch (e) {
-      this.log.warn({ err: errorLine(e) }, 'cannot save the served labels; a restarted daemon may drop an app whose labels change meanwhile');
-    }
+    this.saveStateFile(servedLabelsPathOf(this.configPath), servedLabelsContent(served), 'cannot save the served labels; a restarted daemon may drop an app whose labels change meanwhile');
   }
 
   /** kept-labels.json brought up to date, when keptLabels changed since it was last read or written. */
   private saveKeptLabels(): void {
-    const content = keptLabelsContent(this.keptLabels);
-    if (content === this.keptContent) return;
+    this.saveStateFile(keptLabelsPathOf(this.configPath), keptLabelsContent(this.keptLabels), 'cannot save the kept labels; a restarted daemon would drop those apps');
+  }
+
+  /** A state file beside the config written with `content`, unless that is what it was last read or written with; `unsaved` said when it can't be. */
+  private saveStateFile(path: string, content: string, unsaved: string): void {
+    if (this.stateContent.get(path) === content) return;
     try {
-      writeKeptLabels(keptLabelsPathOf(this.configPath), this.keptLabels);
-      this.keptContent = content;
+      writeJsonObject(path, content);
+      this.stateContent.set(path, content);
     } catch (e) {
-      this.log.warn({ err: errorLine(e) }, 'cannot save the kept labels; a restarted daemon would drop those apps');
+      this.log.warn({ file: path, err: errorLine(e) }, unsaved);
     }
   }
 
@@ -876,10 +872,7 @@ export class Daemon {
   private forgetSaidDrops(): void {
     if (this.saidDrops.size === 0) return;
     const held = new Set(this.heldBackPorts());
-    for (const key of this.saidDrops.keys()) {
-      const port = key.slice(0, key.indexOf('\u0000'));
-      if (!held.has(port) && !this.keptLabels.has(port.slice(0, port.lastIndexOf('#')))) this.saidDrops.delete(key);
-    }
+    for (const [key, said] of this.saidDrops) if (!held.has(said.port) && !this.keptLabels.has(said.appId)) this.saidDrops.delete(key);
   }
 
   /** The held-back app ports, as portKeys. */
@@ -1250,11 +1243,12 @@ export class Daemon {
 
   /** Whether `p` (for `code`) is news: not said before with the same reason while it lasted (saidDrops). */
   private isNewDrop(p: DroppedPort, code: string): boolean {
-    const key = `${portKey(p.appId, p.portIndex)}\u0000${code}`;
+    const port = portKey(p.appId, p.portIndex);
+    const key = `${port}\u0000${code}`;
     // The line HAProxy cites moves with the apps around it: not news.
     const reason = p.reason.replace(/\[([^\]:]+):\d+\]/g, '[$1]');
-    if (this.saidDrops.get(key) === reason) return false;
-    this.saidDrops.set(key, reason);
+    if (this.saidDrops.get(key)?.reason === reason) return false;
+    this.saidDrops.set(key, { appId: p.appId, port, reason });
     this.dropsSaid++;
     return true;
   }

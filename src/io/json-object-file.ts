@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { writeFilesAtomically } from './files.js';
 
 /**
  * A state file mlb-ts keeps beside the config (kept-labels.json, served-labels.json): one JSON
@@ -22,6 +23,11 @@ export function jsonObjectContent<T>(map: ReadonlyMap<string, T>): string {
   const obj: Record<string, T> = {};
   for (const key of [...map.keys()].sort()) obj[key] = map.get(key) as T;
   return `${JSON.stringify(obj, null, 2)}\n`;
+}
+
+/** Writes the file atomically (temp file, rename). */
+export function writeJsonObject(path: string, content: string): void {
+  writeFilesAtomically([{ path, content }]);
 }
 
 /** Whether `v` is a JSON object (not null, not an array). */

@@ -1,6 +1,5 @@
 import { dirname, join } from 'node:path';
 import type { Labels } from '../marathon/types.js';
-import { writeFilesAtomically } from './files.js';
 import { isJsonObject, jsonObjectContent, readJsonObject } from './json-object-file.js';
 
 /**
@@ -33,9 +32,4 @@ export function readKeptLabels(path: string): { kept: Map<string, KeptLabels>; e
     if (e && typeof e.refused === 'string' && isJsonObject(e.labels)) kept.set(id, { labels: e.labels as Labels, refused: e.refused });
   }
   return error ? { kept, error } : { kept };
-}
-
-/** Writes the kept apps atomically (an empty object once none is kept). */
-export function writeKeptLabels(path: string, kept: ReadonlyMap<string, KeptLabels>): void {
-  writeFilesAtomically([{ path, content: keptLabelsContent(kept) }]);
 }

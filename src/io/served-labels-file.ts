@@ -1,6 +1,5 @@
 import { dirname, join } from 'node:path';
 import type { Labels } from '../marathon/types.js';
-import { writeFilesAtomically } from './files.js';
 import { isJsonObject, jsonObjectContent, readJsonObject } from './json-object-file.js';
 
 /**
@@ -33,8 +32,4 @@ export function readServedLabels(path: string): { served: Map<string, ServedApp>
     if (e && isJsonObject(e.labels) && Array.isArray(e.ports) && e.ports.every((p) => Number.isInteger(p))) served.set(id, { labels: e.labels as Labels, ports: e.ports });
   }
   return error ? { served, error } : { served };
-}
-
-export function writeServedLabels(path: string, content: string): void {
-  writeFilesAtomically([{ path, content }]);
 }

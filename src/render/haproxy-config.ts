@@ -501,15 +501,16 @@ function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, commo
   for (const [hostname, own] of hostRules) {
     const certs = new Set<string>();
     for (const r of own) for (const c of r.service.sslCert ? [r.service.sslCert] : opts.sslCerts) certs.add(c);
-    groupOfHost.set(hostname, { sslCerts: [...certs].map((c) => `crt ${c}`).join(' '), bindOpts: groupBindOptions(own) });
+    const sslCerts = [...certs].map((c) => `crt ${c}`).join(' ');
+    const bindOpts = groupBindOptions(own);
+    groupOfHost.set(hostname, { key: `${sslCerts}\u0000${bindOpts}`, sslCerts, bindOpts });
   }
   const groups = new Map<string, { group: HttpsGroup; rules: VhostRule[] }>();
   for (const r of rules) {
     const group = groupOfHost.get(r.hostname) as HttpsGroup;
-    const key = `${group.sslCerts}\u0000${group.bindOpts}`;
-    const found = groups.get(key);
+    const found = groups.get(group.key);
     if (found) found.rules.push(r);
-    else groups.set(key, { group, rules: [r] });
+    else groups.set(group.key, { group, rules: [r] });
   }
   const keys = [...groups.keys()].sort();
   // No `_`: a service's backend name always has one before its port, so the two can't meet.
@@ -518,7 +519,7 @@ function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, commo
   // marathon-lb's names too: `backend` (the group's backend = its name), `host`, `bindOpts`.
   const patterns = new Map(rules.map((r) => [r.hostname, String(r.vhost.hostname)]));
   for (const [hostname, group] of groupOfHost) {
-    const name = names.get(`${group.sslCerts}\u0000${group.bindOpts}`);
+    const name = names.get(group.key);
     // marathon-lb's `host` matches with the same pattern as `hostname` (a wildcard's, see hostPatterns).
     const pattern = patterns.get(hostname) ?? hostname;
     out += templates.get('HAPROXY_HTTPS_GROUPED_VHOST_FRONTEND_ACL')({ ...common, name, backend: name, hostname: pattern, host: pattern });
@@ -535,6 +536,8 @@ function groupedHttpsFrontends(rules: VhostRule[], templates: TemplateSet, commo
 
 /** One TLS frontend of --group-https-by-vhost: its `crt …` words and its bind options. */
 interface HttpsGroup {
+  /** Its certificates and bind options, as one comparable text. */
+  key: string;
   sslCerts: string;
   bindOpts: string;
 }

@@ -452,13 +452,18 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
     fake.removeApp('/good');
   }, 30_000);
 
-  it('a server change in one sync with a new app HAProxy refuses goes through the runtime API, as without that app', async () => {
+  /** Quiet, then a SIGUSR1 reload done: a change needing a reload right after waits for --reload-interval. */
+  async function justReloaded(): Promise<void> {
     await quiet();
-    let mark = d.mark();
+    const mark = d.mark();
     d.signal('SIGUSR1');
     await d.waitForLog(isReloadDone, 10_000, mark);
-    // Right after a reload, the new app's reload waits for --reload-interval; a task turns unhealthy meanwhile.
-    mark = d.mark();
+  }
+
+  it('a server change in one sync with a new app HAProxy refuses goes through the runtime API, as without that app', async () => {
+    await justReloaded();
+    // The new app's reload waits for --reload-interval; a task turns unhealthy meanwhile.
+    const mark = d.mark();
     const [badPort] = (await freePorts(1)) as [number];
     fake.addApp(servedApp('/late-bad', badPort, { HAPROXY_0_VHOST: 'late-bad.test', HAPROXY_0_BACKEND_HEAD: '\nbackend {{backend}}\n  balance {{balance}}\n  mode {{mode}}\n  bogus-late-directive on\n' }));
     await d.waitForLog((l) => l.msg === 'reload waits for --reload-interval' && String(l.change).includes('late-bad_'), 10_000, mark);
@@ -548,12 +553,9 @@ describe('mlb-ts --sse against a fake Marathon and the HAProxy it supervises', (
   }, 90_000);
 
   it('a SIGUSR1 reload that also brings a change says the change, not only the signal', async () => {
-    await quiet();
-    let mark = d.mark();
-    d.signal('SIGUSR1');
-    await d.waitForLog(isReloadDone, 10_000, mark);
-    // Right after a reload, a new app's reload waits for --reload-interval; a SIGUSR1 comes meanwhile.
-    mark = d.mark();
+    await justReloaded();
+    // A new app's reload waits for --reload-interval; a SIGUSR1 comes meanwhile.
+    const mark = d.mark();
     fake.addApp(servedApp('/signalled', spare[spare.length - 7] as number, { HAPROXY_0_VHOST: 'signalled.test' }));
     await d.waitForLog((l) => l.msg === 'reload waits for --reload-interval' && String(l.change).includes('signalled_'), 10_000, mark);
     d.signal('SIGUSR1');

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { keptLabelsPathOf, readKeptLabels, writeKeptLabels } from '../../../src/io/kept-labels-file.js';
+import { writeJsonObject } from '../../../src/io/json-object-file.js';
+import { keptLabelsContent, keptLabelsPathOf, readKeptLabels } from '../../../src/io/kept-labels-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlb-kept-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,7 +16,7 @@ describe('kept-labels.json', () => {
       ['/b', { labels: { HAPROXY_GROUP: 'external' }, refused: '{"HAPROXY_GROUP":"external","HAPROXY_0_BACKEND_HEAD":"x"}' }],
       ['/a', { labels: {}, refused: '{}' }],
     ]);
-    writeKeptLabels(path, kept);
+    writeJsonObject(path, keptLabelsContent(kept));
     expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')) as object)).toEqual(['/a', '/b']);
     expect(readKeptLabels(path)).toEqual({ kept: new Map([...kept].sort()) });
   });

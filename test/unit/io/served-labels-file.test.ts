@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readServedLabels, servedLabelsContent, servedLabelsPathOf, writeServedLabels } from '../../../src/io/served-labels-file.js';
+import { writeJsonObject } from '../../../src/io/json-object-file.js';
+import { readServedLabels, servedLabelsContent, servedLabelsPathOf } from '../../../src/io/served-labels-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlb-served-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,7 +16,7 @@ describe('served-labels.json', () => {
       ['/web', { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: 'web.test' }, ports: [0, 1] }],
       ['/api', { labels: {}, ports: [0] }],
     ]);
-    writeServedLabels(path, servedLabelsContent(served));
+    writeJsonObject(path, servedLabelsContent(served));
     expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')) as object)).toEqual(['/api', '/web']);
     expect(readServedLabels(path)).toEqual({ served: new Map([...served].sort()) });
   });
